@@ -1,0 +1,335 @@
+//! The store's local configuration file (TOML), parsed strictly: unknown keys, wrong types and
+//! invalid values are refused with the dotted key and the reason, and the daemon exits 78.
+
+use crate::model::{Platform, SlaPolicy};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where the config lives unless `--config` or `FLASHPICK_CONFIG` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/flashpick/store.toml";
+
+/// Exit status for a bad configuration (sysexits EX_CONFIG); systemd's unit does not restart on it.
+pub const EXIT_CONFIG: i32 = 78;
+
+/// The whole file. Sections other than `[store]` may be left out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Who this store is and where it keeps its data.
+    pub store: StoreSection,
+    /// The local socket the TUI and CLI use.
+    #[serde(default)]
+    pub api: ApiSection,
+    /// `/metrics` and `/healthz`.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Deadlines and thresholds.
+    #[serde(default)]
+    pub sla: SlaPolicy,
+    /// The delivery platforms this store sells on.
+    #[serde(default)]
+    pub platforms: PlatformsSection,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogSection,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// The store id HQ knows it by; used in MQTT topics, so letters, digits, `-` and `_` only.
+    pub id: String,
+    /// A human name, shown in the UI.
+    #[serde(default)]
+    pub name: String,
+    /// Where the database lives (`store.db` inside it).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("/var/lib/flashpick")
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// The Unix socket (created with mode 0660, so the `flashpick` group may attach).
+    #[serde(default = "default_socket")]
+    pub socket: PathBuf,
+}
+
+fn default_socket() -> PathBuf {
+    PathBuf::from("/run/flashpick/flashpick.sock")
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            socket: default_socket(),
+        }
+    }
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Loopback address for `/metrics` and `/healthz`; port 0 picks a free one.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9477))
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            listen: default_listen(),
+        }
+    }
+}
+
+/// `[platforms]`: one table per platform.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformsSection {
+    /// Meituan Shangou.
+    #[serde(default)]
+    pub meituan: PlatformSection,
+    /// JD Daojia.
+    #[serde(default)]
+    pub jddj: PlatformSection,
+}
+
+/// `[platforms.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSection {
+    /// Whether the store sells on this platform (stock levels are pushed only to enabled ones).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Units held back from this platform for every sku that sets no safety stock of its own.
+    #[serde(default)]
+    pub safety_stock: i64,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// A tracing filter: `info`, `debug`, or per module like `info,flashpick::store=debug`.
+    #[serde(default = "default_level")]
+    pub level: String,
+}
+
+fn default_level() -> String {
+    "info".into()
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: default_level(),
+        }
+    }
+}
+
+/// A configuration that cannot be used. Every variant names the file and, where there is one, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read the config file: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown key or a value of the wrong type.
+    #[error("{path}:{line}: key `{key}`: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, 0 when unknown.
+        line: usize,
+        /// Dotted key path.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Well-formed, but a value is not acceptable.
+    #[error("{path}: key `{key}`: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Dotted key path.
+        key: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// The dotted key the error is about, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Io { .. } => None,
+            ConfigError::Parse { key, .. } | ConfigError::Invalid { key, .. } => Some(key),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and validates `text`; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let parse_err = |e: toml::de::Error, key: String| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .unwrap_or(0);
+            let message = e.message().trim().to_string();
+            // serde names the table of an unknown field; the operator wants the key itself.
+            let key = match unknown_field(&message) {
+                Some(field) if key.is_empty() || key == "." => field.to_string(),
+                Some(field) => format!("{key}.{field}"),
+                None => key,
+            };
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                key,
+                message,
+            }
+        };
+        let de = toml::Deserializer::parse(text).map_err(|e| parse_err(e, String::new()))?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            parse_err(e.into_inner(), key)
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> PathBuf {
+        self.store.state_dir.join("store.db")
+    }
+
+    /// The section of a selling platform.
+    pub fn platform(&self, p: Platform) -> Option<&PlatformSection> {
+        match p {
+            Platform::Meituan => Some(&self.platforms.meituan),
+            Platform::Jddj => Some(&self.platforms.jddj),
+            Platform::Hq => None,
+        }
+    }
+
+    /// The platforms stock levels are pushed to.
+    pub fn selling_platforms(&self) -> Vec<Platform> {
+        Platform::ALL
+            .into_iter()
+            .filter(|p| self.platform(*p).is_some_and(|s| s.enabled))
+            .collect()
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            reason,
+        };
+        let id = &self.store.id;
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                "store.id",
+                format!(
+                    "`{id}` is not a store id: use 1-64 letters, digits, `-` or `_` (it becomes part of MQTT topics)"
+                ),
+            ));
+        }
+        if !self.http.listen.ip().is_loopback() {
+            return Err(invalid(
+                "http.listen",
+                format!(
+                    "{} is not a loopback address: metrics stay on the machine; use 127.0.0.1:<port>",
+                    self.http.listen
+                ),
+            ));
+        }
+        if self.api.socket.as_os_str().is_empty() {
+            return Err(invalid("api.socket", "must be a file path".into()));
+        }
+        let sla = &self.sla;
+        for (key, v) in [
+            ("sla.travel_buffer_secs", sla.travel_buffer_secs),
+            ("sla.default_pick_secs", sla.default_pick_secs),
+            ("sla.at_risk_secs", sla.at_risk_secs),
+            ("sla.late_secs", sla.late_secs),
+        ] {
+            if !(0..=86_400).contains(&v) {
+                return Err(invalid(
+                    key,
+                    format!("{v} is out of range: use 0 to 86400 seconds"),
+                ));
+            }
+        }
+        if sla.default_pick_secs == 0 {
+            return Err(invalid(
+                "sla.default_pick_secs",
+                "must be more than 0 seconds".into(),
+            ));
+        }
+        if sla.at_risk_secs <= sla.late_secs {
+            return Err(invalid(
+                "sla.at_risk_secs",
+                format!(
+                    "{} must be greater than sla.late_secs ({}), or orders never turn amber before red",
+                    sla.at_risk_secs, sla.late_secs
+                ),
+            ));
+        }
+        for (key, p) in [
+            ("platforms.meituan.safety_stock", &self.platforms.meituan),
+            ("platforms.jddj.safety_stock", &self.platforms.jddj),
+        ] {
+            if p.safety_stock < 0 {
+                return Err(invalid(key, format!("{} must not be negative", p.safety_stock)));
+            }
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(invalid(
+                "log.level",
+                format!(
+                    "`{}` is not a log filter: use error, warn, info, debug or trace",
+                    self.log.level
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}

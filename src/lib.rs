@@ -1,0 +1,16 @@
+//! flashpick: the store-side edge agent for 30-minute delivery.
+//!
+//! Map of the house (arrows point down only):
+//! - [`model`]: the pure domain — ids, money in fen, the order state machine, stock arithmetic,
+//!   the SLA clock. No I/O; table- and property-tested.
+//! - [`config`]: the store's TOML file, strictly parsed and validated (exit 78 on a bad one).
+//! - [`store`]: SQLite — migrations, the single writer thread, reader connections, catalog import.
+//! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
+//! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
+//!   systemd readiness.
+//! - [`cli`]: the `flashpick` command line.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod model;
+pub mod config;

@@ -1,0 +1,18 @@
+//! The domain core: plain data and pure functions, no I/O and no async.
+//!
+//! Every rule about orders and stock lives here once; the store applies what these functions decide.
+
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod sla;
+pub mod stock;
+
+pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
+pub use money::Fen;
+pub use order::{
+    CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ShortReason, Transition,
+    TransitionError, transition,
+};
+pub use sla::{SlaPolicy, SlaState};
+pub use stock::{MoveKind, StockEffect, StockError, StockFigures, Unit};

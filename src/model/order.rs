@@ -1,0 +1,610 @@
+//! The order state machine as one pure function: `(order, event, stock) → (order', effects)` or a
+//! typed refusal. The store applies the effects in one transaction; nothing here touches I/O.
+//!
+//! ```text
+//! new → accepted → picking → picked → packed → handed_over
+//!  └──────┴──────────┴─────────┴────────┴──→ cancelled   (any state before handed_over)
+//! ```
+//! A short pick is a state of a line, not of the order: it releases the line's reservation at once
+//! and makes `CompletePick` report an adjustment (partial refund) before the pick-complete report.
+
+use super::ids::{OrderId, Platform, SkuCode, Timestamp};
+use super::money::Fen;
+use super::stock::{MoveKind, StockEffect, StockFigures};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where an order is in its life. The snake_case names are stored and sent (frozen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Received, not yet accepted: nothing reserved.
+    New,
+    /// Accepted: every line reserved, waiting for a picker.
+    Accepted,
+    /// A picker has claimed it and is walking the shelves.
+    Picking,
+    /// Every line picked or short.
+    Picked,
+    /// Bagged at the station.
+    Packed,
+    /// Given to the rider. Final.
+    HandedOver,
+    /// Cancelled. Final, though picked units may still have to go back to the shelf.
+    Cancelled,
+}
+
+impl OrderState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [OrderState; 7] = [
+        OrderState::New,
+        OrderState::Accepted,
+        OrderState::Picking,
+        OrderState::Picked,
+        OrderState::Packed,
+        OrderState::HandedOver,
+        OrderState::Cancelled,
+    ];
+
+    /// The stable name (database and wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::New => "new",
+            OrderState::Accepted => "accepted",
+            OrderState::Picking => "picking",
+            OrderState::Picked => "picked",
+            OrderState::Packed => "packed",
+            OrderState::HandedOver => "handed_over",
+            OrderState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the order still holds reservations for its unpicked units.
+    pub fn holds_reservation(self) -> bool {
+        matches!(self, OrderState::Accepted | OrderState::Picking)
+    }
+
+    /// Whether the order still needs work from the store (shown in the queue).
+    pub fn is_open(self) -> bool {
+        !matches!(self, OrderState::HandedOver | OrderState::Cancelled)
+    }
+}
+
+impl fmt::Display for OrderState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrderState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown order state `{s}`"))
+    }
+}
+
+/// Why units of a line could not be picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortReason {
+    /// Not on the shelf (缺货).
+    OutOfStock,
+    /// On the shelf but damaged (破损).
+    Damaged,
+    /// Past its date (过期).
+    Expired,
+    /// Anything else; the note is in the ledger reason.
+    Other,
+}
+
+impl ShortReason {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShortReason::OutOfStock => "out_of_stock",
+            ShortReason::Damaged => "damaged",
+            ShortReason::Expired => "expired",
+            ShortReason::Other => "other",
+        }
+    }
+}
+
+impl FromStr for ShortReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ShortReason::OutOfStock,
+            ShortReason::Damaged,
+            ShortReason::Expired,
+            ShortReason::Other,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| format!("unknown short reason `{s}`"))
+    }
+}
+
+/// Who cancelled an order. Only a store-side cancel is reported back to the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelSource {
+    /// The platform (customer, rider or platform service cancelled).
+    Platform,
+    /// The store cancelled (must be reported).
+    Store,
+}
+
+/// One line of an order, in the sku's unit (pieces or grams).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// 1-based position in the platform's order.
+    pub line_no: u32,
+    /// The store item.
+    pub sku: SkuCode,
+    /// Name as sold (for the pick list when the catalog has none).
+    pub name: String,
+    /// Ordered quantity.
+    pub qty: i64,
+    /// Picked so far.
+    pub picked: i64,
+    /// Reported missing.
+    pub short: i64,
+    /// Why the short units are missing.
+    pub short_reason: Option<ShortReason>,
+    /// Price of one unit.
+    pub unit_price: Fen,
+}
+
+impl OrderLine {
+    /// Units neither picked nor short: what the order still holds reserved.
+    pub fn remaining(&self) -> i64 {
+        self.qty - self.picked - self.short
+    }
+}
+
+/// An order as the store sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Local id.
+    pub id: OrderId,
+    /// Source platform.
+    pub platform: Platform,
+    /// The platform's order id.
+    pub external_id: String,
+    /// The platform's day sequence number (#23), what the rider says.
+    pub day_seq: u32,
+    /// Lifecycle state.
+    pub state: OrderState,
+    /// Who claimed it for picking.
+    pub picker: Option<String>,
+    /// The lines.
+    pub lines: Vec<OrderLine>,
+    /// Cancelled after units were picked: they must go back to the shelf.
+    pub return_pending: bool,
+    /// Bags packed.
+    pub bags: Option<u32>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+    /// When the customer paid.
+    pub placed_at: Timestamp,
+    /// When picking must be done (see `sla`).
+    pub pick_deadline: Timestamp,
+    /// Code the rider shows, when the platform gives one.
+    pub pickup_code: Option<String>,
+}
+
+impl Order {
+    /// Total units (or grams) ordered.
+    pub fn total_qty(&self) -> i64 {
+        self.lines.iter().map(|l| l.qty).sum()
+    }
+    /// Units still reserved by this order (zero unless the state holds reservations).
+    pub fn reserved_qty(&self) -> i64 {
+        if self.state.holds_reservation() {
+            self.lines.iter().map(OrderLine::remaining).sum()
+        } else {
+            0
+        }
+    }
+}
+
+/// Something that happens to an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrderEvent {
+    /// The store accepts the order: every line is reserved.
+    Accept,
+    /// A picker takes the order.
+    Claim {
+        /// Picker id.
+        picker: String,
+    },
+    /// The picker gives the order back to the queue; picked units stay picked.
+    Release,
+    /// Units of a line were scanned into the tote.
+    Pick {
+        /// Line.
+        line: u32,
+        /// Units (or grams).
+        qty: i64,
+    },
+    /// A pick was a mistake; the units go back.
+    UndoPick {
+        /// Line.
+        line: u32,
+        /// Units (or grams).
+        qty: i64,
+    },
+    /// Units of a line cannot be picked.
+    Short {
+        /// Line.
+        line: u32,
+        /// Missing units (at most what remains).
+        qty: i64,
+        /// Why.
+        reason: ShortReason,
+    },
+    /// Every line is picked or short.
+    CompletePick,
+    /// Bagged.
+    Pack {
+        /// Number of bags.
+        bags: u32,
+    },
+    /// Given to the rider.
+    HandOver,
+    /// Cancelled.
+    Cancel {
+        /// Who cancelled.
+        by: CancelSource,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Staff confirm the picked units of a cancelled order are back on the shelf.
+    ConfirmReturn,
+}
+
+impl OrderEvent {
+    /// A short name for messages and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OrderEvent::Accept => "accept",
+            OrderEvent::Claim { .. } => "claim",
+            OrderEvent::Release => "release",
+            OrderEvent::Pick { .. } => "pick",
+            OrderEvent::UndoPick { .. } => "undo_pick",
+            OrderEvent::Short { .. } => "short",
+            OrderEvent::CompletePick => "complete_pick",
+            OrderEvent::Pack { .. } => "pack",
+            OrderEvent::HandOver => "hand_over",
+            OrderEvent::Cancel { .. } => "cancel",
+            OrderEvent::ConfirmReturn => "confirm_return",
+        }
+    }
+}
+
+/// One short line in an adjustment report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustLine {
+    /// Line number.
+    pub line_no: u32,
+    /// Item.
+    pub sku: SkuCode,
+    /// Units missing.
+    pub short: i64,
+    /// Refund for them.
+    pub refund: Fen,
+}
+
+/// What the platform must be told. Delivered through the outbox, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Report {
+    /// The store accepted the order (Meituan `order/confirm`, JD accept).
+    Confirm,
+    /// Some units are missing (Meituan `applyPartRefund`, JD `adjustOrder`). Sent before `PickComplete`.
+    Adjust {
+        /// The short lines.
+        lines: Vec<AdjustLine>,
+    },
+    /// Picking finished (Meituan `preparationMealComplete`, JD pick complete).
+    PickComplete,
+    /// The store cancelled the order.
+    Cancel {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The outcome of an allowed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The order afterwards.
+    pub order: Order,
+    /// Changes to stock figures, applied in the same transaction.
+    pub stock: Vec<StockEffect>,
+    /// Reports for the order's platform, written to the outbox in the same transaction.
+    pub reports: Vec<Report>,
+}
+
+/// Why an event was refused. Nothing changes when an event is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// The event makes no sense in this state.
+    #[error("cannot {event} an order that is {state}")]
+    NotAllowed {
+        /// Current state.
+        state: OrderState,
+        /// The refused event.
+        event: &'static str,
+    },
+    /// Someone else is picking it.
+    #[error("order is already being picked by {by}")]
+    AlreadyClaimed {
+        /// The picker who has it.
+        by: String,
+    },
+    /// The line does not exist.
+    #[error("order has no line {0}")]
+    NoSuchLine(u32),
+    /// Quantities in events must be positive.
+    #[error("quantity must be positive, got {0}")]
+    NonPositive(i64),
+    /// More units than the line still needs.
+    #[error("line {line} needs only {remaining} more, not {qty}")]
+    OverPick {
+        /// Line.
+        line: u32,
+        /// Requested.
+        qty: i64,
+        /// Still needed.
+        remaining: i64,
+    },
+    /// Undoing more than was picked.
+    #[error("line {line} has only {picked} picked; cannot undo {qty}")]
+    UndoTooMuch {
+        /// Line.
+        line: u32,
+        /// Requested.
+        qty: i64,
+        /// Picked so far.
+        picked: i64,
+    },
+    /// Lines are neither picked nor short yet.
+    #[error("lines {0:?} are not picked yet: pick them or mark them short")]
+    LinesOpen(Vec<u32>),
+    /// Every line is short: there is nothing to hand over.
+    #[error("nothing was picked: cancel the order instead")]
+    NothingPicked,
+    /// The shelf cannot cover the order for this platform.
+    #[error(
+        "not enough {sku} for this platform: order needs {wanted}, {available} available; count the shelf or cancel the order"
+    )]
+    InsufficientStock {
+        /// Item.
+        sku: SkuCode,
+        /// Needed by this order.
+        wanted: i64,
+        /// `available(platform)` before the order.
+        available: i64,
+    },
+    /// A packed order has at least one bag.
+    #[error("an order is packed in at least one bag")]
+    NoBags,
+}
+
+/// Applies `event` to `order`. `stock` gives the current figures of a sku as seen by the order's
+/// platform (only `Accept` and `Short` look at them).
+pub fn transition(
+    order: &Order,
+    event: &OrderEvent,
+    stock: &dyn Fn(&SkuCode) -> StockFigures,
+) -> Result<Transition, TransitionError> {
+    use OrderState as S;
+    let refuse = || TransitionError::NotAllowed {
+        state: order.state,
+        event: event.name(),
+    };
+    let mut next = order.clone();
+    let mut effects = Vec::new();
+    let mut reports = Vec::new();
+    match (order.state, event) {
+        (S::New, OrderEvent::Accept) => {
+            // The safety buffer belongs to the platform: a burst on this platform stops at it and
+            // cannot eat the stock another platform has already sold.
+            let mut wanted: BTreeMap<&SkuCode, i64> = BTreeMap::new();
+            for l in &order.lines {
+                *wanted.entry(&l.sku).or_default() += l.qty;
+            }
+            for (sku, qty) in wanted {
+                let available = stock(sku).available();
+                if available < qty {
+                    return Err(TransitionError::InsufficientStock {
+                        sku: sku.clone(),
+                        wanted: qty,
+                        available,
+                    });
+                }
+            }
+            for l in &order.lines {
+                effects.push(reserve(&l.sku, l.qty));
+            }
+            next.state = S::Accepted;
+            reports.push(Report::Confirm);
+        }
+        (S::Accepted, OrderEvent::Claim { picker }) => {
+            next.state = S::Picking;
+            next.picker = Some(picker.clone());
+        }
+        (S::Picking, OrderEvent::Claim { .. }) => {
+            return Err(TransitionError::AlreadyClaimed {
+                by: order.picker.clone().unwrap_or_default(),
+            });
+        }
+        (S::Picking, OrderEvent::Release) => {
+            next.state = S::Accepted;
+            next.picker = None;
+        }
+        (S::Picking, OrderEvent::Pick { line, qty }) => {
+            let l = line_mut(&mut next, *line)?;
+            positive(*qty)?;
+            if *qty > l.remaining() {
+                return Err(TransitionError::OverPick {
+                    line: *line,
+                    qty: *qty,
+                    remaining: l.remaining(),
+                });
+            }
+            l.picked += qty;
+            effects.push(StockEffect {
+                sku: l.sku.clone(),
+                kind: MoveKind::Pick,
+                on_hand_delta: -qty,
+                reserved_delta: -qty,
+            });
+        }
+        (S::Picking, OrderEvent::UndoPick { line, qty }) => {
+            let l = line_mut(&mut next, *line)?;
+            positive(*qty)?;
+            if *qty > l.picked {
+                return Err(TransitionError::UndoTooMuch {
+                    line: *line,
+                    qty: *qty,
+                    picked: l.picked,
+                });
+            }
+            l.picked -= qty;
+            effects.push(StockEffect {
+                sku: l.sku.clone(),
+                kind: MoveKind::PickUndo,
+                on_hand_delta: *qty,
+                reserved_delta: *qty,
+            });
+        }
+        (S::Picking, OrderEvent::Short { line, qty, reason }) => {
+            let l = line_mut(&mut next, *line)?;
+            positive(*qty)?;
+            if *qty > l.remaining() {
+                return Err(TransitionError::OverPick {
+                    line: *line,
+                    qty: *qty,
+                    remaining: l.remaining(),
+                });
+            }
+            l.short += qty;
+            l.short_reason = Some(*reason);
+            // The units the system believed were there are not: write them off, but never below
+            // zero, so that the platforms stop selling what the shelf does not have.
+            let on_hand = stock(&l.sku).on_hand.max(0);
+            effects.push(StockEffect {
+                sku: l.sku.clone(),
+                kind: MoveKind::Short,
+                on_hand_delta: -(*qty).min(on_hand),
+                reserved_delta: -qty,
+            });
+        }
+        (S::Picking, OrderEvent::CompletePick) => {
+            let open: Vec<u32> = order
+                .lines
+                .iter()
+                .filter(|l| l.remaining() > 0)
+                .map(|l| l.line_no)
+                .collect();
+            if !open.is_empty() {
+                return Err(TransitionError::LinesOpen(open));
+            }
+            if order.lines.iter().all(|l| l.picked == 0) {
+                return Err(TransitionError::NothingPicked);
+            }
+            let short: Vec<AdjustLine> = order
+                .lines
+                .iter()
+                .filter(|l| l.short > 0)
+                .map(|l| AdjustLine {
+                    line_no: l.line_no,
+                    sku: l.sku.clone(),
+                    short: l.short,
+                    refund: l.unit_price.times(l.short),
+                })
+                .collect();
+            if !short.is_empty() {
+                reports.push(Report::Adjust { lines: short });
+            }
+            reports.push(Report::PickComplete);
+            next.state = S::Picked;
+        }
+        (S::Picked, OrderEvent::Pack { bags }) => {
+            if *bags == 0 {
+                return Err(TransitionError::NoBags);
+            }
+            next.state = S::Packed;
+            next.bags = Some(*bags);
+        }
+        (S::Packed, OrderEvent::HandOver) => next.state = S::HandedOver,
+        (
+            S::New | S::Accepted | S::Picking | S::Picked | S::Packed,
+            OrderEvent::Cancel { by, reason },
+        ) => {
+            if order.state.holds_reservation() {
+                for l in order.lines.iter().filter(|l| l.remaining() > 0) {
+                    effects.push(reserve(&l.sku, -l.remaining()));
+                }
+            }
+            next.return_pending = order.lines.iter().any(|l| l.picked > 0);
+            next.state = S::Cancelled;
+            next.cancel_reason = Some(reason.clone());
+            if *by == CancelSource::Store {
+                reports.push(Report::Cancel {
+                    reason: reason.clone(),
+                });
+            }
+        }
+        (S::Cancelled, OrderEvent::ConfirmReturn) if order.return_pending => {
+            for l in order.lines.iter().filter(|l| l.picked > 0) {
+                effects.push(StockEffect {
+                    sku: l.sku.clone(),
+                    kind: MoveKind::CancelReturn,
+                    on_hand_delta: l.picked,
+                    reserved_delta: 0,
+                });
+            }
+            next.return_pending = false;
+        }
+        _ => return Err(refuse()),
+    }
+    Ok(Transition {
+        order: next,
+        stock: effects,
+        reports,
+    })
+}
+
+fn reserve(sku: &SkuCode, qty: i64) -> StockEffect {
+    StockEffect {
+        sku: sku.clone(),
+        kind: MoveKind::Pick,
+        on_hand_delta: 0,
+        reserved_delta: qty,
+    }
+}
+
+fn line_mut(order: &mut Order, line: u32) -> Result<&mut OrderLine, TransitionError> {
+    order
+        .lines
+        .iter_mut()
+        .find(|l| l.line_no == line)
+        .ok_or(TransitionError::NoSuchLine(line))
+}
+
+fn positive(qty: i64) -> Result<(), TransitionError> {
+    if qty <= 0 {
+        Err(TransitionError::NonPositive(qty))
+    } else {
+        Ok(())
+    }
+}

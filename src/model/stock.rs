@@ -1,0 +1,228 @@
+//! Stock arithmetic: one pool of stock (一盘货) for every platform, each with its own safety buffer.
+//!
+//! `on_hand` is what is on the shelf and changes only through ledger moves; `reserved` is what open
+//! orders still have to pick. `available(platform) = on_hand − reserved − safety(platform)`.
+
+use super::ids::SkuCode;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How an item is counted: pieces, or grams for weighed goods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Counted in whole pieces (件).
+    #[default]
+    Piece,
+    /// Weighed, counted in grams.
+    Gram,
+}
+
+impl Unit {
+    /// The stable name stored in the database (frozen).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Piece => "piece",
+            Unit::Gram => "gram",
+        }
+    }
+}
+
+impl FromStr for Unit {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "piece" | "pc" | "件" | "" => Ok(Unit::Piece),
+            "gram" | "g" | "克" => Ok(Unit::Gram),
+            other => Err(format!("unknown unit `{other}` (use piece or gram)")),
+        }
+    }
+}
+
+/// The figures of one sku as seen by one platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StockFigures {
+    /// On the shelf, by the ledger.
+    pub on_hand: i64,
+    /// Still to be picked for open orders.
+    pub reserved: i64,
+    /// Held back from this platform so that a burst elsewhere cannot oversell it.
+    pub safety: i64,
+}
+
+impl StockFigures {
+    /// What this platform may still sell. Negative when the shelf holds less than is promised.
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved - self.safety
+    }
+
+    /// The level to publish to a platform: never below zero.
+    pub fn publishable(&self) -> i64 {
+        self.available().max(0)
+    }
+}
+
+/// Why the on-hand quantity of a sku changed. Stored in the ledger (frozen names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveKind {
+    /// Goods arrived (收货).
+    Receive,
+    /// A unit was picked into an order.
+    Pick,
+    /// A pick was undone; the unit went back to the shelf.
+    PickUndo,
+    /// A short pick wrote the missing units off.
+    Short,
+    /// Picked units of a cancelled order went back to the shelf.
+    CancelReturn,
+    /// A shelf count found a different figure (盘点).
+    Count,
+    /// A manual correction with a reason.
+    Adjust,
+    /// A catalog import set the figure.
+    Import,
+}
+
+impl MoveKind {
+    /// The stable name stored in the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoveKind::Receive => "receive",
+            MoveKind::Pick => "pick",
+            MoveKind::PickUndo => "pick_undo",
+            MoveKind::Short => "short",
+            MoveKind::CancelReturn => "cancel_return",
+            MoveKind::Count => "count",
+            MoveKind::Adjust => "adjust",
+            MoveKind::Import => "import",
+        }
+    }
+}
+
+impl fmt::Display for MoveKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One change to a sku's figures. A non-zero `on_hand_delta` becomes a ledger row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockEffect {
+    /// The item.
+    pub sku: SkuCode,
+    /// Why (for the ledger).
+    pub kind: MoveKind,
+    /// Change of on_hand.
+    pub on_hand_delta: i64,
+    /// Change of reserved.
+    pub reserved_delta: i64,
+}
+
+/// A stock operation that cannot be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StockError {
+    /// Quantities must be positive.
+    #[error("quantity must be positive, got {0}")]
+    NonPositive(i64),
+    /// Counts cannot be negative.
+    #[error("a counted quantity cannot be negative, got {0}")]
+    NegativeCount(i64),
+    /// An adjustment would leave less than nothing on the shelf.
+    #[error("adjusting {sku} by {delta} would leave {result} on hand; count the shelf instead")]
+    BelowZero {
+        /// The item.
+        sku: SkuCode,
+        /// The requested change.
+        delta: i64,
+        /// What would be left.
+        result: i64,
+    },
+    /// A zero adjustment is a no-op that would still write a ledger row.
+    #[error("an adjustment of zero changes nothing")]
+    ZeroAdjust,
+}
+
+/// Goods received: on_hand grows by `qty`.
+pub fn receive(sku: &SkuCode, qty: i64) -> Result<StockEffect, StockError> {
+    if qty <= 0 {
+        return Err(StockError::NonPositive(qty));
+    }
+    Ok(on_hand(sku, MoveKind::Receive, qty))
+}
+
+/// A shelf count: on_hand becomes `counted`; the difference is the ledger move. `None` when equal.
+pub fn count(sku: &SkuCode, current: i64, counted: i64) -> Result<Option<StockEffect>, StockError> {
+    if counted < 0 {
+        return Err(StockError::NegativeCount(counted));
+    }
+    let delta = counted - current;
+    Ok((delta != 0).then(|| on_hand(sku, MoveKind::Count, delta)))
+}
+
+/// A manual correction by `delta`; refused when it would leave a negative figure.
+pub fn adjust(sku: &SkuCode, current: i64, delta: i64) -> Result<StockEffect, StockError> {
+    if delta == 0 {
+        return Err(StockError::ZeroAdjust);
+    }
+    let result = current + delta;
+    if result < 0 {
+        return Err(StockError::BelowZero {
+            sku: sku.clone(),
+            delta,
+            result,
+        });
+    }
+    Ok(on_hand(sku, MoveKind::Adjust, delta))
+}
+
+fn on_hand(sku: &SkuCode, kind: MoveKind, delta: i64) -> StockEffect {
+    StockEffect {
+        sku: sku.clone(),
+        kind,
+        on_hand_delta: delta,
+        reserved_delta: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sku() -> SkuCode {
+        SkuCode::new("A1")
+    }
+
+    #[test]
+    fn available_subtracts_reserved_and_the_platforms_safety() {
+        let f = StockFigures {
+            on_hand: 10,
+            reserved: 3,
+            safety: 2,
+        };
+        assert_eq!(f.available(), 5);
+        let short = StockFigures {
+            on_hand: 1,
+            reserved: 3,
+            safety: 0,
+        };
+        assert_eq!(short.available(), -2);
+        assert_eq!(short.publishable(), 0);
+    }
+
+    #[test]
+    fn receive_count_and_adjust_give_ledger_moves() {
+        assert_eq!(receive(&sku(), 5).unwrap().on_hand_delta, 5);
+        assert_eq!(receive(&sku(), 0), Err(StockError::NonPositive(0)));
+        assert_eq!(count(&sku(), 7, 4).unwrap().unwrap().on_hand_delta, -3);
+        assert_eq!(count(&sku(), 7, 7).unwrap(), None);
+        assert_eq!(count(&sku(), 7, -1), Err(StockError::NegativeCount(-1)));
+        assert_eq!(adjust(&sku(), 2, -2).unwrap().on_hand_delta, -2);
+        assert!(matches!(
+            adjust(&sku(), 2, -3),
+            Err(StockError::BelowZero { result: -1, .. })
+        ));
+        assert_eq!(adjust(&sku(), 2, 0), Err(StockError::ZeroAdjust));
+    }
+}
