@@ -313,7 +313,10 @@ impl Config {
             ("platforms.jddj.safety_stock", &self.platforms.jddj),
         ] {
             if p.safety_stock < 0 {
-                return Err(invalid(key, format!("{} must not be negative", p.safety_stock)));
+                return Err(invalid(
+                    key,
+                    format!("{} must not be negative", p.safety_stock),
+                ));
             }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {

@@ -12,5 +12,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod model;
 pub mod config;
+pub mod model;
+pub mod store;

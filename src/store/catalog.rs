@@ -1,0 +1,267 @@
+//! Catalog CSV parsing. Pure: the whole file is checked before anything is written, so a bad row
+//! means nothing is imported and the operator is told which line to fix.
+//!
+//! Columns: `sku,name,barcode,location,on_hand` required; `name_en,spec,unit,walk_seq,price_fen,
+//! safety_stock` optional, in any order. Several barcodes in one cell are separated by `|`.
+
+use crate::model::{Fen, SkuCode, Unit};
+use std::collections::HashMap;
+use std::io::Read;
+
+/// One item of the catalog file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogRow {
+    /// Line in the file (1-based, header is line 1).
+    pub line: u64,
+    /// Store code.
+    pub sku: SkuCode,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Specification.
+    pub spec: Option<String>,
+    /// Pieces or grams.
+    pub unit: Unit,
+    /// Shelf location.
+    pub location: String,
+    /// Position on the pick walk.
+    pub walk_seq: i64,
+    /// Shelf price.
+    pub price: Option<Fen>,
+    /// The sku's own safety stock.
+    pub safety_stock: Option<i64>,
+    /// On hand, as counted for the import.
+    pub on_hand: i64,
+    /// Barcodes.
+    pub barcodes: Vec<String>,
+}
+
+/// A catalog file that cannot be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file cannot be read as CSV.
+    #[error("cannot read the catalog: {0}")]
+    Read(String),
+    /// Required columns are missing.
+    #[error(
+        "the header lacks the required column(s) {0}; the header must include sku,name,barcode,location,on_hand"
+    )]
+    MissingColumns(String),
+    /// A column nobody knows (probably a typo).
+    #[error(
+        "unknown column `{0}` in the header; known columns: sku,name,barcode,location,on_hand,name_en,spec,unit,walk_seq,price_fen,safety_stock"
+    )]
+    UnknownColumn(String),
+    /// A row is wrong.
+    #[error("line {line}: {message}; nothing was imported")]
+    Row {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+const REQUIRED: [&str; 5] = ["sku", "name", "barcode", "location", "on_hand"];
+const OPTIONAL: [&str; 6] = [
+    "name_en",
+    "spec",
+    "unit",
+    "walk_seq",
+    "price_fen",
+    "safety_stock",
+];
+
+/// Parses a whole catalog, calling `progress(bytes_read)` now and then.
+pub fn parse(
+    input: impl Read,
+    mut progress: impl FnMut(u64),
+) -> Result<Vec<CatalogRow>, CatalogError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| CatalogError::Read(e.to_string()))?
+        .clone();
+    let mut col: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim_start_matches('\u{feff}');
+        let Some(known) = REQUIRED.iter().chain(OPTIONAL.iter()).find(|k| **k == h) else {
+            return Err(CatalogError::UnknownColumn(h.to_string()));
+        };
+        col.insert(known, i);
+    }
+    let missing: Vec<&str> = REQUIRED
+        .into_iter()
+        .filter(|k| !col.contains_key(k))
+        .collect();
+    if !missing.is_empty() {
+        return Err(CatalogError::MissingColumns(missing.join(",")));
+    }
+    let mut rows = Vec::new();
+    let mut seen_sku: HashMap<String, u64> = HashMap::new();
+    let mut seen_code: HashMap<String, u64> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            CatalogError::Row {
+                line,
+                message: e.to_string(),
+            }
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if rows.len() % 4096 == 0 {
+            progress(record.position().map(|p| p.byte()).unwrap_or(0));
+        }
+        let row = parse_row(&record, &col, line)?;
+        if let Some(first) = seen_sku.insert(row.sku.0.clone(), line) {
+            return Err(CatalogError::Row {
+                line,
+                message: format!("sku {} already appears on line {first}", row.sku),
+            });
+        }
+        for code in &row.barcodes {
+            if let Some(first) = seen_code.insert(code.clone(), line) {
+                return Err(CatalogError::Row {
+                    line,
+                    message: format!("barcode {code} already appears on line {first}"),
+                });
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn parse_row(
+    record: &csv::StringRecord,
+    col: &HashMap<&str, usize>,
+    line: u64,
+) -> Result<CatalogRow, CatalogError> {
+    let err = |message: String| CatalogError::Row { line, message };
+    let get = |name: &str| col.get(name).and_then(|i| record.get(*i)).unwrap_or("");
+    let opt = |name: &str| {
+        Some(get(name))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let int = |name: &str| -> Result<Option<i64>, CatalogError> {
+        let v = get(name);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<i64>()
+            .map(Some)
+            .map_err(|_| err(format!("{name} `{v}` is not a whole number")))
+    };
+    let sku = get("sku");
+    if sku.is_empty() {
+        return Err(err("sku is empty".into()));
+    }
+    let name = get("name");
+    if name.is_empty() {
+        return Err(err(format!("sku {sku} has no name")));
+    }
+    let location = get("location");
+    if location.is_empty() {
+        return Err(err(format!("sku {sku} has no location")));
+    }
+    let on_hand = int("on_hand")?.ok_or_else(|| err(format!("sku {sku} has no on_hand")))?;
+    if on_hand < 0 {
+        return Err(err(format!("on_hand {on_hand} is negative")));
+    }
+    let unit = get("unit").parse::<Unit>().map_err(err)?;
+    let mut barcodes = Vec::new();
+    for code in get("barcode")
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        if !code.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(err(format!(
+                "barcode `{code}` has characters a scanner cannot send"
+            )));
+        }
+        if !barcodes.iter().any(|b| b == code) {
+            barcodes.push(code.to_string());
+        }
+    }
+    let price = int("price_fen")?;
+    if price.is_some_and(|p| p < 0) {
+        return Err(err("price_fen is negative".into()));
+    }
+    let safety_stock = int("safety_stock")?;
+    if safety_stock.is_some_and(|s| s < 0) {
+        return Err(err("safety_stock is negative".into()));
+    }
+    Ok(CatalogRow {
+        line,
+        sku: SkuCode::new(sku),
+        name: name.to_string(),
+        name_en: opt("name_en"),
+        spec: opt("spec"),
+        unit,
+        location: location.to_string(),
+        walk_seq: int("walk_seq")?.unwrap_or(0),
+        price: price.map(Fen),
+        safety_stock,
+        on_hand,
+        barcodes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Vec<CatalogRow>, CatalogError> {
+        parse(s.as_bytes(), |_| {})
+    }
+
+    #[test]
+    fn reads_required_and_optional_columns_and_several_barcodes() {
+        let rows = parse_str(
+            "sku,name,barcode,location,on_hand,price_fen,unit\n\
+             A1,农夫山泉 550ml,6901234567892|4006381333931,A-01-1,24,200,piece\n\
+             B2,\"猪肉, 前腿\",,F-02,3000,,gram\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].barcodes, vec!["6901234567892", "4006381333931"]);
+        assert_eq!(rows[0].price, Some(Fen(200)));
+        assert_eq!(rows[0].line, 2);
+        assert_eq!(rows[1].name, "猪肉, 前腿");
+        assert_eq!(rows[1].unit, Unit::Gram);
+        assert!(rows[1].barcodes.is_empty());
+    }
+
+    #[test]
+    fn a_bad_row_names_its_line() {
+        let e = parse_str("sku,name,barcode,location,on_hand\nA1,水,1,A,1\nA2,茶,2,B,lots\n")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("line 3:"), "{e}");
+        let e =
+            parse_str("sku,name,barcode,location,on_hand\nA1,水,1,A,1\nA1,茶,2,B,1\n").unwrap_err();
+        assert!(
+            e.to_string().contains("line 3") && e.to_string().contains("line 2"),
+            "{e}"
+        );
+        let e = parse_str("sku,name,barcode,location\nA1,水,1,A\n").unwrap_err();
+        assert!(
+            matches!(e, CatalogError::MissingColumns(ref c) if c == "on_hand"),
+            "{e}"
+        );
+        let e = parse_str("sku,name,barcode,location,on_hand,colour\n").unwrap_err();
+        assert!(
+            matches!(e, CatalogError::UnknownColumn(ref c) if c == "colour"),
+            "{e}"
+        );
+    }
+}

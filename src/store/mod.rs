@@ -1,0 +1,385 @@
+//! The store: one SQLite file, ONE writer thread that owns the write connection and takes typed
+//! commands over a channel, and a small pool of reader connections.
+//!
+//! Every order transition, its stock moves, its history row and its outbox rows are written in one
+//! `BEGIN IMMEDIATE` transaction; subscribers hear about a change only after it is committed.
+
+pub mod catalog;
+mod read;
+pub mod schema;
+mod write;
+mod writer;
+
+pub use catalog::{CatalogError, CatalogRow};
+pub use read::{
+    Invariants, OutboxDepth, SkuInfo, check_invariants, list_orders, load_order, lookup_skus,
+    order_counts, order_id_by_external, outbox_depth, sku_by_code, sku_info, stock_figures,
+};
+pub use write::{Applied, Ingested, NewLine, NewOrder, ScanLog, StockOp, StockOpKind};
+
+use crate::model::{
+    OrderEvent, OrderId, Platform, SkuCode, SlaPolicy, StockError, TransitionError,
+};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use writer::Command;
+
+/// Something went wrong in the store. `is_refusal` tells a refused request from a broken store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file cannot be opened or created.
+    #[error(
+        "cannot open the database {path}: {source}; check that the state dir exists and the service user may write it"
+    )]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The schema cannot be brought up to date.
+    #[error("{0}")]
+    Migrate(#[from] schema::MigrateError),
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// No such order.
+    #[error("no order {0}")]
+    NoSuchOrder(OrderId),
+    /// No such item.
+    #[error("no sku {0} in the catalog; import the catalog or check the code")]
+    NoSuchSku(SkuCode),
+    /// The order state machine refused the event.
+    #[error("{0}")]
+    Transition(#[from] TransitionError),
+    /// The stock operation is not possible.
+    #[error("{0}")]
+    Stock(#[from] StockError),
+    /// A catalog file is bad; nothing was imported.
+    #[error("{0}")]
+    Catalog(#[from] CatalogError),
+    /// A new order is malformed.
+    #[error("bad order: {0}")]
+    BadOrder(String),
+    /// The writer has stopped (the daemon is shutting down).
+    #[error("the store is closed (flashpick is shutting down)")]
+    Closed,
+}
+
+impl StoreError {
+    /// True when the request was refused by a rule and the store is fine; false when it is broken.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            StoreError::NoSuchOrder(_)
+                | StoreError::NoSuchSku(_)
+                | StoreError::Transition(_)
+                | StoreError::Stock(_)
+                | StoreError::Catalog(_)
+                | StoreError::BadOrder(_)
+        )
+    }
+}
+
+/// Settings the store needs from the config.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Platforms that sell from this store's stock, with their default safety stock.
+    pub selling: Vec<(Platform, i64)>,
+    /// Deadlines for new orders.
+    pub sla: SlaPolicy,
+    /// Whether every transition and stock move is queued as an event for HQ.
+    pub hq_events: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            selling: vec![(Platform::Meituan, 0), (Platform::Jddj, 0)],
+            sla: SlaPolicy::default(),
+            hq_events: false,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// From the daemon's config.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        StoreOptions {
+            selling: config
+                .selling_platforms()
+                .into_iter()
+                .filter_map(|p| config.platform(p).map(|s| (p, s.safety_stock)))
+                .collect(),
+            sla: config.sla,
+            hq_events: false,
+        }
+    }
+
+    /// The default safety stock for a platform (0 for platforms that do not sell).
+    pub fn default_safety(&self, platform: Platform) -> i64 {
+        self.selling
+            .iter()
+            .find(|(p, _)| *p == platform)
+            .map(|(_, s)| *s)
+            .unwrap_or(0)
+    }
+}
+
+/// A committed change, broadcast to subscribers after the commit.
+#[derive(Debug, Clone)]
+pub enum StoreEvent {
+    /// An order was created or changed state.
+    OrderChanged {
+        /// The order as committed.
+        order: crate::model::Order,
+        /// What happened (`ingest`, `accept`, `pick`, …).
+        cause: &'static str,
+    },
+    /// A scan was recorded (right or wrong).
+    Scan(ScanLog),
+    /// Stock of these skus changed.
+    StockChanged {
+        /// The items.
+        skus: Vec<SkuCode>,
+    },
+}
+
+/// Handle to the store. Cheap to clone; every clone talks to the same writer thread.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    options: StoreOptions,
+    // Bounded: a flood of commands (a jammed scanner) waits here instead of growing memory
+    // without limit; async callers simply await a free slot.
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<StoreEvent>,
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// How many commands may wait for the writer.
+const QUEUE: usize = 1024;
+/// How many committed events a slow subscriber may fall behind before it must resync.
+const EVENT_BACKLOG: usize = 4096;
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, migrates it and starts the writer thread.
+    pub fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        schema::configure(&conn).map_err(open_err)?;
+        schema::migrate(&mut conn)?;
+        let (commands, rx) = mpsc::channel(QUEUE);
+        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let writer = writer::spawn(conn, rx, events.clone(), options.clone())?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                options,
+                commands,
+                events,
+                readers: Mutex::new(Vec::new()),
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    /// Committed changes from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<StoreEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Runs `f` on a reader connection (never the writer's). Blocking: call from a blocking context.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.inner.readers.lock().expect("reader pool").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => self.open_reader()?,
+        };
+        let out = f(&conn);
+        self.inner.readers.lock().expect("reader pool").push(conn);
+        out
+    }
+
+    /// Like [`Store::read`], from async code: runs on the blocking pool.
+    pub async fn read_async<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    fn open_reader(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open(&self.inner.path).map_err(|source| StoreError::Open {
+            path: self.inner.path.clone(),
+            source,
+        })?;
+        schema::configure(&conn)?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(conn)
+    }
+
+    /// Applies an order event. `reason` goes into the ledger for the stock it moves.
+    pub async fn apply(
+        &self,
+        order: OrderId,
+        event: OrderEvent,
+        actor: &str,
+        scan: Option<ScanLog>,
+    ) -> Result<Applied, StoreError> {
+        let actor = actor.to_string();
+        self.call(|reply| Command::Apply {
+            order,
+            event,
+            actor,
+            scan,
+            reply,
+        })
+        .await
+    }
+
+    /// Takes a new order in, deduplicated on `(source, message_id)` and on the platform's order id.
+    pub async fn ingest(
+        &self,
+        source: &str,
+        message_id: &str,
+        order: NewOrder,
+    ) -> Result<Ingested, StoreError> {
+        let (source, message_id) = (source.to_string(), message_id.to_string());
+        self.call(|reply| Command::Ingest {
+            source,
+            message_id,
+            order,
+            reply,
+        })
+        .await
+    }
+
+    /// Receives, counts or adjusts stock outside of orders.
+    pub async fn stock(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
+        self.call(|reply| Command::Stock { op, reply }).await
+    }
+
+    /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.
+    pub async fn log_scan(&self, scan: ScanLog) -> Result<(), StoreError> {
+        self.call(|reply| Command::LogScan { scan, reply }).await
+    }
+
+    /// Imports catalog rows in one transaction; returns how many skus were created or updated.
+    pub async fn import_catalog(&self, rows: Vec<CatalogRow>) -> Result<usize, StoreError> {
+        self.call(|reply| Command::ImportCatalog { rows, reply })
+            .await
+    }
+
+    /// Blocking form of [`Store::import_catalog`] for the CLI.
+    pub fn import_catalog_blocking(&self, rows: Vec<CatalogRow>) -> Result<usize, StoreError> {
+        self.call_blocking(|reply| Command::ImportCatalog { rows, reply })
+    }
+
+    /// Blocking form of [`Store::ingest`] for tools and benchmarks.
+    pub fn ingest_blocking(
+        &self,
+        source: &str,
+        message_id: &str,
+        order: NewOrder,
+    ) -> Result<Ingested, StoreError> {
+        let (source, message_id) = (source.to_string(), message_id.to_string());
+        self.call_blocking(|reply| Command::Ingest {
+            source,
+            message_id,
+            order,
+            reply,
+        })
+    }
+
+    /// Blocking form of [`Store::apply`] for tools and benchmarks.
+    pub fn apply_blocking(
+        &self,
+        order: OrderId,
+        event: OrderEvent,
+        actor: &str,
+    ) -> Result<Applied, StoreError> {
+        let actor = actor.to_string();
+        self.call_blocking(|reply| Command::Apply {
+            order,
+            event,
+            actor,
+            scan: None,
+            reply,
+        })
+    }
+
+    /// Blocking form of [`Store::stock`].
+    pub fn stock_blocking(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
+        self.call_blocking(|reply| Command::Stock { op, reply })
+    }
+
+    /// Stops the writer after the commands already queued, and waits for it. Later calls fail
+    /// with [`StoreError::Closed`]. Blocking.
+    pub fn close(&self) {
+        let _ = self.inner.commands.blocking_send(Command::Shutdown);
+        if let Some(handle) = self.inner.writer.lock().expect("writer handle").take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// [`Store::close`] from async code.
+    pub async fn close_async(&self) {
+        let _ = self.inner.commands.send(Command::Shutdown).await;
+        let handle = self.inner.writer.lock().expect("writer handle").take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn call_blocking<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .blocking_send(make(tx))
+            .map_err(|_| StoreError::Closed)?;
+        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+}

@@ -1,0 +1,349 @@
+//! Queries. They take any connection (a reader, or the writer inside its transaction).
+
+use super::StoreError;
+use crate::model::{
+    Fen, Order, OrderId, OrderLine, OrderState, Platform, SkuCode, StockFigures, Timestamp, Unit,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+const ORDER_COLUMNS: &str = "id, platform, external_id, day_seq, state, picker, return_pending, \
+    bags, cancel_reason, placed_at, pick_deadline, pickup_code";
+
+fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
+    let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    let parse_err = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    Ok(Order {
+        id: OrderId(r.get(0)?),
+        platform: text(1)?.parse().map_err(|e| parse_err(1, format!("{e}")))?,
+        external_id: r.get(2)?,
+        day_seq: r.get(3)?,
+        state: text(4)?.parse().map_err(|e| parse_err(4, e))?,
+        picker: r.get(5)?,
+        lines: Vec::new(),
+        return_pending: r.get(6)?,
+        bags: r.get(7)?,
+        cancel_reason: r.get(8)?,
+        placed_at: Timestamp(r.get(9)?),
+        pick_deadline: Timestamp(r.get(10)?),
+        pickup_code: r.get(11)?,
+    })
+}
+
+fn load_lines(conn: &Connection, order: &mut Order) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT line_no, sku, name, qty, picked, short, short_reason, unit_price_fen
+         FROM order_line WHERE order_id = ?1 ORDER BY line_no",
+    )?;
+    let lines = stmt.query_map([order.id.0], |r| {
+        let reason: Option<String> = r.get(6)?;
+        Ok(OrderLine {
+            line_no: r.get(0)?,
+            sku: SkuCode(r.get(1)?),
+            name: r.get(2)?,
+            qty: r.get(3)?,
+            picked: r.get(4)?,
+            short: r.get(5)?,
+            short_reason: reason.and_then(|s| s.parse().ok()),
+            unit_price: Fen(r.get(7)?),
+        })
+    })?;
+    order.lines = lines.collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+/// One order with its lines, or `None`.
+pub fn load_order(conn: &Connection, id: OrderId) -> Result<Option<Order>, StoreError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM \"order\" WHERE id = ?1");
+    let order = conn
+        .prepare_cached(&sql)?
+        .query_row([id.0], order_from_row)
+        .optional()?;
+    match order {
+        Some(mut o) => {
+            load_lines(conn, &mut o)?;
+            Ok(Some(o))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The order a platform knows by `external_id`.
+pub fn order_id_by_external(
+    conn: &Connection,
+    platform: Platform,
+    external_id: &str,
+) -> Result<Option<OrderId>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM \"order\" WHERE platform = ?1 AND external_id = ?2")?
+        .query_row(params![platform.as_str(), external_id], |r| {
+            r.get(0).map(OrderId)
+        })
+        .optional()?)
+}
+
+/// Orders by pick deadline, most urgent first: the open ones, or the latest `limit` of all.
+pub fn list_orders(
+    conn: &Connection,
+    open_only: bool,
+    limit: usize,
+) -> Result<Vec<Order>, StoreError> {
+    let filter = if open_only {
+        "WHERE state NOT IN ('handed_over', 'cancelled') OR return_pending = 1"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM \"order\" {filter} ORDER BY pick_deadline, id LIMIT ?1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut orders: Vec<Order> = stmt
+        .query_map([limit as i64], order_from_row)?
+        .collect::<Result<_, _>>()?;
+    for o in &mut orders {
+        load_lines(conn, o)?;
+    }
+    Ok(orders)
+}
+
+/// A sku's figures as one platform sees them (the platform's own safety stock, falling back to the
+/// sku's, then to `default_safety`). Orders relayed by HQ carry no safety buffer.
+pub fn stock_figures(
+    conn: &Connection,
+    sku: &SkuCode,
+    platform: Platform,
+    default_safety: i64,
+) -> Result<StockFigures, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0),
+                    COALESCE((SELECT ps.safety_stock FROM platform_sku ps
+                              WHERE ps.sku = k.sku AND ps.platform = ?2
+                                AND ps.safety_stock IS NOT NULL LIMIT 1),
+                             k.safety_stock, ?3)
+             FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE k.sku = ?1",
+        )?
+        .query_row(params![sku.0, platform.as_str(), default_safety], |r| {
+            Ok(StockFigures {
+                on_hand: r.get(0)?,
+                reserved: r.get(1)?,
+                safety: r.get(2)?,
+            })
+        })
+        .optional()?;
+    let mut figures = row.ok_or_else(|| StoreError::NoSuchSku(sku.clone()))?;
+    if platform == Platform::Hq {
+        figures.safety = 0;
+    }
+    Ok(figures)
+}
+
+/// Everything about one item, as shown on the stock screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuInfo {
+    /// Store code.
+    pub sku: SkuCode,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Specification (规格), e.g. 500ml.
+    pub spec: Option<String>,
+    /// Pieces or grams.
+    pub unit: Unit,
+    /// Shelf location.
+    pub location: String,
+    /// Position on the pick walk.
+    pub walk_seq: i64,
+    /// Shelf price.
+    pub price: Option<Fen>,
+    /// The sku's own safety stock.
+    pub safety_stock: Option<i64>,
+    /// Every barcode that maps to it.
+    pub barcodes: Vec<String>,
+    /// On the shelf.
+    pub on_hand: i64,
+    /// Held for open orders.
+    pub reserved: i64,
+}
+
+const SKU_COLUMNS: &str = "k.sku, k.name, k.name_en, k.spec, k.unit, k.location, k.walk_seq, \
+    k.price_fen, k.safety_stock, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0)";
+
+fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
+    let unit: String = r.get(4)?;
+    Ok(SkuInfo {
+        sku: SkuCode(r.get(0)?),
+        name: r.get(1)?,
+        name_en: r.get(2)?,
+        spec: r.get(3)?,
+        unit: unit.parse().unwrap_or_default(),
+        location: r.get(5)?,
+        walk_seq: r.get(6)?,
+        price: r.get::<_, Option<i64>>(7)?.map(Fen),
+        safety_stock: r.get(8)?,
+        barcodes: Vec::new(),
+        on_hand: r.get(9)?,
+        reserved: r.get(10)?,
+    })
+}
+
+/// The sku a scanned or typed code stands for: a barcode first, then a store code.
+pub fn sku_by_code(conn: &Connection, code: &str) -> Result<Option<SkuCode>, StoreError> {
+    let by_barcode = conn
+        .prepare_cached("SELECT sku FROM barcode WHERE code = ?1")?
+        .query_row([code], |r| r.get(0).map(SkuCode))
+        .optional()?;
+    if by_barcode.is_some() {
+        return Ok(by_barcode);
+    }
+    Ok(conn
+        .prepare_cached("SELECT sku FROM sku WHERE sku = ?1")?
+        .query_row([code], |r| r.get(0).map(SkuCode))
+        .optional()?)
+}
+
+/// Items matching `query`: an exact code or barcode, else a substring of the Chinese or English
+/// name or of the code. At most `limit`, exact matches first.
+pub fn lookup_skus(
+    conn: &Connection,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<SkuInfo>, StoreError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    if let Some(sku) = sku_by_code(conn, query)? {
+        out.extend(sku_info(conn, &sku)?);
+    }
+    let pattern = format!("%{}%", query.replace(['%', '_'], ""));
+    let sql = format!(
+        "SELECT {SKU_COLUMNS} FROM sku k LEFT JOIN stock s ON s.sku = k.sku
+         WHERE k.name LIKE ?1 OR k.name_en LIKE ?1 OR k.sku LIKE ?1
+         ORDER BY k.walk_seq, k.sku LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    for info in stmt.query_map(params![pattern, limit as i64], sku_from_row)? {
+        let info = info?;
+        if out.len() < limit && !out.iter().any(|o: &SkuInfo| o.sku == info.sku) {
+            out.push(info);
+        }
+    }
+    for info in &mut out {
+        info.barcodes = barcodes(conn, &info.sku)?;
+    }
+    Ok(out)
+}
+
+/// One item by store code.
+pub fn sku_info(conn: &Connection, sku: &SkuCode) -> Result<Option<SkuInfo>, StoreError> {
+    let sql = format!(
+        "SELECT {SKU_COLUMNS} FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE k.sku = ?1"
+    );
+    let info = conn
+        .prepare_cached(&sql)?
+        .query_row([&sku.0], sku_from_row)
+        .optional()?;
+    match info {
+        Some(mut i) => {
+            i.barcodes = barcodes(conn, sku)?;
+            Ok(Some(i))
+        }
+        None => Ok(None),
+    }
+}
+
+fn barcodes(conn: &Connection, sku: &SkuCode) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT code FROM barcode WHERE sku = ?1 ORDER BY code")?;
+    let codes = stmt.query_map([&sku.0], |r| r.get(0))?;
+    Ok(codes.collect::<Result<_, _>>()?)
+}
+
+/// How much is waiting to leave for one destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxDepth {
+    /// `meituan`, `jddj` or `hq`.
+    pub destination: String,
+    /// Rows still to be delivered.
+    pub pending: i64,
+    /// Rows permanently refused, waiting for a person.
+    pub parked: i64,
+    /// When the oldest pending row was written.
+    pub oldest_pending_at: Option<Timestamp>,
+}
+
+/// Outbox depth per destination.
+pub fn outbox_depth(conn: &Connection) -> Result<Vec<OutboxDepth>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT destination,
+                SUM(state = 'pending'), SUM(state = 'parked'),
+                MIN(CASE WHEN state = 'pending' THEN created_at END)
+         FROM outbox WHERE state != 'done' GROUP BY destination ORDER BY destination",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OutboxDepth {
+            destination: r.get(0)?,
+            pending: r.get(1)?,
+            parked: r.get(2)?,
+            oldest_pending_at: r.get::<_, Option<i64>>(3)?.map(Timestamp),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Counts of orders per state (open ones and today's totals for the status screen).
+pub fn order_counts(conn: &Connection) -> Result<Vec<(OrderState, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM \"order\" GROUP BY state")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (state, n) = row?;
+        if let Ok(s) = state.parse() {
+            out.push((s, n));
+        }
+    }
+    Ok(out)
+}
+
+/// The store's two stock invariants, checked over the whole database.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Invariants {
+    /// Skus whose `on_hand` differs from the sum of their ledger: (sku, on_hand, ledger sum).
+    pub ledger: Vec<(String, i64, i64)>,
+    /// Skus whose `reserved` differs from what open orders still have to pick: (sku, reserved, open).
+    pub reserved: Vec<(String, i64, i64)>,
+}
+
+impl Invariants {
+    /// Both hold for every sku.
+    pub fn hold(&self) -> bool {
+        self.ledger.is_empty() && self.reserved.is_empty()
+    }
+}
+
+/// Checks `on_hand == Σ stock_move.delta` and `reserved == Σ unpicked of open orders` for every sku.
+pub fn check_invariants(conn: &Connection) -> Result<Invariants, StoreError> {
+    let collect = |sql: &str| -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    Ok(Invariants {
+        ledger: collect(
+            "SELECT k.sku, COALESCE(s.on_hand, 0) AS oh,
+                    COALESCE((SELECT SUM(delta) FROM stock_move m WHERE m.sku = k.sku), 0) AS led
+             FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE oh != led",
+        )?,
+        reserved: collect(
+            "SELECT k.sku, COALESCE(s.reserved, 0) AS res,
+                    COALESCE((SELECT SUM(l.qty - l.picked - l.short) FROM order_line l
+                              JOIN \"order\" o ON o.id = l.order_id
+                              WHERE l.sku = k.sku AND o.state IN ('accepted', 'picking')), 0) AS open
+             FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE res != open",
+        )?,
+    })
+}

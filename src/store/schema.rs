@@ -1,0 +1,239 @@
+//! The database schema as numbered, add-only migrations, and the connection pragmas.
+//!
+//! FROZEN: a migration that has shipped is never edited. Change the schema by appending a new entry;
+//! `PRAGMA user_version` records how many have been applied.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: catalog, stock and its ledger, orders, outbox, inbox, config history, people.
+    r#"
+    CREATE TABLE sku (
+        sku           TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        name_en       TEXT,
+        spec          TEXT,
+        unit          TEXT NOT NULL DEFAULT 'piece' CHECK (unit IN ('piece', 'gram')),
+        location      TEXT NOT NULL,
+        walk_seq      INTEGER NOT NULL DEFAULT 0,
+        price_fen     INTEGER,
+        safety_stock  INTEGER,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE TABLE barcode (
+        code      TEXT PRIMARY KEY,
+        sku       TEXT NOT NULL REFERENCES sku(sku) ON DELETE CASCADE,
+        kind      TEXT NOT NULL DEFAULT 'gtin',
+        pack_qty  INTEGER NOT NULL DEFAULT 1 CHECK (pack_qty > 0)
+    );
+    CREATE INDEX barcode_by_sku ON barcode(sku);
+    CREATE TABLE platform_sku (
+        platform         TEXT NOT NULL,
+        platform_sku_id  TEXT NOT NULL,
+        sku              TEXT NOT NULL REFERENCES sku(sku),
+        safety_stock     INTEGER,
+        PRIMARY KEY (platform, platform_sku_id)
+    );
+    CREATE INDEX platform_sku_by_sku ON platform_sku(sku, platform);
+    CREATE TABLE stock (
+        sku       TEXT PRIMARY KEY REFERENCES sku(sku),
+        on_hand   INTEGER NOT NULL DEFAULT 0,
+        reserved  INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0)
+    );
+    CREATE TABLE "order" (
+        id                 INTEGER PRIMARY KEY,
+        platform           TEXT NOT NULL,
+        external_id        TEXT NOT NULL,
+        day_seq            INTEGER NOT NULL,
+        state              TEXT NOT NULL,
+        picker             TEXT,
+        placed_at          INTEGER NOT NULL,
+        promised_at        INTEGER,
+        platform_deadline  INTEGER,
+        pick_deadline      INTEGER NOT NULL,
+        pickup_code        TEXT,
+        bags               INTEGER,
+        return_pending     INTEGER NOT NULL DEFAULT 0,
+        cancel_reason      TEXT,
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        version            INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (platform, external_id)
+    );
+    CREATE INDEX order_by_state ON "order"(state, pick_deadline);
+    CREATE TABLE order_line (
+        order_id        INTEGER NOT NULL REFERENCES "order"(id),
+        line_no         INTEGER NOT NULL,
+        sku             TEXT NOT NULL REFERENCES sku(sku),
+        name            TEXT NOT NULL,
+        qty             INTEGER NOT NULL CHECK (qty > 0),
+        picked          INTEGER NOT NULL DEFAULT 0 CHECK (picked >= 0),
+        short           INTEGER NOT NULL DEFAULT 0 CHECK (short >= 0),
+        short_reason    TEXT,
+        unit_price_fen  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (order_id, line_no),
+        CHECK (picked + short <= qty)
+    );
+    CREATE INDEX order_line_by_sku ON order_line(sku);
+    CREATE TABLE order_transition (
+        id          INTEGER PRIMARY KEY,
+        order_id    INTEGER NOT NULL REFERENCES "order"(id),
+        event_id    TEXT NOT NULL UNIQUE,
+        from_state  TEXT,
+        to_state    TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        at          INTEGER NOT NULL
+    );
+    CREATE INDEX order_transition_by_order ON order_transition(order_id);
+    CREATE TABLE stock_move (
+        id        INTEGER PRIMARY KEY,
+        sku       TEXT NOT NULL REFERENCES sku(sku),
+        delta     INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        reason    TEXT,
+        actor     TEXT NOT NULL,
+        order_id  INTEGER REFERENCES "order"(id),
+        event_id  TEXT NOT NULL,
+        at        INTEGER NOT NULL
+    );
+    CREATE INDEX stock_move_by_sku ON stock_move(sku);
+    CREATE TRIGGER stock_move_append_only_update BEFORE UPDATE ON stock_move
+        BEGIN SELECT RAISE(ABORT, 'stock_move is an append-only ledger'); END;
+    CREATE TRIGGER stock_move_append_only_delete BEFORE DELETE ON stock_move
+        BEGIN SELECT RAISE(ABORT, 'stock_move is an append-only ledger'); END;
+    CREATE TABLE pick_scan (
+        id        INTEGER PRIMARY KEY,
+        order_id  INTEGER REFERENCES "order"(id),
+        line_no   INTEGER,
+        code      TEXT NOT NULL,
+        result    TEXT NOT NULL,
+        qty       INTEGER NOT NULL DEFAULT 0,
+        actor     TEXT NOT NULL,
+        scanner   TEXT,
+        at        INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        id               INTEGER PRIMARY KEY,
+        event_id         TEXT NOT NULL UNIQUE,
+        destination      TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        coalesce_key     TEXT,
+        payload          TEXT NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'parked')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER NOT NULL,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        done_at          INTEGER
+    );
+    CREATE INDEX outbox_pending ON outbox(destination, id) WHERE state = 'pending';
+    CREATE UNIQUE INDEX outbox_coalesce ON outbox(coalesce_key)
+        WHERE state = 'pending' AND coalesce_key IS NOT NULL;
+    CREATE TABLE inbox (
+        source       TEXT NOT NULL,
+        message_id   TEXT NOT NULL,
+        received_at  INTEGER NOT NULL,
+        PRIMARY KEY (source, message_id)
+    );
+    CREATE TABLE config_applied (
+        version     INTEGER PRIMARY KEY,
+        applied_at  INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        status      TEXT NOT NULL
+    );
+    CREATE TABLE station (
+        id    TEXT PRIMARY KEY,
+        name  TEXT NOT NULL
+    );
+    CREATE TABLE picker (
+        id     TEXT PRIMARY KEY,
+        name   TEXT NOT NULL,
+        badge  TEXT UNIQUE
+    );
+    CREATE TABLE day_seq (
+        day   TEXT PRIMARY KEY,
+        last  INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Pragmas for every connection: WAL so readers never block the writer, FULL sync because a
+/// confirmed scan must survive a power cut, and foreign keys because SQLite leaves them off.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// What `migrate` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Migrated {
+    /// From this version to the latest.
+    Applied {
+        /// Version before.
+        from: u32,
+        /// Version after.
+        to: u32,
+    },
+    /// Nothing to do.
+    Current,
+}
+
+/// A schema problem at open.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The file was written by a newer flashpick.
+    #[error(
+        "the database is at schema version {found}, newer than this flashpick knows ({known}); install the newer release again or restore a backup"
+    )]
+    TooNew {
+        /// In the file.
+        found: u32,
+        /// Known here.
+        known: u32,
+    },
+    /// A migration failed; nothing of it was kept.
+    #[error("migration {version} failed: {source}")]
+    Failed {
+        /// The migration that failed.
+        version: u32,
+        /// Why.
+        source: rusqlite::Error,
+    },
+}
+
+/// Brings the schema up to date, every pending migration in one transaction with its version bump.
+pub fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
+    let fail = |version, source| MigrateError::Failed { version, source };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| fail(0, e))?;
+    let from: u32 = tx
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| fail(0, e))?;
+    let known = latest();
+    if from > known {
+        return Err(MigrateError::TooNew { found: from, known });
+    }
+    if from == known {
+        return Ok(Migrated::Current);
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        let version = i as u32 + 1;
+        tx.execute_batch(sql).map_err(|e| fail(version, e))?;
+    }
+    tx.pragma_update(None, "user_version", known)
+        .map_err(|e| fail(known, e))?;
+    tx.commit().map_err(|e| fail(known, e))?;
+    Ok(Migrated::Applied { from, to: known })
+}

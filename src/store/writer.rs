@@ -1,0 +1,132 @@
+//! The writer thread: the only owner of the write connection. Commands arrive in order over a
+//! channel; each runs in its own `BEGIN IMMEDIATE` transaction, and its events are broadcast only
+//! after the commit succeeded.
+
+use super::write::{self, Applied, Ingested, NewOrder, ScanLog, StockOp};
+use super::{CatalogRow, StoreError, StoreEvent, StoreOptions};
+use crate::model::{OrderEvent, OrderId, StockFigures};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A typed request to the writer.
+pub(super) enum Command {
+    Ingest {
+        source: String,
+        message_id: String,
+        order: NewOrder,
+        reply: Reply<Ingested>,
+    },
+    Apply {
+        order: OrderId,
+        event: OrderEvent,
+        actor: String,
+        scan: Option<ScanLog>,
+        reply: Reply<Applied>,
+    },
+    Stock {
+        op: StockOp,
+        reply: Reply<StockFigures>,
+    },
+    LogScan {
+        scan: ScanLog,
+        reply: Reply<()>,
+    },
+    ImportCatalog {
+        rows: Vec<CatalogRow>,
+        reply: Reply<usize>,
+    },
+    /// Finish what is queued before this, then stop.
+    Shutdown,
+}
+
+pub(super) fn spawn(
+    conn: Connection,
+    rx: mpsc::Receiver<Command>,
+    events: broadcast::Sender<StoreEvent>,
+    options: StoreOptions,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || run(conn, rx, events, options))
+        .map_err(|e| StoreError::BadOrder(format!("cannot start the writer thread: {e}")))
+}
+
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Command>,
+    events: broadcast::Sender<StoreEvent>,
+    options: StoreOptions,
+) {
+    let w = Writer { events: &events };
+    while let Some(cmd) = rx.blocking_recv() {
+        match cmd {
+            Command::Shutdown => break,
+            Command::Ingest {
+                source,
+                message_id,
+                order,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                write::ingest(tx, &options, &source, &message_id, order)
+            }),
+            Command::Apply {
+                order,
+                event,
+                actor,
+                scan,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                write::apply(tx, &options, order, &event, &actor, scan)
+            }),
+            Command::Stock { op, reply } => {
+                w.run(&mut conn, reply, |tx| write::stock(tx, &options, op))
+            }
+            Command::LogScan { scan, reply } => w.run(&mut conn, reply, |tx| {
+                write::log_scan(tx, &scan)?;
+                Ok(((), vec![StoreEvent::Scan(scan)]))
+            }),
+            Command::ImportCatalog { rows, reply } => w.run(&mut conn, reply, |tx| {
+                write::import_catalog(tx, &options, &rows)
+            }),
+        }
+    }
+    // Dropping `rx` here makes every later send fail with `Closed`; queued commands after the
+    // shutdown marker are dropped, so their callers see `Closed` too.
+    tracing::debug!("store writer stopped");
+}
+
+struct Writer<'a> {
+    events: &'a broadcast::Sender<StoreEvent>,
+}
+
+impl Writer<'_> {
+    /// Runs `f` in one immediate transaction; commits, then broadcasts, then replies.
+    fn run<T>(
+        &self,
+        conn: &mut Connection,
+        reply: Reply<T>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<StoreEvent>), StoreError>,
+    ) {
+        let result = (|| -> Result<(T, Vec<StoreEvent>), StoreError> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (value, events) = f(&tx)?;
+            tx.commit()?;
+            Ok((value, events))
+        })();
+        let result = result.map(|(value, events)| {
+            for e in events {
+                // No subscriber is fine: the daemon may not be listening (CLI, benchmarks).
+                let _ = self.events.send(e);
+            }
+            value
+        });
+        if let Err(e) = &result
+            && !e.is_refusal()
+        {
+            tracing::error!(error = %e, "store write failed; rolled back");
+        }
+        let _ = reply.send(result);
+    }
+}
