@@ -102,8 +102,6 @@ pub fn parse(
         return Err(CatalogError::MissingColumns(missing.join(",")));
     }
     let mut rows = Vec::new();
-    let mut seen_sku: HashMap<String, u64> = HashMap::new();
-    let mut seen_code: HashMap<String, u64> = HashMap::new();
     let mut record = csv::StringRecord::new();
     loop {
         let more = reader.read_record(&mut record).map_err(|e| {
@@ -121,23 +119,34 @@ pub fn parse(
             progress(record.position().map(|p| p.byte()).unwrap_or(0));
         }
         let row = parse_row(&record, &col, line)?;
-        if let Some(first) = seen_sku.insert(row.sku.0.clone(), line) {
+        rows.push(row);
+    }
+    check_batch(&rows)?;
+    Ok(rows)
+}
+
+/// Refuses a batch in which a sku or a barcode appears twice, naming both lines.
+pub fn check_batch(rows: &[CatalogRow]) -> Result<(), CatalogError> {
+    let mut seen_sku: HashMap<&str, u64> = HashMap::new();
+    let mut seen_code: HashMap<&str, u64> = HashMap::new();
+    for row in rows {
+        let line = row.line;
+        if let Some(first) = seen_sku.insert(&row.sku.0, line) {
             return Err(CatalogError::Row {
                 line,
                 message: format!("sku {} already appears on line {first}", row.sku),
             });
         }
         for code in &row.barcodes {
-            if let Some(first) = seen_code.insert(code.clone(), line) {
+            if let Some(first) = seen_code.insert(code, line) {
                 return Err(CatalogError::Row {
                     line,
                     message: format!("barcode {code} already appears on line {first}"),
                 });
             }
         }
-        rows.push(row);
     }
-    Ok(rows)
+    Ok(())
 }
 
 fn parse_row(

@@ -327,6 +327,19 @@ impl Invariants {
 
 /// Checks `on_hand == Σ stock_move.delta` and `reserved == Σ unpicked of open orders` for every sku.
 pub fn check_invariants(conn: &Connection) -> Result<Invariants, StoreError> {
+    // Both queries must see the same snapshot, or a commit between them looks like a violation.
+    let own_tx = conn.is_autocommit();
+    if own_tx {
+        conn.execute_batch("BEGIN DEFERRED")?;
+    }
+    let result = invariants_in(conn);
+    if own_tx {
+        conn.execute_batch("COMMIT")?;
+    }
+    result
+}
+
+fn invariants_in(conn: &Connection) -> Result<Invariants, StoreError> {
     let collect = |sql: &str| -> Result<Vec<(String, i64, i64)>, StoreError> {
         let mut stmt = conn.prepare(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;

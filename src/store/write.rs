@@ -379,14 +379,15 @@ fn apply_stock(
 ) -> Result<Vec<SkuCode>, StoreError> {
     let mut touched = BTreeSet::new();
     for e in effects {
-        let changed = tx
+        let updated = tx
             .prepare_cached(
-                "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (sku) DO UPDATE
-                 SET on_hand = on_hand + excluded.on_hand, reserved = reserved + excluded.reserved",
+                "UPDATE stock SET on_hand = on_hand + ?2, reserved = reserved + ?3 WHERE sku = ?1",
             )?
             .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
-        debug_assert_eq!(changed, 1);
+        if updated == 0 {
+            tx.prepare_cached("INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, ?3)")?
+                .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
+        }
         if e.on_hand_delta != 0 {
             ledger(
                 tx,
@@ -634,6 +635,7 @@ pub(super) fn import_catalog(
     options: &StoreOptions,
     rows: &[super::CatalogRow],
 ) -> Out<usize> {
+    super::catalog::check_batch(rows)?;
     let now = Timestamp::now();
     let event_id = EventId::new();
     let mut upsert = tx.prepare_cached(

@@ -1,0 +1,113 @@
+//! Fixtures shared by the integration tests.
+#![allow(dead_code)]
+
+use flashpick::model::{
+    Fen, Order, OrderId, OrderLine, OrderState, Platform, SkuCode, Timestamp, Unit,
+};
+use flashpick::store::{CatalogRow, NewLine, NewOrder, Store, StoreOptions};
+use std::path::Path;
+
+/// A catalog row with the given stock.
+pub fn row(line: u64, sku: &str, name: &str, barcode: &str, on_hand: i64) -> CatalogRow {
+    CatalogRow {
+        line,
+        sku: SkuCode::new(sku),
+        name: name.into(),
+        name_en: None,
+        spec: None,
+        unit: Unit::Piece,
+        location: format!("A-{line:02}"),
+        walk_seq: line as i64,
+        price: Some(Fen(350)),
+        safety_stock: None,
+        on_hand,
+        barcodes: vec![barcode.into()],
+    }
+}
+
+/// The small shop every store test starts from: water, milk, bread.
+pub fn small_catalog() -> Vec<CatalogRow> {
+    vec![
+        row(2, "W550", "农夫山泉 550ml", "6901234567892", 20),
+        row(3, "MILK1L", "光明鲜牛奶 1L", "4006381333931", 5),
+        row(4, "BREAD", "桃李面包", "96385074", 2),
+    ]
+}
+
+/// Options with both platforms selling, no safety stock, HQ events on.
+pub fn options() -> StoreOptions {
+    StoreOptions {
+        hq_events: true,
+        ..StoreOptions::default()
+    }
+}
+
+/// A store in `dir` with the small catalog imported.
+pub fn seeded_store(dir: &Path) -> Store {
+    let store = Store::open(&dir.join("store.db"), options()).expect("open store");
+    store
+        .import_catalog_blocking(small_catalog())
+        .expect("import");
+    store
+}
+
+/// A Meituan order for the given (sku, qty) lines.
+pub fn new_order(external_id: &str, lines: &[(&str, i64)]) -> NewOrder {
+    NewOrder {
+        platform: Platform::Meituan,
+        external_id: external_id.into(),
+        day_seq: None,
+        placed_at: Timestamp::now(),
+        promised_at: Some(Timestamp::now().plus_secs(1800)),
+        platform_deadline: None,
+        pickup_code: None,
+        lines: lines
+            .iter()
+            .map(|(sku, qty)| NewLine {
+                sku: SkuCode::new(*sku),
+                name: None,
+                qty: *qty,
+                unit_price: Fen(350),
+            })
+            .collect(),
+    }
+}
+
+/// A pure in-memory order for model tests.
+pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order {
+    Order {
+        id: OrderId(1),
+        platform: Platform::Meituan,
+        external_id: "MT1".into(),
+        day_seq: 23,
+        state,
+        picker: (state == OrderState::Picking).then(|| "p1".to_string()),
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(i, (sku, qty, picked, short))| OrderLine {
+                line_no: i as u32 + 1,
+                sku: SkuCode::new(*sku),
+                name: sku.to_string(),
+                qty: *qty,
+                picked: *picked,
+                short: *short,
+                short_reason: None,
+                unit_price: Fen(100),
+            })
+            .collect(),
+        return_pending: false,
+        bags: None,
+        cancel_reason: None,
+        placed_at: Timestamp(0),
+        pick_deadline: Timestamp(600_000),
+        pickup_code: None,
+    }
+}
+
+/// Waits for `cond` with a deadline, polling an event source rather than sleeping blindly.
+pub async fn within<T>(secs: u64, what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(secs), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {secs}s waiting for {what}"))
+}

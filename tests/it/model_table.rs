@@ -1,0 +1,284 @@
+//! Every (state, event) pair of the order state machine, allowed and refused.
+
+use crate::common::model_order;
+use flashpick::model::{
+    CancelSource, OrderEvent, OrderState, Report, ShortReason, SkuCode, StockFigures,
+    TransitionError, transition,
+};
+
+fn plenty(_: &SkuCode) -> StockFigures {
+    StockFigures {
+        on_hand: 100,
+        reserved: 0,
+        safety: 0,
+    }
+}
+
+fn err_name(e: &TransitionError) -> &'static str {
+    match e {
+        TransitionError::NotAllowed { .. } => "not_allowed",
+        TransitionError::AlreadyClaimed { .. } => "already_claimed",
+        TransitionError::NoSuchLine(_) => "no_such_line",
+        TransitionError::NonPositive(_) => "non_positive",
+        TransitionError::OverPick { .. } => "over_pick",
+        TransitionError::UndoTooMuch { .. } => "undo_too_much",
+        TransitionError::LinesOpen(_) => "lines_open",
+        TransitionError::NothingPicked => "nothing_picked",
+        TransitionError::InsufficientStock { .. } => "insufficient_stock",
+        TransitionError::NoBags => "no_bags",
+    }
+}
+
+/// The order each state is tested from: line 1 wants 2, line 2 wants 1. While picking, one unit
+/// of line 1 is in the tote; once picked, everything is.
+fn fixture(state: OrderState) -> flashpick::model::Order {
+    use OrderState as S;
+    let lines: &[(&str, i64, i64, i64)] = match state {
+        S::New | S::Accepted => &[("A", 2, 0, 0), ("B", 1, 0, 0)],
+        S::Picking => &[("A", 2, 1, 0), ("B", 1, 0, 0)],
+        S::Picked | S::Packed | S::HandedOver | S::Cancelled => &[("A", 2, 2, 0), ("B", 1, 1, 0)],
+    };
+    let mut o = model_order(state, lines);
+    if state == S::Packed || state == S::HandedOver {
+        o.bags = Some(1);
+    }
+    o
+}
+
+fn events() -> Vec<OrderEvent> {
+    vec![
+        OrderEvent::Accept,
+        OrderEvent::Claim {
+            picker: "p2".into(),
+        },
+        OrderEvent::Release,
+        OrderEvent::Pick { line: 1, qty: 1 },
+        OrderEvent::UndoPick { line: 1, qty: 1 },
+        OrderEvent::Short {
+            line: 2,
+            qty: 1,
+            reason: ShortReason::OutOfStock,
+        },
+        OrderEvent::CompletePick,
+        OrderEvent::Pack { bags: 2 },
+        OrderEvent::HandOver,
+        OrderEvent::Cancel {
+            by: CancelSource::Store,
+            reason: "顾客要求".into(),
+        },
+        OrderEvent::ConfirmReturn,
+    ]
+}
+
+#[test]
+fn every_state_and_event_is_allowed_or_refused_as_specified() {
+    use OrderState::*;
+    // Rows: states; columns: the events above, in order. `Ok(state)` or the refusal's name.
+    type E = Result<OrderState, &'static str>;
+    const N: E = Err("not_allowed");
+    let table: [(OrderState, [E; 11]); 7] = [
+        (
+            New,
+            [Ok(Accepted), N, N, N, N, N, N, N, N, Ok(Cancelled), N],
+        ),
+        (
+            Accepted,
+            [N, Ok(Picking), N, N, N, N, N, N, N, Ok(Cancelled), N],
+        ),
+        (
+            Picking,
+            [
+                N,
+                Err("already_claimed"),
+                Ok(Accepted),
+                Ok(Picking),
+                Ok(Picking),
+                Ok(Picking),
+                Err("lines_open"),
+                N,
+                N,
+                Ok(Cancelled),
+                N,
+            ],
+        ),
+        (
+            Picked,
+            [N, N, N, N, N, N, N, Ok(Packed), N, Ok(Cancelled), N],
+        ),
+        (
+            Packed,
+            [N, N, N, N, N, N, N, N, Ok(HandedOver), Ok(Cancelled), N],
+        ),
+        (HandedOver, [N, N, N, N, N, N, N, N, N, N, N]),
+        (Cancelled, [N, N, N, N, N, N, N, N, N, N, N]),
+    ];
+    let mut checked = 0;
+    for (state, row) in table {
+        let order = fixture(state);
+        for (event, want) in events().iter().zip(row) {
+            let got = transition(&order, event, &plenty)
+                .map(|t| t.order.state)
+                .map_err(|e| err_name(&e));
+            assert_eq!(got, want, "{state} + {}", event.name());
+            if got.is_err() {
+                // A refusal is total: the order a caller holds is untouched by construction, and
+                // the message says what to do, naming the state.
+                let e = transition(&order, event, &plenty).unwrap_err();
+                assert!(!e.to_string().is_empty());
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 7 * 11);
+}
+
+#[test]
+fn accept_reserves_every_line_and_reports_confirm() {
+    let order = fixture(OrderState::New);
+    let t = transition(&order, &OrderEvent::Accept, &plenty).unwrap();
+    let reserved: i64 = t.stock.iter().map(|e| e.reserved_delta).sum();
+    assert_eq!(reserved, 3);
+    assert!(t.stock.iter().all(|e| e.on_hand_delta == 0));
+    assert_eq!(t.reports, vec![Report::Confirm]);
+}
+
+#[test]
+fn accept_is_refused_when_the_platform_would_go_below_its_safety_stock() {
+    let order = fixture(OrderState::New);
+    let tight = |sku: &SkuCode| StockFigures {
+        on_hand: if sku.as_str() == "A" { 3 } else { 10 },
+        reserved: 0,
+        safety: 2,
+    };
+    let e = transition(&order, &OrderEvent::Accept, &tight).unwrap_err();
+    assert_eq!(
+        e,
+        TransitionError::InsufficientStock {
+            sku: SkuCode::new("A"),
+            wanted: 2,
+            available: 1
+        }
+    );
+}
+
+#[test]
+fn picker_cannot_pick_more_than_the_line_needs_or_undo_more_than_picked() {
+    let order = fixture(OrderState::Picking);
+    let over = transition(&order, &OrderEvent::Pick { line: 1, qty: 2 }, &plenty).unwrap_err();
+    assert_eq!(
+        over,
+        TransitionError::OverPick {
+            line: 1,
+            qty: 2,
+            remaining: 1
+        }
+    );
+    let undo = transition(&order, &OrderEvent::UndoPick { line: 2, qty: 1 }, &plenty);
+    assert!(matches!(undo, Err(TransitionError::UndoTooMuch { .. })));
+    let zero = transition(&order, &OrderEvent::Pick { line: 1, qty: 0 }, &plenty);
+    assert_eq!(zero.unwrap_err(), TransitionError::NonPositive(0));
+    let missing = transition(&order, &OrderEvent::Pick { line: 9, qty: 1 }, &plenty);
+    assert_eq!(missing.unwrap_err(), TransitionError::NoSuchLine(9));
+}
+
+#[test]
+fn short_line_makes_complete_pick_report_the_adjustment_first() {
+    let mut order = fixture(OrderState::Picking);
+    for ev in [
+        OrderEvent::Pick { line: 1, qty: 1 },
+        OrderEvent::Short {
+            line: 2,
+            qty: 1,
+            reason: ShortReason::Damaged,
+        },
+    ] {
+        order = transition(&order, &ev, &plenty).unwrap().order;
+    }
+    let t = transition(&order, &OrderEvent::CompletePick, &plenty).unwrap();
+    assert_eq!(t.order.state, OrderState::Picked);
+    match &t.reports[..] {
+        [Report::Adjust { lines }, Report::PickComplete] => {
+            assert_eq!(lines.len(), 1);
+            assert_eq!(lines[0].line_no, 2);
+            assert_eq!(lines[0].short, 1);
+            assert_eq!(lines[0].refund.0, 100);
+        }
+        other => panic!("expected adjust then pick-complete, got {other:?}"),
+    }
+}
+
+#[test]
+fn short_writes_off_at_most_what_the_shelf_holds() {
+    let order = fixture(OrderState::Picking);
+    let empty = |_: &SkuCode| StockFigures {
+        on_hand: 0,
+        reserved: 1,
+        safety: 0,
+    };
+    let ev = OrderEvent::Short {
+        line: 2,
+        qty: 1,
+        reason: ShortReason::OutOfStock,
+    };
+    let t = transition(&order, &ev, &empty).unwrap();
+    assert_eq!(t.stock[0].on_hand_delta, 0);
+    assert_eq!(t.stock[0].reserved_delta, -1);
+}
+
+#[test]
+fn all_short_cannot_complete_the_pick() {
+    let order = flashpick::model::Order {
+        lines: fixture(OrderState::Picking)
+            .lines
+            .into_iter()
+            .map(|mut l| {
+                l.picked = 0;
+                l.short = l.qty;
+                l
+            })
+            .collect(),
+        ..fixture(OrderState::Picking)
+    };
+    let e = transition(&order, &OrderEvent::CompletePick, &plenty).unwrap_err();
+    assert_eq!(e, TransitionError::NothingPicked);
+}
+
+#[test]
+fn cancel_while_picking_releases_the_rest_and_waits_for_the_put_back() {
+    let order = fixture(OrderState::Picking);
+    let by_platform = OrderEvent::Cancel {
+        by: CancelSource::Platform,
+        reason: "用户取消".into(),
+    };
+    let t = transition(&order, &by_platform, &plenty).unwrap();
+    assert!(t.reports.is_empty(), "the platform already knows");
+    assert!(t.order.return_pending);
+    let released: i64 = t.stock.iter().map(|e| e.reserved_delta).sum();
+    assert_eq!(
+        released, -2,
+        "one unit of A and one of B were still reserved"
+    );
+    let back = transition(&t.order, &OrderEvent::ConfirmReturn, &plenty).unwrap();
+    assert!(!back.order.return_pending);
+    let returned: i64 = back.stock.iter().map(|e| e.on_hand_delta).sum();
+    assert_eq!(returned, 1, "the one picked unit goes back to the shelf");
+    assert!(transition(&back.order, &OrderEvent::ConfirmReturn, &plenty).is_err());
+}
+
+#[test]
+fn store_cancel_is_reported_to_the_platform_and_packed_goods_must_go_back() {
+    let order = fixture(OrderState::Packed);
+    let ev = OrderEvent::Cancel {
+        by: CancelSource::Store,
+        reason: "骑手未到".into(),
+    };
+    let t = transition(&order, &ev, &plenty).unwrap();
+    assert_eq!(
+        t.reports,
+        vec![Report::Cancel {
+            reason: "骑手未到".into()
+        }]
+    );
+    assert!(t.order.return_pending);
+    assert!(t.stock.is_empty(), "a packed order holds no reservation");
+}

@@ -1,0 +1,538 @@
+//! The store on real files: migrations, one transaction per transition, crashes, concurrency.
+
+use crate::common::{new_order, options, seeded_store, small_catalog};
+use flashpick::model::{OrderEvent, OrderState, Platform, ShortReason, SkuCode};
+use flashpick::store::{
+    self, CatalogError, Ingested, Store, StoreError,
+    schema::{self, Migrated},
+};
+use rusqlite::Connection;
+use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn ingest(store: &Store, id: &str, lines: &[(&str, i64)]) -> flashpick::model::Order {
+    match store
+        .ingest_blocking("meituan", id, new_order(id, lines))
+        .unwrap()
+    {
+        Ingested::New(o) => o,
+        d => panic!("expected a new order, got {d:?}"),
+    }
+}
+
+#[test]
+fn a_new_file_is_migrated_from_empty_and_reopens_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let mut conn = Connection::open(&path).unwrap();
+    schema::configure(&conn).unwrap();
+    assert_eq!(
+        schema::migrate(&mut conn).unwrap(),
+        Migrated::Applied {
+            from: 0,
+            to: schema::latest()
+        }
+    );
+    assert_eq!(schema::migrate(&mut conn).unwrap(), Migrated::Current);
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, schema::latest());
+    for table in [
+        "sku",
+        "barcode",
+        "stock",
+        "stock_move",
+        "order",
+        "order_line",
+        "outbox",
+        "inbox",
+    ] {
+        let n = count(
+            &conn,
+            &format!("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='{table}'"),
+        );
+        assert_eq!(n, 1, "table {table}");
+    }
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+    // The store opens the migrated file without touching it again.
+    let store = Store::open(&path, options()).unwrap();
+    store.close();
+}
+
+#[test]
+fn a_database_from_a_newer_release_is_refused_not_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    Store::open(&path, options()).unwrap().close();
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let e = Store::open(&path, options()).err().expect("must refuse");
+    assert!(
+        matches!(
+            e,
+            StoreError::Migrate(schema::MigrateError::TooNew { found: 99, .. })
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("newer"), "{e}");
+}
+
+#[test]
+fn the_ledger_is_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    store.close();
+    let conn = Connection::open(dir.path().join("store.db")).unwrap();
+    let e = conn
+        .execute("UPDATE stock_move SET delta = 0", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = conn.execute("DELETE FROM stock_move", []).unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+}
+
+#[test]
+fn a_pick_writes_state_ledger_history_and_outbox_in_one_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let order = ingest(&store, "MT-1", &[("W550", 2), ("MILK1L", 1)]);
+    assert_eq!(order.day_seq, 1);
+    store
+        .apply_blocking(order.id, OrderEvent::Accept, "auto")
+        .unwrap();
+    store
+        .apply_blocking(
+            order.id,
+            OrderEvent::Claim {
+                picker: "p1".into(),
+            },
+            "p1",
+        )
+        .unwrap();
+    let applied = store
+        .apply_blocking(order.id, OrderEvent::Pick { line: 1, qty: 1 }, "p1")
+        .unwrap();
+    store.close();
+    let conn = Connection::open(dir.path().join("store.db")).unwrap();
+    let ev = &applied.event_id.0;
+    let moves: (i64, String, String) = conn
+        .query_row(
+            "SELECT delta, kind, actor FROM stock_move WHERE event_id = ?1",
+            [ev],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(moves, (-1, "pick".into(), "p1".into()));
+    let (on_hand, reserved): (i64, i64) = conn
+        .query_row(
+            "SELECT on_hand, reserved FROM stock WHERE sku = 'W550'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((on_hand, reserved), (19, 1));
+    assert_eq!(
+        count(
+            &conn,
+            &format!("SELECT COUNT(*) FROM order_transition WHERE event_id = '{ev}'")
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &conn,
+            &format!("SELECT COUNT(*) FROM outbox WHERE event_id = '{ev}' AND destination = 'hq'")
+        ),
+        1
+    );
+    // Stock levels coalesce: however many changes, one pending level per (platform, sku).
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'stock_level' AND payload LIKE '%\"W550\"%'"
+        ),
+        2
+    );
+    let level: String = conn
+        .query_row(
+            "SELECT payload FROM outbox WHERE coalesce_key = 'stock:jddj:W550' AND state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let level: serde_json::Value = serde_json::from_str(&level).unwrap();
+    assert_eq!(level["level"], 18, "19 on hand − 1 reserved");
+    // The accept was reported to Meituan, once.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM outbox WHERE destination = 'meituan' AND kind = 'report' AND payload LIKE '%\"confirm\"%'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_refused_event_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let order = ingest(&store, "MT-2", &[("BREAD", 2)]);
+    let before = count_all(&store);
+    let e = store
+        .apply_blocking(order.id, OrderEvent::Pick { line: 1, qty: 1 }, "p1")
+        .unwrap_err();
+    assert!(e.is_refusal());
+    assert_eq!(e.to_string(), "cannot pick an order that is new");
+    assert_eq!(count_all(&store), before);
+    // Bread: 2 on hand, Meituan safety 0 → the order fits exactly; a second one does not.
+    store
+        .apply_blocking(order.id, OrderEvent::Accept, "auto")
+        .unwrap();
+    let second = ingest(&store, "MT-3", &[("BREAD", 1)]);
+    let e = store
+        .apply_blocking(second.id, OrderEvent::Accept, "auto")
+        .unwrap_err();
+    assert!(e.to_string().contains("not enough BREAD"), "{e}");
+    let inv = store.read(store::check_invariants).unwrap();
+    assert!(inv.hold(), "{inv:?}");
+}
+
+fn count_all(store: &Store) -> (i64, i64, i64) {
+    store
+        .read(|c| {
+            Ok((
+                count(c, "SELECT COUNT(*) FROM stock_move"),
+                count(c, "SELECT COUNT(*) FROM outbox"),
+                count(c, "SELECT COUNT(*) FROM order_transition"),
+            ))
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_platform_pushing_twice_creates_one_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let first = ingest(&store, "MT-9", &[("W550", 1)]);
+    let again = store
+        .ingest_blocking("meituan", "MT-9", new_order("MT-9", &[("W550", 1)]))
+        .unwrap();
+    assert_eq!(again, Ingested::Duplicate(first.id));
+    let other_message = store
+        .ingest_blocking("meituan", "push-2", new_order("MT-9", &[("W550", 1)]))
+        .unwrap();
+    assert_eq!(other_message, Ingested::Duplicate(first.id));
+    let unknown = store
+        .ingest_blocking("meituan", "push-3", new_order("MT-10", &[("NOPE", 1)]))
+        .unwrap_err();
+    assert!(matches!(unknown, StoreError::NoSuchSku(ref s) if s.as_str() == "NOPE"));
+    let n = store
+        .read(|c| Ok(count(c, "SELECT COUNT(*) FROM \"order\"")))
+        .unwrap();
+    assert_eq!(n, 1, "the failed order left nothing behind");
+}
+
+#[test]
+fn cancelled_while_picking_returns_stock_only_when_staff_confirm() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let o = ingest(&store, "MT-4", &[("MILK1L", 3)]);
+    for ev in [
+        OrderEvent::Accept,
+        OrderEvent::Claim {
+            picker: "p1".into(),
+        },
+        OrderEvent::Pick { line: 1, qty: 2 },
+        OrderEvent::Cancel {
+            by: flashpick::model::CancelSource::Platform,
+            reason: "用户取消".into(),
+        },
+    ] {
+        store.apply_blocking(o.id, ev, "p1").unwrap();
+    }
+    let figures = |s: &Store| {
+        s.read(|c| store::stock_figures(c, &SkuCode::new("MILK1L"), Platform::Jddj, 0))
+            .unwrap()
+    };
+    assert_eq!((figures(&store).on_hand, figures(&store).reserved), (3, 0));
+    let back = store
+        .apply_blocking(o.id, OrderEvent::ConfirmReturn, "p1")
+        .unwrap();
+    assert_eq!(back.order.state, OrderState::Cancelled);
+    assert!(!back.order.return_pending);
+    assert_eq!(figures(&store).on_hand, 5);
+    assert!(store.read(store::check_invariants).unwrap().hold());
+}
+
+#[test]
+fn short_pick_writes_off_the_missing_units_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let o = ingest(&store, "MT-5", &[("W550", 2)]);
+    for ev in [
+        OrderEvent::Accept,
+        OrderEvent::Claim {
+            picker: "p1".into(),
+        },
+        OrderEvent::Pick { line: 1, qty: 1 },
+        OrderEvent::Short {
+            line: 1,
+            qty: 1,
+            reason: ShortReason::Damaged,
+        },
+        OrderEvent::CompletePick,
+    ] {
+        store.apply_blocking(o.id, ev, "p1").unwrap();
+    }
+    let (reason, delta): (String, i64) = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT reason, delta FROM stock_move WHERE kind = 'short'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!((reason.as_str(), delta), ("damaged", -1));
+    // Adjustment first, then pick-complete, in outbox order for Meituan.
+    let actions: Vec<String> = store
+        .read(|c| {
+            let mut st = c.prepare(
+                "SELECT json_extract(payload, '$.action') FROM outbox
+                 WHERE destination = 'meituan' AND kind = 'report' ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    assert_eq!(actions, ["confirm", "adjust", "pick_complete"]);
+}
+
+#[test]
+fn catalog_import_updates_in_place_and_a_bad_row_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let moves = |s: &Store| {
+        s.read(|c| Ok(count(c, "SELECT COUNT(*) FROM stock_move")))
+            .unwrap()
+    };
+    let after_first = moves(&store);
+    assert_eq!(after_first, 3);
+    assert_eq!(store.import_catalog_blocking(small_catalog()).unwrap(), 3);
+    assert_eq!(
+        moves(&store),
+        after_first,
+        "same file again: no new ledger rows"
+    );
+    let mut bad = small_catalog();
+    bad[0].name = "改名".into();
+    bad.push(crate::common::row(5, "EGG", "鸡蛋", "6901234567892", 1));
+    let e = store.import_catalog_blocking(bad).unwrap_err();
+    assert!(
+        matches!(e, StoreError::Catalog(CatalogError::Row { line: 5, .. })),
+        "{e}"
+    );
+    let name: String = store
+        .read(|c| Ok(c.query_row("SELECT name FROM sku WHERE sku = 'W550'", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(name, "农夫山泉 550ml", "the failed import changed nothing");
+}
+
+#[test]
+fn a_connection_dropped_mid_transaction_leaves_no_partial_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let o = ingest(&store, "MT-6", &[("W550", 1)]);
+    store.close();
+    let path = dir.path().join("store.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        schema::configure(&conn).unwrap();
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             UPDATE \"order\" SET state = 'accepted';
+             UPDATE stock SET reserved = reserved + 1 WHERE sku = 'W550';
+             INSERT INTO outbox (event_id, destination, kind, payload, next_attempt_at, created_at)
+                 VALUES ('x', 'hq', 'test', '{}', 0, 0);",
+        )
+        .unwrap();
+        // The connection closes here without COMMIT, as when a process dies mid-write.
+    }
+    let store = Store::open(&path, options()).unwrap();
+    let order = store.read(|c| store::load_order(c, o.id)).unwrap().unwrap();
+    assert_eq!(order.state, OrderState::New);
+    assert_eq!(
+        store
+            .read(|c| Ok(count(c, "SELECT COUNT(*) FROM outbox WHERE event_id = 'x'")))
+            .unwrap(),
+        0
+    );
+    assert!(store.read(store::check_invariants).unwrap().hold());
+}
+
+/// Runs as the parent (kills a writer process mid-stream) or, when re-executed with
+/// `FLASHPICK_CRASH_DB` set, as that writer.
+#[test]
+fn a_writer_process_killed_mid_stream_loses_no_committed_pick() {
+    if let Ok(path) = std::env::var("FLASHPICK_CRASH_DB") {
+        crash_child(std::path::Path::new(&path));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let mut orders = Vec::new();
+    for i in 0..20 {
+        let o = ingest(&store, &format!("MT-C{i}"), &[("W550", 1)]);
+        store
+            .apply_blocking(o.id, OrderEvent::Accept, "auto")
+            .unwrap();
+        store
+            .apply_blocking(
+                o.id,
+                OrderEvent::Claim {
+                    picker: "p1".into(),
+                },
+                "p1",
+            )
+            .unwrap();
+        orders.push(o.id);
+    }
+    store.close();
+    let path = dir.path().join("store.db");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store_tests::a_writer_process_killed_mid_stream_loses_no_committed_pick",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FLASHPICK_CRASH_DB", &path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut confirmed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("PICKED ") {
+            confirmed.push(id.parse::<i64>().unwrap());
+            if confirmed.len() == 12 {
+                child.kill().unwrap(); // SIGKILL: no destructor, no rollback, no clean close.
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(
+        confirmed.len(),
+        12,
+        "the child confirmed picks before it was killed"
+    );
+    let store = Store::open(&path, options()).unwrap();
+    let ok: String = store
+        .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(ok, "ok");
+    for id in confirmed {
+        let o = store
+            .read(move |c| store::load_order(c, flashpick::model::OrderId(id)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            o.lines[0].picked, 1,
+            "order {id}: a confirmed pick survived the kill"
+        );
+    }
+    let inv = store.read(store::check_invariants).unwrap();
+    assert!(inv.hold(), "{inv:?}");
+}
+
+fn crash_child(path: &std::path::Path) {
+    let store = Store::open(path, options()).unwrap();
+    let ids: Vec<i64> = store
+        .read(|c| {
+            let mut st =
+                c.prepare("SELECT id FROM \"order\" WHERE state = 'picking' ORDER BY id")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    for id in ids {
+        store
+            .apply_blocking(
+                flashpick::model::OrderId(id),
+                OrderEvent::Pick { line: 1, qty: 1 },
+                "p1",
+            )
+            .unwrap();
+        // Printed only after the commit returned: this is what the picker was told.
+        println!("PICKED {id}");
+    }
+    // Wait to be killed; never exit on our own.
+    loop {
+        std::thread::park();
+    }
+}
+
+#[test]
+fn two_readers_see_consistent_snapshots_while_the_writer_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let mut orders = Vec::new();
+    for i in 0..10 {
+        orders.push(ingest(&store, &format!("MT-R{i}"), &[("W550", 1), ("MILK1L", 1)]).id);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, reads) = (stop.clone(), reads.clone());
+            let path = dir.path().join("store.db");
+            std::thread::spawn(move || {
+                // A second process's view: its own connection, not the store's pool.
+                let conn = Connection::open(&path).unwrap();
+                schema::configure(&conn).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    let inv = store::check_invariants(&conn).unwrap();
+                    assert!(
+                        inv.hold(),
+                        "a reader saw a half-written transition: {inv:?}"
+                    );
+                    reads.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for id in &orders[..5] {
+        for ev in [
+            OrderEvent::Accept,
+            OrderEvent::Claim {
+                picker: "p1".into(),
+            },
+            OrderEvent::Pick { line: 1, qty: 1 },
+            OrderEvent::Pick { line: 2, qty: 1 },
+            OrderEvent::CompletePick,
+        ] {
+            store.apply_blocking(*id, ev, "p1").unwrap();
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.join().expect("reader thread");
+    }
+    assert!(
+        reads.load(Ordering::Relaxed) >= 2,
+        "readers ran alongside the writer"
+    );
+}
