@@ -233,7 +233,7 @@ impl Sim {
 
     /// `reserved == Σ unpicked quantity of open orders`, per sku, and never negative.
     pub fn check(&self) -> Result<(), TestCaseError> {
-        for s in 0..SKUS.len() {
+        for (s, name) in SKUS.iter().enumerate() {
             let open: i64 = self
                 .orders
                 .iter()
@@ -242,7 +242,7 @@ impl Sim {
                 .filter(|l| sku_index(&l.sku) == s)
                 .map(|l| l.remaining())
                 .sum();
-            prop_assert_eq!(self.reserved[s], open, "reserved of {}", SKUS[s]);
+            prop_assert_eq!(self.reserved[s], open, "reserved of {}", name);
             prop_assert!(self.reserved[s] >= 0);
         }
         Ok(())
