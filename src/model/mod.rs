@@ -11,8 +11,8 @@ pub mod stock;
 pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
 pub use money::Fen;
 pub use order::{
-    CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ShortReason, Transition,
-    TransitionError, transition,
+    CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ScanMatch, ShortReason,
+    Transition, TransitionError, match_scan, transition,
 };
 pub use sla::{SlaPolicy, SlaState};
 pub use stock::{MoveKind, StockEffect, StockError, StockFigures, Unit};

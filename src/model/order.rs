@@ -608,3 +608,27 @@ fn positive(qty: i64) -> Result<(), TransitionError> {
         Ok(())
     }
 }
+
+/// Where a scanned item fits in an order being picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanMatch {
+    /// Counts for this line.
+    Line(u32),
+    /// The order has the item, but every line of it is complete.
+    Over(u32),
+    /// The order does not contain the item.
+    WrongItem,
+}
+
+/// Matches a scanned sku against the order's lines: the first line of that sku that still needs
+/// units, else the line it would have been (over-pick), else a wrong item.
+pub fn match_scan(order: &Order, sku: &SkuCode) -> ScanMatch {
+    let mut full = None;
+    for l in order.lines.iter().filter(|l| &l.sku == sku) {
+        if l.remaining() > 0 {
+            return ScanMatch::Line(l.line_no);
+        }
+        full.get_or_insert(l.line_no);
+    }
+    full.map_or(ScanMatch::WrongItem, ScanMatch::Over)
+}

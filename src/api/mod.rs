@@ -1,0 +1,444 @@
+//! The local API: JSON lines over the daemon's Unix socket. The TUI and the CLI use nothing else.
+//!
+//! FROZEN wire format, version [`PROTOCOL`]: change it only by adding fields with defaults, or by
+//! bumping the version. A session:
+//! ```text
+//! → {"hello":{"protocol":1,"client":"flashpick-tui 0.1.0","actor":"station-1"}}
+//! ← {"hello":{"protocol":1,"server":"flashpick 0.1.0","store_id":"SH-0001"}}
+//! → {"id":1,"req":"claim_order","order_id":12,"picker":"p1"}
+//! ← {"id":1,"ok":{"order":{…}}}
+//! → {"id":2,"req":"subscribe","topics":["orders","alerts"]}
+//! ← {"id":2,"ok":{"subscribed":["orders","alerts"]}}
+//! ← {"event":{"type":"order_changed","cause":"pick","order":{…}}}
+//! ```
+//! A line that is not a valid request gets `{"id":…,"error":{"code":"bad_request","message":…}}`
+//! (id `null` when none could be read); the connection stays open.
+
+pub mod client;
+
+use crate::model::{Order, SlaState, Timestamp, Unit};
+use crate::store::{OutboxDepth, ScanLog, SkuInfo};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL: u32 = 1;
+
+/// Longest request line accepted, in bytes.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// The first line of each side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// Protocol version.
+    pub protocol: u32,
+    /// Client software, e.g. `flashpick-tui 0.1.0` (client side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Who acts through this connection when a request names nobody (client side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Server software (server side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The store (server side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<String>,
+}
+
+/// `{"hello": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloLine {
+    /// The hello.
+    pub hello: Hello,
+}
+
+/// A request line: an id chosen by the client, echoed in the reply, and the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestLine {
+    /// Echoed in the reply.
+    pub id: u64,
+    /// The request.
+    #[serde(flatten)]
+    pub req: Request,
+}
+
+/// Event topics a client may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// Orders created or changed.
+    Orders,
+    /// Every scan and its result.
+    Scans,
+    /// Stock changes.
+    Stock,
+    /// Things a person must see now.
+    Alerts,
+    /// The daemon's status, every few seconds.
+    Status,
+}
+
+impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 5] = [
+        Topic::Orders,
+        Topic::Scans,
+        Topic::Stock,
+        Topic::Alerts,
+        Topic::Status,
+    ];
+}
+
+/// Every request, tagged by `req`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "req", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// Open orders by deadline (`all`: the latest orders of every state).
+    ListOrders {
+        /// Include finished orders.
+        #[serde(default)]
+        all: bool,
+    },
+    /// One order.
+    GetOrder {
+        /// Local id.
+        order_id: i64,
+    },
+    /// Accept a new order (reserves its stock, tells the platform).
+    AcceptOrder {
+        /// Local id.
+        order_id: i64,
+    },
+    /// Take an order for picking.
+    ClaimOrder {
+        /// Local id.
+        order_id: i64,
+        /// Who picks.
+        picker: String,
+    },
+    /// Give an order back to the queue.
+    ReleaseOrder {
+        /// Local id.
+        order_id: i64,
+    },
+    /// A scan while picking an order.
+    RecordScan {
+        /// The order being picked.
+        order_id: i64,
+        /// Raw code as scanned or typed.
+        code: String,
+        /// Scanner name, when it came from one.
+        #[serde(default)]
+        scanner: Option<String>,
+    },
+    /// Undo picked units of a line (the last scan was a mistake).
+    UndoPick {
+        /// Local id.
+        order_id: i64,
+        /// Line.
+        line_no: u32,
+        /// Units; 1 when left out.
+        #[serde(default = "one")]
+        qty: i64,
+    },
+    /// Mark units of a line as missing.
+    MarkShort {
+        /// Local id.
+        order_id: i64,
+        /// Line.
+        line_no: u32,
+        /// Missing units.
+        qty: i64,
+        /// `out_of_stock`, `damaged`, `expired` or `other`.
+        reason: String,
+    },
+    /// Finish picking.
+    CompletePick {
+        /// Local id.
+        order_id: i64,
+    },
+    /// Bagged.
+    Pack {
+        /// Local id.
+        order_id: i64,
+        /// Bags used.
+        bags: u32,
+    },
+    /// Given to the rider.
+    HandOver {
+        /// Local id.
+        order_id: i64,
+    },
+    /// The store cancels the order (reported to the platform).
+    CancelOrder {
+        /// Local id.
+        order_id: i64,
+        /// Why.
+        reason: String,
+    },
+    /// Staff confirm the goods of a cancelled order are back on the shelf.
+    ConfirmReturn {
+        /// Local id.
+        order_id: i64,
+    },
+    /// Find items by code, barcode or name.
+    StockLookup {
+        /// Code, barcode, or part of a name.
+        query: String,
+    },
+    /// Goods arrived.
+    StockReceive {
+        /// Sku or barcode.
+        code: String,
+        /// Units (or grams).
+        qty: i64,
+    },
+    /// A shelf count.
+    StockCount {
+        /// Sku or barcode.
+        code: String,
+        /// What is on the shelf.
+        counted: i64,
+        /// Why, if known.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A correction.
+    StockAdjust {
+        /// Sku or barcode.
+        code: String,
+        /// Change (negative removes).
+        delta: i64,
+        /// Why (required: it goes into the ledger).
+        reason: String,
+    },
+    /// Daemon health and figures.
+    Status,
+    /// Start receiving events on these topics (all when empty).
+    Subscribe {
+        /// Topics.
+        #[serde(default)]
+        topics: Vec<Topic>,
+    },
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// An error reply's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Machine-readable: `bad_request`, `protocol`, `not_found`, `refused`, `unavailable`, `internal`.
+    pub code: String,
+    /// For the person at the screen.
+    pub message: String,
+}
+
+/// A reply line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyLine {
+    /// The request's id; `None` when it could not be read.
+    pub id: Option<u64>,
+    /// Success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ok: Option<serde_json::Value>,
+    /// Failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+/// An order as clients see it: the model's order plus its clock and where its lines are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    /// The order.
+    #[serde(flatten)]
+    pub order: Order,
+    /// Against the pick deadline.
+    pub sla: SlaState,
+    /// Seconds to the pick deadline (negative when late), when the view was made.
+    pub seconds_left: i64,
+    /// Shelf location of each line, by line number, for walking in shelf order.
+    pub walk: Vec<LineWalk>,
+}
+
+/// Where a line's item is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineWalk {
+    /// Line.
+    pub line_no: u32,
+    /// Shelf location.
+    pub location: String,
+    /// Walk position.
+    pub walk_seq: i64,
+    /// Pieces or grams.
+    pub unit: Unit,
+    /// Specification.
+    pub spec: Option<String>,
+}
+
+/// The outcome of a scan while picking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanOutcome {
+    /// Counted into a line.
+    Ok,
+    /// An item this order does not contain.
+    WrongItem,
+    /// The line already has all it needs.
+    Over,
+    /// No item has this code.
+    Unknown,
+}
+
+impl ScanOutcome {
+    /// The stable name (also the `pick_scan.result` column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanOutcome::Ok => "ok",
+            ScanOutcome::WrongItem => "wrong_item",
+            ScanOutcome::Over => "over",
+            ScanOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// Reply to `record_scan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanReply {
+    /// What happened.
+    pub result: ScanOutcome,
+    /// The line it counted for (or would have).
+    pub line_no: Option<u32>,
+    /// The item scanned, when known.
+    pub sku: Option<String>,
+    /// Its name, when known.
+    pub name: Option<String>,
+    /// The order afterwards.
+    pub order: OrderView,
+}
+
+/// Reply to `status`, and the payload of status events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// flashpick version.
+    pub version: String,
+    /// Protocol version.
+    pub protocol: u32,
+    /// Store id.
+    pub store_id: String,
+    /// Store name.
+    pub store_name: String,
+    /// When the daemon started.
+    pub started_at: Timestamp,
+    /// Seconds since.
+    pub uptime_secs: i64,
+    /// Orders still needing work.
+    pub open_orders: i64,
+    /// Orders per state.
+    pub orders_by_state: std::collections::BTreeMap<String, i64>,
+    /// Outbox per destination.
+    pub outbox: Vec<OutboxDepth>,
+    /// Scanners (filled in once scanners are configured).
+    pub scanners: Vec<ScannerStatus>,
+    /// Connectivity per channel (HQ, each platform).
+    pub channels: Vec<ChannelStatus>,
+    /// The HQ config version applied, if any.
+    pub config_version: Option<u64>,
+    /// Clients attached to the socket.
+    pub clients: u64,
+}
+
+/// One scanner's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScannerStatus {
+    /// Configured name.
+    pub name: String,
+    /// Device path.
+    pub path: String,
+    /// Open right now.
+    pub connected: bool,
+    /// Frames read.
+    pub frames: u64,
+    /// Bad frames and read errors.
+    pub errors: u64,
+}
+
+/// One outward channel's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelStatus {
+    /// `hq`, `meituan`, `jddj`.
+    pub name: String,
+    /// Reachable right now.
+    pub online: bool,
+}
+
+/// Something pushed to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An order was created or changed.
+    OrderChanged {
+        /// What happened (`ingest`, `accept`, `pick`, …).
+        cause: String,
+        /// The order afterwards.
+        order: OrderView,
+    },
+    /// A scan was recorded.
+    Scan {
+        /// The scan.
+        scan: ScanLog,
+    },
+    /// Stock of these items changed (empty: many changed, reload).
+    StockChanged {
+        /// Items.
+        skus: Vec<String>,
+    },
+    /// Something a person must see.
+    Alert {
+        /// `info`, `warning` or `error`.
+        level: String,
+        /// What happened and what to do.
+        message: String,
+        /// The order concerned.
+        #[serde(default)]
+        order_id: Option<i64>,
+    },
+    /// The daemon's status.
+    Status {
+        /// Figures.
+        status: Box<Status>,
+    },
+    /// Events were missed (the client was too slow): reload everything.
+    Resync {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `{"event": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventLine {
+    /// The event.
+    pub event: Event,
+}
+
+impl Event {
+    /// The topic this event belongs to.
+    pub fn topic(&self) -> Topic {
+        match self {
+            Event::OrderChanged { .. } | Event::Resync { .. } => Topic::Orders,
+            Event::Scan { .. } => Topic::Scans,
+            Event::StockChanged { .. } => Topic::Stock,
+            Event::Alert { .. } => Topic::Alerts,
+            Event::Status { .. } => Topic::Status,
+        }
+    }
+}
+
+/// Reply to `stock_lookup`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookupReply {
+    /// Matches, exact first.
+    pub items: Vec<SkuInfo>,
+}

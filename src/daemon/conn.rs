@@ -1,0 +1,549 @@
+//! One task per socket client: hello first, then requests answered in order, with subscribed
+//! events interleaved. A bad line gets an error reply; nothing a client sends stops the daemon.
+
+use super::views::{load_view, order_views};
+use super::{Shared, metrics::Metrics};
+use crate::api::{
+    ApiError, Event, EventLine, Hello, HelloLine, LookupReply, MAX_LINE, PROTOCOL, ReplyLine,
+    Request, RequestLine, ScanOutcome, ScanReply, Topic,
+};
+use crate::model::{
+    CancelSource, OrderEvent, OrderId, ScanMatch, ShortReason, SkuCode, Timestamp, match_scan,
+};
+use crate::store::{self, ScanLog, StockOp, StockOpKind, StoreError};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
+
+pub(super) async fn accept_loop(
+    listener: UnixListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    conns.spawn(serve(stream, shared.clone(), shutdown.clone()));
+                }
+                Err(e) => tracing::warn!(error = %e, "accept failed"),
+            },
+            // Reap finished connections so the set does not grow all shift.
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(super::DRAIN, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+struct Conn {
+    shared: Arc<Shared>,
+    writer: OwnedWriteHalf,
+    actor: String,
+    topics: HashSet<Topic>,
+    events: Option<broadcast::Receiver<Event>>,
+}
+
+async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    shared.metrics.clients.fetch_add(1, Ordering::Relaxed);
+    let (r, w) = stream.into_split();
+    let mut reader = BufReader::new(r);
+    let mut c = Conn {
+        shared: shared.clone(),
+        writer: w,
+        actor: "station".into(),
+        topics: HashSet::new(),
+        events: None,
+    };
+    let mut greeted = false;
+    let mut buf = Vec::new();
+    loop {
+        // The receiver lives outside `c` during the select, so a request may borrow `c` mutably
+        // (and even subscribe afresh); it goes back afterwards unless a new one replaced it.
+        let mut rx = c.events.take();
+        let subscribed = rx.is_some();
+        let keep = tokio::select! {
+            _ = shutdown.changed() => false,
+            line = read_line(&mut reader, &mut buf) => {
+                match line {
+                    Ok(Some(line)) => {
+                        if greeted {
+                            c.request(&line).await
+                        } else {
+                            let (ok, keep) = c.hello(&line).await;
+                            greeted = ok;
+                            keep
+                        }
+                    }
+                    Ok(None) => false,
+                    Err(LineError::TooLong) => {
+                        Metrics::inc(&shared.metrics.malformed);
+                        let msg = format!("line longer than {MAX_LINE} bytes");
+                        c.reply(None, Err(bad_request(msg))).await
+                    }
+                    Err(LineError::Io) => false,
+                }
+            }
+            ev = recv(rx.as_mut()), if subscribed => c.forward(ev).await,
+        };
+        if c.events.is_none() {
+            c.events = rx;
+        }
+        if !keep {
+            break;
+        }
+    }
+    shared.metrics.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn recv(
+    rx: Option<&mut broadcast::Receiver<Event>>,
+) -> Result<Event, broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+enum LineError {
+    TooLong,
+    Io,
+}
+
+/// Reads one line of at most `MAX_LINE` bytes; an over-long line is skipped to its end.
+async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+) -> Result<Option<String>, LineError> {
+    buf.clear();
+    let n = (&mut *reader)
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', buf)
+        .await
+        .map_err(|_| LineError::Io)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') && buf.len() > MAX_LINE {
+        let mut sink = Vec::new();
+        loop {
+            sink.clear();
+            let n = (&mut *reader)
+                .take(MAX_LINE as u64)
+                .read_until(b'\n', &mut sink)
+                .await
+                .map_err(|_| LineError::Io)?;
+            if n == 0 || sink.last() == Some(&b'\n') {
+                break;
+            }
+        }
+        return Err(LineError::TooLong);
+    }
+    Ok(Some(String::from_utf8_lossy(buf).trim().to_string()))
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError {
+        code: "bad_request".into(),
+        message: message.into(),
+    }
+}
+
+fn api_error(e: StoreError, metrics: &Metrics) -> ApiError {
+    let code = match &e {
+        StoreError::NoSuchOrder(_) | StoreError::NoSuchSku(_) => "not_found",
+        StoreError::Closed => "unavailable",
+        e if e.is_refusal() => "refused",
+        _ => {
+            Metrics::inc(&metrics.store_errors);
+            "internal"
+        }
+    };
+    ApiError {
+        code: code.into(),
+        message: e.to_string(),
+    }
+}
+
+impl Conn {
+    async fn write(&mut self, line: String) -> bool {
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes).await.is_ok()
+    }
+
+    async fn reply(&mut self, id: Option<u64>, result: Result<Value, ApiError>) -> bool {
+        let m = &self.shared.metrics;
+        let line = match result {
+            Ok(v) => {
+                Metrics::inc(&m.requests_ok);
+                ReplyLine {
+                    id,
+                    ok: Some(v),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                if e.code != "bad_request" {
+                    Metrics::inc(&m.requests_refused);
+                }
+                ReplyLine {
+                    id,
+                    ok: None,
+                    error: Some(e),
+                }
+            }
+        };
+        self.write(serde_json::to_string(&line).expect("replies serialise"))
+            .await
+    }
+
+    /// Handles the greeting; returns (greeted, keep the connection). A line that is not a hello
+    /// is answered and the client may try again; a wrong protocol version closes.
+    async fn hello(&mut self, line: &str) -> (bool, bool) {
+        let hello = match serde_json::from_str::<HelloLine>(line) {
+            Ok(h) => h.hello,
+            Err(_) => {
+                Metrics::inc(&self.shared.metrics.malformed);
+                let e = ApiError {
+                    code: "protocol".into(),
+                    message: format!(
+                        "say hello first: {{\"hello\":{{\"protocol\":{PROTOCOL},\"client\":\"…\"}}}}"
+                    ),
+                };
+                return (false, self.reply(None, Err(e)).await);
+            }
+        };
+        if hello.protocol != PROTOCOL {
+            let e = ApiError {
+                code: "protocol".into(),
+                message: format!(
+                    "this daemon speaks protocol {PROTOCOL}, the client {}; install matching versions",
+                    hello.protocol
+                ),
+            };
+            self.reply(None, Err(e)).await;
+            return (false, false);
+        }
+        if let Some(actor) = hello.actor.filter(|a| !a.trim().is_empty()) {
+            self.actor = actor;
+        }
+        let answer = HelloLine {
+            hello: Hello {
+                protocol: PROTOCOL,
+                client: None,
+                actor: None,
+                server: Some(format!("flashpick {}", env!("CARGO_PKG_VERSION"))),
+                store_id: Some(self.shared.config.store.id.clone()),
+            },
+        };
+        let written = self
+            .write(serde_json::to_string(&answer).expect("hello serialises"))
+            .await;
+        (written, written)
+    }
+
+    /// Handles one request line; returns false when the connection should close.
+    async fn request(&mut self, line: &str) -> bool {
+        if line.is_empty() {
+            return true;
+        }
+        let parsed: RequestLine = match serde_json::from_str(line) {
+            Ok(r) => r,
+            Err(e) => {
+                Metrics::inc(&self.shared.metrics.malformed);
+                // Echo the id when the line has one, so the client can match the error.
+                let id = serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(Value::as_u64));
+                return self
+                    .reply(id, Err(bad_request(format!("not a valid request: {e}"))))
+                    .await;
+            }
+        };
+        let result = self.dispatch(parsed.req).await;
+        self.reply(Some(parsed.id), result).await
+    }
+
+    async fn forward(&mut self, ev: Result<Event, broadcast::error::RecvError>) -> bool {
+        let event = match ev {
+            Ok(e) if self.topics.contains(&e.topic()) => e,
+            Ok(_) => return true,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                Metrics::inc(&self.shared.metrics.lagged);
+                Event::Resync {
+                    reason: format!("{n} events were missed"),
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => return false,
+        };
+        self.write(serde_json::to_string(&EventLine { event }).expect("events serialise"))
+            .await
+    }
+
+    async fn dispatch(&mut self, req: Request) -> Result<Value, ApiError> {
+        let shared = self.shared.clone();
+        let m = &shared.metrics;
+        let store = &shared.store;
+        let sla = shared.config.sla;
+        let err = |e: StoreError| api_error(e, m);
+        let actor = self.actor.clone();
+        let order_event = |id: i64, event: OrderEvent, who: String| async move {
+            let applied = store
+                .apply(OrderId(id), event, &who, None)
+                .await
+                .map_err(err)?;
+            let view = store
+                .read_async(move |c| {
+                    super::views::order_view(c, applied.order, &sla, Timestamp::now())
+                })
+                .await
+                .map_err(err)?;
+            Ok(json!({ "order": view }))
+        };
+        match req {
+            Request::ListOrders { all } => {
+                let views = store
+                    .read_async(move |c| order_views(c, store::list_orders(c, !all, 500)?, &sla))
+                    .await
+                    .map_err(err)?;
+                Ok(json!({ "orders": views }))
+            }
+            Request::GetOrder { order_id } => {
+                let view = store
+                    .read_async(move |c| load_view(c, OrderId(order_id), &sla))
+                    .await
+                    .map_err(err)?;
+                Ok(json!({ "order": view }))
+            }
+            Request::AcceptOrder { order_id } => {
+                order_event(order_id, OrderEvent::Accept, actor).await
+            }
+            Request::ClaimOrder { order_id, picker } => {
+                if picker.trim().is_empty() {
+                    return Err(bad_request("picker must not be empty"));
+                }
+                order_event(
+                    order_id,
+                    OrderEvent::Claim {
+                        picker: picker.clone(),
+                    },
+                    picker,
+                )
+                .await
+            }
+            Request::ReleaseOrder { order_id } => {
+                order_event(order_id, OrderEvent::Release, actor).await
+            }
+            Request::UndoPick {
+                order_id,
+                line_no,
+                qty,
+            } => order_event(order_id, OrderEvent::UndoPick { line: line_no, qty }, actor).await,
+            Request::MarkShort {
+                order_id,
+                line_no,
+                qty,
+                reason,
+            } => {
+                let reason: ShortReason = reason.parse().map_err(bad_request)?;
+                order_event(
+                    order_id,
+                    OrderEvent::Short {
+                        line: line_no,
+                        qty,
+                        reason,
+                    },
+                    actor,
+                )
+                .await
+            }
+            Request::CompletePick { order_id } => {
+                order_event(order_id, OrderEvent::CompletePick, actor).await
+            }
+            Request::Pack { order_id, bags } => {
+                order_event(order_id, OrderEvent::Pack { bags }, actor).await
+            }
+            Request::HandOver { order_id } => {
+                order_event(order_id, OrderEvent::HandOver, actor).await
+            }
+            Request::CancelOrder { order_id, reason } => {
+                let ev = OrderEvent::Cancel {
+                    by: CancelSource::Store,
+                    reason,
+                };
+                order_event(order_id, ev, actor).await
+            }
+            Request::ConfirmReturn { order_id } => {
+                order_event(order_id, OrderEvent::ConfirmReturn, actor).await
+            }
+            Request::RecordScan {
+                order_id,
+                code,
+                scanner,
+            } => {
+                let reply = self
+                    .scan(OrderId(order_id), code, scanner)
+                    .await
+                    .map_err(err)?;
+                Ok(serde_json::to_value(reply).expect("scan reply serialises"))
+            }
+            Request::StockLookup { query } => {
+                let items = store
+                    .read_async(move |c| store::lookup_skus(c, &query, 50))
+                    .await
+                    .map_err(err)?;
+                Ok(serde_json::to_value(LookupReply { items }).expect("serialises"))
+            }
+            Request::StockReceive { code, qty } => self
+                .stock(code, StockOpKind::Receive(qty), None)
+                .await
+                .map_err(err),
+            Request::StockCount {
+                code,
+                counted,
+                reason,
+            } => self
+                .stock(code, StockOpKind::Count(counted), reason)
+                .await
+                .map_err(err),
+            Request::StockAdjust {
+                code,
+                delta,
+                reason,
+            } => {
+                if reason.trim().is_empty() {
+                    return Err(bad_request("an adjustment needs a reason"));
+                }
+                self.stock(code, StockOpKind::Adjust(delta), Some(reason))
+                    .await
+                    .map_err(err)
+            }
+            Request::Status => {
+                let s = super::status(&shared).await.map_err(err)?;
+                Ok(serde_json::to_value(s).expect("status serialises"))
+            }
+            Request::Subscribe { topics } => {
+                self.topics = if topics.is_empty() {
+                    Topic::ALL.into_iter().collect()
+                } else {
+                    topics.into_iter().collect()
+                };
+                if self.events.is_none() {
+                    self.events = Some(shared.events.subscribe());
+                }
+                let mut list: Vec<Topic> = self.topics.iter().copied().collect();
+                list.sort_by_key(|t| Topic::ALL.iter().position(|x| x == t));
+                Ok(json!({ "subscribed": list }))
+            }
+        }
+    }
+
+    async fn stock(
+        &self,
+        code: String,
+        kind: StockOpKind,
+        reason: Option<String>,
+    ) -> Result<Value, StoreError> {
+        let store = &self.shared.store;
+        let lookup = code.clone();
+        let sku = store
+            .read_async(move |c| store::sku_by_code(c, &lookup))
+            .await?
+            .ok_or(StoreError::NoSuchSku(SkuCode(code)))?;
+        let figures = store
+            .stock(StockOp {
+                sku: sku.clone(),
+                kind,
+                actor: self.actor.clone(),
+                reason,
+            })
+            .await?;
+        Ok(json!({ "sku": sku, "on_hand": figures.on_hand, "reserved": figures.reserved }))
+    }
+
+    async fn scan(
+        &self,
+        order_id: OrderId,
+        code: String,
+        scanner: Option<String>,
+    ) -> Result<ScanReply, StoreError> {
+        let shared = &self.shared;
+        let store = &shared.store;
+        let sla = shared.config.sla;
+        let lookup = code.clone();
+        let (order, sku) = store
+            .read_async(move |c| {
+                let order =
+                    store::load_order(c, order_id)?.ok_or(StoreError::NoSuchOrder(order_id))?;
+                let sku = match store::sku_by_code(c, &lookup)? {
+                    Some(s) => store::sku_info(c, &s)?,
+                    None => None,
+                };
+                Ok((order, sku))
+            })
+            .await?;
+        let mut log = ScanLog {
+            order_id: Some(order_id),
+            line_no: None,
+            code,
+            result: String::new(),
+            qty: 0,
+            actor: order.picker.clone().unwrap_or_else(|| self.actor.clone()),
+            scanner,
+            at: Timestamp::now(),
+        };
+        let (outcome, order) = match &sku {
+            None => (ScanOutcome::Unknown, order),
+            Some(info) => match match_scan(&order, &info.sku) {
+                ScanMatch::Line(line) => {
+                    log.line_no = Some(line);
+                    log.qty = 1;
+                    log.result = ScanOutcome::Ok.as_str().into();
+                    let ev = OrderEvent::Pick { line, qty: 1 };
+                    match store
+                        .apply(order_id, ev, &log.actor.clone(), Some(log.clone()))
+                        .await
+                    {
+                        Ok(applied) => (ScanOutcome::Ok, applied.order),
+                        // The order moved on between the read and the write (another scanner).
+                        Err(StoreError::Transition(_)) => (ScanOutcome::Over, order),
+                        Err(e) => return Err(e),
+                    }
+                }
+                ScanMatch::Over(line) => {
+                    log.line_no = Some(line);
+                    (ScanOutcome::Over, order)
+                }
+                ScanMatch::WrongItem => (ScanOutcome::WrongItem, order),
+            },
+        };
+        if outcome != ScanOutcome::Ok {
+            log.result = outcome.as_str().into();
+            log.qty = 0;
+            store.log_scan(log.clone()).await?;
+        }
+        shared.metrics.scan(outcome);
+        let view = store
+            .read_async(move |c| super::views::order_view(c, order, &sla, Timestamp::now()))
+            .await?;
+        Ok(ScanReply {
+            result: outcome,
+            line_no: log.line_no,
+            sku: sku.as_ref().map(|s| s.sku.0.clone()),
+            name: sku.map(|s| s.name),
+            order: view,
+        })
+    }
+}

@@ -1,0 +1,72 @@
+//! `/metrics` (Prometheus text) and `/healthz` on the loopback address from the config.
+
+use super::Shared;
+use crate::store;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub(super) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(shared);
+    let stop = async move {
+        let _ = shutdown.changed().await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+    {
+        tracing::error!(error = %e, "metrics server failed");
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let figures = shared
+        .store
+        .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
+        .await;
+    let (orders, outbox) = match figures {
+        Ok((counts, outbox)) => (
+            counts
+                .into_iter()
+                .map(|(s, n)| (s.as_str().to_string(), n))
+                .collect::<Vec<_>>(),
+            outbox,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics: cannot read the store");
+            (Vec::new(), Vec::new())
+        }
+    };
+    let body = shared
+        .metrics
+        .render(shared.started_at.0 / 1000, &orders, &outbox);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let alive = shared
+        .store
+        .read_async(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await;
+    match alive {
+        Ok(_) => (StatusCode::OK, "ok\n".to_string()),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")),
+    }
+}

@@ -1,0 +1,168 @@
+//! Counters for `/metrics` (Prometheus text format). Live figures (orders, outbox) are read from
+//! the database at scrape time so they can never drift from the truth.
+
+use crate::api::ScanOutcome;
+use crate::store::OutboxDepth;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The daemon's counters. Relaxed atomics: each is an independent tally.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Clients attached now.
+    pub clients: AtomicU64,
+    /// Requests answered successfully.
+    pub requests_ok: AtomicU64,
+    /// Requests refused by a rule (wrong state, not found, …).
+    pub requests_refused: AtomicU64,
+    /// Lines that were not valid requests.
+    pub malformed: AtomicU64,
+    /// Writes that failed for a reason other than a rule.
+    pub store_errors: AtomicU64,
+    /// Scans by outcome: ok, wrong_item, over, unknown.
+    pub scans: [AtomicU64; 4],
+    /// Events dropped because a client was too slow.
+    pub lagged: AtomicU64,
+}
+
+fn scan_index(o: ScanOutcome) -> usize {
+    match o {
+        ScanOutcome::Ok => 0,
+        ScanOutcome::WrongItem => 1,
+        ScanOutcome::Over => 2,
+        ScanOutcome::Unknown => 3,
+    }
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a scan.
+    pub fn scan(&self, o: ScanOutcome) {
+        Self::inc(&self.scans[scan_index(o)]);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(
+        &self,
+        started_at_secs: i64,
+        orders: &[(String, i64)],
+        outbox: &[OutboxDepth],
+    ) -> String {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: Vec<(String, u64)>| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (labels, v) in samples {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        metric(
+            "flashpick_up",
+            "gauge",
+            "1 while the daemon runs.",
+            vec![(String::new(), 1)],
+        );
+        metric(
+            "flashpick_start_time_seconds",
+            "gauge",
+            "Unix time the daemon started.",
+            vec![(String::new(), started_at_secs.max(0) as u64)],
+        );
+        metric(
+            "flashpick_api_clients",
+            "gauge",
+            "Clients attached to the socket.",
+            vec![(String::new(), g(&self.clients))],
+        );
+        metric(
+            "flashpick_api_requests_total",
+            "counter",
+            "Socket requests answered, by result.",
+            vec![
+                ("{result=\"ok\"}".into(), g(&self.requests_ok)),
+                ("{result=\"refused\"}".into(), g(&self.requests_refused)),
+            ],
+        );
+        metric(
+            "flashpick_api_malformed_total",
+            "counter",
+            "Socket lines that were not valid requests.",
+            vec![(String::new(), g(&self.malformed))],
+        );
+        metric(
+            "flashpick_api_events_lagged_total",
+            "counter",
+            "Events a slow client missed (it was told to resync).",
+            vec![(String::new(), g(&self.lagged))],
+        );
+        metric(
+            "flashpick_store_errors_total",
+            "counter",
+            "Database writes that failed (not refusals).",
+            vec![(String::new(), g(&self.store_errors))],
+        );
+        let scans = [
+            ScanOutcome::Ok,
+            ScanOutcome::WrongItem,
+            ScanOutcome::Over,
+            ScanOutcome::Unknown,
+        ]
+        .into_iter()
+        .map(|o| {
+            (
+                format!("{{result=\"{}\"}}", o.as_str()),
+                g(&self.scans[scan_index(o)]),
+            )
+        })
+        .collect();
+        metric(
+            "flashpick_scans_total",
+            "counter",
+            "Pick scans, by result.",
+            scans,
+        );
+        metric(
+            "flashpick_orders",
+            "gauge",
+            "Orders in the database, by state.",
+            orders
+                .iter()
+                .map(|(s, n)| (format!("{{state=\"{s}\"}}"), (*n).max(0) as u64))
+                .collect(),
+        );
+        metric(
+            "flashpick_outbox_pending",
+            "gauge",
+            "Outbox rows waiting for delivery, by destination.",
+            outbox
+                .iter()
+                .map(|d| {
+                    (
+                        format!("{{destination=\"{}\"}}", d.destination),
+                        d.pending.max(0) as u64,
+                    )
+                })
+                .collect(),
+        );
+        metric(
+            "flashpick_outbox_parked",
+            "gauge",
+            "Outbox rows permanently refused, waiting for a person, by destination.",
+            outbox
+                .iter()
+                .map(|d| {
+                    (
+                        format!("{{destination=\"{}\"}}", d.destination),
+                        d.parked.max(0) as u64,
+                    )
+                })
+                .collect(),
+        );
+        out
+    }
+}

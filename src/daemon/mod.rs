@@ -1,0 +1,315 @@
+//! The daemon: opens the store, listens on the Unix socket and the loopback HTTP port, fans
+//! committed changes out to subscribers, tells systemd when it is ready, and stops cleanly.
+//!
+//! [`run`] lives in the library so tests start the real daemon in-process (as mini-redis does).
+
+mod conn;
+mod http;
+pub mod metrics;
+pub mod notify;
+mod views;
+
+use crate::api::{Event, Status};
+use crate::config::Config;
+use crate::model::Timestamp;
+use crate::store::{self, Store, StoreError, StoreOptions};
+use metrics::Metrics;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
+
+/// How long shutdown waits for connections to finish their current request.
+const DRAIN: Duration = Duration::from_secs(3);
+/// How often subscribers get a status event.
+const STATUS_EVERY: Duration = Duration::from_secs(5);
+/// Events a slow client may fall behind before it is told to resync.
+const EVENT_BACKLOG: usize = 1024;
+
+/// The daemon cannot start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The store cannot be opened.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A directory cannot be created.
+    #[error("cannot create {path}: {source}; create it and give it to the service user")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another daemon already serves this socket.
+    #[error(
+        "another flashpick daemon is already running on {0}; stop it first (systemctl stop flashpick)"
+    )]
+    AlreadyRunning(PathBuf),
+    /// The socket cannot be bound.
+    #[error("cannot listen on {path}: {source}")]
+    Socket {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP port cannot be bound.
+    #[error(
+        "cannot listen on {addr} for /metrics: {source}; change http.listen or stop what uses the port"
+    )]
+    Http {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What every task shares.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub store: Store,
+    pub metrics: Metrics,
+    pub started_at: Timestamp,
+    /// Events for subscribers, already in wire form (one conversion, many clients).
+    pub events: broadcast::Sender<Event>,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    shared: Arc<Shared>,
+    http_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Daemon {
+    /// Starts everything and returns once the daemon is ready to serve (READY=1 has been sent).
+    pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
+        let started_at = Timestamp::now();
+        mkdir(&config.store.state_dir)?;
+        let options = StoreOptions::from_config(&config);
+        let db = config.db_path();
+        let store = tokio::task::spawn_blocking(move || Store::open(&db, options))
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        let listener = match bind_socket(&config.api.socket).await {
+            Ok(l) => l,
+            Err(e) => {
+                store.close_async().await;
+                return Err(e);
+            }
+        };
+        let http = match TcpListener::bind(config.http.listen).await {
+            Ok(l) => l,
+            Err(source) => {
+                store.close_async().await;
+                let _ = std::fs::remove_file(&config.api.socket);
+                return Err(DaemonError::Http {
+                    addr: config.http.listen,
+                    source,
+                });
+            }
+        };
+        let http_addr = http.local_addr().map_err(|source| DaemonError::Http {
+            addr: config.http.listen,
+            source,
+        })?;
+        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let shared = Arc::new(Shared {
+            config,
+            store,
+            metrics: Metrics::default(),
+            started_at,
+            events,
+        });
+        let (shutdown, _) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(conn::accept_loop(
+            listener,
+            shared.clone(),
+            shutdown.subscribe(),
+        ));
+        tasks.spawn(http::serve(http, shared.clone(), shutdown.subscribe()));
+        tasks.spawn(views::fan_out(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(status_ticker(shared.clone(), shutdown.subscribe()));
+        if let Some(every) = notify::watchdog_interval() {
+            tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
+        }
+        tracing::info!(
+            store = %shared.config.store.id,
+            socket = %shared.config.api.socket.display(),
+            http = %http_addr,
+            "flashpick ready"
+        );
+        notify::notify(&format!(
+            "READY=1\nSTATUS=serving store {}",
+            shared.config.store.id
+        ));
+        Ok(Daemon {
+            shared,
+            http_addr,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Where `/metrics` and `/healthz` are served (the real port when the config said 0).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The Unix socket path.
+    pub fn socket_path(&self) -> &Path {
+        &self.shared.config.api.socket
+    }
+
+    /// The store, for in-process callers (tests, and the channels of later layers).
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// Pushes an alert to every subscriber.
+    pub fn alert(&self, level: &str, message: &str, order_id: Option<i64>) {
+        let _ = self.shared.events.send(Event::Alert {
+            level: level.into(),
+            message: message.into(),
+            order_id,
+        });
+    }
+
+    /// Stops accepting, lets connections finish their request, finishes queued writes, removes the
+    /// socket. Returns within a few seconds.
+    pub async fn shutdown(mut self) {
+        notify::notify("STOPPING=1");
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(DRAIN + Duration::from_millis(500), async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("tasks did not stop in time; aborting them");
+            self.tasks.abort_all();
+        }
+        self.shared.store.close_async().await;
+        let _ = std::fs::remove_file(&self.shared.config.api.socket);
+        tracing::info!("flashpick stopped");
+    }
+}
+
+/// Runs the daemon until `shutdown` completes, then stops it cleanly.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let daemon = Daemon::start(config).await?;
+    shutdown.await;
+    daemon.shutdown().await;
+    Ok(())
+}
+
+fn mkdir(path: &Path) -> Result<(), DaemonError> {
+    std::fs::create_dir_all(path).map_err(|source| DaemonError::Dir {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+async fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        mkdir(dir)?;
+    }
+    if path.exists() {
+        // A socket file left by a daemon that died; refuse only if something still answers.
+        if tokio::net::UnixStream::connect(path).await.is_ok() {
+            return Err(DaemonError::AlreadyRunning(path.to_path_buf()));
+        }
+        let _ = std::fs::remove_file(path);
+    }
+    let sock_err = |source| DaemonError::Socket {
+        path: path.to_path_buf(),
+        source,
+    };
+    let listener = UnixListener::bind(path).map_err(sock_err)?;
+    // 0660: the service user and the `flashpick` group (store staff, the TUI) may connect.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(sock_err)?;
+    Ok(listener)
+}
+
+/// The daemon's status, read fresh from the database.
+pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
+    let (counts, outbox) = shared
+        .store
+        .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
+        .await?;
+    let now = Timestamp::now();
+    let open_orders = counts
+        .iter()
+        .filter(|(s, _)| s.is_open())
+        .map(|(_, n)| n)
+        .sum();
+    Ok(Status {
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: crate::api::PROTOCOL,
+        store_id: shared.config.store.id.clone(),
+        store_name: shared.config.store.name.clone(),
+        started_at: shared.started_at,
+        uptime_secs: (now.0 - shared.started_at.0) / 1000,
+        open_orders,
+        orders_by_state: counts
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect(),
+        outbox,
+        scanners: Vec::new(),
+        channels: Vec::new(),
+        config_version: None,
+        clients: shared
+            .metrics
+            .clients
+            .load(std::sync::atomic::Ordering::Relaxed),
+    })
+}
+
+async fn status_ticker(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(STATUS_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        if shared.events.receiver_count() == 0 {
+            continue;
+        }
+        if let Ok(s) = status(&shared).await {
+            let _ = shared.events.send(Event::Status {
+                status: Box::new(s),
+            });
+        }
+    }
+}
+
+/// Pings systemd's watchdog only while the store still answers, so a wedged daemon is restarted.
+async fn watchdog(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let alive = shared
+            .store
+            .read_async(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .is_ok();
+        if alive {
+            notify::notify("WATCHDOG=1");
+        } else {
+            tracing::error!("store does not answer; withholding the watchdog ping");
+        }
+    }
+}

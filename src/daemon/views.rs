@@ -1,0 +1,138 @@
+//! Turning committed store changes into what clients see, once for all subscribers.
+
+use super::Shared;
+use crate::api::{Event, LineWalk, OrderView};
+use crate::model::{Order, SlaPolicy, Timestamp};
+use crate::store::{self, StoreError, StoreEvent};
+use rusqlite::{Connection, params};
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
+
+/// The client's view of an order: its clock and the shelf location of each line.
+pub(crate) fn order_view(
+    conn: &Connection,
+    order: Order,
+    sla: &SlaPolicy,
+    now: Timestamp,
+) -> Result<OrderView, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT location, walk_seq, unit, spec FROM sku WHERE sku = ?1")?;
+    let mut walk = Vec::with_capacity(order.lines.len());
+    for l in &order.lines {
+        let w = stmt.query_row(params![l.sku.0], |r| {
+            let unit: String = r.get(2)?;
+            Ok(LineWalk {
+                line_no: l.line_no,
+                location: r.get(0)?,
+                walk_seq: r.get(1)?,
+                unit: unit.parse().unwrap_or_default(),
+                spec: r.get(3)?,
+            })
+        })?;
+        walk.push(w);
+    }
+    walk.sort_by(|a, b| {
+        (a.walk_seq, &a.location, a.line_no).cmp(&(b.walk_seq, &b.location, b.line_no))
+    });
+    Ok(OrderView {
+        sla: sla.state(order.pick_deadline, now),
+        seconds_left: (order.pick_deadline.0 - now.0).div_euclid(1000),
+        order,
+        walk,
+    })
+}
+
+/// Views of many orders on one connection.
+pub(crate) fn order_views(
+    conn: &Connection,
+    orders: Vec<Order>,
+    sla: &SlaPolicy,
+) -> Result<Vec<OrderView>, StoreError> {
+    let now = Timestamp::now();
+    orders
+        .into_iter()
+        .map(|o| order_view(conn, o, sla, now))
+        .collect()
+}
+
+/// Converts every committed store change into a wire event, and raises the alerts staff must see.
+pub(crate) async fn fan_out(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut rx = shared.store.subscribe();
+    loop {
+        let change = tokio::select! {
+            _ = shutdown.changed() => return,
+            c = rx.recv() => c,
+        };
+        let events = match change {
+            Ok(c) => convert(&shared, c).await,
+            Err(broadcast::error::RecvError::Lagged(n)) => vec![Event::Resync {
+                reason: format!("{n} changes were coalesced"),
+            }],
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        for e in events {
+            // Nobody listening is fine.
+            let _ = shared.events.send(e);
+        }
+    }
+}
+
+async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
+    match change {
+        StoreEvent::OrderChanged { order, cause } => {
+            let sla = shared.config.sla;
+            let view = shared
+                .store
+                .read_async(move |c| order_view(c, order, &sla, Timestamp::now()))
+                .await;
+            let view = match view {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot build an order view");
+                    return vec![];
+                }
+            };
+            let mut out = Vec::new();
+            if cause == "cancel" && view.order.return_pending {
+                let items: Vec<String> = view
+                    .order
+                    .lines
+                    .iter()
+                    .filter(|l| l.picked > 0)
+                    .map(|l| format!("{} ×{}", l.name, l.picked))
+                    .collect();
+                out.push(Event::Alert {
+                    level: "error".into(),
+                    message: format!(
+                        "order #{} was cancelled while being picked: put back {}",
+                        view.order.day_seq,
+                        items.join(", ")
+                    ),
+                    order_id: Some(view.order.id.0),
+                });
+            }
+            out.insert(
+                0,
+                Event::OrderChanged {
+                    cause: cause.to_string(),
+                    order: view,
+                },
+            );
+            out
+        }
+        StoreEvent::Scan(scan) => vec![Event::Scan { scan }],
+        StoreEvent::StockChanged { skus } => vec![Event::StockChanged {
+            skus: skus.into_iter().map(|s| s.0).collect(),
+        }],
+    }
+}
+
+/// Loads one order's view, or `NoSuchOrder`.
+pub(crate) fn load_view(
+    conn: &Connection,
+    id: crate::model::OrderId,
+    sla: &SlaPolicy,
+) -> Result<OrderView, StoreError> {
+    let order = store::load_order(conn, id)?.ok_or(StoreError::NoSuchOrder(id))?;
+    order_view(conn, order, sla, Timestamp::now())
+}
