@@ -144,15 +144,15 @@ impl Default for LogSection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("{path}: cannot read the config file: {source}")]
+    #[error("{path}: cannot read the config file: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Not TOML, an unknown key or a value of the wrong type.
-    #[error("{path}:{line}: key `{key}`: {message}")]
+    #[error("{}:{line}: {}{message}", path.display(), key_prefix(key))]
     Parse {
         /// The file.
         path: PathBuf,
@@ -188,9 +188,9 @@ impl ConfigError {
 impl Config {
     /// Reads, parses and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Config::parse(&text, path)
     }
@@ -200,14 +200,14 @@ impl Config {
         let parse_err = |e: toml::de::Error, key: String| {
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
                 .unwrap_or(0);
             let message = e.message().trim().to_string();
             // serde names the table of an unknown field; the operator wants the key itself.
             let key = match unknown_field(&message) {
                 Some(field) if key.is_empty() || key == "." => field.to_string(),
-                Some(field) => format!("{key}.{field}"),
-                None => key,
+                Some(field) if !key.ends_with(field) => format!("{key}.{field}"),
+                _ => key,
             };
             ConfigError::Parse {
                 path: path.to_path_buf(),
@@ -329,6 +329,14 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("key `{key}`: ")
     }
 }
 

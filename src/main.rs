@@ -1,1 +1,5 @@
-fn main() {}
+//! The `flashpick` binary: everything lives in the library; see `flashpick::cli`.
+
+fn main() -> std::process::ExitCode {
+    flashpick::cli::main()
+}

@@ -36,12 +36,12 @@ pub enum DaemonError {
     #[error("{0}")]
     Store(#[from] StoreError),
     /// A directory cannot be created.
-    #[error("cannot create {path}: {source}; create it and give it to the service user")]
+    #[error("cannot create {path}: {cause}; create it and give it to the service user")]
     Dir {
         /// The directory.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Another daemon already serves this socket.
     #[error(
@@ -49,22 +49,22 @@ pub enum DaemonError {
     )]
     AlreadyRunning(PathBuf),
     /// The socket cannot be bound.
-    #[error("cannot listen on {path}: {source}")]
+    #[error("cannot listen on {path}: {cause}")]
     Socket {
         /// The socket path.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The HTTP port cannot be bound.
     #[error(
-        "cannot listen on {addr} for /metrics: {source}; change http.listen or stop what uses the port"
+        "cannot listen on {addr} for /metrics: {cause}; change http.listen or stop what uses the port"
     )]
     Http {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -105,18 +105,18 @@ impl Daemon {
         };
         let http = match TcpListener::bind(config.http.listen).await {
             Ok(l) => l,
-            Err(source) => {
+            Err(cause) => {
                 store.close_async().await;
                 let _ = std::fs::remove_file(&config.api.socket);
                 return Err(DaemonError::Http {
                     addr: config.http.listen,
-                    source,
+                    cause,
                 });
             }
         };
-        let http_addr = http.local_addr().map_err(|source| DaemonError::Http {
+        let http_addr = http.local_addr().map_err(|cause| DaemonError::Http {
             addr: config.http.listen,
-            source,
+            cause,
         })?;
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         let shared = Arc::new(Shared {
@@ -212,9 +212,9 @@ pub async fn run(
 }
 
 fn mkdir(path: &Path) -> Result<(), DaemonError> {
-    std::fs::create_dir_all(path).map_err(|source| DaemonError::Dir {
+    std::fs::create_dir_all(path).map_err(|cause| DaemonError::Dir {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -230,9 +230,9 @@ async fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
         }
         let _ = std::fs::remove_file(path);
     }
-    let sock_err = |source| DaemonError::Socket {
+    let sock_err = |cause| DaemonError::Socket {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let listener = UnixListener::bind(path).map_err(sock_err)?;
     // 0660: the service user and the `flashpick` group (store staff, the TUI) may connect.

@@ -31,13 +31,13 @@ use writer::Command;
 pub enum StoreError {
     /// The database file cannot be opened or created.
     #[error(
-        "cannot open the database {path}: {source}; check that the state dir exists and the service user may write it"
+        "cannot open the database {path}: {cause}; check that the state dir exists and the service user may write it"
     )]
     Open {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     /// The schema cannot be brought up to date.
     #[error("{0}")]
@@ -172,9 +172,9 @@ const EVENT_BACKLOG: usize = 4096;
 impl Store {
     /// Opens (creating if needed) the database at `path`, migrates it and starts the writer thread.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let open_err = |source| StoreError::Open {
+        let open_err = |cause| StoreError::Open {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
         schema::configure(&conn).map_err(open_err)?;
@@ -236,9 +236,9 @@ impl Store {
     }
 
     fn open_reader(&self) -> Result<Connection, StoreError> {
-        let conn = Connection::open(&self.inner.path).map_err(|source| StoreError::Open {
+        let conn = Connection::open(&self.inner.path).map_err(|cause| StoreError::Open {
             path: self.inner.path.clone(),
-            source,
+            cause,
         })?;
         schema::configure(&conn)?;
         conn.pragma_update(None, "query_only", "ON")?;

@@ -203,18 +203,18 @@ pub enum MigrateError {
         known: u32,
     },
     /// A migration failed; nothing of it was kept.
-    #[error("migration {version} failed: {source}")]
+    #[error("migration {version} failed: {cause}")]
     Failed {
         /// The migration that failed.
         version: u32,
         /// Why.
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
 }
 
 /// Brings the schema up to date, every pending migration in one transaction with its version bump.
 pub fn migrate(conn: &mut Connection) -> Result<Migrated, MigrateError> {
-    let fail = |version, source| MigrateError::Failed { version, source };
+    let fail = |version, cause| MigrateError::Failed { version, cause };
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| fail(0, e))?;

@@ -1,0 +1,146 @@
+//! Commands that ask the running daemon over its socket.
+
+use super::{EXIT_UNAVAILABLE, Failure, fail};
+use crate::api::client::{Client, ClientError};
+use crate::api::{OrderView, Request, Status};
+use crate::model::Platform;
+use crate::model::SlaState;
+use std::path::Path;
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn connect(socket: &Path) -> Result<Client, Failure> {
+    let name = format!("flashpick-cli {}", env!("CARGO_PKG_VERSION"));
+    Client::connect(socket, &name, None)
+        .await
+        .map_err(|e| match e {
+            ClientError::NotRunning { .. } | ClientError::PermissionDenied { .. } => {
+                fail(EXIT_UNAVAILABLE, e)
+            }
+            e => fail(1, e),
+        })
+}
+
+/// `flashpick orders`.
+pub(super) fn orders(socket: &Path, json: bool, all: bool) -> Result<(), Failure> {
+    let reply = runtime()?.block_on(async {
+        let mut c = connect(socket).await?;
+        c.request(Request::ListOrders { all })
+            .await
+            .map_err(Failure::from)
+    })?;
+    let orders = reply.get("orders").cloned().unwrap_or_default();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&orders)?);
+        return Ok(());
+    }
+    let orders: Vec<OrderView> = serde_json::from_value(orders)?;
+    print!("{}", orders_table(&orders));
+    Ok(())
+}
+
+/// The orders as a plain table for a terminal over SSH.
+pub fn orders_table(orders: &[OrderView]) -> String {
+    use std::fmt::Write;
+    if orders.is_empty() {
+        return "no open orders\n".into();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>6}  {:>4}  {:<8} {:<12} {:<8} {:>7}  {:>5}  {:>5}  PICKER",
+        "ID", "SEQ", "PLATFORM", "STATE", "SLA", "LEFT", "LINES", "UNITS"
+    );
+    for v in orders {
+        let o = &v.order;
+        let platform = match o.platform {
+            Platform::Meituan => "meituan",
+            Platform::Jddj => "jddj",
+            Platform::Hq => "hq",
+        };
+        let sla = match v.sla {
+            SlaState::OnTime => "on-time",
+            SlaState::AtRisk => "AT-RISK",
+            SlaState::Late => "LATE",
+        };
+        let left = v.seconds_left;
+        let left = format!(
+            "{}{}:{:02}",
+            if left < 0 { "-" } else { "" },
+            left.abs() / 60,
+            left.abs() % 60
+        );
+        let _ = writeln!(
+            out,
+            "{:>6}  {:>4}  {:<8} {:<12} {:<8} {:>7}  {:>5}  {:>5}  {}",
+            o.id.0,
+            format!("#{}", o.day_seq),
+            platform,
+            o.state.as_str(),
+            sla,
+            left,
+            o.lines.len(),
+            o.total_qty(),
+            o.picker.as_deref().unwrap_or("-")
+        );
+    }
+    out
+}
+
+/// `flashpick status`.
+pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
+    let reply = runtime()?.block_on(async {
+        let mut c = connect(socket).await?;
+        c.request(Request::Status).await.map_err(Failure::from)
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reply)?);
+        return Ok(());
+    }
+    let s: Status = serde_json::from_value(reply)?;
+    println!(
+        "flashpick {} — store {} {}",
+        s.version, s.store_id, s.store_name
+    );
+    println!("up {}s, {} client(s) attached", s.uptime_secs, s.clients);
+    println!("open orders: {}", s.open_orders);
+    for (state, n) in &s.orders_by_state {
+        println!("  {state:<12} {n}");
+    }
+    if s.outbox.is_empty() {
+        println!("outbox: empty");
+    }
+    for d in &s.outbox {
+        println!(
+            "outbox {:<8} pending {:>5}  parked {:>3}",
+            d.destination, d.pending, d.parked
+        );
+    }
+    println!(
+        "config version: {}",
+        s.config_version
+            .map_or_else(|| "local file only".into(), |v| v.to_string())
+    );
+    if s.scanners.is_empty() {
+        println!("scanners: none configured");
+    }
+    for sc in &s.scanners {
+        println!(
+            "scanner {:<10} {:<24} {} frames {} errors {}",
+            sc.name,
+            sc.path,
+            if sc.connected {
+                "connected"
+            } else {
+                "DISCONNECTED"
+            },
+            sc.frames,
+            sc.errors
+        );
+    }
+    Ok(())
+}

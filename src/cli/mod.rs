@@ -1,0 +1,229 @@
+//! The `flashpick` command line. Each command is a thin shell over the library; exit codes follow
+//! sysexits: 78 bad config, 69 daemon not running, 65 bad input file, 1 anything else.
+
+mod client_cmds;
+
+use crate::config::{self, Config, ConfigError};
+use crate::store::{self, Store, StoreOptions};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit status when the daemon is not running (EX_UNAVAILABLE).
+pub const EXIT_UNAVAILABLE: u8 = 69;
+/// Exit status for a bad input file (EX_DATAERR).
+pub const EXIT_DATAERR: u8 = 65;
+
+/// flashpick: the store-side agent for 30-minute delivery.
+#[derive(Debug, Parser)]
+#[command(name = "flashpick", version, about, long_about = None)]
+pub struct Cli {
+    /// The store config (default /etc/flashpick/store.toml).
+    #[arg(long, global = true, env = "FLASHPICK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (systemd Type=notify).
+    Serve,
+    /// Check configuration files.
+    Config {
+        /// What to check.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Manage the catalog.
+    Catalog {
+        /// What to do.
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
+    /// Open orders, most urgent first (asks the running daemon).
+    Orders {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Include finished and cancelled orders.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Daemon health, outbox, scanners, config version (asks the running daemon).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `flashpick config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate FILE: exit 0, or 78 naming the key and the reason.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// `flashpick catalog …`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Load or update items from a CSV file (sku,name,barcode,location,on_hand,…).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+/// A failure with the exit status it deserves.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit status.
+    pub code: u8,
+    /// Message for stderr.
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: 1,
+            error: e.into(),
+        }
+    }
+}
+
+fn fail(code: u8, error: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code,
+        error: error.into(),
+    }
+}
+
+fn config_failure(e: ConfigError) -> Failure {
+    fail(config::EXIT_CONFIG as u8, e)
+}
+
+/// Parses the command line, runs the command, and turns the outcome into an exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("flashpick: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve => serve(&config_path(cli.config.as_deref())),
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => {
+            let c = Config::load(&file).map_err(config_failure)?;
+            println!(
+                "{}: ok (store {}, database {})",
+                file.display(),
+                c.store.id,
+                c.db_path().display()
+            );
+            Ok(())
+        }
+        Command::Catalog {
+            action: CatalogAction::Import { file },
+        } => import(&config_path(cli.config.as_deref()), &file),
+        Command::Orders { json, all } => {
+            client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
+        }
+        Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+    }
+}
+
+fn config_path(explicit: Option<&Path>) -> PathBuf {
+    explicit.map_or_else(|| PathBuf::from(config::DEFAULT_PATH), Path::to_path_buf)
+}
+
+/// The socket to ask: from the config when there is one, else the default path.
+fn socket_path(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
+    let path = config_path(explicit);
+    if explicit.is_none() && !path.exists() {
+        return Ok(config::ApiSection::default().socket);
+    }
+    Ok(Config::load(&path).map_err(config_failure)?.api.socket)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve(path: &Path) -> Result<(), Failure> {
+    let config = Config::load(path).map_err(config_failure)?;
+    init_logging(&config.log.level);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("flashpick")
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(crate::daemon::run(config, shutdown_signal()))?;
+    Ok(())
+}
+
+/// Completes on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    }
+}
+
+fn import(config_path: &Path, file: &Path) -> Result<(), Failure> {
+    let config = Config::load(config_path).map_err(config_failure)?;
+    let input = std::fs::File::open(file)
+        .with_context(|| format!("cannot open {}", file.display()))
+        .map_err(|e| fail(EXIT_DATAERR, e))?;
+    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("reading");
+    let rows = store::catalog::parse(std::io::BufReader::new(input), |b| bar.set_position(b))
+        .map_err(|e| fail(EXIT_DATAERR, anyhow::anyhow!("{}: {e}", file.display())))?;
+    bar.set_position(size);
+    bar.set_message("writing");
+    std::fs::create_dir_all(&config.store.state_dir)
+        .with_context(|| format!("cannot create {}", config.store.state_dir.display()))?;
+    let store = Store::open(&config.db_path(), StoreOptions::from_config(&config))?;
+    let n = rows.len();
+    let result = store.import_catalog_blocking(rows);
+    store.close();
+    bar.finish_and_clear();
+    result.map_err(|e| match e {
+        store::StoreError::Catalog(_) => fail(EXIT_DATAERR, e),
+        e => fail(1, e),
+    })?;
+    println!(
+        "imported {n} items from {} into {}",
+        file.display(),
+        config.db_path().display()
+    );
+    Ok(())
+}
