@@ -111,3 +111,70 @@ pub async fn within<T>(secs: u64, what: &str, fut: impl std::future::Future<Outp
         .await
         .unwrap_or_else(|_| panic!("timed out after {secs}s waiting for {what}"))
 }
+
+/// A config for a daemon living entirely in `dir`, metrics on a free loopback port.
+pub fn daemon_config(dir: &Path) -> flashpick::config::Config {
+    let text = format!(
+        r#"
+[store]
+id = "T-0001"
+name = "测试店"
+state_dir = "{dir}"
+[api]
+socket = "{dir}/fp.sock"
+[http]
+listen = "127.0.0.1:0"
+[platforms.meituan]
+enabled = true
+[platforms.jddj]
+enabled = true
+"#,
+        dir = dir.display()
+    );
+    flashpick::config::Config::parse(&text, Path::new("test.toml")).expect("test config")
+}
+
+/// Imports the small catalog and takes in Meituan orders, before a daemon opens the same file.
+/// Runs on its own thread, so async tests may call it (the store's blocking calls refuse to run
+/// on a runtime thread).
+pub fn seed_db(dir: &Path, orders: &[(&str, &[(&str, i64)])]) -> Vec<OrderId> {
+    std::thread::scope(|s| {
+        s.spawn(|| seed_db_blocking(dir, orders))
+            .join()
+            .expect("seed")
+    })
+}
+
+fn seed_db_blocking(dir: &Path, orders: &[(&str, &[(&str, i64)])]) -> Vec<OrderId> {
+    let store = seeded_store(dir);
+    let ids = orders
+        .iter()
+        .map(|(ext, lines)| {
+            match store
+                .ingest_blocking("meituan", ext, new_order(ext, lines))
+                .expect("ingest")
+            {
+                flashpick::store::Ingested::New(o) => o.id,
+                d => panic!("{d:?}"),
+            }
+        })
+        .collect();
+    store.close();
+    ids
+}
+
+/// GET over plain HTTP/1.0 on loopback: (status line, body).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    )
+}

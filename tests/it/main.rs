@@ -1,6 +1,7 @@
 //! One integration-test binary (one link, shared helpers): the day in the store, part by part.
 
 mod common;
+mod daemon_tests;
 mod model_props;
 mod model_table;
 mod store_props;
