@@ -1,0 +1,220 @@
+//! The real `flashpick` binary: config checks, catalog import, client commands, the daemon's
+//! lifecycle under systemd-style readiness and SIGTERM.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_flashpick"));
+    c.env_remove("FLASHPICK_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run flashpick")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write_config(dir: &Path) -> PathBuf {
+    let path = dir.join("store.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\nid = \"CLI-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
+             [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_shipped_example_config_passes_the_check() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("store-config.example.toml");
+    let o = run(&["config", "check", example.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_configs_exit_78_naming_the_key_and_the_reason() {
+    let cases = [
+        ("unknown_key.toml", "`sla.pick_time`", "unknown field"),
+        (
+            "bad_type.toml",
+            "`platforms.meituan.enabled`",
+            "invalid type",
+        ),
+        (
+            "bad_value.toml",
+            "`sla.at_risk_secs`",
+            "greater than sla.late_secs",
+        ),
+        ("bad_store_id.toml", "`store.id`", "not a store id"),
+        ("missing_store.toml", "store", "missing field"),
+    ];
+    for (file, key, why) in cases {
+        let path = fixture(&format!("config/{file}"));
+        let o = run(&["config", "check", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(78), "{file}: {err}");
+        assert!(err.contains(key) && err.contains(why), "{file}: {err}");
+        assert!(
+            err.contains(file),
+            "{file}: the message names the file: {err}"
+        );
+    }
+    // `serve` refuses a bad config the same way, so systemd does not restart it in a loop.
+    let path = fixture("config/bad_value.toml");
+    let o = run(&["--config", path.to_str().unwrap(), "serve"]);
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+    let unknown_line = run(&[
+        "config",
+        "check",
+        fixture("config/unknown_key.toml").to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&unknown_line).contains("unknown_key.toml:6:"),
+        "{}",
+        stderr(&unknown_line)
+    );
+}
+
+#[test]
+fn catalog_import_names_the_bad_line_and_commits_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let bad = fixture("catalog/bad_row.csv");
+    let o = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "catalog",
+        "import",
+        bad.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(65), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains("on_hand `lots`"),
+        "{err}"
+    );
+    assert!(!dir.path().join("store.db").exists(), "nothing was written");
+
+    let good = fixture("catalog/good.csv");
+    for _ in 0..2 {
+        let o = run(&[
+            "--config",
+            cfg.to_str().unwrap(),
+            "catalog",
+            "import",
+            good.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("imported 3 items"));
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+    let (skus, codes, moves): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM sku), (SELECT COUNT(*) FROM barcode), (SELECT COUNT(*) FROM stock_move)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (skus, codes, moves),
+        (3, 3, 3),
+        "the second import updated in place"
+    );
+    let name: String = conn
+        .query_row("SELECT name FROM sku WHERE sku = 'BREAD'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(name, "桃李面包, 全麦");
+}
+
+#[test]
+fn orders_and_status_without_a_daemon_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    for cmd in [&["orders"][..], &["status", "--json"][..]] {
+        let mut args = vec!["--config", cfg.to_str().unwrap()];
+        args.extend_from_slice(cmd);
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(69), "{cmd:?}: {err}");
+        assert!(
+            err.contains("not running") && err.contains("fp.sock"),
+            "{err}"
+        );
+        assert!(
+            err.contains("flashpick serve"),
+            "tells how to start it: {err}"
+        );
+    }
+}
+
+#[test]
+fn serve_notifies_ready_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let child = bin()
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
+    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(msg.starts_with("READY=1"), "{msg}");
+
+    let o = run(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["store_id"], "CLI-1");
+    let o = run(&["--config", cfg.to_str().unwrap(), "orders"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "no open orders\n");
+    let mode = std::fs::metadata(dir.path().join("fp.sock")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o660);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let n = notify.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the daemon exits within 5 s of SIGTERM")
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("fp.sock").exists());
+}
