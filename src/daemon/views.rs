@@ -8,6 +8,9 @@ use rusqlite::{Connection, params};
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
+/// Above this many skus a stock event says "many changed" instead of listing them.
+const MAX_LISTED_SKUS: usize = 500;
+
 /// The client's view of an order: its clock and the shelf location of each line.
 pub(crate) fn order_view(
     conn: &Connection,
@@ -121,9 +124,15 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
             out
         }
         StoreEvent::Scan(scan) => vec![Event::Scan { scan }],
-        StoreEvent::StockChanged { skus } => vec![Event::StockChanged {
-            skus: skus.into_iter().map(|s| s.0).collect(),
-        }],
+        StoreEvent::StockChanged { skus } => {
+            // A bulk change (an import) is announced as "many": clients reload what they show.
+            let skus = if skus.len() > MAX_LISTED_SKUS {
+                Vec::new()
+            } else {
+                skus.into_iter().map(|s| s.0).collect()
+            };
+            vec![Event::StockChanged { skus }]
+        }
     }
 }
 

@@ -171,7 +171,19 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 64 MiB of page cache (negative = KiB): a catalog import dirties tens of MiB in one
+    // transaction, and with the 2 MiB default SQLite spills and re-reads pages mid-transaction.
+    conn.pragma_update(None, "cache_size", -65536)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every write path uses a couple of dozen distinct statements; rusqlite's default cache of 16
+    // would evict and re-parse them on every transition.
+    conn.set_prepared_statement_cache_capacity(128);
+    // The bundled SQLite has STAT4, which re-prepares a statement whenever a bound value changes
+    // and might alter the plan; our statements are fixed OLTP lookups, so keep one plan each.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 

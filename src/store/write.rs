@@ -278,16 +278,14 @@ pub(super) fn apply(
         OrderEvent::Cancel { reason, .. } => Some(reason.clone()),
         _ => None,
     };
-    let skus = apply_stock(
-        tx,
-        options,
-        &t.stock,
+    let ctx = MoveCtx {
         actor,
-        reason.as_deref(),
-        Some(id),
-        &event_id,
+        reason: reason.as_deref(),
+        order: Some(id),
+        event_id: &event_id,
         now,
-    )?;
+    };
+    let skus = apply_stock(tx, options, &t.stock, &ctx)?;
     let event_json = serde_json::to_value(event).unwrap_or_default();
     history(
         tx,
@@ -364,86 +362,92 @@ fn save_order(tx: &Transaction<'_>, o: &Order, now: Timestamp) -> Result<(), Sto
     Ok(())
 }
 
+/// Who moved stock, why, and under which event: shared by every ledger row of one command.
+struct MoveCtx<'a> {
+    actor: &'a str,
+    reason: Option<&'a str>,
+    order: Option<OrderId>,
+    event_id: &'a EventId,
+    now: Timestamp,
+}
+
 /// Applies stock effects: figures, ledger rows for on-hand changes, HQ events, and the coalesced
 /// stock levels for every selling platform. Returns the skus touched.
-#[allow(clippy::too_many_arguments)]
 fn apply_stock(
     tx: &Transaction<'_>,
     options: &StoreOptions,
     effects: &[StockEffect],
-    actor: &str,
-    reason: Option<&str>,
-    order: Option<OrderId>,
-    event_id: &EventId,
-    now: Timestamp,
+    ctx: &MoveCtx<'_>,
 ) -> Result<Vec<SkuCode>, StoreError> {
     let mut touched = BTreeSet::new();
     for e in effects {
-        let updated = tx
-            .prepare_cached(
-                "UPDATE stock SET on_hand = on_hand + ?2, reserved = reserved + ?3 WHERE sku = ?1",
-            )?
-            .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
-        if updated == 0 {
-            tx.prepare_cached("INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, ?3)")?
-                .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
-        }
-        if e.on_hand_delta != 0 {
-            ledger(
-                tx,
-                options,
-                &e.sku,
-                e.on_hand_delta,
-                e.kind,
-                reason,
-                actor,
-                order,
-                event_id,
-                now,
-            )?;
+        move_stock(tx, e, ctx)?;
+        if options.hq_events && e.on_hand_delta != 0 {
+            let payload = json!({
+                "v": 1, "type": "stock_move", "caused_by": ctx.event_id.0, "sku": e.sku.0,
+                "delta": e.on_hand_delta, "kind": e.kind.as_str(), "reason": ctx.reason,
+                "actor": ctx.actor, "order_id": ctx.order.map(|o| o.0), "at": ctx.now.0,
+            });
+            outbox(tx, "hq", "stock_move", None, payload, ctx.now)?;
         }
         touched.insert(e.sku.clone());
     }
     for sku in &touched {
-        queue_stock_levels(tx, options, sku, now)?;
+        queue_stock_levels(tx, options, sku, ctx.now)?;
     }
     Ok(touched.into_iter().collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn ledger(
+/// Changes a sku's figures and, for an on-hand change, appends its ledger row.
+fn move_stock(tx: &Transaction<'_>, e: &StockEffect, ctx: &MoveCtx<'_>) -> Result<(), StoreError> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE stock SET on_hand = on_hand + ?2, reserved = reserved + ?3 WHERE sku = ?1",
+        )?
+        .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
+    if updated == 0 {
+        tx.prepare_cached("INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, ?3)")?
+            .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
+    }
+    if e.on_hand_delta != 0 {
+        tx.prepare_cached(
+            "INSERT INTO stock_move (sku, delta, kind, reason, actor, order_id, event_id, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            e.sku.0,
+            e.on_hand_delta,
+            e.kind.as_str(),
+            ctx.reason,
+            ctx.actor,
+            ctx.order.map(|o| o.0),
+            ctx.event_id.0,
+            ctx.now.0
+        ])?;
+    }
+    Ok(())
+}
+
+/// After a bulk change, asks for every level to be sent to every selling platform. The sender
+/// reads the levels when it sends, so one marker per platform replaces a row per sku.
+fn queue_full_stock_sync(
     tx: &Transaction<'_>,
     options: &StoreOptions,
-    sku: &SkuCode,
-    delta: i64,
-    kind: MoveKind,
-    reason: Option<&str>,
-    actor: &str,
-    order: Option<OrderId>,
-    event_id: &EventId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO stock_move (sku, delta, kind, reason, actor, order_id, event_id, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        sku.0,
-        delta,
-        kind.as_str(),
-        reason,
-        actor,
-        order.map(|o| o.0),
-        event_id.0,
-        now.0
-    ])?;
-    if options.hq_events {
+    for (platform, _) in &options.selling {
         let payload = json!({
-            "v": 1, "type": "stock_move", "caused_by": event_id.0, "sku": sku.0, "delta": delta,
-            "kind": kind.as_str(), "reason": reason, "actor": actor,
-            "order_id": order.map(|o| o.0), "at": now.0,
+            "v": 1, "type": "stock_full_sync", "platform": platform.as_str(), "at": now.0,
         });
-        outbox(tx, "hq", "stock_move", None, payload, now)?;
+        let key = format!("stock:{}:*", platform.as_str());
+        outbox(
+            tx,
+            platform.as_str(),
+            "stock_full_sync",
+            Some(&key),
+            payload,
+            now,
+        )?;
     }
     Ok(())
 }
@@ -616,16 +620,14 @@ pub(super) fn stock(
         return Ok((current, vec![]));
     };
     let event_id = EventId::new();
-    let skus = apply_stock(
-        tx,
-        options,
-        std::slice::from_ref(&effect),
-        &op.actor,
-        op.reason.as_deref(),
-        None,
-        &event_id,
+    let ctx = MoveCtx {
+        actor: &op.actor,
+        reason: op.reason.as_deref(),
+        order: None,
+        event_id: &event_id,
         now,
-    )?;
+    };
+    let skus = apply_stock(tx, options, std::slice::from_ref(&effect), &ctx)?;
     current.on_hand += effect.on_hand_delta;
     Ok((current, vec![StoreEvent::StockChanged { skus }]))
 }
@@ -695,16 +697,28 @@ pub(super) fn import_catalog(
             });
         }
     }
-    apply_stock(
-        tx,
-        options,
-        &changed,
-        "catalog-import",
-        Some("catalog import"),
-        None,
-        &event_id,
+    // A bulk load: ledger rows per sku, but one full stock sync per platform and one summary
+    // event for HQ instead of a row per sku for each of them.
+    let ctx = MoveCtx {
+        actor: "catalog-import",
+        reason: Some("catalog import"),
+        order: None,
+        event_id: &event_id,
         now,
-    )?;
+    };
+    for e in &changed {
+        move_stock(tx, e, &ctx)?;
+    }
+    if !changed.is_empty() {
+        queue_full_stock_sync(tx, options, now)?;
+    }
+    if options.hq_events {
+        let payload = json!({
+            "v": 1, "type": "catalog_import", "items": rows.len(),
+            "stock_changes": changed.len(), "at": now.0,
+        });
+        outbox_with_id(tx, &event_id, "hq", "catalog_import", None, payload, now)?;
+    }
     let skus = changed.into_iter().map(|e| e.sku).collect();
     Ok((rows.len(), vec![StoreEvent::StockChanged { skus }]))
 }
