@@ -197,8 +197,9 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o660);
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    // The shell's own `kill`: present on every machine, unlike procps.
+    let kill = Command::new("sh")
+        .args(["-c", "kill -TERM \"$0\"", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
