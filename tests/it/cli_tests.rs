@@ -177,6 +177,7 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     let child = bin()
         .args(["--config", cfg.to_str().unwrap(), "serve"])
         .env("NOTIFY_SOCKET", &notify_path)
+        .env("WATCHDOG_USEC", "400000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -185,6 +186,9 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
     let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(msg.starts_with("READY=1"), "{msg}");
+    // systemd asked for a watchdog every 0.4 s: the daemon pings at half that while its store answers.
+    let n = notify.recv(&mut buf).expect("a watchdog ping");
+    assert_eq!(&buf[..n], b"WATCHDOG=1");
 
     let o = run(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -203,8 +207,13 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(kill.success());
-    let n = notify.recv(&mut buf).expect("STOPPING=1");
-    assert_eq!(&buf[..n], b"STOPPING=1");
+    let stopping = loop {
+        let n = notify.recv(&mut buf).expect("STOPPING=1");
+        if &buf[..n] != b"WATCHDOG=1" {
+            break String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    };
+    assert_eq!(stopping, "STOPPING=1");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output()));
     let out = rx
