@@ -8,7 +8,8 @@ use crate::api::{
     Request, RequestLine, ScanOutcome, ScanReply, Topic,
 };
 use crate::model::{
-    CancelSource, OrderEvent, OrderId, ScanMatch, ShortReason, SkuCode, Timestamp, match_scan,
+    CancelSource, OrderEvent, OrderId, OrderState, ScanMatch, ShortReason, SkuCode, Timestamp,
+    TransitionError, match_scan,
 };
 use crate::store::{self, ScanLog, StockOp, StockOpKind, StoreError};
 use serde_json::{Value, json};
@@ -494,6 +495,13 @@ impl Conn {
                 Ok((order, sku))
             })
             .await?;
+        if order.state != OrderState::Picking {
+            // Not a scan result: the picker must claim the order first (or it is already done).
+            return Err(StoreError::Transition(TransitionError::NotAllowed {
+                state: order.state,
+                event: "scan items into",
+            }));
+        }
         let mut log = ScanLog {
             order_id: Some(order_id),
             line_no: None,

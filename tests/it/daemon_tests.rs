@@ -59,6 +59,18 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
     assert_eq!(list["orders"][0]["sla"], "on_time");
     let id = ids[0].0;
     req(&mut picker, Request::AcceptOrder { order_id: id }).await;
+    let early = picker
+        .request(Request::RecordScan {
+            order_id: id,
+            code: "6901234567892".into(),
+            scanner: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        early.to_string(),
+        "cannot scan items into an order that is accepted"
+    );
     let claimed = req(
         &mut picker,
         Request::ClaimOrder {
