@@ -279,6 +279,21 @@ impl Config {
         if self.api.socket.as_os_str().is_empty() {
             return Err(invalid("api.socket", "must be a file path".into()));
         }
+        if self.api.socket == self.db_path() {
+            return Err(invalid(
+                "api.socket",
+                "is the database file; use a path of its own such as /run/flashpick/flashpick.sock"
+                    .into(),
+            ));
+        }
+        // sockaddr_un holds 108 bytes including the final NUL.
+        if self.api.socket.as_os_str().len() > 107 {
+            return Err(invalid(
+                "api.socket",
+                "is longer than the 107 bytes a Unix socket path may have; use a shorter path"
+                    .into(),
+            ));
+        }
         let sla = &self.sla;
         for (key, v) in [
             ("sla.travel_buffer_secs", sla.travel_buffer_secs),

@@ -128,7 +128,8 @@ impl Client {
             }
             let reply: ReplyLine = serde_json::from_str(&line)
                 .map_err(|e| ClientError::Protocol(format!("{e}: {line}")))?;
-            if reply.id != Some(id) {
+            // An error without an id answers a line the daemon could not read: ours.
+            if reply.id != Some(id) && !(reply.id.is_none() && reply.error.is_some()) {
                 continue;
             }
             return match (reply.ok, reply.error) {
@@ -144,8 +145,11 @@ impl Client {
 
     /// Sends a raw line (tests use this to send garbage).
     pub async fn send_line(&mut self, line: &str) -> Result<(), ClientError> {
-        self.writer.write_all(line.as_bytes()).await?;
-        self.writer.write_all(b"\n").await?;
+        // One write per line, so the daemon never sees a line without its end.
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes).await?;
         self.writer.flush().await?;
         Ok(())
     }

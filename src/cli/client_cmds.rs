@@ -7,6 +7,30 @@ use crate::model::Platform;
 use crate::model::SlaState;
 use std::path::Path;
 
+/// How long a CLI command waits for the daemon before it gives up.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects, asks, and gives up with "not answering" (exit 69) when a wedged daemon stays silent.
+fn ask(socket: &Path, req: Request) -> Result<serde_json::Value, Failure> {
+    runtime()?.block_on(async {
+        let exchange = async {
+            let mut c = connect(socket).await?;
+            c.request(req).await.map_err(Failure::from)
+        };
+        match tokio::time::timeout(ANSWER_WITHIN, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(fail(
+                EXIT_UNAVAILABLE,
+                anyhow::anyhow!(
+                    "the daemon at {} did not answer within {}s; check `systemctl status flashpick` and its log",
+                    socket.display(),
+                    ANSWER_WITHIN.as_secs()
+                ),
+            )),
+        }
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -93,10 +117,7 @@ pub fn orders_table(orders: &[OrderView]) -> String {
 
 /// `flashpick status`.
 pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
-    let reply = runtime()?.block_on(async {
-        let mut c = connect(socket).await?;
-        c.request(Request::Status).await.map_err(Failure::from)
-    })?;
+    let reply = ask(socket, Request::Status)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&reply)?);
         return Ok(());

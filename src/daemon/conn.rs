@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 
 pub(super) async fn accept_loop(
@@ -59,7 +59,11 @@ struct Conn {
 async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     shared.metrics.clients.fetch_add(1, Ordering::Relaxed);
     let (r, w) = stream.into_split();
-    let mut reader = BufReader::new(r);
+    // Lines are read by their own task: reading inside the select below would not be cancel-safe
+    // (an event winning the race could drop half a line). Bounded, so a client that floods
+    // requests waits for its answers instead of queueing without limit.
+    let (line_tx, mut lines) = mpsc::channel(4);
+    let reader = tokio::spawn(read_lines(BufReader::new(r), line_tx));
     let mut c = Conn {
         shared: shared.clone(),
         writer: w,
@@ -68,44 +72,56 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
         events: None,
     };
     let mut greeted = false;
-    let mut buf = Vec::new();
     loop {
-        // The receiver lives outside `c` during the select, so a request may borrow `c` mutably
-        // (and even subscribe afresh); it goes back afterwards unless a new one replaced it.
-        let mut rx = c.events.take();
-        let subscribed = rx.is_some();
-        let keep = tokio::select! {
-            _ = shutdown.changed() => false,
-            line = read_line(&mut reader, &mut buf) => {
-                match line {
-                    Ok(Some(line)) => {
-                        if greeted {
-                            c.request(&line).await
-                        } else {
-                            let (ok, keep) = c.hello(&line).await;
-                            greeted = ok;
-                            keep
-                        }
-                    }
-                    Ok(None) => false,
-                    Err(LineError::TooLong) => {
-                        Metrics::inc(&shared.metrics.malformed);
-                        let msg = format!("line longer than {MAX_LINE} bytes");
-                        c.reply(None, Err(bad_request(msg))).await
-                    }
-                    Err(LineError::Io) => false,
-                }
-            }
-            ev = recv(rx.as_mut()), if subscribed => c.forward(ev).await,
+        let input = tokio::select! {
+            _ = shutdown.changed() => break,
+            line = lines.recv() => Input::Line(line),
+            ev = recv(c.events.as_mut()) => Input::Event(ev),
         };
-        if c.events.is_none() {
-            c.events = rx;
-        }
+        let keep = match input {
+            Input::Line(Some(Ok(line))) if greeted => c.request(&line).await,
+            Input::Line(Some(Ok(line))) => {
+                let (ok, keep) = c.hello(&line).await;
+                greeted = ok;
+                keep
+            }
+            Input::Line(Some(Err(LineError::TooLong))) => {
+                Metrics::inc(&shared.metrics.malformed);
+                let msg = format!("line longer than {MAX_LINE} bytes");
+                c.reply(None, Err(bad_request(msg))).await
+            }
+            Input::Line(Some(Err(LineError::Io)) | None) => false,
+            Input::Event(ev) => c.forward(ev).await,
+        };
         if !keep {
             break;
         }
     }
+    reader.abort();
     shared.metrics.clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+enum Input {
+    Line(Option<Result<String, LineError>>),
+    Event(Result<Event, broadcast::error::RecvError>),
+}
+
+async fn read_lines(
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    tx: mpsc::Sender<Result<String, LineError>>,
+) {
+    let mut buf = Vec::new();
+    loop {
+        let line = match read_line(&mut reader, &mut buf).await {
+            Ok(Some(line)) => Ok(line),
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        let stop = matches!(line, Err(LineError::Io));
+        if tx.send(line).await.is_err() || stop {
+            return;
+        }
+    }
 }
 
 async fn recv(
@@ -525,8 +541,10 @@ impl Conn {
                         .await
                     {
                         Ok(applied) => (ScanOutcome::Ok, applied.order),
-                        // The order moved on between the read and the write (another scanner).
-                        Err(StoreError::Transition(_)) => (ScanOutcome::Over, order),
+                        // Another scanner filled the line between our read and this write.
+                        Err(StoreError::Transition(TransitionError::OverPick { .. })) => {
+                            (ScanOutcome::Over, order)
+                        }
                         Err(e) => return Err(e),
                     }
                 }

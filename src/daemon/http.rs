@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -61,12 +62,14 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let alive = shared
-        .store
-        .read_async(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await;
+    // Through the writer: it is what must be alive for a scan to be confirmed.
+    let alive = tokio::time::timeout(Duration::from_secs(2), shared.store.ping()).await;
     match alive {
-        Ok(_) => (StatusCode::OK, "ok\n".to_string()),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")),
+        Ok(Ok(())) => (StatusCode::OK, "ok\n".to_string()),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store: the writer did not answer within 2 s\n".to_string(),
+        ),
     }
 }

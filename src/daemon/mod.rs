@@ -223,7 +223,18 @@ async fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         mkdir(dir)?;
     }
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            // Never delete what is not ours: a typo here could point at the database.
+            return Err(DaemonError::Socket {
+                path: path.to_path_buf(),
+                cause: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a file that is not a socket is in the way; fix api.socket",
+                ),
+            });
+        }
         // A socket file left by a daemon that died; refuse only if something still answers.
         if tokio::net::UnixStream::connect(path).await.is_ok() {
             return Err(DaemonError::AlreadyRunning(path.to_path_buf()));
@@ -301,11 +312,11 @@ async fn watchdog(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Rec
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
-        let alive = shared
-            .store
-            .read_async(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-            .await
-            .is_ok();
+        // Through the writer: a reader answering says nothing about a wedged or dead writer.
+        let alive = matches!(
+            tokio::time::timeout(every, shared.store.ping()).await,
+            Ok(Ok(()))
+        );
         if alive {
             notify::notify("WATCHDOG=1");
         } else {

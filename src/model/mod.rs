@@ -15,4 +15,4 @@ pub use order::{
     Transition, TransitionError, match_scan, transition,
 };
 pub use sla::{SlaPolicy, SlaState};
-pub use stock::{MoveKind, StockEffect, StockError, StockFigures, Unit};
+pub use stock::{MAX_QTY, MoveKind, StockEffect, StockError, StockFigures, Unit};

@@ -10,7 +10,7 @@
 
 use super::ids::{OrderId, Platform, SkuCode, Timestamp};
 use super::money::Fen;
-use super::stock::{MoveKind, StockEffect, StockFigures};
+use super::stock::{MAX_QTY, MoveKind, StockEffect, StockFigures};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -393,6 +393,9 @@ pub enum TransitionError {
         /// `available(platform)` before the order.
         available: i64,
     },
+    /// A quantity beyond the sane maximum.
+    #[error("quantity {0} is too large (at most 1000000000); check the number")]
+    TooLarge(i64),
     /// A packed order has at least one bag.
     #[error("an order is packed in at least one bag")]
     NoBags,
@@ -419,7 +422,8 @@ pub fn transition(
             // cannot eat the stock another platform has already sold.
             let mut wanted: BTreeMap<&SkuCode, i64> = BTreeMap::new();
             for l in &order.lines {
-                *wanted.entry(&l.sku).or_default() += l.qty;
+                let w = wanted.entry(&l.sku).or_default();
+                *w = w.saturating_add(l.qty);
             }
             for (sku, qty) in wanted {
                 let available = stock(sku).available();
@@ -604,6 +608,8 @@ fn line_mut(order: &mut Order, line: u32) -> Result<&mut OrderLine, TransitionEr
 fn positive(qty: i64) -> Result<(), TransitionError> {
     if qty <= 0 {
         Err(TransitionError::NonPositive(qty))
+    } else if qty > MAX_QTY {
+        Err(TransitionError::TooLarge(qty))
     } else {
         Ok(())
     }

@@ -40,6 +40,10 @@ impl FromStr for Unit {
     }
 }
 
+/// The largest quantity one operation may carry: a billion pieces, or 1,000 tonnes in grams.
+/// Anything bigger is a typo or an attack, and would overflow the sums downstream.
+pub const MAX_QTY: i64 = 1_000_000_000;
+
 /// The figures of one sku as seen by one platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StockFigures {
@@ -142,12 +146,18 @@ pub enum StockError {
     /// A zero adjustment is a no-op that would still write a ledger row.
     #[error("an adjustment of zero changes nothing")]
     ZeroAdjust,
+    /// A quantity beyond [`MAX_QTY`].
+    #[error("quantity {0} is too large (at most 1000000000); check the number")]
+    TooLarge(i64),
 }
 
 /// Goods received: on_hand grows by `qty`.
 pub fn receive(sku: &SkuCode, qty: i64) -> Result<StockEffect, StockError> {
     if qty <= 0 {
         return Err(StockError::NonPositive(qty));
+    }
+    if qty > MAX_QTY {
+        return Err(StockError::TooLarge(qty));
     }
     Ok(on_hand(sku, MoveKind::Receive, qty))
 }
@@ -157,7 +167,12 @@ pub fn count(sku: &SkuCode, current: i64, counted: i64) -> Result<Option<StockEf
     if counted < 0 {
         return Err(StockError::NegativeCount(counted));
     }
-    let delta = counted - current;
+    if counted > MAX_QTY {
+        return Err(StockError::TooLarge(counted));
+    }
+    let delta = counted
+        .checked_sub(current)
+        .ok_or(StockError::TooLarge(counted))?;
     Ok((delta != 0).then(|| on_hand(sku, MoveKind::Count, delta)))
 }
 
@@ -166,7 +181,12 @@ pub fn adjust(sku: &SkuCode, current: i64, delta: i64) -> Result<StockEffect, St
     if delta == 0 {
         return Err(StockError::ZeroAdjust);
     }
-    let result = current + delta;
+    if delta.unsigned_abs() > MAX_QTY as u64 {
+        return Err(StockError::TooLarge(delta));
+    }
+    let result = current
+        .checked_add(delta)
+        .ok_or(StockError::TooLarge(delta))?;
     if result < 0 {
         return Err(StockError::BelowZero {
             sku: sku.clone(),
@@ -224,5 +244,21 @@ mod tests {
             Err(StockError::BelowZero { result: -1, .. })
         ));
         assert_eq!(adjust(&sku(), 2, 0), Err(StockError::ZeroAdjust));
+        assert_eq!(
+            adjust(&sku(), 2, i64::MAX),
+            Err(StockError::TooLarge(i64::MAX))
+        );
+        assert_eq!(
+            adjust(&sku(), 2, i64::MIN),
+            Err(StockError::TooLarge(i64::MIN))
+        );
+        assert_eq!(
+            receive(&sku(), MAX_QTY + 1),
+            Err(StockError::TooLarge(MAX_QTY + 1))
+        );
+        assert_eq!(
+            count(&sku(), -5, i64::MAX),
+            Err(StockError::TooLarge(i64::MAX))
+        );
     }
 }

@@ -186,6 +186,11 @@ fn parse_row(
     if on_hand < 0 {
         return Err(err(format!("on_hand {on_hand} is negative")));
     }
+    if on_hand > crate::model::MAX_QTY {
+        return Err(err(format!(
+            "on_hand {on_hand} is too large (at most 1000000000)"
+        )));
+    }
     let unit = get("unit").parse::<Unit>().map_err(err)?;
     let mut barcodes = Vec::new();
     for code in get("barcode")
@@ -207,8 +212,8 @@ fn parse_row(
         return Err(err("price_fen is negative".into()));
     }
     let safety_stock = int("safety_stock")?;
-    if safety_stock.is_some_and(|s| s < 0) {
-        return Err(err("safety_stock is negative".into()));
+    if safety_stock.is_some_and(|s| !(0..=crate::model::MAX_QTY).contains(&s)) {
+        return Err(err("safety_stock must be between 0 and 1000000000".into()));
     }
     Ok(CatalogRow {
         line,

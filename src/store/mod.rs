@@ -63,6 +63,9 @@ pub enum StoreError {
     /// A new order is malformed.
     #[error("bad order: {0}")]
     BadOrder(String),
+    /// A bug in flashpick; the write was rolled back.
+    #[error("internal error (a bug, please report it): {0}; nothing was written")]
+    Bug(String),
     /// The writer has stopped (the daemon is shutting down).
     #[error("the store is closed (flashpick is shutting down)")]
     Closed,
@@ -209,7 +212,8 @@ impl Store {
         self.inner.events.subscribe()
     }
 
-    /// Runs `f` on a reader connection (never the writer's). Blocking: call from a blocking context.
+    /// Runs `f` on a reader connection (never the writer's), inside one read transaction so that
+    /// everything it reads comes from the same commit. Blocking: call from a blocking context.
     pub fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -219,8 +223,15 @@ impl Store {
             Some(c) => c,
             None => self.open_reader()?,
         };
-        let out = f(&conn);
-        self.inner.readers.lock().expect("reader pool").push(conn);
+        let out = conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(StoreError::from)
+            .and_then(|()| f(&conn));
+        // Always end the snapshot, or the connection would pin old pages and stop checkpoints.
+        let ended = conn.execute_batch("ROLLBACK");
+        if ended.is_ok() && conn.is_autocommit() {
+            self.inner.readers.lock().expect("reader pool").push(conn);
+        }
         out
     }
 
@@ -284,6 +295,11 @@ impl Store {
     /// Receives, counts or adjusts stock outside of orders.
     pub async fn stock(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
         self.call(|reply| Command::Stock { op, reply }).await
+    }
+
+    /// Succeeds once the writer has worked through everything queued before: it is alive.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.call(|reply| Command::Ping { reply }).await
     }
 
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.

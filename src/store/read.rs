@@ -344,7 +344,7 @@ pub fn check_invariants(conn: &Connection) -> Result<Invariants, StoreError> {
     }
     let result = invariants_in(conn);
     if own_tx {
-        conn.execute_batch("COMMIT")?;
+        conn.execute_batch("ROLLBACK")?;
     }
     result
 }

@@ -180,7 +180,7 @@ pub(super) fn ingest(
     ])?;
     let id = OrderId(tx.last_insert_rowid());
     for (i, line) in new.lines.iter().enumerate() {
-        if line.qty <= 0 {
+        if line.qty <= 0 || line.qty > model::MAX_QTY {
             return Err(StoreError::BadOrder(format!(
                 "line {} of order {} has quantity {}",
                 i + 1,

@@ -37,6 +37,10 @@ pub(super) enum Command {
         rows: Vec<CatalogRow>,
         reply: Reply<usize>,
     },
+    /// Answers once every command queued before it is done: proves the writer is alive.
+    Ping {
+        reply: Reply<()>,
+    },
     /// Finish what is queued before this, then stop.
     Shutdown,
 }
@@ -63,6 +67,9 @@ fn run(
     while let Some(cmd) = rx.blocking_recv() {
         match cmd {
             Command::Shutdown => break,
+            Command::Ping { reply } => {
+                let _ = reply.send(Ok(()));
+            }
             Command::Ingest {
                 source,
                 message_id,
@@ -109,12 +116,23 @@ impl Writer<'_> {
         reply: Reply<T>,
         f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<StoreEvent>), StoreError>,
     ) {
-        let result = (|| -> Result<(T, Vec<StoreEvent>), StoreError> {
+        // A bug that panics inside one command must not take the writer down with it: the open
+        // transaction rolls back as it unwinds, the caller gets an error, the writer carries on.
+        // (Release builds abort on panic instead; systemd then restarts the daemon.)
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (value, events) = f(&tx)?;
             tx.commit()?;
             Ok((value, events))
-        })();
+        }));
+        let result: Result<(T, Vec<StoreEvent>), StoreError> = attempt.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(StoreError::Bug(what.to_string()))
+        });
         let result = result.map(|(value, events)| {
             for e in events {
                 // No subscriber is fine: the daemon may not be listening (CLI, benchmarks).

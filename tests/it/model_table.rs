@@ -26,6 +26,7 @@ fn err_name(e: &TransitionError) -> &'static str {
         TransitionError::NothingPicked => "nothing_picked",
         TransitionError::InsufficientStock { .. } => "insufficient_stock",
         TransitionError::NoBags => "no_bags",
+        TransitionError::TooLarge(_) => "too_large",
     }
 }
 
@@ -177,6 +178,16 @@ fn picker_cannot_pick_more_than_the_line_needs_or_undo_more_than_picked() {
     assert!(matches!(undo, Err(TransitionError::UndoTooMuch { .. })));
     let zero = transition(&order, &OrderEvent::Pick { line: 1, qty: 0 }, &plenty);
     assert_eq!(zero.unwrap_err(), TransitionError::NonPositive(0));
+    let huge = transition(
+        &order,
+        &OrderEvent::Short {
+            line: 1,
+            qty: i64::MAX,
+            reason: ShortReason::Other,
+        },
+        &plenty,
+    );
+    assert_eq!(huge.unwrap_err(), TransitionError::TooLarge(i64::MAX));
     let missing = transition(&order, &OrderEvent::Pick { line: 9, qty: 1 }, &plenty);
     assert_eq!(missing.unwrap_err(), TransitionError::NoSuchLine(9));
 }
