@@ -30,9 +30,22 @@ pub struct Config {
     /// The delivery platforms this store sells on.
     #[serde(default)]
     pub platforms: PlatformsSection,
+    /// Headquarters.
+    #[serde(default)]
+    pub hq: HqSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
+}
+
+/// `[hq]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HqSection {
+    /// Whether this store reports to headquarters: every order transition and stock move is then
+    /// queued in the outbox for HQ, in the same transaction as the change.
+    #[serde(default)]
+    pub enabled: bool,
 }
 
 /// `[store]`.

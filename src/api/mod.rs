@@ -212,6 +212,15 @@ pub enum Request {
         /// Why (required: it goes into the ledger).
         reason: String,
     },
+    /// Adds catalog rows to this connection's staging area (send a file in chunks that each fit
+    /// in one line; nothing is written until `catalog_commit`).
+    CatalogStage {
+        /// Rows, with their line numbers in the file.
+        rows: Vec<crate::store::CatalogRow>,
+    },
+    /// Imports everything staged on this connection in one transaction, or nothing (the error
+    /// names the file line). The staging area is emptied either way.
+    CatalogCommit,
     /// Daemon health and figures.
     Status,
     /// Start receiving events on these topics (all when empty).

@@ -165,3 +165,49 @@ pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// Rough size of one staged chunk, well inside the protocol's line limit.
+const CHUNK_BYTES: usize = 48 * 1024;
+
+/// Sends a parsed catalog to the running daemon, so its one writer does the import and its
+/// screens hear about it. `Ok(None)` when no daemon runs (the caller then writes the file itself).
+pub(super) fn import_via_daemon(
+    socket: &Path,
+    rows: &[crate::store::CatalogRow],
+    bar: &indicatif::ProgressBar,
+) -> Result<Option<usize>, Failure> {
+    runtime()?.block_on(async {
+        let name = format!("flashpick-cli {}", env!("CARGO_PKG_VERSION"));
+        let mut c = match Client::connect(socket, &name, Some("catalog-import")).await {
+            Ok(c) => c,
+            Err(ClientError::NotRunning { .. }) => return Ok(None),
+            Err(e) => return Err(fail(EXIT_UNAVAILABLE, e)),
+        };
+        bar.set_message("sending");
+        bar.set_length(rows.len() as u64);
+        bar.set_position(0);
+        let (mut chunk, mut bytes, mut sent) = (Vec::new(), 0, 0);
+        for (i, row) in rows.iter().enumerate() {
+            bytes += serde_json::to_string(row)?.len() + 1;
+            chunk.push(row.clone());
+            if bytes >= CHUNK_BYTES || i + 1 == rows.len() {
+                sent += chunk.len();
+                let rows = std::mem::take(&mut chunk);
+                c.request(Request::CatalogStage { rows }).await?;
+                bar.set_position(sent as u64);
+                bytes = 0;
+            }
+        }
+        bar.set_message("writing");
+        let reply = c
+            .request(Request::CatalogCommit)
+            .await
+            .map_err(|e| match e {
+                ClientError::Refused { ref code, .. } if code == "refused" => {
+                    fail(super::EXIT_DATAERR, e)
+                }
+                e => fail(1, e),
+            })?;
+        Ok(Some(reply["imported"].as_u64().unwrap_or(0) as usize))
+    })
+}

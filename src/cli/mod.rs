@@ -208,11 +208,21 @@ fn import(config_path: &Path, file: &Path) -> Result<(), Failure> {
     let rows = store::catalog::parse(std::io::BufReader::new(input), |b| bar.set_position(b))
         .map_err(|e| fail(EXIT_DATAERR, anyhow::anyhow!("{}: {e}", file.display())))?;
     bar.set_position(size);
+    // With a daemon running, its one writer does the import; without one, we write the file.
+    let n = rows.len();
+    let via = client_cmds::import_via_daemon(&config.api.socket, &rows, &bar)?;
+    if via.is_some() {
+        bar.finish_and_clear();
+        println!(
+            "imported {n} items from {} through the running daemon",
+            file.display()
+        );
+        return Ok(());
+    }
     bar.set_message("writing");
     std::fs::create_dir_all(&config.store.state_dir)
         .with_context(|| format!("cannot create {}", config.store.state_dir.display()))?;
     let store = Store::open(&config.db_path(), StoreOptions::from_config(&config))?;
-    let n = rows.len();
     let result = store.import_catalog_blocking(rows);
     store.close();
     bar.finish_and_clear();

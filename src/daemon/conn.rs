@@ -11,7 +11,7 @@ use crate::model::{
     CancelSource, OrderEvent, OrderId, OrderState, ScanMatch, ShortReason, SkuCode, Timestamp,
     TransitionError, match_scan,
 };
-use crate::store::{self, ScanLog, StockOp, StockOpKind, StoreError};
+use crate::store::{self, CatalogRow, ScanLog, StockOp, StockOpKind, StoreError};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -54,7 +54,12 @@ struct Conn {
     actor: String,
     topics: HashSet<Topic>,
     events: Option<broadcast::Receiver<Event>>,
+    /// Catalog rows sent by `catalog_stage`, waiting for `catalog_commit`.
+    staged: Vec<CatalogRow>,
 }
+
+/// Most catalog rows one connection may stage: well above any store's assortment.
+const MAX_STAGED: usize = 1_000_000;
 
 async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     shared.metrics.clients.fetch_add(1, Ordering::Relaxed);
@@ -70,6 +75,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
         actor: "station".into(),
         topics: HashSet::new(),
         events: None,
+        staged: Vec::new(),
     };
     let mut greeted = false;
     loop {
@@ -446,6 +452,21 @@ impl Conn {
                 self.stock(code, StockOpKind::Adjust(delta), Some(reason))
                     .await
                     .map_err(err)
+            }
+            Request::CatalogStage { rows } => {
+                if self.staged.len() + rows.len() > MAX_STAGED {
+                    self.staged.clear();
+                    return Err(bad_request(format!(
+                        "more than {MAX_STAGED} catalog rows staged; the staging area was emptied"
+                    )));
+                }
+                self.staged.extend(rows);
+                Ok(json!({ "staged": self.staged.len() }))
+            }
+            Request::CatalogCommit => {
+                let rows = std::mem::take(&mut self.staged);
+                let n = store.import_catalog(rows).await.map_err(err)?;
+                Ok(json!({ "imported": n }))
             }
             Request::Status => {
                 let s = super::status(&shared).await.map_err(err)?;

@@ -5,11 +5,13 @@
 //! safety_stock` optional, in any order. Several barcodes in one cell are separated by `|`.
 
 use crate::model::{Fen, SkuCode, Unit};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Read;
 
-/// One item of the catalog file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One item of the catalog file. Also sent over the socket when the daemon imports (frozen at
+/// protocol 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogRow {
     /// Line in the file (1-based, header is line 1).
     pub line: u64,

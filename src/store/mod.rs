@@ -117,7 +117,7 @@ impl StoreOptions {
                 .filter_map(|p| config.platform(p).map(|s| (p, s.safety_stock)))
                 .collect(),
             sla: config.sla,
-            hq_events: false,
+            hq_events: config.hq.enabled,
         }
     }
 

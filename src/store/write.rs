@@ -709,7 +709,8 @@ pub(super) fn import_catalog(
     for e in &changed {
         move_stock(tx, e, &ctx)?;
     }
-    if !changed.is_empty() {
+    // Any import may change safety stock or on-hand figures: the platforms hear all levels again.
+    if !rows.is_empty() {
         queue_full_stock_sync(tx, options, now)?;
     }
     if options.hq_events {

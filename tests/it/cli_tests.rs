@@ -197,6 +197,30 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     let o = run(&["--config", cfg.to_str().unwrap(), "orders"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "no open orders\n");
+    // With the daemon running, the import goes through its one writer.
+    let good = fixture("catalog/good.csv");
+    let o = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "catalog",
+        "import",
+        good.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("imported 3 items") && out.contains("through the running daemon"),
+        "{out}"
+    );
+    let bad = fixture("catalog/bad_row.csv");
+    let o = run(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "catalog",
+        "import",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
     let mode = std::fs::metadata(dir.path().join("fp.sock")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o660);

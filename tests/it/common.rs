@@ -128,6 +128,8 @@ listen = "127.0.0.1:0"
 enabled = true
 [platforms.jddj]
 enabled = true
+[hq]
+enabled = true
 "#,
         dir = dir.display()
     );

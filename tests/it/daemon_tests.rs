@@ -41,6 +41,8 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
     let ids = seed_db(dir.path(), &[("MT-100", &[("W550", 2), ("BREAD", 1)])]);
     let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
     let mut picker = connect(&d).await;
+    // The picker's own screen is subscribed too: its requests are answered while events stream.
+    req(&mut picker, Request::Subscribe { topics: vec![] }).await;
     assert_eq!(picker.server.protocol, flashpick::api::PROTOCOL);
     assert_eq!(picker.server.store_id.as_deref(), Some("T-0001"));
     let mut station = connect(&d).await;
@@ -164,6 +166,16 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
     assert!(
         body.contains("flashpick_orders{state=\"handed_over\"} 1"),
         "{body}"
+    );
+    let status = req(&mut picker, Request::Status).await;
+    let hq = status["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["destination"] == "hq");
+    assert!(
+        hq.is_some_and(|d| d["pending"].as_i64() > Some(5)),
+        "HQ events queued: {status}"
     );
     let (health, ok) = http_get(d.http_addr(), "/healthz").await;
     assert!(health.contains("200") && ok == "ok\n", "{health} {ok}");
