@@ -2,6 +2,7 @@
 //!
 //! Every rule about orders and stock lives here once; the store applies what these functions decide.
 
+pub mod barcode;
 pub mod ids;
 pub mod money;
 pub mod order;
