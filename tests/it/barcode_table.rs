@@ -135,7 +135,7 @@ fn scale_labels_by_the_configured_layouts() {
     // A layout with the check digit turned off accepts what the scale prints.
     r.scale[0].check_digit = false;
     r.scale[0].layout = "FFWWWWWNNNNNN".into();
-    assert_eq!(decode("2110001003928", &r).unwrap().weight_g, Some(392_8));
+    assert_eq!(decode("2110001003928", &r).unwrap().weight_g, Some(3928));
 }
 
 #[test]
