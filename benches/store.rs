@@ -37,6 +37,7 @@ fn row(i: usize, on_hand: i64) -> CatalogRow {
         safety_stock: None,
         on_hand,
         barcodes: vec![format!("69{i:011}")],
+        plu: None,
     }
 }
 

@@ -158,6 +158,9 @@ pub struct OrderLine {
     pub short_reason: Option<ShortReason>,
     /// Price of one unit.
     pub unit_price: Fen,
+    /// For weighed lines: the grams the scale labels actually said (the ledger moves these).
+    #[serde(default)]
+    pub weighed_g: Option<i64>,
 }
 
 impl OrderLine {
@@ -233,6 +236,16 @@ pub enum OrderEvent {
         /// Units (or grams).
         qty: i64,
     },
+    /// A scale label for a weighed line (counted in grams): the label's weight is checked against
+    /// what the line still needs, within `tolerance_pct`.
+    PickWeighed {
+        /// Line.
+        line: u32,
+        /// Grams on the label.
+        grams: i64,
+        /// Allowed deviation in percent.
+        tolerance_pct: u32,
+    },
     /// A pick was a mistake; the units go back.
     UndoPick {
         /// Line.
@@ -276,7 +289,7 @@ impl OrderEvent {
             OrderEvent::Accept => "accept",
             OrderEvent::Claim { .. } => "claim",
             OrderEvent::Release => "release",
-            OrderEvent::Pick { .. } => "pick",
+            OrderEvent::Pick { .. } | OrderEvent::PickWeighed { .. } => "pick",
             OrderEvent::UndoPick { .. } => "undo_pick",
             OrderEvent::Short { .. } => "short",
             OrderEvent::CompletePick => "complete_pick",
@@ -393,6 +406,23 @@ pub enum TransitionError {
         /// `available(platform)` before the order.
         available: i64,
     },
+    /// A weighed label far heavier than what the line still needs.
+    #[error(
+        "line {line} needs {remaining} g more; a {grams} g label is too heavy (more than {tolerance_pct}% over): weigh a smaller piece"
+    )]
+    OverWeight {
+        /// Line.
+        line: u32,
+        /// Grams on the label.
+        grams: i64,
+        /// Grams still needed.
+        remaining: i64,
+        /// Allowed deviation.
+        tolerance_pct: u32,
+    },
+    /// A line is picked either by counting pieces or by weighing labels, not both.
+    #[error("line {0} mixes counted and weighed picks: undo them and pick it one way")]
+    MixedPick(u32),
     /// A quantity beyond the sane maximum.
     #[error("quantity {0} is too large (at most 1000000000); check the number")]
     TooLarge(i64),
@@ -457,6 +487,9 @@ pub fn transition(
         (S::Picking, OrderEvent::Pick { line, qty }) => {
             let l = line_mut(&mut next, *line)?;
             positive(*qty)?;
+            if l.weighed_g.is_some() {
+                return Err(TransitionError::MixedPick(*line));
+            }
             if *qty > l.remaining() {
                 return Err(TransitionError::OverPick {
                     line: *line,
@@ -472,21 +505,69 @@ pub fn transition(
                 reserved_delta: -qty,
             });
         }
+        (
+            S::Picking,
+            OrderEvent::PickWeighed {
+                line,
+                grams,
+                tolerance_pct,
+            },
+        ) => {
+            let l = line_mut(&mut next, *line)?;
+            positive(*grams)?;
+            if l.picked > 0 && l.weighed_g.is_none() {
+                return Err(TransitionError::MixedPick(*line));
+            }
+            let remaining = l.remaining();
+            if remaining == 0 {
+                return Err(TransitionError::OverPick {
+                    line: *line,
+                    qty: *grams,
+                    remaining,
+                });
+            }
+            let slack = remaining.saturating_mul(i64::from(*tolerance_pct)) / 100;
+            if *grams > remaining.saturating_add(slack) {
+                return Err(TransitionError::OverWeight {
+                    line: *line,
+                    grams: *grams,
+                    remaining,
+                    tolerance_pct: *tolerance_pct,
+                });
+            }
+            // Within tolerance of what is left, the line is done; lighter, it takes another label.
+            let counted = if *grams >= remaining - slack {
+                remaining
+            } else {
+                *grams
+            };
+            l.picked += counted;
+            l.weighed_g = Some(l.weighed_g.unwrap_or(0) + grams);
+            effects.push(StockEffect {
+                sku: l.sku.clone(),
+                kind: MoveKind::Pick,
+                on_hand_delta: -grams,
+                reserved_delta: -counted,
+            });
+        }
         (S::Picking, OrderEvent::UndoPick { line, qty }) => {
             let l = line_mut(&mut next, *line)?;
             positive(*qty)?;
-            if *qty > l.picked {
+            // Weighed labels cannot be split: undoing a weighed line puts all of it back.
+            let whole = l.weighed_g.is_some();
+            if *qty > l.picked || (whole && *qty != l.picked) {
                 return Err(TransitionError::UndoTooMuch {
                     line: *line,
                     qty: *qty,
                     picked: l.picked,
                 });
             }
+            let back = l.weighed_g.take().unwrap_or(*qty);
             l.picked -= qty;
             effects.push(StockEffect {
                 sku: l.sku.clone(),
                 kind: MoveKind::PickUndo,
-                on_hand_delta: *qty,
+                on_hand_delta: back,
                 reserved_delta: *qty,
             });
         }
@@ -573,7 +654,8 @@ pub fn transition(
                 effects.push(StockEffect {
                     sku: l.sku.clone(),
                     kind: MoveKind::CancelReturn,
-                    on_hand_delta: l.picked,
+                    // What physically left the shelf: the labels' weight for weighed lines.
+                    on_hand_delta: l.weighed_g.unwrap_or(l.picked),
                     reserved_delta: 0,
                 });
             }

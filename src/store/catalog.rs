@@ -37,6 +37,9 @@ pub struct CatalogRow {
     pub on_hand: i64,
     /// Barcodes.
     pub barcodes: Vec<String>,
+    /// The item code the store's scales print on their labels (leading zeros removed).
+    #[serde(default)]
+    pub plu: Option<String>,
 }
 
 /// A catalog file that cannot be imported.
@@ -52,7 +55,7 @@ pub enum CatalogError {
     MissingColumns(String),
     /// A column nobody knows (probably a typo).
     #[error(
-        "unknown column `{0}` in the header; known columns: sku,name,barcode,location,on_hand,name_en,spec,unit,walk_seq,price_fen,safety_stock"
+        "unknown column `{0}` in the header; known columns: sku,name,barcode,location,on_hand,name_en,spec,unit,walk_seq,price_fen,safety_stock,plu"
     )]
     UnknownColumn(String),
     /// A row is wrong.
@@ -131,8 +134,17 @@ pub fn parse(
 pub fn check_batch(rows: &[CatalogRow]) -> Result<(), CatalogError> {
     let mut seen_sku: HashMap<&str, u64> = HashMap::new();
     let mut seen_code: HashMap<&str, u64> = HashMap::new();
+    let mut seen_plu: HashMap<&str, u64> = HashMap::new();
     for row in rows {
         let line = row.line;
+        if let Some(plu) = &row.plu
+            && let Some(first) = seen_plu.insert(plu, line)
+        {
+            return Err(CatalogError::Row {
+                line,
+                message: format!("plu {plu} already appears on line {first}"),
+            });
+        }
         if let Some(first) = seen_sku.insert(&row.sku.0, line) {
             return Err(CatalogError::Row {
                 line,
@@ -217,8 +229,17 @@ fn parse_row(
     if safety_stock.is_some_and(|s| !(0..=crate::model::MAX_QTY).contains(&s)) {
         return Err(err("safety_stock must be between 0 and 1000000000".into()));
     }
+    let plu = match get("plu") {
+        "" => None,
+        p if p.bytes().all(|c| c.is_ascii_digit()) && p.len() <= 10 => {
+            let trimmed = p.trim_start_matches('0');
+            Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
+        }
+        p => return Err(err(format!("plu `{p}` must be up to 10 digits"))),
+    };
     Ok(CatalogRow {
         line,
+        plu,
         sku: SkuCode::new(sku),
         name: name.to_string(),
         name_en: opt("name_en"),

@@ -13,7 +13,8 @@ mod writer;
 pub use catalog::{CatalogError, CatalogRow};
 pub use read::{
     Invariants, OutboxDepth, SkuInfo, check_invariants, list_orders, load_order, lookup_skus,
-    order_counts, order_id_by_external, outbox_depth, sku_by_code, sku_info, stock_figures,
+    order_counts, order_id_by_external, outbox_depth, sku_by_code, sku_for_scan, sku_info,
+    stock_figures,
 };
 pub use write::{Applied, Ingested, NewLine, NewOrder, ScanLog, StockOp, StockOpKind};
 

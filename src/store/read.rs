@@ -34,7 +34,7 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
 
 fn load_lines(conn: &Connection, order: &mut Order) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT line_no, sku, name, qty, picked, short, short_reason, unit_price_fen
+        "SELECT line_no, sku, name, qty, picked, short, short_reason, unit_price_fen, weighed_g
          FROM order_line WHERE order_id = ?1 ORDER BY line_no",
     )?;
     let lines = stmt.query_map([order.id.0], |r| {
@@ -48,6 +48,7 @@ fn load_lines(conn: &Connection, order: &mut Order) -> Result<(), StoreError> {
             short: r.get(5)?,
             short_reason: reason.and_then(|s| s.parse().ok()),
             unit_price: Fen(r.get(7)?),
+            weighed_g: r.get(8)?,
         })
     })?;
     order.lines = lines.collect::<Result<_, _>>()?;
@@ -173,6 +174,8 @@ pub struct SkuInfo {
     pub safety_stock: Option<i64>,
     /// Every barcode that maps to it.
     pub barcodes: Vec<String>,
+    /// The item code on scale labels.
+    pub plu: Option<String>,
     /// On the shelf.
     pub on_hand: i64,
     /// Held for open orders.
@@ -180,7 +183,7 @@ pub struct SkuInfo {
 }
 
 const SKU_COLUMNS: &str = "k.sku, k.name, k.name_en, k.spec, k.unit, k.location, k.walk_seq, \
-    k.price_fen, k.safety_stock, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0)";
+    k.price_fen, k.safety_stock, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.plu";
 
 fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
     let unit: String = r.get(4)?;
@@ -197,6 +200,7 @@ fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
         barcodes: Vec::new(),
         on_hand: r.get(9)?,
         reserved: r.get(10)?,
+        plu: r.get(11)?,
     })
 }
 
@@ -369,4 +373,41 @@ fn invariants_in(conn: &Connection) -> Result<Invariants, StoreError> {
              FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE res != open",
         )?,
     })
+}
+
+/// The sku a decoded scan stands for: a scale label by its PLU, a GTIN in whichever length the
+/// catalog holds it, else the raw text as a barcode or store code.
+pub fn sku_for_scan(
+    conn: &Connection,
+    decoded: Option<&crate::model::barcode::Decoded>,
+    raw: &str,
+) -> Result<Option<SkuCode>, StoreError> {
+    use crate::model::barcode::{CodeKind, gtin};
+    if let Some(d) = decoded {
+        if d.kind == Some(CodeKind::Scale) {
+            let plu = d.plu.as_deref().unwrap_or_default();
+            return Ok(conn
+                .prepare_cached("SELECT sku FROM sku WHERE plu = ?1")?
+                .query_row([plu], |r| r.get(0).map(SkuCode))
+                .optional()?);
+        }
+        if let Some(g) = &d.gtin {
+            let mut forms = gtin::lookup_forms(g);
+            forms.push(d.data.clone());
+            forms.resize(5, g.clone());
+            let found = conn
+                .prepare_cached(
+                    "SELECT sku FROM barcode WHERE code IN (?1, ?2, ?3, ?4, ?5) LIMIT 1",
+                )?
+                .query_row(
+                    params![forms[0], forms[1], forms[2], forms[3], forms[4]],
+                    |r| r.get(0).map(SkuCode),
+                )
+                .optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+    }
+    sku_by_code(conn, raw)
 }

@@ -158,6 +158,17 @@ pub const MIGRATIONS: &[&str] = &[
         last  INTEGER NOT NULL
     );
     "#,
+    // 2: scale item codes, the weight actually picked for weighed lines, scanner bindings.
+    r#"
+    ALTER TABLE sku ADD COLUMN plu TEXT;
+    CREATE UNIQUE INDEX sku_by_plu ON sku(plu) WHERE plu IS NOT NULL;
+    ALTER TABLE order_line ADD COLUMN weighed_g INTEGER;
+    CREATE TABLE scanner_binding (
+        scanner   TEXT PRIMARY KEY,
+        picker    TEXT NOT NULL,
+        bound_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -347,7 +347,7 @@ fn save_order(tx: &Transaction<'_>, o: &Order, now: Timestamp) -> Result<(), Sto
         now.0
     ])?;
     let mut stmt = tx.prepare_cached(
-        "UPDATE order_line SET picked = ?3, short = ?4, short_reason = ?5
+        "UPDATE order_line SET picked = ?3, short = ?4, short_reason = ?5, weighed_g = ?6
          WHERE order_id = ?1 AND line_no = ?2",
     )?;
     for l in &o.lines {
@@ -356,7 +356,8 @@ fn save_order(tx: &Transaction<'_>, o: &Order, now: Timestamp) -> Result<(), Sto
             l.line_no,
             l.picked,
             l.short,
-            l.short_reason.map(|r| r.as_str())
+            l.short_reason.map(|r| r.as_str()),
+            l.weighed_g
         ])?;
     }
     Ok(())
@@ -641,12 +642,13 @@ pub(super) fn import_catalog(
     let now = Timestamp::now();
     let event_id = EventId::new();
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, safety_stock, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, safety_stock, updated_at, plu)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (sku) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
              spec = excluded.spec, unit = excluded.unit, location = excluded.location,
              walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
-             safety_stock = excluded.safety_stock, updated_at = excluded.updated_at",
+             safety_stock = excluded.safety_stock, updated_at = excluded.updated_at,
+             plu = excluded.plu",
     )?;
     let mut clear_codes = tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?;
     let mut add_code = tx.prepare_cached(
@@ -676,7 +678,8 @@ pub(super) fn import_catalog(
                 row.walk_seq,
                 row.price.map(|p| p.0),
                 row.safety_stock,
-                now.0
+                now.0,
+                row.plu
             ])
             .map_err(at_line)?;
         clear_codes.execute([&row.sku.0]).map_err(at_line)?;

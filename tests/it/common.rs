@@ -22,6 +22,7 @@ pub fn row(line: u64, sku: &str, name: &str, barcode: &str, on_hand: i64) -> Cat
         safety_stock: None,
         on_hand,
         barcodes: vec![barcode.into()],
+        plu: None,
     }
 }
 
@@ -94,6 +95,7 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
                 short: *short,
                 short_reason: None,
                 unit_price: Fen(100),
+                weighed_g: None,
             })
             .collect(),
         return_pending: false,

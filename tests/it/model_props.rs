@@ -23,6 +23,7 @@ pub enum Ev {
     Claim,
     Release,
     Pick(usize, i64),
+    Weigh(usize, i64),
     Undo(usize, i64),
     Short(usize, i64),
     Complete,
@@ -55,6 +56,7 @@ pub fn steps(orders: usize, len: usize) -> impl Strategy<Value = Vec<Step>> {
         3 => Just(Ev::Claim),
         1 => Just(Ev::Release),
         6 => (0usize..3, 1i64..3).prop_map(|(l, q)| Ev::Pick(l, q)),
+        2 => (0usize..3, 1i64..5).prop_map(|(l, g)| Ev::Weigh(l, g)),
         1 => (0usize..3, 1i64..2).prop_map(|(l, q)| Ev::Undo(l, q)),
         2 => (0usize..3, 1i64..3).prop_map(|(l, q)| Ev::Short(l, q)),
         3 => Just(Ev::Complete),
@@ -84,6 +86,11 @@ pub fn to_event(ev: &Ev, lines: usize) -> OrderEvent {
         Ev::Pick(l, q) => OrderEvent::Pick {
             line: line(l),
             qty: *q,
+        },
+        Ev::Weigh(l, g) => OrderEvent::PickWeighed {
+            line: line(l),
+            grams: *g,
+            tolerance_pct: 34,
         },
         Ev::Undo(l, q) => OrderEvent::UndoPick {
             line: line(l),
@@ -142,6 +149,7 @@ impl Sim {
                         short: 0,
                         short_reason: None,
                         unit_price: Fen(100),
+                        weighed_g: None,
                     })
                     .collect(),
                 return_pending: false,

@@ -27,6 +27,8 @@ fn err_name(e: &TransitionError) -> &'static str {
         TransitionError::InsufficientStock { .. } => "insufficient_stock",
         TransitionError::NoBags => "no_bags",
         TransitionError::TooLarge(_) => "too_large",
+        TransitionError::OverWeight { .. } => "over_weight",
+        TransitionError::MixedPick(_) => "mixed_pick",
     }
 }
 
@@ -292,4 +294,65 @@ fn store_cancel_is_reported_to_the_platform_and_packed_goods_must_go_back() {
     );
     assert!(t.order.return_pending);
     assert!(t.stock.is_empty(), "a packed order holds no reservation");
+}
+
+#[test]
+fn weighed_lines_take_labels_until_within_tolerance() {
+    // 500 g of pork; labels of 250 g then 260 g: the second is within 10% of the 250 g left.
+    let mut order = model_order(OrderState::Picking, &[("PORK", 500, 0, 0)]);
+    let weigh = |grams| OrderEvent::PickWeighed {
+        line: 1,
+        grams,
+        tolerance_pct: 10,
+    };
+    let over = transition(&order, &weigh(600), &plenty).unwrap_err();
+    assert!(
+        matches!(over, TransitionError::OverWeight { remaining: 500, .. }),
+        "{over}"
+    );
+    let first = transition(&order, &weigh(250), &plenty).unwrap();
+    assert_eq!(first.order.lines[0].picked, 250);
+    assert_eq!(
+        (first.stock[0].on_hand_delta, first.stock[0].reserved_delta),
+        (-250, -250)
+    );
+    order = first.order;
+    let second = transition(&order, &weigh(260), &plenty).unwrap();
+    let l = &second.order.lines[0];
+    assert_eq!((l.picked, l.weighed_g), (500, Some(510)));
+    assert_eq!(
+        (
+            second.stock[0].on_hand_delta,
+            second.stock[0].reserved_delta
+        ),
+        (-260, -250)
+    );
+    order = second.order;
+    assert_eq!(
+        transition(&order, &OrderEvent::Pick { line: 1, qty: 1 }, &plenty).unwrap_err(),
+        TransitionError::MixedPick(1)
+    );
+    // Undo puts back every gram the labels said, and only as a whole.
+    assert!(transition(&order, &OrderEvent::UndoPick { line: 1, qty: 100 }, &plenty).is_err());
+    let undone = transition(&order, &OrderEvent::UndoPick { line: 1, qty: 500 }, &plenty).unwrap();
+    assert_eq!(
+        (
+            undone.stock[0].on_hand_delta,
+            undone.stock[0].reserved_delta
+        ),
+        (510, 500)
+    );
+    assert_eq!(undone.order.lines[0].weighed_g, None);
+    // Cancelled after weighing: the put-back returns the labels' grams.
+    let cancelled = transition(
+        &order,
+        &OrderEvent::Cancel {
+            by: CancelSource::Platform,
+            reason: "x".into(),
+        },
+        &plenty,
+    )
+    .unwrap();
+    let back = transition(&cancelled.order, &OrderEvent::ConfirmReturn, &plenty).unwrap();
+    assert_eq!(back.stock[0].on_hand_delta, 510);
 }

@@ -1,6 +1,10 @@
 //! The store's local configuration file (TOML), parsed strictly: unknown keys, wrong types and
 //! invalid values are refused with the dotted key and the reason, and the daemon exits 78.
 
+mod scanning;
+
+pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, Suffix};
+
 use crate::model::{Platform, SlaPolicy};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -33,6 +37,15 @@ pub struct Config {
     /// Headquarters.
     #[serde(default)]
     pub hq: HqSection,
+    /// Badge and order prefixes, scale label layouts.
+    #[serde(default)]
+    pub barcodes: BarcodesSection,
+    /// Weight tolerance, scanner repeat window.
+    #[serde(default)]
+    pub picking: PickingSection,
+    /// The serial barcode scanners.
+    #[serde(default)]
+    pub scanners: Vec<ScannerConfig>,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -347,6 +360,8 @@ impl Config {
                 ));
             }
         }
+        scanning::validate(&self.barcodes, &self.picking, &self.scanners)
+            .map_err(|(key, reason)| invalid(&key, reason))?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(invalid(
                 "log.level",
