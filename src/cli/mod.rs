@@ -1,7 +1,10 @@
 //! The `flashpick` command line. Each command is a thin shell over the library; exit codes follow
 //! sysexits: 78 bad config, 69 daemon not running, 65 bad input file, 1 anything else.
 
+mod barcode_cmd;
 mod client_cmds;
+
+pub use barcode_cmd::report as barcode_report;
 
 use crate::config::{self, Config, ConfigError};
 use crate::store::{self, Store, StoreOptions};
@@ -56,6 +59,14 @@ pub enum Command {
     /// Daemon health, outbox, scanners, config version (asks the running daemon).
     Status {
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// How CODE decodes (type `<GS>` for the GS separator) and which item it is.
+    Barcode {
+        /// Raw scanner data, e.g. `]C10109520123456788<GS>10LOT1` or `(01)…(3103)…`.
+        code: String,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
@@ -144,6 +155,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+        Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
     }
 }
 

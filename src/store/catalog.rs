@@ -69,13 +69,14 @@ pub enum CatalogError {
 }
 
 const REQUIRED: [&str; 5] = ["sku", "name", "barcode", "location", "on_hand"];
-const OPTIONAL: [&str; 6] = [
+const OPTIONAL: [&str; 7] = [
     "name_en",
     "spec",
     "unit",
     "walk_seq",
     "price_fen",
     "safety_stock",
+    "plu",
 ];
 
 /// Parses a whole catalog, calling `progress(bytes_read)` now and then.

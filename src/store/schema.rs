@@ -171,6 +171,11 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// The schema version of an open database.
+pub fn version(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
 /// The schema version this build writes.
 pub fn latest() -> u32 {
     MIGRATIONS.len() as u32

@@ -252,3 +252,77 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     );
     assert!(!dir.path().join("fp.sock").exists());
 }
+
+#[test]
+fn barcode_decodes_looks_up_and_exits_by_validity() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("store.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nid = \"BC-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
+             [barcodes]\nbadge_prefixes = [\"PK\"]\n[[barcodes.scale]]\nname = \"w\"\n\
+             layout = \"FFWWWWWNNNNNC\"\nflags = [\"21\"]\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let catalog = dir.path().join("c.csv");
+    std::fs::write(
+        &catalog,
+        "sku,name,barcode,location,on_hand,unit,plu\nW550,农夫山泉,6901234567892,A-01,5,piece,\nPORK,猪前腿肉,,G-01,8000,gram,00003\n",
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+    assert!(
+        run(&[
+            "--config",
+            c,
+            "catalog",
+            "import",
+            catalog.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let json = |code: &str| -> (Option<i32>, serde_json::Value) {
+        let o = run(&["--config", c, "barcode", "--json", code]);
+        (
+            o.status.code(),
+            serde_json::from_slice(&o.stdout).expect("one JSON object"),
+        )
+    };
+    let (rc, v) = json("]E06901234567892");
+    assert_eq!(rc, Some(0));
+    assert_eq!(
+        (v["kind"].as_str(), v["gtin"].as_str()),
+        (Some("gtin"), Some("06901234567892"))
+    );
+    assert_eq!(
+        (v["symbology"].as_str(), v["sku"].as_str()),
+        (Some("ean13"), Some("W550"))
+    );
+    let (rc, v) = json("2100003003928");
+    assert_eq!(rc, Some(0), "{v}");
+    assert_eq!(
+        (
+            v["kind"].as_str(),
+            v["plu"].as_str(),
+            v["weight_g"].as_i64()
+        ),
+        (Some("scale"), Some("3"), Some(392))
+    );
+    assert_eq!(v["sku"], "PORK");
+    let (rc, v) = json("]C10109520123456788<GS>10LOT7");
+    assert_eq!(rc, Some(0));
+    assert_eq!(v["ais"]["10"], "LOT7");
+    assert!(v.get("sku").is_none(), "not in this store");
+    let (rc, v) = json("PK0042");
+    assert_eq!((rc, v["kind"].as_str()), (Some(0), Some("badge")));
+    let (rc, v) = json("6901234567893");
+    assert_eq!((rc, v["valid"].as_bool()), (Some(1), Some(false)));
+    assert!(v["error"].as_str().unwrap().contains("check digit"), "{v}");
+    // A store's own non-GTIN code is valid when the catalog has it; the sku code works too.
+    let (rc, v) = json("W550");
+    assert_eq!((rc, v["sku"].as_str()), (Some(0), Some("W550")));
+}
