@@ -5,6 +5,7 @@
 //!   the SLA clock. No I/O; table- and property-tested.
 //! - [`config`]: the store's TOML file, strictly parsed and validated (exit 78 on a bad one).
 //! - [`store`]: SQLite — migrations, the single writer thread, reader connections, catalog import.
+//! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection.
 //! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
 //!   systemd readiness.
@@ -17,4 +18,5 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod model;
+pub mod scan;
 pub mod store;

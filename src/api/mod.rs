@@ -294,13 +294,30 @@ pub enum ScanOutcome {
     Ok,
     /// An item this order does not contain.
     WrongItem,
-    /// The line already has all it needs.
+    /// The line already has all it needs (or the label is too heavy).
     Over,
     /// No item has this code.
     Unknown,
+    /// The code itself is bad (check digit, damaged label, …).
+    Invalid,
+    /// The scanner has no picker, or the picker no order in picking.
+    NoOrder,
+    /// A picker badge: the scanner now belongs to that picker.
+    Badge,
 }
 
 impl ScanOutcome {
+    /// Every outcome.
+    pub const ALL: [ScanOutcome; 7] = [
+        ScanOutcome::Ok,
+        ScanOutcome::WrongItem,
+        ScanOutcome::Over,
+        ScanOutcome::Unknown,
+        ScanOutcome::Invalid,
+        ScanOutcome::NoOrder,
+        ScanOutcome::Badge,
+    ];
+
     /// The stable name (also the `pick_scan.result` column).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -308,23 +325,56 @@ impl ScanOutcome {
             ScanOutcome::WrongItem => "wrong_item",
             ScanOutcome::Over => "over",
             ScanOutcome::Unknown => "unknown",
+            ScanOutcome::Invalid => "invalid",
+            ScanOutcome::NoOrder => "no_order",
+            ScanOutcome::Badge => "badge",
         }
     }
 }
 
-/// Reply to `record_scan`.
+/// A line still waiting for units, as told to a picker who scanned the wrong thing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expected {
+    /// Line.
+    pub line_no: u32,
+    /// Item.
+    pub sku: String,
+    /// Its name.
+    pub name: String,
+    /// Units (or grams) still needed.
+    pub remaining: i64,
+}
+
+/// The result of one scan: the reply to `record_scan`, and the `scan_result` event every scan
+/// (serial or typed) produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanReply {
     /// What happened.
     pub result: ScanOutcome,
+    /// The code as scanned.
+    pub code: String,
+    /// What happened, in a sentence (the TUI renders its own from the fields).
+    pub message: String,
+    /// The scanner, for scans that came from one.
+    #[serde(default)]
+    pub scanner: Option<String>,
+    /// The picker it counted for.
+    #[serde(default)]
+    pub picker: Option<String>,
     /// The line it counted for (or would have).
     pub line_no: Option<u32>,
     /// The item scanned, when known.
     pub sku: Option<String>,
     /// Its name, when known.
     pub name: Option<String>,
-    /// The order afterwards.
-    pub order: OrderView,
+    /// The weight on the label, for weighed items.
+    #[serde(default)]
+    pub weight_g: Option<i64>,
+    /// What the order still needs (after this scan).
+    #[serde(default)]
+    pub expected: Vec<Expected>,
+    /// The order afterwards, when there is one.
+    pub order: Option<OrderView>,
 }
 
 /// Reply to `status`, and the payload of status events.
@@ -371,6 +421,15 @@ pub struct ScannerStatus {
     pub frames: u64,
     /// Bad frames and read errors.
     pub errors: u64,
+    /// The latest error, for the person fixing it.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// The picker it is bound to.
+    #[serde(default)]
+    pub picker: Option<String>,
+    /// The station it belongs to.
+    #[serde(default)]
+    pub station: Option<String>,
 }
 
 /// One outward channel's state.
@@ -392,6 +451,11 @@ pub enum Event {
         cause: String,
         /// The order afterwards.
         order: OrderView,
+    },
+    /// What a scan did, for the screens: OK, or what was scanned and what was expected.
+    ScanResult {
+        /// The result.
+        reply: Box<ScanReply>,
     },
     /// A scan was recorded.
     Scan {
@@ -437,7 +501,7 @@ impl Event {
     pub fn topic(&self) -> Topic {
         match self {
             Event::OrderChanged { .. } | Event::Resync { .. } => Topic::Orders,
-            Event::Scan { .. } => Topic::Scans,
+            Event::Scan { .. } | Event::ScanResult { .. } => Topic::Scans,
             Event::StockChanged { .. } => Topic::Stock,
             Event::Alert { .. } => Topic::Alerts,
             Event::Status { .. } => Topic::Status,

@@ -5,13 +5,12 @@ use super::views::{load_view, order_views};
 use super::{Shared, metrics::Metrics};
 use crate::api::{
     ApiError, Event, EventLine, Hello, HelloLine, LookupReply, MAX_LINE, PROTOCOL, ReplyLine,
-    Request, RequestLine, ScanOutcome, ScanReply, Topic,
+    Request, RequestLine, Topic,
 };
 use crate::model::{
-    CancelSource, OrderEvent, OrderId, OrderState, ScanMatch, ShortReason, SkuCode, Timestamp,
-    TransitionError, match_scan,
+    CancelSource, OrderEvent, OrderId, OrderState, ShortReason, SkuCode, Timestamp, TransitionError,
 };
-use crate::store::{self, CatalogRow, ScanLog, StockOp, StockOpKind, StoreError};
+use crate::store::{self, CatalogRow, StockOp, StockOpKind, StoreError};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -516,20 +515,12 @@ impl Conn {
         order_id: OrderId,
         code: String,
         scanner: Option<String>,
-    ) -> Result<ScanReply, StoreError> {
-        let shared = &self.shared;
-        let store = &shared.store;
-        let sla = shared.config.sla;
-        let lookup = code.clone();
-        let (order, sku) = store
+    ) -> Result<crate::api::ScanReply, StoreError> {
+        let order = self
+            .shared
+            .store
             .read_async(move |c| {
-                let order =
-                    store::load_order(c, order_id)?.ok_or(StoreError::NoSuchOrder(order_id))?;
-                let sku = match store::sku_by_code(c, &lookup)? {
-                    Some(s) => store::sku_info(c, &s)?,
-                    None => None,
-                };
-                Ok((order, sku))
+                store::load_order(c, order_id)?.ok_or(StoreError::NoSuchOrder(order_id))
             })
             .await?;
         if order.state != OrderState::Picking {
@@ -539,58 +530,6 @@ impl Conn {
                 event: "scan items into",
             }));
         }
-        let mut log = ScanLog {
-            order_id: Some(order_id),
-            line_no: None,
-            code,
-            result: String::new(),
-            qty: 0,
-            actor: order.picker.clone().unwrap_or_else(|| self.actor.clone()),
-            scanner,
-            at: Timestamp::now(),
-        };
-        let (outcome, order) = match &sku {
-            None => (ScanOutcome::Unknown, order),
-            Some(info) => match match_scan(&order, &info.sku) {
-                ScanMatch::Line(line) => {
-                    log.line_no = Some(line);
-                    log.qty = 1;
-                    log.result = ScanOutcome::Ok.as_str().into();
-                    let ev = OrderEvent::Pick { line, qty: 1 };
-                    match store
-                        .apply(order_id, ev, &log.actor.clone(), Some(log.clone()))
-                        .await
-                    {
-                        Ok(applied) => (ScanOutcome::Ok, applied.order),
-                        // Another scanner filled the line between our read and this write.
-                        Err(StoreError::Transition(TransitionError::OverPick { .. })) => {
-                            (ScanOutcome::Over, order)
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                ScanMatch::Over(line) => {
-                    log.line_no = Some(line);
-                    (ScanOutcome::Over, order)
-                }
-                ScanMatch::WrongItem => (ScanOutcome::WrongItem, order),
-            },
-        };
-        if outcome != ScanOutcome::Ok {
-            log.result = outcome.as_str().into();
-            log.qty = 0;
-            store.log_scan(log.clone()).await?;
-        }
-        shared.metrics.scan(outcome);
-        let view = store
-            .read_async(move |c| super::views::order_view(c, order, &sla, Timestamp::now()))
-            .await?;
-        Ok(ScanReply {
-            result: outcome,
-            line_no: log.line_no,
-            sku: sku.as_ref().map(|s| s.sku.0.clone()),
-            name: sku.map(|s| s.name),
-            order: view,
-        })
+        super::scanning::scan_into(&self.shared, order, code, scanner).await
     }
 }

@@ -1,6 +1,7 @@
 //! `/metrics` (Prometheus text) and `/healthz` on the loopback address from the config.
 
 use super::Shared;
+use super::metrics::ScannerFigures;
 use crate::store;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -49,9 +50,20 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             (Vec::new(), Vec::new())
         }
     };
+    let scanners: Vec<ScannerFigures> = shared
+        .scanners
+        .list
+        .iter()
+        .map(|(s, _)| ScannerFigures {
+            name: s.name.clone(),
+            connected: s.connected(),
+            frames: s.frames(),
+            errors: s.errors(),
+        })
+        .collect();
     let body = shared
         .metrics
-        .render(shared.started_at.0 / 1000, &orders, &outbox);
+        .render(shared.started_at.0 / 1000, &orders, &outbox, &scanners);
     (
         [(
             header::CONTENT_TYPE,

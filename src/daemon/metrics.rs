@@ -19,19 +19,31 @@ pub struct Metrics {
     pub malformed: AtomicU64,
     /// Writes that failed for a reason other than a rule.
     pub store_errors: AtomicU64,
-    /// Scans by outcome: ok, wrong_item, over, unknown.
-    pub scans: [AtomicU64; 4],
+    /// Scans by outcome, in the order of `ScanOutcome::ALL`.
+    pub scans: [AtomicU64; 7],
+    /// A scanner repeating one read within the repeat window (not counted as units).
+    pub scan_repeats: AtomicU64,
     /// Events dropped because a client was too slow.
     pub lagged: AtomicU64,
 }
 
 fn scan_index(o: ScanOutcome) -> usize {
-    match o {
-        ScanOutcome::Ok => 0,
-        ScanOutcome::WrongItem => 1,
-        ScanOutcome::Over => 2,
-        ScanOutcome::Unknown => 3,
-    }
+    ScanOutcome::ALL
+        .iter()
+        .position(|x| *x == o)
+        .expect("every outcome is in ALL")
+}
+
+/// One scanner's figures at scrape time.
+pub struct ScannerFigures {
+    /// Name.
+    pub name: String,
+    /// Open now.
+    pub connected: bool,
+    /// Frames read.
+    pub frames: u64,
+    /// Rejects and port errors.
+    pub errors: u64,
 }
 
 impl Metrics {
@@ -51,6 +63,7 @@ impl Metrics {
         started_at_secs: i64,
         orders: &[(String, i64)],
         outbox: &[OutboxDepth],
+        scanners: &[ScannerFigures],
     ) -> String {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::new();
@@ -106,25 +119,50 @@ impl Metrics {
             "Database writes that failed (not refusals).",
             vec![(String::new(), g(&self.store_errors))],
         );
-        let scans = [
-            ScanOutcome::Ok,
-            ScanOutcome::WrongItem,
-            ScanOutcome::Over,
-            ScanOutcome::Unknown,
-        ]
-        .into_iter()
-        .map(|o| {
-            (
-                format!("{{result=\"{}\"}}", o.as_str()),
-                g(&self.scans[scan_index(o)]),
-            )
-        })
-        .collect();
+        let scans = ScanOutcome::ALL
+            .into_iter()
+            .map(|o| {
+                (
+                    format!("{{result=\"{}\"}}", o.as_str()),
+                    g(&self.scans[scan_index(o)]),
+                )
+            })
+            .collect();
         metric(
             "flashpick_scans_total",
             "counter",
             "Pick scans, by result.",
             scans,
+        );
+        metric(
+            "flashpick_scan_repeats_total",
+            "counter",
+            "A scanner repeating one read within the repeat window (not counted as units).",
+            vec![(String::new(), g(&self.scan_repeats))],
+        );
+        let per = |f: &dyn Fn(&ScannerFigures) -> u64| -> Vec<(String, u64)> {
+            scanners
+                .iter()
+                .map(|s| (format!("{{scanner=\"{}\"}}", s.name), f(s)))
+                .collect()
+        };
+        metric(
+            "flashpick_scanner_connected",
+            "gauge",
+            "1 while the scanner's port is open.",
+            per(&|s| u64::from(s.connected)),
+        );
+        metric(
+            "flashpick_scanner_frames_total",
+            "counter",
+            "Codes read from each scanner.",
+            per(&|s| s.frames),
+        );
+        metric(
+            "flashpick_scanner_errors_total",
+            "counter",
+            "Rejected frames (noise, too long, not text) and port errors per scanner.",
+            per(&|s| s.errors),
         );
         metric(
             "flashpick_orders",

@@ -7,6 +7,7 @@ mod conn;
 mod http;
 pub mod metrics;
 pub mod notify;
+mod scanning;
 mod views;
 
 use crate::api::{Event, Status};
@@ -76,6 +77,10 @@ pub(crate) struct Shared {
     pub started_at: Timestamp,
     /// Events for subscribers, already in wire form (one conversion, many clients).
     pub events: broadcast::Sender<Event>,
+    /// The decoder's rules, from `[barcodes]`.
+    pub rules: crate::model::barcode::DecodeRules,
+    /// Serial scanners and their bindings.
+    pub scanners: scanning::Scanners,
 }
 
 /// A running daemon.
@@ -84,6 +89,8 @@ pub struct Daemon {
     http_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    readers: Vec<crate::scan::ScannerHandle>,
+    stop_readers: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Daemon {
@@ -119,12 +126,46 @@ impl Daemon {
             cause,
         })?;
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        // Bounded: a scanner gone mad waits for the daemon instead of filling memory.
+        let (frames_tx, frames) = tokio::sync::mpsc::channel(256);
+        let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for cfg in &config.scanners {
+            match crate::scan::spawn(cfg.clone(), frames_tx.clone(), stop_readers.clone()) {
+                Ok(h) => readers.push(h),
+                Err(e) => {
+                    tracing::error!(scanner = %cfg.name, error = %e, "cannot start a reader thread")
+                }
+            }
+        }
+        drop(frames_tx);
+        let saved = store.read_async(|c| store::scanner_bindings(c)).await?;
+        let mut bindings: std::collections::HashMap<String, String> = config
+            .scanners
+            .iter()
+            .filter_map(|s| s.picker.clone().map(|p| (s.name.clone(), p)))
+            .collect();
+        bindings.extend(
+            saved
+                .into_iter()
+                .filter(|(s, _)| config.scanners.iter().any(|c| &c.name == s)),
+        );
+        let scanners = scanning::Scanners {
+            list: readers
+                .iter()
+                .zip(&config.scanners)
+                .map(|(h, c)| (h.stats.clone(), c.station.clone()))
+                .collect(),
+            bindings: std::sync::Mutex::new(bindings),
+        };
         let shared = Arc::new(Shared {
+            rules: config.barcodes.rules(),
             config,
             store,
             metrics: Metrics::default(),
             started_at,
             events,
+            scanners,
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -136,6 +177,11 @@ impl Daemon {
         tasks.spawn(http::serve(http, shared.clone(), shutdown.subscribe()));
         tasks.spawn(views::fan_out(shared.clone(), shutdown.subscribe()));
         tasks.spawn(status_ticker(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(scanning::serial_loop(
+            shared.clone(),
+            frames,
+            shutdown.subscribe(),
+        ));
         if let Some(every) = notify::watchdog_interval() {
             tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
         }
@@ -154,6 +200,8 @@ impl Daemon {
             http_addr,
             shutdown,
             tasks,
+            readers,
+            stop_readers,
         })
     }
 
@@ -186,6 +234,12 @@ impl Daemon {
     pub async fn shutdown(mut self) {
         notify::notify("STOPPING=1");
         let _ = self.shutdown.send(true);
+        // Reader threads notice within one read timeout (≤ 50 ms).
+        self.stop_readers
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let readers = std::mem::take(&mut self.readers);
+        let _ =
+            tokio::task::spawn_blocking(move || readers.into_iter().for_each(|h| h.join())).await;
         let drained = tokio::time::timeout(DRAIN + Duration::from_millis(500), async {
             while self.tasks.join_next().await.is_some() {}
         })
@@ -276,7 +330,21 @@ pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
             .map(|(s, n)| (s.as_str().to_string(), n))
             .collect(),
         outbox,
-        scanners: Vec::new(),
+        scanners: shared
+            .scanners
+            .list
+            .iter()
+            .map(|(st, station)| crate::api::ScannerStatus {
+                name: st.name.clone(),
+                path: st.path.clone(),
+                connected: st.connected(),
+                frames: st.frames(),
+                errors: st.errors(),
+                last_error: st.last_error(),
+                picker: shared.scanners.picker_of(&st.name),
+                station: station.clone(),
+            })
+            .collect(),
         channels: Vec::new(),
         config_version: None,
         clients: shared

@@ -12,9 +12,9 @@ mod writer;
 
 pub use catalog::{CatalogError, CatalogRow};
 pub use read::{
-    Invariants, OutboxDepth, SkuInfo, check_invariants, list_orders, load_order, lookup_skus,
-    order_counts, order_id_by_external, outbox_depth, sku_by_code, sku_for_scan, sku_info,
-    stock_figures,
+    Invariants, OutboxDepth, SkuInfo, check_invariants, current_order, list_orders, load_order,
+    lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
+    scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures,
 };
 pub use write::{Applied, Ingested, NewLine, NewOrder, ScanLog, StockOp, StockOpKind};
 
@@ -301,6 +301,17 @@ impl Store {
     /// Succeeds once the writer has worked through everything queued before: it is alive.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.call(|reply| Command::Ping { reply }).await
+    }
+
+    /// Binds a scanner to a picker (a badge was scanned); survives restarts.
+    pub async fn bind_scanner(&self, scanner: &str, picker: &str) -> Result<(), StoreError> {
+        let (scanner, picker) = (scanner.to_string(), picker.to_string());
+        self.call(|reply| Command::BindScanner {
+            scanner,
+            picker,
+            reply,
+        })
+        .await
     }
 
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.

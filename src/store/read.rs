@@ -411,3 +411,35 @@ pub fn sku_for_scan(
     }
     sku_by_code(conn, raw)
 }
+
+/// Scanner → picker bindings made by scanning badges.
+pub fn scanner_bindings(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT scanner, picker FROM scanner_binding")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The picker's order in picking (the latest claimed, should there be several).
+pub fn current_order(conn: &Connection, picker: &str) -> Result<Option<Order>, StoreError> {
+    let id = conn
+        .prepare_cached(
+            "SELECT id FROM \"order\" WHERE state = 'picking' AND picker = ?1
+             ORDER BY updated_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row([picker], |r| r.get(0).map(OrderId))
+        .optional()?;
+    match id {
+        Some(id) => load_order(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// The picker a badge code stands for: the picker table's id when the badge is registered, else
+/// the badge code itself.
+pub fn picker_for_badge(conn: &Connection, badge: &str) -> Result<String, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM picker WHERE badge = ?1")?
+        .query_row([badge], |r| r.get(0))
+        .optional()?
+        .unwrap_or_else(|| badge.to_string()))
+}

@@ -37,6 +37,11 @@ pub(super) enum Command {
         rows: Vec<CatalogRow>,
         reply: Reply<usize>,
     },
+    BindScanner {
+        scanner: String,
+        picker: String,
+        reply: Reply<()>,
+    },
     /// Answers once every command queued before it is done: proves the writer is alive.
     Ping {
         reply: Reply<()>,
@@ -90,6 +95,23 @@ fn run(
             Command::Stock { op, reply } => {
                 w.run(&mut conn, reply, |tx| write::stock(tx, &options, op))
             }
+            Command::BindScanner {
+                scanner,
+                picker,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO scanner_binding (scanner, picker, bound_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (scanner) DO UPDATE SET picker = excluded.picker,
+                         bound_at = excluded.bound_at",
+                )?
+                .execute(rusqlite::params![
+                    scanner,
+                    picker,
+                    crate::model::Timestamp::now().0
+                ])?;
+                Ok(((), vec![]))
+            }),
             Command::LogScan { scan, reply } => w.run(&mut conn, reply, |tx| {
                 write::log_scan(tx, &scan)?;
                 Ok(((), vec![StoreEvent::Scan(scan)]))
