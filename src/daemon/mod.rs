@@ -139,7 +139,7 @@ impl Daemon {
             }
         }
         drop(frames_tx);
-        let saved = store.read_async(|c| store::scanner_bindings(c)).await?;
+        let saved = store.read_async(store::scanner_bindings).await?;
         let mut bindings: std::collections::HashMap<String, String> = config
             .scanners
             .iter()
