@@ -7,11 +7,11 @@ use super::views::order_view;
 use crate::api::{Event, Expected, ScanOutcome, ScanReply};
 use crate::model::barcode::{self, BarcodeError, CodeKind};
 use crate::model::{Order, OrderEvent, ScanMatch, Timestamp, TransitionError, Unit, match_scan};
-use crate::scan::{ScanFrame, ScannerStats};
+use crate::scan::{ReaderMsg, RepeatFilter, ScanFrame, ScannerStats};
 use crate::store::{self, ScanLog, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// The configured scanners and who each one belongs to.
@@ -32,36 +32,49 @@ impl Scanners {
     }
 }
 
-/// Handles serial frames until shutdown, one at a time, in arrival order.
+/// Handles what the reader threads send until shutdown, one at a time, in arrival order.
 pub(crate) async fn serial_loop(
     shared: Arc<Shared>,
-    mut frames: mpsc::Receiver<ScanFrame>,
+    mut inbox: mpsc::Receiver<ReaderMsg>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let window = Duration::from_millis(shared.config.picking.repeat_window_ms);
-    let mut last: HashMap<String, (String, Instant)> = HashMap::new();
+    let mut repeats = RepeatFilter::new(window);
     loop {
-        let frame = tokio::select! {
+        let msg = tokio::select! {
             _ = shutdown.changed() => return,
-            f = frames.recv() => match f {
-                Some(f) => f,
+            m = inbox.recv() => match m {
+                Some(m) => m,
                 None => return,
             },
         };
-        // The scanner sending one read twice (some repeat on a noisy line) is not a second
-        // unit; a person scanning again is much slower than the window.
-        if let Some((code, at)) = last.get(&frame.scanner)
-            && *code == frame.code
-            && frame.at.saturating_duration_since(*at) < window
-        {
+        let frame = match msg {
+            ReaderMsg::Frame(f) => f,
+            ReaderMsg::Connected { scanner } => {
+                alert(&shared, "info", format!("scanner {scanner} connected"));
+                continue;
+            }
+            ReaderMsg::Disconnected { scanner, reason } => {
+                alert(&shared, "warning", format!("scanner {scanner}: {reason}"));
+                continue;
+            }
+        };
+        if repeats.is_repeat(&frame) {
             super::metrics::Metrics::inc(&shared.metrics.scan_repeats);
             continue;
         }
-        last.insert(frame.scanner.clone(), (frame.code.clone(), frame.at));
         if let Err(e) = serial_scan(&shared, frame).await {
             tracing::error!(error = %e, "scan could not be handled");
         }
     }
+}
+
+fn alert(shared: &Arc<Shared>, level: &str, message: String) {
+    let _ = shared.events.send(Event::Alert {
+        level: level.into(),
+        message,
+        order_id: None,
+    });
 }
 
 async fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError> {

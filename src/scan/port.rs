@@ -21,6 +21,25 @@ pub struct ScanFrame {
     pub at: Instant,
 }
 
+/// What a reader thread tells the daemon.
+#[derive(Debug, Clone)]
+pub enum ReaderMsg {
+    /// A code.
+    Frame(ScanFrame),
+    /// The port opened (at start, or the scanner is back).
+    Connected {
+        /// Scanner name.
+        scanner: String,
+    },
+    /// The port went away (unplugged) or cannot be opened.
+    Disconnected {
+        /// Scanner name.
+        scanner: String,
+        /// Why, for the person fixing it.
+        reason: String,
+    },
+}
+
 /// Live figures of one scanner, shared between its thread and the status screens.
 #[derive(Debug)]
 pub struct ScannerStats {
@@ -90,7 +109,7 @@ impl ScannerHandle {
 /// set or `tx` is closed.
 pub fn spawn(
     cfg: ScannerConfig,
-    tx: mpsc::Sender<ScanFrame>,
+    tx: mpsc::Sender<ReaderMsg>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<ScannerHandle> {
     let stats = Arc::new(ScannerStats::new(&cfg));
@@ -104,7 +123,7 @@ pub fn spawn(
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
 
-fn run(cfg: &ScannerConfig, stats: &ScannerStats, tx: &mpsc::Sender<ScanFrame>, stop: &AtomicBool) {
+fn run(cfg: &ScannerConfig, stats: &ScannerStats, tx: &mpsc::Sender<ReaderMsg>, stop: &AtomicBool) {
     let mut backoff = FIRST_RETRY;
     let mut reported = false;
     while !stop.load(Ordering::Relaxed) {
@@ -112,8 +131,13 @@ fn run(cfg: &ScannerConfig, stats: &ScannerStats, tx: &mpsc::Sender<ScanFrame>, 
             Ok(port) => {
                 stats.connected.store(true, Ordering::Release);
                 tracing::info!(scanner = %cfg.name, path = %cfg.path, "scanner connected");
+                let hello = ReaderMsg::Connected {
+                    scanner: cfg.name.clone(),
+                };
+                if tx.blocking_send(hello).is_err() {
+                    return;
+                }
                 backoff = FIRST_RETRY;
-                reported = false;
                 let why = read_until_gone(cfg, port, stats, tx, stop);
                 stats.connected.store(false, Ordering::Release);
                 match why {
@@ -121,7 +145,16 @@ fn run(cfg: &ScannerConfig, stats: &ScannerStats, tx: &mpsc::Sender<ScanFrame>, 
                     Gone::Error(e) => {
                         let msg = format!("disconnected ({e}); reconnecting when it is back");
                         tracing::warn!(scanner = %cfg.name, path = %cfg.path, "{msg}");
-                        stats.error(msg);
+                        stats.error(msg.clone());
+                        let gone = ReaderMsg::Disconnected {
+                            scanner: cfg.name.clone(),
+                            reason: msg,
+                        };
+                        if tx.blocking_send(gone).is_err() {
+                            return;
+                        }
+                        // Announced once; failed reopens stay quiet until it is back.
+                        reported = true;
                     }
                 }
             }
@@ -129,8 +162,15 @@ fn run(cfg: &ScannerConfig, stats: &ScannerStats, tx: &mpsc::Sender<ScanFrame>, 
                 let msg = explain_open_error(cfg, &e);
                 if !reported {
                     tracing::warn!(scanner = %cfg.name, "{msg}");
-                    stats.error(msg);
+                    stats.error(msg.clone());
                     reported = true;
+                    let gone = ReaderMsg::Disconnected {
+                        scanner: cfg.name.clone(),
+                        reason: msg,
+                    };
+                    if tx.blocking_send(gone).is_err() {
+                        return;
+                    }
                 }
             }
         }
@@ -199,7 +239,7 @@ fn read_until_gone(
     cfg: &ScannerConfig,
     mut port: Box<dyn serialport::SerialPort>,
     stats: &ScannerStats,
-    tx: &mpsc::Sender<ScanFrame>,
+    tx: &mpsc::Sender<ReaderMsg>,
     stop: &AtomicBool,
 ) -> Gone {
     let mut framer = Framer::new(
@@ -231,7 +271,7 @@ fn read_until_gone(
                     };
                     // Bounded: if the daemon falls behind, the reader waits rather than
                     // queueing scans without limit; the OS buffers the serial bytes meanwhile.
-                    if tx.blocking_send(frame).is_err() {
+                    if tx.blocking_send(ReaderMsg::Frame(frame)).is_err() {
                         return Gone::Stopped;
                     }
                 }

@@ -6,5 +6,6 @@ mod common;
 mod daemon_tests;
 mod model_props;
 mod model_table;
+mod scanner_tests;
 mod store_props;
 mod store_tests;
