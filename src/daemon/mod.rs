@@ -125,6 +125,14 @@ impl Daemon {
             addr: config.http.listen,
             cause,
         })?;
+        let saved = match store.read_async(store::scanner_bindings).await {
+            Ok(saved) => saved,
+            Err(e) => {
+                store.close_async().await;
+                let _ = std::fs::remove_file(&config.api.socket);
+                return Err(e.into());
+            }
+        };
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         // Bounded: a scanner gone mad waits for the daemon instead of filling memory.
         let (frames_tx, frames) = tokio::sync::mpsc::channel(256);
@@ -139,7 +147,6 @@ impl Daemon {
             }
         }
         drop(frames_tx);
-        let saved = store.read_async(store::scanner_bindings).await?;
         let mut bindings: std::collections::HashMap<String, String> = config
             .scanners
             .iter()
