@@ -17,7 +17,7 @@
 pub mod client;
 
 use crate::model::{Order, SlaState, Timestamp, Unit};
-use crate::store::{OutboxDepth, ScanLog, SkuInfo};
+use crate::store::{OutboxDepth, SkuInfo};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
@@ -457,11 +457,6 @@ pub enum Event {
         /// The result.
         reply: Box<ScanReply>,
     },
-    /// A scan was recorded.
-    Scan {
-        /// The scan.
-        scan: ScanLog,
-    },
     /// Stock of these items changed (empty: many changed, reload).
     StockChanged {
         /// Items.
@@ -501,7 +496,7 @@ impl Event {
     pub fn topic(&self) -> Topic {
         match self {
             Event::OrderChanged { .. } | Event::Resync { .. } => Topic::Orders,
-            Event::Scan { .. } | Event::ScanResult { .. } => Topic::Scans,
+            Event::ScanResult { .. } => Topic::Scans,
             Event::StockChanged { .. } => Topic::Stock,
             Event::Alert { .. } => Topic::Alerts,
             Event::Status { .. } => Topic::Status,

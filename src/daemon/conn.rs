@@ -103,6 +103,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
         }
     }
     reader.abort();
+    c.set_topics(HashSet::new());
     shared.metrics.clients.fetch_sub(1, Ordering::Relaxed);
 }
 
@@ -199,6 +200,17 @@ fn api_error(e: StoreError, metrics: &Metrics) -> ApiError {
 }
 
 impl Conn {
+    /// Replaces this connection's topics, keeping the daemon's per-topic counts right.
+    fn set_topics(&mut self, topics: HashSet<Topic>) {
+        for t in self.topics.difference(&topics) {
+            self.shared.topic_subs[super::topic_index(*t)].fetch_sub(1, Ordering::Relaxed);
+        }
+        for t in topics.difference(&self.topics) {
+            self.shared.topic_subs[super::topic_index(*t)].fetch_add(1, Ordering::Relaxed);
+        }
+        self.topics = topics;
+    }
+
     async fn write(&mut self, line: String) -> bool {
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
@@ -472,11 +484,11 @@ impl Conn {
                 Ok(serde_json::to_value(s).expect("status serialises"))
             }
             Request::Subscribe { topics } => {
-                self.topics = if topics.is_empty() {
+                self.set_topics(if topics.is_empty() {
                     Topic::ALL.into_iter().collect()
                 } else {
                     topics.into_iter().collect()
-                };
+                });
                 if self.events.is_none() {
                     self.events = Some(shared.events.subscribe());
                 }

@@ -81,6 +81,24 @@ pub(crate) struct Shared {
     pub rules: crate::model::barcode::DecodeRules,
     /// Serial scanners and their bindings.
     pub scanners: scanning::Scanners,
+    /// Connections subscribed to each topic (indexed like `Topic::ALL`), so that events nobody
+    /// wants are not built at all.
+    pub topic_subs: [std::sync::atomic::AtomicUsize; 5],
+}
+
+impl Shared {
+    /// Whether any client is subscribed to `topic`.
+    pub fn wants(&self, topic: crate::api::Topic) -> bool {
+        self.topic_subs[topic_index(topic)].load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+}
+
+/// Position of a topic in `Topic::ALL`.
+pub(crate) fn topic_index(topic: crate::api::Topic) -> usize {
+    crate::api::Topic::ALL
+        .iter()
+        .position(|t| *t == topic)
+        .expect("every topic is in ALL")
 }
 
 /// A running daemon.
@@ -173,6 +191,7 @@ impl Daemon {
             started_at,
             events,
             scanners,
+            topic_subs: Default::default(),
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();

@@ -3,7 +3,7 @@
 //! transaction, and tell every screen. A wrong scan moves nothing and says what was expected.
 
 use super::Shared;
-use super::views::order_view;
+use super::views::view_with;
 use crate::api::{Event, Expected, ScanOutcome, ScanReply};
 use crate::model::barcode::{self, BarcodeError, CodeKind};
 use crate::model::{Order, OrderEvent, ScanMatch, Timestamp, TransitionError, Unit, match_scan};
@@ -203,14 +203,16 @@ pub(crate) async fn scan_into(
 ) -> Result<ScanReply, StoreError> {
     let store = &shared.store;
     let decoded = barcode::decode(&code, &shared.rules);
-    let (lookup, raw) = (decoded.clone().ok(), code.clone());
-    let item = store
-        .read_async(
-            move |c| match store::sku_for_scan(c, lookup.as_ref(), &raw)? {
-                Some(s) => store::sku_info(c, &s),
-                None => Ok(None),
-            },
-        )
+    let (lookup, raw, lines) = (decoded.clone().ok(), code.clone(), order.clone());
+    // One read for the item and the walk, so the reply needs no second read after the commit.
+    let (item, walk) = store
+        .read_async(move |c| {
+            let item = match store::sku_for_scan(c, lookup.as_ref(), &raw)? {
+                Some(s) => store::sku_info(c, &s)?,
+                None => None,
+            };
+            Ok((item, super::views::walk(c, &lines)?))
+        })
         .await?;
     let weight = decoded.as_ref().ok().and_then(|d| d.weight_g);
     let actor = order.picker.clone().unwrap_or_else(|| "station".into());
@@ -306,11 +308,8 @@ pub(crate) async fn scan_into(
         store.log_scan(log.clone()).await?;
     }
     shared.metrics.scan(outcome);
-    let sla = shared.config.sla;
     let still = expected(&after);
-    let view = store
-        .read_async(move |c| order_view(c, after, &sla, Timestamp::now()))
-        .await?;
+    let view = view_with(after, walk, &shared.config.sla, Timestamp::now());
     let reply = ScanReply {
         result: outcome,
         code,

@@ -11,13 +11,8 @@ use tokio::sync::{broadcast, watch};
 /// Above this many skus a stock event says "many changed" instead of listing them.
 const MAX_LISTED_SKUS: usize = 500;
 
-/// The client's view of an order: its clock and the shelf location of each line.
-pub(crate) fn order_view(
-    conn: &Connection,
-    order: Order,
-    sla: &SlaPolicy,
-    now: Timestamp,
-) -> Result<OrderView, StoreError> {
+/// Where each line's item is on the shelves, in walk order.
+pub(crate) fn walk(conn: &Connection, order: &Order) -> Result<Vec<LineWalk>, StoreError> {
     let mut stmt =
         conn.prepare_cached("SELECT location, walk_seq, unit, spec FROM sku WHERE sku = ?1")?;
     let mut walk = Vec::with_capacity(order.lines.len());
@@ -37,12 +32,33 @@ pub(crate) fn order_view(
     walk.sort_by(|a, b| {
         (a.walk_seq, &a.location, a.line_no).cmp(&(b.walk_seq, &b.location, b.line_no))
     });
-    Ok(OrderView {
+    Ok(walk)
+}
+
+/// The view of an order whose walk is known: pure, so a scan can reuse the walk it read before.
+pub(crate) fn view_with(
+    order: Order,
+    walk: Vec<LineWalk>,
+    sla: &SlaPolicy,
+    now: Timestamp,
+) -> OrderView {
+    OrderView {
         sla: sla.state(order.pick_deadline, now),
         seconds_left: (order.pick_deadline.0 - now.0).div_euclid(1000),
         order,
         walk,
-    })
+    }
+}
+
+/// The client's view of an order: its clock and the shelf location of each line.
+pub(crate) fn order_view(
+    conn: &Connection,
+    order: Order,
+    sla: &SlaPolicy,
+    now: Timestamp,
+) -> Result<OrderView, StoreError> {
+    let walk = walk(conn, &order)?;
+    Ok(view_with(order, walk, sla, now))
 }
 
 /// Views of many orders on one connection.
@@ -81,6 +97,17 @@ pub(crate) async fn fan_out(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
 }
 
 async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
+    use crate::api::Topic;
+    let wanted = match &change {
+        // An order cancelled mid-pick also raises an alert.
+        StoreEvent::OrderChanged { .. } => {
+            shared.wants(Topic::Orders) || shared.wants(Topic::Alerts)
+        }
+        StoreEvent::StockChanged { .. } => shared.wants(Topic::Stock),
+    };
+    if !wanted {
+        return Vec::new();
+    }
     match change {
         StoreEvent::OrderChanged { order, cause } => {
             let sla = shared.config.sla;
@@ -123,7 +150,6 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
             );
             out
         }
-        StoreEvent::Scan(scan) => vec![Event::Scan { scan }],
         StoreEvent::StockChanged { skus } => {
             // A bulk change (an import) is announced as "many": clients reload what they show.
             let skus = if skus.len() > MAX_LISTED_SKUS {

@@ -142,8 +142,6 @@ pub enum StoreEvent {
         /// What happened (`ingest`, `accept`, `pick`, …).
         cause: &'static str,
     },
-    /// A scan was recorded (right or wrong).
-    Scan(ScanLog),
     /// Stock of these skus changed.
     StockChanged {
         /// The items.

@@ -318,7 +318,6 @@ pub(super) fn apply(
     if let Some(mut scan) = scan {
         scan.order_id = Some(id);
         log_scan(tx, &scan)?;
-        events.push(StoreEvent::Scan(scan));
     }
     if !skus.is_empty() {
         events.push(StoreEvent::StockChanged { skus });

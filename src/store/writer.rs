@@ -114,7 +114,7 @@ fn run(
             }),
             Command::LogScan { scan, reply } => w.run(&mut conn, reply, |tx| {
                 write::log_scan(tx, &scan)?;
-                Ok(((), vec![StoreEvent::Scan(scan)]))
+                Ok(((), vec![]))
             }),
             Command::ImportCatalog { rows, reply } => w.run(&mut conn, reply, |tx| {
                 write::import_catalog(tx, &options, &rows)

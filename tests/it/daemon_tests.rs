@@ -2,7 +2,7 @@
 
 use crate::common::{daemon_config, http_get, seed_db, within};
 use flashpick::api::client::{Client, ClientError};
-use flashpick::api::{Event, Request, Topic};
+use flashpick::api::{Event, Request, ScanOutcome, Topic};
 use flashpick::daemon::{Daemon, DaemonError};
 use flashpick::model::OrderState;
 use flashpick::store::{self, Store};
@@ -121,13 +121,18 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
             _ => unreachable!(),
         }
     }
+    // The other station sees the wrong scan too, with what was still expected.
     let wrong_scan = wait_event(
         &mut station,
         "wrong scan",
-        |e| matches!(e, Event::Scan { scan } if scan.result == "wrong_item"),
+        |e| matches!(e, Event::ScanResult { reply } if reply.result == ScanOutcome::WrongItem),
     )
     .await;
-    assert!(matches!(wrong_scan, Event::Scan { scan } if scan.code == "4006381333931"));
+    let Event::ScanResult { reply } = wrong_scan else {
+        unreachable!()
+    };
+    assert_eq!(reply.code, "4006381333931");
+    assert_eq!(reply.expected.len(), 2, "{:?}", reply.expected);
 
     req(
         &mut picker,
