@@ -188,6 +188,9 @@ fn every_refusal_has_its_own_reason() {
         ("2110001003928", "scale_check_digit"),
         ("]E06901234567892|]E04006381333931", "composite"),
         ("1|2|3", "composite"),
+        // Found by the fuzzer: a multi-byte character where a decimals digit belongs.
+        ("]C1393\u{37d}3", "ai_decimals"),
+        ("(393\u{37d})1", "brackets"),
         ("HELLO", "not_recognized"),
         ("超市", "not_recognized"),
     ];

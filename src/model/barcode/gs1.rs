@@ -122,7 +122,8 @@ fn lookup(s: &str) -> Result<(&'static Spec, usize), BarcodeError> {
             if b.len() >= 4 && s.starts_with(spec.ai) {
                 let n = b[3];
                 if !n.is_ascii_digit() || n - b'0' > max {
-                    return Err(BarcodeError::AiDecimals(s[..4].to_string()));
+                    // By characters: the fourth byte may be inside a multi-byte one.
+                    return Err(BarcodeError::AiDecimals(s.chars().take(4).collect()));
                 }
                 return Ok((spec, 4));
             }
