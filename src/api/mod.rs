@@ -16,7 +16,7 @@
 
 pub mod client;
 
-use crate::model::{Order, SlaState, Timestamp, Unit};
+use crate::model::{Order, SlaState, Timestamp};
 use crate::store::{OutboxDepth, SkuInfo};
 use serde::{Deserialize, Serialize};
 
@@ -271,66 +271,8 @@ pub struct OrderView {
     pub walk: Vec<LineWalk>,
 }
 
-/// Where a line's item is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineWalk {
-    /// Line.
-    pub line_no: u32,
-    /// Shelf location.
-    pub location: String,
-    /// Walk position.
-    pub walk_seq: i64,
-    /// Pieces or grams.
-    pub unit: Unit,
-    /// Specification.
-    pub spec: Option<String>,
-}
-
-/// The outcome of a scan while picking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScanOutcome {
-    /// Counted into a line.
-    Ok,
-    /// An item this order does not contain.
-    WrongItem,
-    /// The line already has all it needs (or the label is too heavy).
-    Over,
-    /// No item has this code.
-    Unknown,
-    /// The code itself is bad (check digit, damaged label, …).
-    Invalid,
-    /// The scanner has no picker, or the picker no order in picking.
-    NoOrder,
-    /// A picker badge: the scanner now belongs to that picker.
-    Badge,
-}
-
-impl ScanOutcome {
-    /// Every outcome.
-    pub const ALL: [ScanOutcome; 7] = [
-        ScanOutcome::Ok,
-        ScanOutcome::WrongItem,
-        ScanOutcome::Over,
-        ScanOutcome::Unknown,
-        ScanOutcome::Invalid,
-        ScanOutcome::NoOrder,
-        ScanOutcome::Badge,
-    ];
-
-    /// The stable name (also the `pick_scan.result` column).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScanOutcome::Ok => "ok",
-            ScanOutcome::WrongItem => "wrong_item",
-            ScanOutcome::Over => "over",
-            ScanOutcome::Unknown => "unknown",
-            ScanOutcome::Invalid => "invalid",
-            ScanOutcome::NoOrder => "no_order",
-            ScanOutcome::Badge => "badge",
-        }
-    }
-}
+pub use crate::model::ScanOutcome;
+pub use crate::store::LineWalk;
 
 /// A line still waiting for units, as told to a picker who scanned the wrong thing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

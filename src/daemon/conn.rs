@@ -7,9 +7,7 @@ use crate::api::{
     ApiError, Event, EventLine, Hello, HelloLine, LookupReply, MAX_LINE, PROTOCOL, ReplyLine,
     Request, RequestLine, Topic,
 };
-use crate::model::{
-    CancelSource, OrderEvent, OrderId, OrderState, ShortReason, SkuCode, Timestamp, TransitionError,
-};
+use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode, Timestamp};
 use crate::store::{self, CatalogRow, StockOp, StockOpKind, StoreError};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -528,20 +526,6 @@ impl Conn {
         code: String,
         scanner: Option<String>,
     ) -> Result<crate::api::ScanReply, StoreError> {
-        let order = self
-            .shared
-            .store
-            .read_async(move |c| {
-                store::load_order(c, order_id)?.ok_or(StoreError::NoSuchOrder(order_id))
-            })
-            .await?;
-        if order.state != OrderState::Picking {
-            // Not a scan result: the picker must claim the order first (or it is already done).
-            return Err(StoreError::Transition(TransitionError::NotAllowed {
-                state: order.state,
-                event: "scan items into",
-            }));
-        }
-        super::scanning::scan_into(&self.shared, order, code, scanner).await
+        super::scanning::scan_into(&self.shared, order_id, code, scanner).await
     }
 }

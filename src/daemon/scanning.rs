@@ -5,10 +5,10 @@
 use super::Shared;
 use super::views::view_with;
 use crate::api::{Event, Expected, ScanOutcome, ScanReply};
-use crate::model::barcode::{self, BarcodeError, CodeKind};
-use crate::model::{Order, OrderEvent, ScanMatch, Timestamp, TransitionError, Unit, match_scan};
+use crate::model::barcode::{self, CodeKind};
+use crate::model::{Order, OrderId, Timestamp};
 use crate::scan::{ReaderMsg, RepeatFilter, ScanFrame, ScannerStats};
-use crate::store::{self, ScanLog, StoreError};
+use crate::store::{self, ScanLog, ScanRequest, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,7 +120,7 @@ async fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), Store
         let message = format!("picker {picker} has no order in picking: claim one first");
         return no_order(shared, frame.code, message, scanner, Some(picker)).await;
     };
-    scan_into(shared, order, frame.code, Some(scanner)).await?;
+    scan_into(shared, order.id, frame.code, Some(scanner)).await?;
     Ok(())
 }
 
@@ -194,134 +194,43 @@ fn expected(order: &Order) -> Vec<Expected> {
         .collect()
 }
 
-/// Scans `code` into `order` (which must be in picking) and reports the outcome to everyone.
+/// Scans `code` into the order (which must be in picking) and reports the outcome to everyone.
 pub(crate) async fn scan_into(
     shared: &Arc<Shared>,
-    order: Order,
+    order: OrderId,
     code: String,
     scanner: Option<String>,
 ) -> Result<ScanReply, StoreError> {
-    let store = &shared.store;
     let decoded = barcode::decode(&code, &shared.rules);
-    let (lookup, raw, lines) = (decoded.clone().ok(), code.clone(), order.clone());
-    // One read for the item and the walk, so the reply needs no second read after the commit.
-    let (item, walk) = store
-        .read_async(move |c| {
-            let item = match store::sku_for_scan(c, lookup.as_ref(), &raw)? {
-                Some(s) => store::sku_info(c, &s)?,
-                None => None,
-            };
-            Ok((item, super::views::walk(c, &lines)?))
+    let weight_g = decoded.as_ref().ok().and_then(|d| d.weight_g);
+    let done = shared
+        .store
+        .scan(ScanRequest {
+            order,
+            code: code.clone(),
+            decoded,
+            scanner: scanner.clone(),
+            tolerance_pct: shared.config.picking.weight_tolerance_pct,
         })
         .await?;
-    let weight = decoded.as_ref().ok().and_then(|d| d.weight_g);
-    let actor = order.picker.clone().unwrap_or_else(|| "station".into());
-    let mut log = ScanLog {
-        order_id: Some(order.id),
-        line_no: None,
-        code: code.clone(),
-        result: String::new(),
-        qty: 0,
-        actor: actor.clone(),
-        scanner: scanner.clone(),
-        at: Timestamp::now(),
-    };
-    let seq = order.day_seq;
-    let mut after = order.clone();
-    let (outcome, message) = match (&decoded, &item) {
-        (Err(e), None) if !matches!(e, BarcodeError::NotRecognized(_)) => {
-            (ScanOutcome::Invalid, e.to_string())
-        }
-        (_, None) => (
-            ScanOutcome::Unknown,
-            format!("unknown code {code}: no item in the catalog has it"),
-        ),
-        (_, Some(info)) => match match_scan(&order, &info.sku) {
-            ScanMatch::WrongItem => (
-                ScanOutcome::WrongItem,
-                format!("wrong item: {} ({code}) is not in order #{seq}", info.name),
-            ),
-            ScanMatch::Over(line) => {
-                log.line_no = Some(line);
-                (
-                    ScanOutcome::Over,
-                    format!(
-                        "over: order #{seq} already has every {} it needs",
-                        info.name
-                    ),
-                )
-            }
-            ScanMatch::Line(line) => {
-                log.line_no = Some(line);
-                let event = match (info.unit, weight) {
-                    (Unit::Gram, Some(grams)) => Some(OrderEvent::PickWeighed {
-                        line,
-                        grams,
-                        tolerance_pct: shared.config.picking.weight_tolerance_pct,
-                    }),
-                    (Unit::Gram, None) => None,
-                    (Unit::Piece, _) => Some(OrderEvent::Pick { line, qty: 1 }),
-                };
-                match event {
-                    None => (
-                        ScanOutcome::Invalid,
-                        format!(
-                            "{} is weighed: scan the scale label, not the item code",
-                            info.name
-                        ),
-                    ),
-                    Some(ev) => {
-                        log.result = ScanOutcome::Ok.as_str().into();
-                        log.qty = match ev {
-                            OrderEvent::PickWeighed { grams, .. } => grams,
-                            _ => 1,
-                        };
-                        match store.apply(order.id, ev, &actor, Some(log.clone())).await {
-                            Ok(applied) => {
-                                after = applied.order;
-                                let l = after.lines.iter().find(|l| l.line_no == line);
-                                let (picked, qty) = l.map_or((0, 0), |l| (l.picked, l.qty));
-                                (
-                                    ScanOutcome::Ok,
-                                    format!(
-                                        "{}: {picked}/{qty} on line {line} of order #{seq}",
-                                        info.name
-                                    ),
-                                )
-                            }
-                            // Another scanner filled the line between our read and this write.
-                            Err(StoreError::Transition(e @ TransitionError::OverPick { .. }))
-                            | Err(StoreError::Transition(e @ TransitionError::OverWeight { .. })) => {
-                                (ScanOutcome::Over, e.to_string())
-                            }
-                            Err(StoreError::Transition(e)) => (ScanOutcome::Invalid, e.to_string()),
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-        },
-    };
-    if outcome != ScanOutcome::Ok {
-        log.result = outcome.as_str().into();
-        log.qty = 0;
-        store.log_scan(log.clone()).await?;
-    }
-    shared.metrics.scan(outcome);
-    let still = expected(&after);
-    let view = view_with(after, walk, &shared.config.sla, Timestamp::now());
+    shared.metrics.scan(done.outcome);
     let reply = ScanReply {
-        result: outcome,
+        result: done.outcome,
         code,
-        message,
+        message: done.message,
         scanner,
-        picker: view.order.picker.clone(),
-        line_no: log.line_no,
-        sku: item.as_ref().map(|s| s.sku.0.clone()),
-        name: item.map(|s| s.name),
-        weight_g: weight,
-        expected: still,
-        order: Some(view),
+        picker: done.order.picker.clone(),
+        line_no: done.line_no,
+        sku: done.item.as_ref().map(|s| s.sku.0.clone()),
+        name: done.item.map(|s| s.name),
+        weight_g,
+        expected: expected(&done.order),
+        order: Some(view_with(
+            done.order,
+            done.walk,
+            &shared.config.sla,
+            Timestamp::now(),
+        )),
     };
     publish(shared, reply.clone());
     Ok(reply)

@@ -4,36 +4,12 @@ use super::Shared;
 use crate::api::{Event, LineWalk, OrderView};
 use crate::model::{Order, SlaPolicy, Timestamp};
 use crate::store::{self, StoreError, StoreEvent};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
 /// Above this many skus a stock event says "many changed" instead of listing them.
 const MAX_LISTED_SKUS: usize = 500;
-
-/// Where each line's item is on the shelves, in walk order.
-pub(crate) fn walk(conn: &Connection, order: &Order) -> Result<Vec<LineWalk>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT location, walk_seq, unit, spec FROM sku WHERE sku = ?1")?;
-    let mut walk = Vec::with_capacity(order.lines.len());
-    for l in &order.lines {
-        let w = stmt.query_row(params![l.sku.0], |r| {
-            let unit: String = r.get(2)?;
-            Ok(LineWalk {
-                line_no: l.line_no,
-                location: r.get(0)?,
-                walk_seq: r.get(1)?,
-                unit: unit.parse().unwrap_or_default(),
-                spec: r.get(3)?,
-            })
-        })?;
-        walk.push(w);
-    }
-    walk.sort_by(|a, b| {
-        (a.walk_seq, &a.location, a.line_no).cmp(&(b.walk_seq, &b.location, b.line_no))
-    });
-    Ok(walk)
-}
 
 /// The view of an order whose walk is known: pure, so a scan can reuse the walk it read before.
 pub(crate) fn view_with(
@@ -57,7 +33,7 @@ pub(crate) fn order_view(
     sla: &SlaPolicy,
     now: Timestamp,
 ) -> Result<OrderView, StoreError> {
-    let walk = walk(conn, &order)?;
+    let walk = store::walk(conn, &order)?;
     Ok(view_with(order, walk, sla, now))
 }
 

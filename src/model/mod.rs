@@ -6,6 +6,7 @@ pub mod barcode;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod scan;
 pub mod sla;
 pub mod stock;
 
@@ -15,5 +16,6 @@ pub use order::{
     CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ScanMatch, ShortReason,
     Transition, TransitionError, match_scan, transition,
 };
+pub use scan::{ScanOutcome, ScanPlan, ScannedItem, plan_scan};
 pub use sla::{SlaPolicy, SlaState};
 pub use stock::{MAX_QTY, MoveKind, StockEffect, StockError, StockFigures, Unit};

@@ -12,11 +12,13 @@ mod writer;
 
 pub use catalog::{CatalogError, CatalogRow};
 pub use read::{
-    Invariants, OutboxDepth, SkuInfo, check_invariants, current_order, list_orders, load_order,
-    lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
-    scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures,
+    Invariants, LineWalk, OutboxDepth, SkuInfo, check_invariants, current_order, list_orders,
+    load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
+    scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
 };
-pub use write::{Applied, Ingested, NewLine, NewOrder, ScanLog, StockOp, StockOpKind};
+pub use write::{
+    Applied, Ingested, NewLine, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind,
+};
 
 use crate::model::{
     OrderEvent, OrderId, Platform, SkuCode, SlaPolicy, StockError, TransitionError,
@@ -310,6 +312,12 @@ impl Store {
             reply,
         })
         .await
+    }
+
+    /// A scan into an order in picking: item lookup, plan, pick or refusal, and its log, in one
+    /// transaction.
+    pub async fn scan(&self, req: ScanRequest) -> Result<ScanDone, StoreError> {
+        self.call(|reply| Command::Scan { req, reply }).await
     }
 
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.

@@ -443,3 +443,42 @@ pub fn picker_for_badge(conn: &Connection, badge: &str) -> Result<String, StoreE
         .optional()?
         .unwrap_or_else(|| badge.to_string()))
 }
+
+/// Where a line's item is on the shelves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineWalk {
+    /// Line.
+    pub line_no: u32,
+    /// Shelf location.
+    pub location: String,
+    /// Walk position.
+    pub walk_seq: i64,
+    /// Pieces or grams.
+    pub unit: Unit,
+    /// Specification.
+    pub spec: Option<String>,
+}
+
+/// Where each line's item is, in shelf walk order.
+pub fn walk(conn: &Connection, order: &Order) -> Result<Vec<LineWalk>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT location, walk_seq, unit, spec FROM sku WHERE sku = ?1")?;
+    let mut walk = Vec::with_capacity(order.lines.len());
+    for l in &order.lines {
+        let w = stmt.query_row(params![l.sku.0], |r| {
+            let unit: String = r.get(2)?;
+            Ok(LineWalk {
+                line_no: l.line_no,
+                location: r.get(0)?,
+                walk_seq: r.get(1)?,
+                unit: unit.parse().unwrap_or_default(),
+                spec: r.get(3)?,
+            })
+        })?;
+        walk.push(w);
+    }
+    walk.sort_by(|a, b| {
+        (a.walk_seq, &a.location, a.line_no).cmp(&(b.walk_seq, &b.location, b.line_no))
+    });
+    Ok(walk)
+}

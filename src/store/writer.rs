@@ -2,7 +2,7 @@
 //! channel; each runs in its own `BEGIN IMMEDIATE` transaction, and its events are broadcast only
 //! after the commit succeeded.
 
-use super::write::{self, Applied, Ingested, NewOrder, ScanLog, StockOp};
+use super::write::{self, Applied, Ingested, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp};
 use super::{CatalogRow, StoreError, StoreEvent, StoreOptions};
 use crate::model::{OrderEvent, OrderId, StockFigures};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -28,6 +28,10 @@ pub(super) enum Command {
     Stock {
         op: StockOp,
         reply: Reply<StockFigures>,
+    },
+    Scan {
+        req: ScanRequest,
+        reply: Reply<ScanDone>,
     },
     LogScan {
         scan: ScanLog,
@@ -112,6 +116,9 @@ fn run(
                 ])?;
                 Ok(((), vec![]))
             }),
+            Command::Scan { req, reply } => {
+                w.run(&mut conn, reply, |tx| write::scan(tx, &options, req))
+            }
             Command::LogScan { scan, reply } => w.run(&mut conn, reply, |tx| {
                 write::log_scan(tx, &scan)?;
                 Ok(((), vec![]))

@@ -356,3 +356,80 @@ fn weighed_lines_take_labels_until_within_tolerance() {
     let back = transition(&cancelled.order, &OrderEvent::ConfirmReturn, &plenty).unwrap();
     assert_eq!(back.stock[0].on_hand_delta, 510);
 }
+
+#[test]
+fn a_scan_is_planned_from_the_order_the_code_and_the_item() {
+    use flashpick::model::barcode::{DecodeRules, decode};
+    use flashpick::model::{ScanOutcome, ScanPlan, ScannedItem, Unit, plan_scan};
+    let order = model_order(
+        OrderState::Picking,
+        &[("A", 2, 1, 0), ("PORK", 500, 0, 0), ("B", 1, 1, 0)],
+    );
+    let item = |sku: &str, unit| ScannedItem {
+        sku: SkuCode::new(sku),
+        name: sku.into(),
+        unit,
+    };
+    let rules = DecodeRules::default();
+    let gtin = decode("6901234567892", &rules);
+    let label = decode("(01)09520123456788(3103)000495", &rules);
+    let refused = |plan: ScanPlan| match plan {
+        ScanPlan::Refuse { outcome, .. } => outcome,
+        ScanPlan::Apply { .. } => panic!("{plan:?} should be refused"),
+    };
+    let cases = [
+        (
+            plan_scan(&order, "x", &gtin, Some(&item("A", Unit::Piece)), 10),
+            Ok(OrderEvent::Pick { line: 1, qty: 1 }),
+        ),
+        (
+            plan_scan(&order, "x", &label, Some(&item("PORK", Unit::Gram)), 10),
+            Ok(OrderEvent::PickWeighed {
+                line: 2,
+                grams: 495,
+                tolerance_pct: 10,
+            }),
+        ),
+        (
+            plan_scan(&order, "x", &gtin, Some(&item("PORK", Unit::Gram)), 10),
+            Err(ScanOutcome::Invalid),
+        ),
+        (
+            plan_scan(&order, "x", &gtin, Some(&item("B", Unit::Piece)), 10),
+            Err(ScanOutcome::Over),
+        ),
+        (
+            plan_scan(&order, "x", &gtin, Some(&item("Z", Unit::Piece)), 10),
+            Err(ScanOutcome::WrongItem),
+        ),
+        (
+            plan_scan(&order, "x", &gtin, None, 10),
+            Err(ScanOutcome::Unknown),
+        ),
+        (
+            plan_scan(&order, "HELLO", &decode("HELLO", &rules), None, 10),
+            Err(ScanOutcome::Unknown),
+        ),
+        (
+            plan_scan(&order, "x", &decode("6901234567893", &rules), None, 10),
+            Err(ScanOutcome::Invalid),
+        ),
+    ];
+    for (i, (plan, want)) in cases.into_iter().enumerate() {
+        match want {
+            Ok(event) => assert_eq!(
+                plan,
+                ScanPlan::Apply {
+                    line: match event {
+                        OrderEvent::Pick { line, .. } | OrderEvent::PickWeighed { line, .. } =>
+                            line,
+                        _ => 0,
+                    },
+                    event
+                },
+                "case {i}"
+            ),
+            Err(outcome) => assert_eq!(refused(plan), outcome, "case {i}"),
+        }
+    }
+}
