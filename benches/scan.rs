@@ -146,8 +146,8 @@ fn main() {
     drop(slave);
     let text = format!(
         "[store]\nid = \"BENCH\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\n\
-         [platforms.jddj]\nenabled = true\n[picking]\nrepeat_window_ms = 0\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\napp_id = \"mt-app\"\nsecret = \"mt-secret\"\nstore_code = \"S1\"\nmode = \"poll\"\nbase_url = \"http://127.0.0.1:9/api/v1\"\n\
+         [platforms.jddj]\nenabled = true\napp_id = \"jd-app\"\nsecret = \"jd-secret\"\ntoken = \"jd-token\"\nstore_code = \"S1\"\nmode = \"poll\"\nbase_url = \"http://127.0.0.1:9/djapi\"\n[picking]\nrepeat_window_ms = 0\n\
          [[scanners]]\nname = \"gun\"\npath = \"{device}\"\npicker = \"p1\"\n",
         d = store_dir.display()
     );

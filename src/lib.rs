@@ -6,6 +6,8 @@
 //! - [`config`]: the store's TOML file, strictly parsed and validated (exit 78 on a bad one).
 //! - [`store`]: SQLite — migrations, the single writer thread, reader connections, catalog import.
 //! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection.
+//! - [`sync`]: the delivery platforms — signatures, adapters, the outbox delivery workers, the
+//!   push receivers.
 //! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
 //!   systemd readiness.
@@ -20,3 +22,4 @@ pub mod daemon;
 pub mod model;
 pub mod scan;
 pub mod store;
+pub mod sync;

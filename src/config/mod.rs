@@ -1,8 +1,10 @@
 //! The store's local configuration file (TOML), parsed strictly: unknown keys, wrong types and
 //! invalid values are refused with the dotted key and the reason, and the daemon exits 78.
 
+mod platforms;
 mod scanning;
 
+pub use platforms::{Delivery, IntakeMode, PlatformSection, Secret, WebhooksSection};
 pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, Suffix};
 
 use crate::model::{Platform, SlaPolicy};
@@ -46,6 +48,9 @@ pub struct Config {
     /// The serial barcode scanners.
     #[serde(default)]
     pub scanners: Vec<ScannerConfig>,
+    /// The push receiver for the platforms.
+    #[serde(default)]
+    pub webhooks: WebhooksSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -131,18 +136,6 @@ pub struct PlatformsSection {
     /// JD Daojia.
     #[serde(default)]
     pub jddj: PlatformSection,
-}
-
-/// `[platforms.<name>]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformSection {
-    /// Whether the store sells on this platform (stock levels are pushed only to enabled ones).
-    #[serde(default)]
-    pub enabled: bool,
-    /// Units held back from this platform for every sku that sets no safety stock of its own.
-    #[serde(default)]
-    pub safety_stock: i64,
 }
 
 /// `[log]`.
@@ -349,16 +342,12 @@ impl Config {
                 ),
             ));
         }
-        for (key, p) in [
-            ("platforms.meituan.safety_stock", &self.platforms.meituan),
-            ("platforms.jddj.safety_stock", &self.platforms.jddj),
+        for (name, p) in [
+            ("meituan", &self.platforms.meituan),
+            ("jddj", &self.platforms.jddj),
         ] {
-            if p.safety_stock < 0 {
-                return Err(invalid(
-                    key,
-                    format!("{} must not be negative", p.safety_stock),
-                ));
-            }
+            platforms::validate(name, p, &self.webhooks)
+                .map_err(|(key, reason)| invalid(&key, reason))?;
         }
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;

@@ -34,7 +34,7 @@ fn write_config(dir: &Path) -> PathBuf {
         &path,
         format!(
             "[store]\nid = \"CLI-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
-             [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\n",
+             [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\napp_id = \"mt-app\"\nsecret = \"mt-secret\"\nstore_code = \"S1\"\nmode = \"poll\"\nbase_url = \"http://127.0.0.1:9/api/v1\"\n",
             d = dir.display()
         ),
     )
@@ -65,6 +65,11 @@ fn bad_configs_exit_78_naming_the_key_and_the_reason() {
         ),
         ("bad_store_id.toml", "`store.id`", "not a store id"),
         ("missing_store.toml", "store", "missing field"),
+        (
+            "platform_without_secret.toml",
+            "`platforms.jddj.secret`",
+            "required",
+        ),
     ];
     for (file, key, why) in cases {
         let path = fixture(&format!("config/{file}"));
@@ -325,4 +330,14 @@ fn barcode_decodes_looks_up_and_exits_by_validity() {
     // A store's own non-GTIN code is valid when the catalog has it; the sku code works too.
     let (rc, v) = json("W550");
     assert_eq!((rc, v["sku"].as_str()), (Some(0), Some("W550")));
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let text = "[store]\nid = \"S\"\n[platforms.jddj]\nenabled = true\napp_id = \"k\"\n\
+                secret = \"TOPSECRET-1\"\ntoken = \"TOPSECRET-2\"\nstore_code = \"1\"\nmode = \"poll\"\n";
+    let c = flashpick::config::Config::parse(text, Path::new("s.toml")).unwrap();
+    let shown = format!("{c:?} {}", c.platforms.jddj.secret);
+    assert!(!shown.contains("TOPSECRET"), "{shown}");
+    assert_eq!(c.platforms.jddj.secret.expose(), "TOPSECRET-1");
 }

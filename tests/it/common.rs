@@ -128,8 +128,19 @@ socket = "{dir}/fp.sock"
 listen = "127.0.0.1:0"
 [platforms.meituan]
 enabled = true
+app_id = "mt-app"
+secret = "mt-secret"
+store_code = "S1"
+mode = "poll"
+base_url = "http://127.0.0.1:9/api/v1"
 [platforms.jddj]
 enabled = true
+app_id = "jd-app"
+secret = "jd-secret"
+token = "jd-token"
+store_code = "S1"
+mode = "poll"
+base_url = "http://127.0.0.1:9/djapi"
 [hq]
 enabled = true
 "#,

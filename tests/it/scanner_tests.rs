@@ -26,7 +26,7 @@ fn plug(link: &Path) -> TTYPort {
 fn config(dir: &Path, scanners: &[(&str, Option<&str>)], repeat_ms: u64) -> Config {
     let mut text = format!(
         "[store]\nid = \"SC-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
-         [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\n\
+         [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\napp_id = \"mt-app\"\nsecret = \"mt-secret\"\nstore_code = \"S1\"\nmode = \"poll\"\nbase_url = \"http://127.0.0.1:9/api/v1\"\n\
          [picking]\nrepeat_window_ms = {repeat_ms}\nweight_tolerance_pct = 10\n\
          [barcodes]\nbadge_prefixes = [\"PK\"]\n[[barcodes.scale]]\nname = \"w\"\n\
          layout = \"FFWWWWWNNNNNC\"\nflags = [\"21\"]\n",

@@ -1,0 +1,223 @@
+//! `[platforms.meituan]`, `[platforms.jddj]` and `[webhooks]`: credentials, store codes, intake
+//! mode and delivery settings for each delivery platform.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A credential. Never printed: `Debug` and `Display` show `***`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The credential itself, for signing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How orders reach the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntakeMode {
+    /// The platform pushes to our webhook (needs `[webhooks] listen` reachable from outside).
+    #[default]
+    Push,
+    /// We ask the platform for new orders every `poll_interval_secs`.
+    Poll,
+}
+
+/// Who takes a JD order to the customer, which decides how pick-complete is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Platform riders (JD `OrderJDZBDelivery`).
+    #[default]
+    Platform,
+    /// The store's own riders (JD `OrderSerllerDelivery`).
+    Store,
+    /// The customer collects (JD `OrderSelfMention`).
+    Pickup,
+}
+
+/// `[platforms.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSection {
+    /// Whether the store sells on this platform.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Units held back from this platform for every sku that sets no safety stock of its own.
+    #[serde(default)]
+    pub safety_stock: i64,
+    /// The gateway, up to and including `/api/v1` (Meituan) or `/djapi` (JD).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Meituan `app_id` / JD `app_key`.
+    #[serde(default)]
+    pub app_id: String,
+    /// The app secret used for signing.
+    #[serde(default)]
+    pub secret: Secret,
+    /// JD `token` (required for JD); Meituan `access_token` for service-provider apps (optional).
+    #[serde(default)]
+    pub token: Secret,
+    /// The store's code on the platform: Meituan `app_poi_code`, JD station number.
+    #[serde(default)]
+    pub store_code: String,
+    /// Push (webhooks) or poll.
+    #[serde(default)]
+    pub mode: IntakeMode,
+    /// Polling period when `mode = "poll"`.
+    #[serde(default = "default_poll")]
+    pub poll_interval_secs: u64,
+    /// Accept new orders at once (reserving their stock); otherwise staff accept them.
+    #[serde(default = "yes")]
+    pub auto_accept: bool,
+    /// JD: who delivers.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Stock levels per call.
+    #[serde(default = "default_batch")]
+    pub stock_batch: usize,
+    /// Meituan: the push URL prefix registered in the console (`<prefix>/<message>`); the
+    /// signature of a push covers it.
+    #[serde(default)]
+    pub push_url: Option<String>,
+    /// The operator name sent with actions (JD `operator`, `operPin`, `userPin`).
+    #[serde(default = "default_operator")]
+    pub operator: String,
+    /// Per-request timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Meituan: minutes before the promised delivery time that picking must be done.
+    #[serde(default)]
+    pub travel_buffer_secs: Option<i64>,
+}
+
+fn default_poll() -> u64 {
+    15
+}
+fn yes() -> bool {
+    true
+}
+fn default_batch() -> usize {
+    50
+}
+fn default_operator() -> String {
+    "flashpick".into()
+}
+fn default_timeout() -> u64 {
+    10
+}
+
+impl Default for PlatformSection {
+    fn default() -> Self {
+        PlatformSection {
+            enabled: false,
+            safety_stock: 0,
+            base_url: None,
+            app_id: String::new(),
+            secret: Secret::default(),
+            token: Secret::default(),
+            store_code: String::new(),
+            mode: IntakeMode::default(),
+            poll_interval_secs: default_poll(),
+            auto_accept: true,
+            delivery: Delivery::default(),
+            stock_batch: default_batch(),
+            push_url: None,
+            operator: default_operator(),
+            timeout_secs: default_timeout(),
+            travel_buffer_secs: None,
+        }
+    }
+}
+
+/// `[webhooks]`: where the platforms push.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksSection {
+    /// Address for the push receiver (behind the store's reverse proxy or tunnel); none: no
+    /// receiver, and every platform must poll.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+}
+
+/// Checks one platform's section; `Err((key, reason))`.
+pub(super) fn validate(
+    name: &str,
+    p: &PlatformSection,
+    webhooks: &WebhooksSection,
+) -> Result<(), (String, String)> {
+    let key = |k: &str| format!("platforms.{name}.{k}");
+    if p.safety_stock < 0 {
+        return Err((
+            key("safety_stock"),
+            format!("{} must not be negative", p.safety_stock),
+        ));
+    }
+    if !p.enabled {
+        return Ok(());
+    }
+    if let Some(url) = &p.base_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err((
+            key("base_url"),
+            format!("`{url}` must start with https:// (or http://)"),
+        ));
+    }
+    for (k, empty) in [
+        ("app_id", p.app_id.trim().is_empty()),
+        ("secret", p.secret.is_empty()),
+        ("store_code", p.store_code.trim().is_empty()),
+    ] {
+        if empty {
+            return Err((key(k), "is required when the platform is enabled: copy it from the platform's developer console".into()));
+        }
+    }
+    if name == "jddj" && p.token.is_empty() {
+        return Err((
+            key("token"),
+            "is required for JD Daojia: copy it from the developer console".into(),
+        ));
+    }
+    if p.mode == IntakeMode::Push && webhooks.listen.is_none() {
+        return Err((
+            key("mode"),
+            "is push, but [webhooks] listen is not set: set it, or use mode = \"poll\"".into(),
+        ));
+    }
+    if !(1..=3600).contains(&p.poll_interval_secs) {
+        return Err((key("poll_interval_secs"), "use 1 to 3600 seconds".into()));
+    }
+    if !(1..=200).contains(&p.stock_batch) {
+        return Err((key("stock_batch"), "use 1 to 200 levels per call".into()));
+    }
+    if !(1..=120).contains(&p.timeout_secs) {
+        return Err((key("timeout_secs"), "use 1 to 120 seconds".into()));
+    }
+    Ok(())
+}
