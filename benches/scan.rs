@@ -44,11 +44,14 @@ fn seed(dir: &Path, qty: i64) -> i64 {
         promised_at: None,
         platform_deadline: None,
         pickup_code: None,
+        remark: None,
+        unknown_items: Vec::new(),
         lines: vec![NewLine {
             sku: SkuCode::new("W550"),
             name: None,
             qty,
             unit_price: Fen(200),
+            platform_item: None,
         }],
     };
     let Ingested::New(o) = store.ingest_blocking("bench", "m1", new).unwrap() else {

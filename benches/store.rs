@@ -67,11 +67,14 @@ fn store_with_orders(dir: &std::path::Path, n: usize) -> (Store, Vec<OrderId>) {
                 promised_at: None,
                 platform_deadline: None,
                 pickup_code: None,
+                remark: None,
+                unknown_items: Vec::new(),
                 lines: vec![NewLine {
                     sku: SkuCode(format!("S{i:06}")),
                     name: None,
                     qty: 1000,
                     unit_price: Fen(200),
+                    platform_item: None,
                 }],
             };
             let Ingested::New(o) = store

@@ -169,6 +169,17 @@ pub const MIGRATIONS: &[&str] = &[
         bound_at  INTEGER NOT NULL
     );
     "#,
+    // 3: what the platforms need: their item id per line, the remark, items no catalog entry
+    // matched, and the last day sequence polled per platform.
+    r#"
+    ALTER TABLE order_line ADD COLUMN platform_item TEXT;
+    ALTER TABLE "order" ADD COLUMN remark TEXT;
+    ALTER TABLE "order" ADD COLUMN unknown_items TEXT;
+    CREATE TABLE sync_state (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version of an open database.

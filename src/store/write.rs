@@ -26,6 +26,21 @@ pub struct NewLine {
     /// Price of one unit.
     #[serde(default)]
     pub unit_price: Fen,
+    /// The platform's own id of the item (Meituan `sku_id`, JD `skuId`), sent back in adjustments.
+    #[serde(default)]
+    pub platform_item: Option<String>,
+}
+
+/// An item of an incoming order that matched nothing in the catalog: kept on the order, shown
+/// to staff, never silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownItem {
+    /// Name as sold.
+    pub name: String,
+    /// The merchant code and barcode the platform sent.
+    pub codes: Vec<String>,
+    /// Quantity ordered.
+    pub qty: i64,
 }
 
 /// An incoming order, normalised from whichever platform sent it.
@@ -51,6 +66,12 @@ pub struct NewOrder {
     pub pickup_code: Option<String>,
     /// The lines.
     pub lines: Vec<NewLine>,
+    /// The customer's remark (including what to do when an item is out of stock).
+    #[serde(default)]
+    pub remark: Option<String>,
+    /// Items no catalog entry matched.
+    #[serde(default)]
+    pub unknown_items: Vec<UnknownItem>,
 }
 
 /// The outcome of taking an order in.
@@ -149,7 +170,7 @@ pub(super) fn ingest(
             "the order has no platform order id".into(),
         ));
     }
-    if new.lines.is_empty() {
+    if new.lines.is_empty() && new.unknown_items.is_empty() {
         return Err(StoreError::BadOrder(format!(
             "order {} has no lines",
             new.external_id
@@ -164,8 +185,9 @@ pub(super) fn ingest(
         .pick_deadline(new.platform_deadline, new.promised_at, new.placed_at);
     tx.prepare_cached(
         "INSERT INTO \"order\" (platform, external_id, day_seq, state, placed_at, promised_at,
-             platform_deadline, pick_deadline, pickup_code, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+             platform_deadline, pick_deadline, pickup_code, created_at, updated_at, remark,
+             unknown_items)
+         VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
     )?
     .execute(params![
         new.platform.as_str(),
@@ -176,7 +198,10 @@ pub(super) fn ingest(
         new.platform_deadline.map(|t| t.0),
         deadline.0,
         new.pickup_code,
-        now.0
+        now.0,
+        new.remark,
+        (!new.unknown_items.is_empty())
+            .then(|| serde_json::to_string(&new.unknown_items).unwrap_or_default())
     ])?;
     let id = OrderId(tx.last_insert_rowid());
     for (i, line) in new.lines.iter().enumerate() {
@@ -192,8 +217,9 @@ pub(super) fn ingest(
             .ok_or_else(|| StoreError::NoSuchSku(line.sku.clone()))?;
         let name = line.name.clone().unwrap_or(info.name);
         tx.prepare_cached(
-            "INSERT INTO order_line (order_id, line_no, sku, name, qty, unit_price_fen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO order_line (order_id, line_no, sku, name, qty, unit_price_fen,
+                 platform_item)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             id.0,
@@ -201,7 +227,8 @@ pub(super) fn ingest(
             line.sku.0,
             name,
             line.qty,
-            line.unit_price.0
+            line.unit_price.0,
+            line.platform_item
         ])?;
     }
     let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
@@ -311,7 +338,7 @@ fn apply_loaded(
         now,
     )?;
     for report in &t.reports {
-        platform_report(tx, &t.order, report, &event_id, now)?;
+        platform_report(tx, &t.order, order.state, report, &event_id, now)?;
     }
     if options.hq_events {
         hq_order_event(
@@ -496,13 +523,34 @@ fn queue_stock_levels(
 fn platform_report(
     tx: &Transaction<'_>,
     order: &Order,
+    from: OrderState,
     report: &Report,
     caused_by: &EventId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    // Every line with the platform's own item id: an adjustment must name them all (JD lists
+    // every remaining line) and the platform knows items by its ids.
+    let mut items = tx.prepare_cached(
+        "SELECT line_no, platform_item FROM order_line WHERE order_id = ?1 ORDER BY line_no",
+    )?;
+    let ids: std::collections::HashMap<u32, Option<String>> = items
+        .query_map([order.id.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let lines: Vec<serde_json::Value> = order
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "line_no": l.line_no, "sku": l.sku.0, "platform_item": ids.get(&l.line_no).cloned().flatten(),
+                "name": l.name, "qty": l.qty, "picked": l.picked, "short": l.short,
+                "unit_price_fen": l.unit_price.0,
+            })
+        })
+        .collect();
     let mut payload = json!({
         "v": 1, "type": "report", "caused_by": caused_by.0, "order_id": order.id.0,
         "platform": order.platform.as_str(), "external_id": order.external_id, "at": now.0,
+        "from_state": from.as_str(), "lines": lines,
     });
     if let (Some(obj), Ok(serde_json::Value::Object(r))) =
         (payload.as_object_mut(), serde_json::to_value(report))

@@ -62,6 +62,8 @@ pub fn new_order(external_id: &str, lines: &[(&str, i64)]) -> NewOrder {
         promised_at: Some(Timestamp::now().plus_secs(1800)),
         platform_deadline: None,
         pickup_code: None,
+        remark: None,
+        unknown_items: Vec::new(),
         lines: lines
             .iter()
             .map(|(sku, qty)| NewLine {
@@ -69,6 +71,7 @@ pub fn new_order(external_id: &str, lines: &[(&str, i64)]) -> NewOrder {
                 name: None,
                 qty: *qty,
                 unit_price: Fen(350),
+                platform_item: None,
             })
             .collect(),
     }

@@ -34,6 +34,8 @@ fn open(dir: &std::path::Path, on_hand: [i64; 3], specs: &[OrderSpec]) -> (Store
                 promised_at: None,
                 platform_deadline: None,
                 pickup_code: None,
+                remark: None,
+                unknown_items: Vec::new(),
                 lines: lines
                     .iter()
                     .map(|(s, q)| NewLine {
@@ -41,6 +43,7 @@ fn open(dir: &std::path::Path, on_hand: [i64; 3], specs: &[OrderSpec]) -> (Store
                         name: None,
                         qty: *q,
                         unit_price: Fen(100),
+                        platform_item: None,
                     })
                     .collect(),
             };
