@@ -1,4 +1,230 @@
 //! The delivery platforms (Meituan Shangou, JD Daojia): signatures, envelopes, actions, intake,
 //! and the outbox delivery workers. Every platform detail lives in that platform's file.
 
+pub mod china_time;
+pub mod jddj;
+pub mod meituan;
 pub mod sign;
+
+use crate::model::{Fen, Platform, Timestamp};
+use serde_json::Value;
+
+/// What a platform's answer means for the outbox row that caused the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Done (including "already in that state").
+    Done,
+    /// Try again later (server error, timeout, network).
+    Retry(String),
+    /// Slow down, then try again.
+    RateLimited(String),
+    /// The platform will never accept it: park the row with this reason for a person.
+    Permanent(String),
+}
+
+/// An HTTP request ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCall {
+    /// GET (parameters in the query) or POST (form body).
+    pub post: bool,
+    /// The URL without query.
+    pub url: String,
+    /// Parameters, signature included.
+    pub params: Vec<(String, String)>,
+}
+
+/// An order as a platform describes it, before its items are matched to the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftOrder {
+    /// Platform.
+    pub platform: Platform,
+    /// The platform's order id.
+    pub external_id: String,
+    /// Day sequence number.
+    pub day_seq: Option<u32>,
+    /// Paid at.
+    pub placed_at: Timestamp,
+    /// Promised delivery.
+    pub promised_at: Option<Timestamp>,
+    /// The platform's pick deadline.
+    pub platform_deadline: Option<Timestamp>,
+    /// Customer remark.
+    pub remark: Option<String>,
+    /// Items.
+    pub lines: Vec<DraftLine>,
+}
+
+/// One item of a [`DraftOrder`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftLine {
+    /// The merchant's code (our sku code when the catalog was set up that way).
+    pub merchant_code: Option<String>,
+    /// The barcode the platform has for it.
+    pub upc: Option<String>,
+    /// The platform's own id of the item.
+    pub platform_item: Option<String>,
+    /// Name as sold.
+    pub name: String,
+    /// Count ordered.
+    pub count: i64,
+    /// Price of one.
+    pub unit_price: Fen,
+    /// Grams per unit, for weighed goods.
+    pub unit_weight_g: Option<i64>,
+}
+
+/// One line of an order as a report carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportLine {
+    /// Store sku (the merchant code on the platform).
+    pub sku: String,
+    /// The platform's item id.
+    pub platform_item: Option<String>,
+    /// Ordered.
+    pub qty: i64,
+    /// Picked.
+    pub picked: i64,
+    /// Short.
+    pub short: i64,
+}
+
+/// One stock level to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    /// Store sku (the merchant code on the platform).
+    pub sku: String,
+    /// Units the platform may sell.
+    pub level: i64,
+}
+
+/// Something to do on a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Accept the order.
+    Confirm {
+        /// The platform's order id.
+        order: String,
+    },
+    /// Picking is done.
+    PickComplete {
+        /// The platform's order id.
+        order: String,
+    },
+    /// Some units are missing: refund them (Meituan) or adjust the order (JD).
+    Adjust {
+        /// The platform's order id.
+        order: String,
+        /// Every line of the order.
+        lines: Vec<ReportLine>,
+    },
+    /// The store cancels.
+    Cancel {
+        /// The platform's order id.
+        order: String,
+        /// Why.
+        reason: String,
+        /// Whether the store had accepted it before.
+        was_accepted: bool,
+    },
+    /// Publish stock levels.
+    Stock(Vec<Level>),
+    /// Fetch one order's details (JD pushes carry ids only).
+    FetchOrder {
+        /// The platform's order id.
+        order: String,
+    },
+}
+
+/// Reads the action an outbox row of kind `report` or `fetch_order` stands for.
+pub fn action_from_report(kind: &str, payload: &Value) -> Result<Action, String> {
+    let text = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_string);
+    let order = text("external_id").ok_or("the row names no order")?;
+    if kind == "fetch_order" {
+        return Ok(Action::FetchOrder { order });
+    }
+    let lines = payload
+        .get("lines")
+        .and_then(Value::as_array)
+        .map(|ls| {
+            ls.iter()
+                .map(|l| ReportLine {
+                    sku: l["sku"].as_str().unwrap_or_default().to_string(),
+                    platform_item: l["platform_item"].as_str().map(str::to_string),
+                    qty: l["qty"].as_i64().unwrap_or(0),
+                    picked: l["picked"].as_i64().unwrap_or(0),
+                    short: l["short"].as_i64().unwrap_or(0),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match payload.get("action").and_then(Value::as_str) {
+        Some("confirm") => Ok(Action::Confirm { order }),
+        Some("pick_complete") => Ok(Action::PickComplete { order }),
+        Some("adjust") => Ok(Action::Adjust { order, lines }),
+        Some("cancel") => Ok(Action::Cancel {
+            order,
+            reason: text("reason").unwrap_or_default(),
+            was_accepted: text("from_state").as_deref() != Some("new"),
+        }),
+        other => Err(format!("unknown report action {other:?}")),
+    }
+}
+
+/// Yuan as the platforms write them (`12.5`, `"3.99"`) in fen, rounded half up.
+pub fn yuan_to_fen(v: &Value) -> Option<i64> {
+    let text = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.trim().to_string(),
+        _ => return None,
+    };
+    let (neg, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, text),
+    };
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let int: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let digits: Vec<u32> = frac
+        .chars()
+        .map(|c| c.to_digit(10))
+        .collect::<Option<_>>()?;
+    let d = |i: usize| i64::from(digits.get(i).copied().unwrap_or(0));
+    let mut fen = int.checked_mul(100)? + d(0) * 10 + d(1);
+    if d(2) >= 5 {
+        fen += 1;
+    }
+    Some(if neg { -fen } else { fen })
+}
+
+/// A JSON value that is an id, whether the platform wrote it as a number or a string.
+pub fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn yuan_become_fen_exactly() {
+        for (v, fen) in [
+            (json!(12.5), 1250),
+            (json!("3.99"), 399),
+            (json!(0.1), 10),
+            (json!("7"), 700),
+            (json!(2.345), 235),
+            (json!("-1.20"), -120),
+        ] {
+            assert_eq!(yuan_to_fen(&v), Some(fen), "{v}");
+        }
+        assert_eq!(yuan_to_fen(&json!("abc")), None);
+        assert_eq!(yuan_to_fen(&json!(null)), None);
+    }
+}

@@ -1,0 +1,86 @@
+//! Wall-clock time in China (UTC+8, no daylight saving) as the platforms write it:
+//! `yyyy-MM-dd HH:mm:ss`. Pure civil-calendar arithmetic, no time-zone database needed.
+
+use crate::model::Timestamp;
+
+const OFFSET_SECS: i64 = 8 * 3600;
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// (year, month, day) → days since 1970-01-01.
+fn days(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `2011-07-20 11:10:04` for a moment, in China time.
+pub fn format(t: Timestamp) -> String {
+    let secs = t.0.div_euclid(1000) + OFFSET_SECS;
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// Reads `yyyy-MM-dd HH:mm:ss` (China time); `None` when it is not that.
+pub fn parse(text: &str) -> Option<Timestamp> {
+    let b = text.trim().as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| -> Option<i64> {
+        std::str::from_utf8(&b[r]).ok()?.parse().ok()
+    };
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, s) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let secs = days(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + s - OFFSET_SECS;
+    Some(Timestamp(secs * 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn china_time_round_trips_and_knows_the_offset() {
+        // 2011-07-20 03:10:04 UTC is 11:10:04 in Beijing.
+        let t = Timestamp(1_311_131_404_000);
+        assert_eq!(format(t), "2011-07-20 11:10:04");
+        assert_eq!(parse("2011-07-20 11:10:04"), Some(t));
+        assert_eq!(format(Timestamp(0)), "1970-01-01 08:00:00");
+        for ms in [0i64, 951_782_400_000, 1_709_164_800_000, 4_102_444_799_000] {
+            assert_eq!(parse(&format(Timestamp(ms))), Some(Timestamp(ms)));
+        }
+        assert_eq!(parse("2024-02-30 10:00"), None);
+        assert_eq!(parse("yesterday"), None);
+    }
+}

@@ -1,0 +1,280 @@
+//! JD Daojia (京东到家): everything specific to it — the system parameters and `jd_param_json`,
+//! the signature's inputs, the doubly encoded response envelope and its codes, push verification,
+//! and the order fields. See PLATFORMS.md; keep every JD detail in this file.
+
+use super::{Action, DraftLine, DraftOrder, HttpCall, Verdict, china_time, id_text, sign};
+use crate::config::{Delivery, PlatformSection, Secret};
+use crate::model::{Fen, Platform, Timestamp};
+use serde_json::{Value, json};
+
+/// The production gateway.
+pub const DEFAULT_BASE: &str = "https://openapi.jddj.com/djapi";
+
+/// JD tolerates ±6 minutes of clock skew; pushes outside it are refused as stale.
+pub const PUSH_WINDOW_SECS: i64 = 360;
+
+/// Order status: waiting for the merchant to accept.
+pub const STATUS_WAITING: i64 = 41000;
+/// Order statuses meaning the customer or the system cancelled.
+pub const STATUS_CANCELLED: [i64; 2] = [20020, 20040];
+
+/// A configured JD app for one store.
+#[derive(Debug, Clone)]
+pub struct Jddj {
+    base: String,
+    app_key: String,
+    secret: Secret,
+    token: Secret,
+    station: String,
+    operator: String,
+    delivery: Delivery,
+}
+
+impl Jddj {
+    /// From `[platforms.jddj]`.
+    pub fn new(p: &PlatformSection) -> Self {
+        Jddj {
+            base: p
+                .base_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BASE.into())
+                .trim_end_matches('/')
+                .to_string(),
+            app_key: p.app_id.clone(),
+            secret: p.secret.clone(),
+            token: p.token.clone(),
+            station: p.store_code.clone(),
+            operator: p.operator.clone(),
+            delivery: p.delivery,
+        }
+    }
+
+    /// A signed call: the system parameters, the business parameters as one JSON string, `sign`.
+    pub fn call(&self, path: &str, business: Value, now: Timestamp) -> HttpCall {
+        let mut params: Vec<(String, String)> = vec![
+            ("app_key".into(), self.app_key.clone()),
+            ("token".into(), self.token.expose().to_string()),
+            ("timestamp".into(), china_time::format(now)),
+            ("format".into(), "json".into()),
+            ("v".into(), "1.0".into()),
+            ("jd_param_json".into(), business.to_string()),
+        ];
+        let refs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let sign = sign::jddj(&refs, self.secret.expose());
+        params.push(("sign".into(), sign));
+        HttpCall {
+            post: true,
+            url: format!("{}/{path}", self.base),
+            params,
+        }
+    }
+
+    /// The call an action makes.
+    pub fn action(&self, action: &Action, now: Timestamp) -> Result<HttpCall, String> {
+        let op = &self.operator;
+        Ok(match action {
+            Action::Confirm { order } => self.call(
+                "ocs/orderAcceptOperate",
+                json!({"orderId": order, "isAgreed": true, "operator": op}),
+                now,
+            ),
+            Action::PickComplete { order } => {
+                let path = match self.delivery {
+                    Delivery::Platform => "bm/open/api/order/OrderJDZBDelivery",
+                    // The misspelling is the real path.
+                    Delivery::Store => "bm/open/api/order/OrderSerllerDelivery",
+                    Delivery::Pickup => "bm/open/api/order/OrderSelfMention",
+                };
+                self.call(path, json!({"orderId": order, "operator": op}), now)
+            }
+            Action::Adjust { order, lines } => {
+                // Once per order, listing every line that remains, with its new count; lines
+                // adjusted to zero are left out.
+                let remaining: Vec<Value> = lines
+                    .iter()
+                    .filter(|l| l.picked > 0)
+                    .map(|l| json!({"outSkuId": l.sku, "skuCount": l.picked}))
+                    .collect();
+                if remaining.is_empty() {
+                    return Err("every line would be adjusted to zero: the customer must cancel the order on JD".into());
+                }
+                self.call(
+                    "orderAdjust/adjustOrder",
+                    json!({"orderId": order, "operPin": op, "remark": "部分商品缺货", "oaosAdjustDTOList": remaining}),
+                    now,
+                )
+            }
+            Action::Cancel {
+                order,
+                reason,
+                was_accepted,
+            } => {
+                if *was_accepted {
+                    return Err("JD Daojia has no store-side cancel after accepting: ask the customer or JD support to cancel".into());
+                }
+                self.call(
+                    "ocs/orderAcceptOperate",
+                    json!({"orderId": order, "isAgreed": false, "operator": op, "remark": reason}),
+                    now,
+                )
+            }
+            Action::Stock(levels) => {
+                let list: Vec<Value> = levels
+                    .iter()
+                    .map(|l| json!({"outSkuId": l.sku, "stockQty": l.level}))
+                    .collect();
+                self.call(
+                    "stock/batchUpdateCurrentQtys",
+                    json!({"outStationNo": self.station, "userPin": op, "skuStockList": list}),
+                    now,
+                )
+            }
+            Action::FetchOrder { order } => {
+                self.call("order/es/query", json!({"orderId": order}), now)
+            }
+        })
+    }
+
+    /// Polling: orders waiting for the store, newest page.
+    pub fn poll_call(&self, now: Timestamp) -> HttpCall {
+        self.call(
+            "order/es/query",
+            json!({"orderStatus": STATUS_WAITING, "deliveryStationNoIsv": self.station, "pageNo": 1, "pageSize": 50}),
+            now,
+        )
+    }
+
+    /// Checks a push and returns its `jd_param_json`.
+    pub fn verify_push(
+        &self,
+        fields: &[(String, String)],
+        now: Timestamp,
+    ) -> Result<Value, String> {
+        let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+        if get("app_key") != Some(self.app_key.as_str()) {
+            return Err("push for another app_key".into());
+        }
+        let sent = get("timestamp")
+            .and_then(china_time::parse)
+            .ok_or("push without a valid timestamp")?;
+        if (now.0 - sent.0).abs() > PUSH_WINDOW_SECS * 1000 {
+            return Err("stale push; check both clocks".into());
+        }
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let want = sign::jddj(&refs, self.secret.expose());
+        match get("sign") {
+            Some(s) if sign::same(s, &want) => {}
+            _ => return Err("bad signature".into()),
+        }
+        serde_json::from_str(get("jd_param_json").unwrap_or("{}"))
+            .map_err(|e| format!("jd_param_json: {e}"))
+    }
+}
+
+/// What an answer means; on success, the inner `result` (or the whole inner object).
+pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
+    if status == 429 {
+        return (Verdict::RateLimited("HTTP 429".into()), None);
+    }
+    if status >= 500 {
+        return (Verdict::Retry(format!("HTTP {status}")), None);
+    }
+    let v: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) if status >= 400 => return (Verdict::Permanent(format!("HTTP {status}")), None),
+        Err(e) => return (Verdict::Retry(format!("unreadable answer: {e}")), None),
+    };
+    let code = |v: &Value, k: &str| id_text(&v[k]);
+    let outer = code(&v, "code").unwrap_or_default();
+    let msg = v["msg"].as_str().unwrap_or("").to_string();
+    let why = format!("JD {outer}: {msg}");
+    let verdict = match outer.as_str() {
+        "0" => None,
+        "-1" | "-10000" | "100022" => Some(Verdict::Retry(why)),
+        "10032" => Some(Verdict::RateLimited(why)),
+        "10013" => Some(Verdict::Permanent(format!(
+            "{why} — renew platforms.jddj.token"
+        ))),
+        "10014" => Some(Verdict::Permanent(format!(
+            "{why} — check platforms.jddj.secret and the clock"
+        ))),
+        _ => Some(Verdict::Permanent(why)),
+    };
+    if let Some(v) = verdict {
+        return (v, None);
+    }
+    // `data` is a JSON string holding another envelope with its own code.
+    let inner: Value = match &v["data"] {
+        Value::String(s) if s.is_empty() => return (Verdict::Done, None),
+        Value::String(s) => match serde_json::from_str(s) {
+            Ok(i) => i,
+            Err(e) => return (Verdict::Retry(format!("unreadable data: {e}")), None),
+        },
+        Value::Null => return (Verdict::Done, None),
+        other => other.clone(),
+    };
+    let inner_code = code(&inner, "code")
+        .or_else(|| code(&inner, "retCode"))
+        .unwrap_or_else(|| "0".into());
+    if inner_code == "0" {
+        let result = inner.get("result").cloned().unwrap_or(inner);
+        return (Verdict::Done, Some(result));
+    }
+    let inner_msg = inner["msg"]
+        .as_str()
+        .or(inner["retMsg"].as_str())
+        .unwrap_or("")
+        .to_string();
+    // "请勿重复操作": the order is already in the state asked for.
+    if inner_msg.contains("重复") {
+        return (Verdict::Done, None);
+    }
+    (
+        Verdict::Permanent(format!("JD {inner_code}: {inner_msg}")),
+        None,
+    )
+}
+
+/// An order from `order/es/query`.
+pub fn draft(v: &Value) -> Result<DraftOrder, String> {
+    let external_id = id_text(&v["orderId"]).ok_or("the order has no orderId")?;
+    let time = |k: &str| v[k].as_str().and_then(china_time::parse);
+    let lines = v["product"]
+        .as_array()
+        .ok_or_else(|| format!("order {external_id} has no product list"))?
+        .iter()
+        .map(|p| DraftLine {
+            merchant_code: id_text(&p["skuIdIsv"]),
+            upc: id_text(&p["upcCode"]),
+            platform_item: id_text(&p["skuId"]),
+            name: p["skuName"].as_str().unwrap_or("").to_string(),
+            count: p["skuCount"].as_i64().unwrap_or(0),
+            unit_price: Fen(p["skuStorePrice"].as_i64().unwrap_or(0)),
+            unit_weight_g: p["skuWeight"].as_i64().filter(|w| *w > 0),
+        })
+        .collect();
+    Ok(DraftOrder {
+        platform: Platform::Jddj,
+        external_id,
+        day_seq: v["orderNum"].as_i64().and_then(|n| u32::try_from(n).ok()),
+        placed_at: time("orderStartTime").unwrap_or_else(Timestamp::now),
+        promised_at: time("orderPreEndDeliveryTime"),
+        platform_deadline: time("pickDeadline"),
+        remark: v["orderBuyerRemark"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        lines,
+    })
+}
+
+/// The orders listed by an `order/es/query` result.
+pub fn orders_in(result: &Value) -> Vec<Value> {
+    result["resultList"].as_array().cloned().unwrap_or_default()
+}

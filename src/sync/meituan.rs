@@ -1,0 +1,296 @@
+//! Meituan Shangou (美团闪购): everything specific to it — URLs, parameters, the signature's
+//! inputs, the response envelope and its error codes, push verification and decoding, and the
+//! order fields. See PLATFORMS.md; keep every Meituan detail in this file.
+
+use super::{Action, DraftLine, DraftOrder, HttpCall, Verdict, id_text, sign, yuan_to_fen};
+use crate::config::{PlatformSection, Secret};
+use crate::model::{Platform, Timestamp};
+use serde_json::{Value, json};
+
+/// The production gateway.
+pub const DEFAULT_BASE: &str = "https://waimaiopen.meituan.com/api/v1";
+
+/// Push fields that arrive URL-encoded a second time inside the form; decoded before the
+/// signature is checked.
+pub const DOUBLE_ENCODED: [&str; 8] = [
+    "detail",
+    "caution",
+    "recipient_address",
+    "recipient_name",
+    "wm_poi_name",
+    "wm_poi_address",
+    "extras",
+    "poi_receive_detail",
+];
+
+/// How far a push's timestamp may be from our clock before it is refused as stale or replayed.
+pub const PUSH_WINDOW_SECS: i64 = 600;
+
+/// A configured Meituan app for one store.
+#[derive(Debug, Clone)]
+pub struct Meituan {
+    base: String,
+    app_id: String,
+    secret: Secret,
+    token: Secret,
+    store_code: String,
+    push_url: Option<String>,
+}
+
+impl Meituan {
+    /// From `[platforms.meituan]`.
+    pub fn new(p: &PlatformSection) -> Self {
+        Meituan {
+            base: p
+                .base_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BASE.into())
+                .trim_end_matches('/')
+                .to_string(),
+            app_id: p.app_id.clone(),
+            secret: p.secret.clone(),
+            token: p.token.clone(),
+            store_code: p.store_code.clone(),
+            push_url: p.push_url.clone(),
+        }
+    }
+
+    /// A signed call: system parameters added, `sig` over the URL and every parameter.
+    pub fn call(
+        &self,
+        post: bool,
+        path: &str,
+        business: Vec<(String, String)>,
+        now: Timestamp,
+    ) -> HttpCall {
+        let url = format!("{}/{path}", self.base);
+        let mut params = business;
+        params.push(("app_id".into(), self.app_id.clone()));
+        params.push(("timestamp".into(), (now.0 / 1000).to_string()));
+        if !self.token.is_empty() {
+            params.push(("access_token".into(), self.token.expose().to_string()));
+        }
+        let refs: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let sig = sign::meituan(&url, &refs, self.secret.expose());
+        params.push(("sig".into(), sig));
+        HttpCall { post, url, params }
+    }
+
+    /// The call an action makes.
+    pub fn action(&self, action: &Action, now: Timestamp) -> Result<HttpCall, String> {
+        let p = |k: &str, v: String| (k.to_string(), v);
+        Ok(match action {
+            Action::Confirm { order } => self.call(
+                false,
+                "order/confirm",
+                vec![p("order_id", order.clone())],
+                now,
+            ),
+            Action::PickComplete { order } => self.call(
+                false,
+                "order/preparationMealComplete",
+                vec![p("order_id", order.clone())],
+                now,
+            ),
+            Action::Cancel { order, reason, .. } => self.call(
+                false,
+                "order/cancel",
+                vec![
+                    p("order_id", order.clone()),
+                    p("reason", reason.clone()),
+                    // 2009: sold out, the reason a store cancels.
+                    p("reason_code", "2009".into()),
+                ],
+                now,
+            ),
+            Action::Adjust { order, lines } => {
+                let food: Vec<Value> = lines
+                    .iter()
+                    .filter(|l| l.short > 0)
+                    .map(|l| {
+                        json!({
+                            "app_food_code": l.sku,
+                            "sku_id": l.platform_item.clone().unwrap_or_else(|| l.sku.clone()),
+                            "count": l.short,
+                        })
+                    })
+                    .collect();
+                if food.is_empty() {
+                    return Err("an adjustment with no short line".into());
+                }
+                self.call(
+                    true,
+                    "order/applyPartRefund",
+                    vec![
+                        p("order_id", order.clone()),
+                        p("reason", "部分商品缺货".into()),
+                        p("food_data", Value::Array(food).to_string()),
+                    ],
+                    now,
+                )
+            }
+            Action::Stock(levels) => {
+                let food: Vec<Value> = levels
+                    .iter()
+                    .map(|l| json!({"app_food_code": l.sku, "skus": [{"sku_id": l.sku, "stock": l.level.to_string()}]}))
+                    .collect();
+                self.call(
+                    true,
+                    "retail/sku/stock",
+                    vec![
+                        p("app_poi_code", self.store_code.clone()),
+                        p("food_data", Value::Array(food).to_string()),
+                    ],
+                    now,
+                )
+            }
+            Action::FetchOrder { order } => self.call(
+                false,
+                "order/getOrderDetail",
+                vec![p("order_id", order.clone())],
+                now,
+            ),
+        })
+    }
+
+    /// Polling: today's latest day sequence number.
+    pub fn day_seq_call(&self, now: Timestamp) -> HttpCall {
+        self.call(
+            false,
+            "order/getOrderDaySeq",
+            vec![("app_poi_code".into(), self.store_code.clone())],
+            now,
+        )
+    }
+
+    /// Polling: the order id behind a day sequence number (`dt` is `yyyyMMdd`, China time).
+    pub fn order_id_call(&self, day_seq: u32, now: Timestamp) -> HttpCall {
+        let dt = super::china_time::format(now)[..10].replace('-', "");
+        self.call(
+            false,
+            "order/getOrderIdByDaySeq",
+            vec![
+                ("app_poi_code".into(), self.store_code.clone()),
+                ("dt".into(), dt),
+                ("day_seq".into(), day_seq.to_string()),
+            ],
+            now,
+        )
+    }
+
+    /// Checks a push: the app, the signature over our push URL, and the timestamp's freshness.
+    /// `fields` are the form fields, double-encoded ones already decoded.
+    pub fn verify_push(
+        &self,
+        message: &str,
+        fields: &[(String, String)],
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
+        if get("app_id") != Some(self.app_id.as_str()) {
+            return Err("push for another app_id".into());
+        }
+        let sent: i64 = get("timestamp")
+            .and_then(|t| t.parse().ok())
+            .ok_or("push without timestamp")?;
+        if (now.0 / 1000 - sent).abs() > PUSH_WINDOW_SECS {
+            return Err(format!("stale push (timestamp {sent}); check both clocks"));
+        }
+        let url = self
+            .push_url
+            .as_deref()
+            .ok_or("platforms.meituan.push_url is not set")?;
+        let url = format!("{}/{message}", url.trim_end_matches('/'));
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let want = sign::meituan(&url, &refs, self.secret.expose());
+        match get("sig") {
+            Some(sig) if sign::same(sig, &want) => Ok(()),
+            _ => Err("bad signature".into()),
+        }
+    }
+}
+
+/// What an answer means. `data` is returned for queries.
+pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
+    if status == 429 {
+        return (Verdict::RateLimited("HTTP 429".into()), None);
+    }
+    if status >= 500 {
+        return (Verdict::Retry(format!("HTTP {status}")), None);
+    }
+    let v: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) if status >= 400 => return (Verdict::Permanent(format!("HTTP {status}")), None),
+        Err(e) => return (Verdict::Retry(format!("unreadable answer: {e}")), None),
+    };
+    if v["data"] != json!("ng") {
+        return (Verdict::Done, v.get("data").cloned());
+    }
+    let code = v["error"]["code"].as_i64().unwrap_or(0);
+    let msg = v["error"]["msg"].as_str().unwrap_or("").to_string();
+    let why = format!("Meituan {code}: {msg}");
+    let verdict = match code {
+        700 => Verdict::Retry(why),
+        711 => Verdict::RateLimited(why),
+        // "Operation failed": the order is already in that state (confirmed twice, …).
+        808 => Verdict::Done,
+        703 => Verdict::Permanent(format!(
+            "{why} — check platforms.meituan.secret and the clock"
+        )),
+        4001 => Verdict::Permanent(format!("{why} — renew platforms.meituan.token")),
+        _ => Verdict::Permanent(why),
+    };
+    (verdict, None)
+}
+
+/// An order from a push (`paid`) or from `order/getOrderDetail`.
+pub fn draft(v: &Value) -> Result<DraftOrder, String> {
+    let external_id = id_text(&v["order_id"]).ok_or("the order has no order_id")?;
+    let secs = |k: &str| {
+        v[k].as_i64()
+            .or_else(|| v[k].as_str().and_then(|s| s.parse().ok()))
+    };
+    let detail = match &v["detail"] {
+        Value::String(s) => {
+            serde_json::from_str(s).map_err(|e| format!("detail is not JSON: {e}"))?
+        }
+        d @ Value::Array(_) => d.clone(),
+        _ => return Err(format!("order {external_id} has no detail")),
+    };
+    let lines = detail
+        .as_array()
+        .ok_or("detail is not a list")?
+        .iter()
+        .map(|d| DraftLine {
+            merchant_code: id_text(&d["app_food_code"]),
+            upc: id_text(&d["upc"]),
+            platform_item: id_text(&d["sku_id"]),
+            name: d["food_name"].as_str().unwrap_or("").to_string(),
+            count: d["quantity"].as_i64().unwrap_or(0),
+            unit_price: crate::model::Fen(yuan_to_fen(&d["price"]).unwrap_or(0)),
+            unit_weight_g: d["weight"].as_i64().filter(|w| *w > 0),
+        })
+        .collect();
+    let promised = secs("delivery_time")
+        .filter(|t| *t > 0)
+        .or_else(|| secs("estimate_arrival_time").filter(|t| *t > 0));
+    Ok(DraftOrder {
+        platform: Platform::Meituan,
+        external_id,
+        day_seq: secs("day_seq").and_then(|n| u32::try_from(n).ok()),
+        placed_at: secs("ctime").map_or_else(Timestamp::now, |s| Timestamp(s * 1000)),
+        promised_at: promised.map(|s| Timestamp(s * 1000)),
+        platform_deadline: None,
+        remark: v["caution"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        lines,
+    })
+}
