@@ -221,6 +221,8 @@ pub enum Request {
     /// Imports everything staged on this connection in one transaction, or nothing (the error
     /// names the file line). The staging area is emptied either way.
     CatalogCommit,
+    /// Send every stock level to every platform again.
+    StockResync,
     /// Daemon health and figures.
     Status,
     /// Start receiving events on these topics (all when empty).
@@ -381,6 +383,15 @@ pub struct ChannelStatus {
     pub name: String,
     /// Reachable right now.
     pub online: bool,
+    /// Calls made since start.
+    #[serde(default)]
+    pub calls: u64,
+    /// Calls that failed or were refused.
+    #[serde(default)]
+    pub failures: u64,
+    /// The latest failure.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// Something pushed to subscribers.

@@ -477,6 +477,10 @@ impl Conn {
                 let n = store.import_catalog(rows).await.map_err(err)?;
                 Ok(json!({ "imported": n }))
             }
+            Request::StockResync => {
+                store.full_stock_sync().await.map_err(err)?;
+                Ok(json!({ "queued": true }))
+            }
             Request::Status => {
                 let s = super::status(&shared).await.map_err(err)?;
                 Ok(serde_json::to_value(s).expect("status serialises"))

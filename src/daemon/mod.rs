@@ -7,6 +7,7 @@ mod conn;
 mod http;
 pub mod metrics;
 pub mod notify;
+mod platforms;
 mod scanning;
 mod views;
 
@@ -57,6 +58,9 @@ pub enum DaemonError {
         /// Why.
         cause: std::io::Error,
     },
+    /// A platform channel cannot be set up.
+    #[error("platform: {0}")]
+    Platform(String),
     /// The HTTP port cannot be bound.
     #[error(
         "cannot listen on {addr} for /metrics: {cause}; change http.listen or stop what uses the port"
@@ -81,6 +85,8 @@ pub(crate) struct Shared {
     pub rules: crate::model::barcode::DecodeRules,
     /// Serial scanners and their bindings.
     pub scanners: scanning::Scanners,
+    /// The delivery platforms' channels.
+    pub channels: Vec<Arc<crate::sync::channel::Channel>>,
     /// Connections subscribed to each topic (indexed like `Topic::ALL`), so that events nobody
     /// wants are not built at all.
     pub topic_subs: [std::sync::atomic::AtomicUsize; 5],
@@ -105,6 +111,7 @@ pub(crate) fn topic_index(topic: crate::api::Topic) -> usize {
 pub struct Daemon {
     shared: Arc<Shared>,
     http_addr: SocketAddr,
+    webhook_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     readers: Vec<crate::scan::ScannerHandle>,
@@ -151,6 +158,8 @@ impl Daemon {
                 return Err(e.into());
             }
         };
+        let channels = platforms::channels(&config)?;
+        let webhooks = platforms::bind_webhooks(&config).await?;
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         // Bounded: a scanner gone mad waits for the daemon instead of filling memory.
         let (frames_tx, frames) = tokio::sync::mpsc::channel(256);
@@ -192,6 +201,7 @@ impl Daemon {
             events,
             scanners,
             topic_subs: Default::default(),
+            channels,
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -208,6 +218,7 @@ impl Daemon {
             frames,
             shutdown.subscribe(),
         ));
+        let webhook_addr = platforms::spawn(&shared, &mut tasks, &shutdown, webhooks).await?;
         if let Some(every) = notify::watchdog_interval() {
             tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
         }
@@ -224,6 +235,7 @@ impl Daemon {
         Ok(Daemon {
             shared,
             http_addr,
+            webhook_addr,
             shutdown,
             tasks,
             readers,
@@ -234,6 +246,11 @@ impl Daemon {
     /// Where `/metrics` and `/healthz` are served (the real port when the config said 0).
     pub fn http_addr(&self) -> SocketAddr {
         self.http_addr
+    }
+
+    /// Where the platforms push (the real port when the config said 0).
+    pub fn webhook_addr(&self) -> Option<SocketAddr> {
+        self.webhook_addr
     }
 
     /// The Unix socket path.
@@ -371,7 +388,17 @@ pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
                 station: station.clone(),
             })
             .collect(),
-        channels: Vec::new(),
+        channels: shared
+            .channels
+            .iter()
+            .map(|c| crate::api::ChannelStatus {
+                name: c.platform.as_str().into(),
+                online: c.state.online(),
+                calls: c.state.calls(),
+                failures: c.state.failures(),
+                last_error: c.state.last_error(),
+            })
+            .collect(),
         config_version: None,
         clients: shared
             .metrics

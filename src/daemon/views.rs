@@ -80,6 +80,7 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
             shared.wants(Topic::Orders) || shared.wants(Topic::Alerts)
         }
         StoreEvent::StockChanged { .. } => shared.wants(Topic::Stock),
+        StoreEvent::OutboxChanged => false,
     };
     if !wanted {
         return Vec::new();
@@ -135,6 +136,7 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
             };
             vec![Event::StockChanged { skus }]
         }
+        StoreEvent::OutboxChanged => Vec::new(),
     }
 }
 

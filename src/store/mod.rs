@@ -5,19 +5,23 @@
 //! `BEGIN IMMEDIATE` transaction; subscribers hear about a change only after it is committed.
 
 pub mod catalog;
+mod outbox;
 mod read;
 pub mod schema;
 mod write;
 mod writer;
 
 pub use catalog::{CatalogError, CatalogRow};
+pub use outbox::Settle;
 pub use read::{
     Invariants, LineWalk, OutboxDepth, SkuInfo, check_invariants, current_order, list_orders,
     load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
     scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
 };
+pub use read::{OutboxRow, all_levels, pending_outbox, resolve_item, sync_state};
 pub use write::{
     Applied, Ingested, NewLine, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind,
+    UnknownItem,
 };
 
 use crate::model::{
@@ -149,6 +153,8 @@ pub enum StoreEvent {
         /// The items.
         skus: Vec<SkuCode>,
     },
+    /// Outbox rows were written without an order or stock change (an order fetch was queued).
+    OutboxChanged,
 }
 
 /// Handle to the store. Cheap to clone; every clone talks to the same writer thread.
@@ -318,6 +324,55 @@ impl Store {
     /// transaction.
     pub async fn scan(&self, req: ScanRequest) -> Result<ScanDone, StoreError> {
         self.call(|reply| Command::Scan { req, reply }).await
+    }
+
+    /// Settles outbox rows, given as (id, event id), after the platform answered.
+    pub async fn settle_outbox(
+        &self,
+        rows: Vec<(i64, String)>,
+        settle: Settle,
+    ) -> Result<usize, StoreError> {
+        self.call(|reply| Command::Settle {
+            rows,
+            settle,
+            reply,
+        })
+        .await
+    }
+
+    /// Dedupes a push that named an order and queues one fetch when the order is new to us.
+    pub async fn enqueue_fetch(
+        &self,
+        source: &str,
+        message_id: &str,
+        platform: Platform,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (source, message_id, external_id) = (
+            source.to_string(),
+            message_id.to_string(),
+            external_id.to_string(),
+        );
+        self.call(|reply| Command::EnqueueFetch {
+            source,
+            message_id,
+            platform,
+            external_id,
+            reply,
+        })
+        .await
+    }
+
+    /// Queues every stock level for every selling platform (start-up, or on demand).
+    pub async fn full_stock_sync(&self) -> Result<(), StoreError> {
+        self.call(|reply| Command::FullStockSync { reply }).await
+    }
+
+    /// Remembers a value for the platform channels.
+    pub async fn set_sync_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.call(|reply| Command::SetSyncState { key, value, reply })
+            .await
     }
 
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.

@@ -482,3 +482,107 @@ pub fn walk(conn: &Connection, order: &Order) -> Result<Vec<LineWalk>, StoreErro
     });
     Ok(walk)
 }
+
+/// A pending outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    /// Row id (delivery order).
+    pub id: i64,
+    /// Its event id; changes when a coalesced row is overwritten by a newer value.
+    pub event_id: String,
+    /// `report`, `stock_level`, `stock_full_sync`, `fetch_order`, …
+    pub kind: String,
+    /// What to send.
+    pub payload: serde_json::Value,
+    /// Tries so far.
+    pub attempts: i64,
+    /// Not before.
+    pub next_attempt_at: Timestamp,
+}
+
+/// Pending rows for one destination, in delivery order.
+pub fn pending_outbox(
+    conn: &Connection,
+    destination: &str,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, event_id, kind, payload, attempts, next_attempt_at FROM outbox
+         WHERE destination = ?1 AND state = 'pending' ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![destination, limit as i64], |r| {
+        let payload: String = r.get(3)?;
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            event_id: r.get(1)?,
+            kind: r.get(2)?,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+            attempts: r.get(4)?,
+            next_attempt_at: Timestamp(r.get(5)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The level every sku should show on `platform` now (for a full stock sync).
+pub fn all_levels(
+    conn: &Connection,
+    platform: Platform,
+    default_safety: i64,
+) -> Result<Vec<(SkuCode, i64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT k.sku, COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0)
+                - COALESCE((SELECT ps.safety_stock FROM platform_sku ps
+                            WHERE ps.sku = k.sku AND ps.platform = ?1
+                              AND ps.safety_stock IS NOT NULL LIMIT 1),
+                           k.safety_stock, ?2)
+         FROM sku k LEFT JOIN stock s ON s.sku = k.sku ORDER BY k.sku",
+    )?;
+    let rows = stmt.query_map(params![platform.as_str(), default_safety], |r| {
+        Ok((SkuCode(r.get(0)?), r.get::<_, i64>(1)?.max(0)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The sku an item of a platform's order is: by the merchant code (our code, or a
+/// `platform_sku` mapping), then by its barcode.
+pub fn resolve_item(
+    conn: &Connection,
+    platform: Platform,
+    merchant_code: Option<&str>,
+    upc: Option<&str>,
+) -> Result<Option<SkuCode>, StoreError> {
+    if let Some(code) = merchant_code.filter(|c| !c.is_empty()) {
+        let mapped = conn
+            .prepare_cached(
+                "SELECT sku FROM platform_sku WHERE platform = ?1 AND platform_sku_id = ?2",
+            )?
+            .query_row(params![platform.as_str(), code], |r| r.get(0).map(SkuCode))
+            .optional()?;
+        if mapped.is_some() {
+            return Ok(mapped);
+        }
+        let own = conn
+            .prepare_cached("SELECT sku FROM sku WHERE sku = ?1")?
+            .query_row([code], |r| r.get(0).map(SkuCode))
+            .optional()?;
+        if own.is_some() {
+            return Ok(own);
+        }
+    }
+    match upc.filter(|u| !u.is_empty()) {
+        Some(upc) => {
+            let decoded = crate::model::barcode::decode(upc, &Default::default()).ok();
+            sku_for_scan(conn, decoded.as_ref(), upc)
+        }
+        None => Ok(None),
+    }
+}
+
+/// A value remembered by the platform channels (last polled day sequence, …).
+pub fn sync_state(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}

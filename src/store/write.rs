@@ -470,7 +470,7 @@ fn move_stock(tx: &Transaction<'_>, e: &StockEffect, ctx: &MoveCtx<'_>) -> Resul
 
 /// After a bulk change, asks for every level to be sent to every selling platform. The sender
 /// reads the levels when it sends, so one marker per platform replaces a row per sku.
-fn queue_full_stock_sync(
+pub(super) fn queue_full_stock_sync(
     tx: &Transaction<'_>,
     options: &StoreOptions,
     now: Timestamp,

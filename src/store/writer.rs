@@ -46,6 +46,26 @@ pub(super) enum Command {
         picker: String,
         reply: Reply<()>,
     },
+    Settle {
+        rows: Vec<(i64, String)>,
+        settle: super::Settle,
+        reply: Reply<usize>,
+    },
+    EnqueueFetch {
+        source: String,
+        message_id: String,
+        platform: crate::model::Platform,
+        external_id: String,
+        reply: Reply<bool>,
+    },
+    SetSyncState {
+        key: String,
+        value: String,
+        reply: Reply<()>,
+    },
+    FullStockSync {
+        reply: Reply<()>,
+    },
     /// Answers once every command queued before it is done: proves the writer is alive.
     Ping {
         reply: Reply<()>,
@@ -115,6 +135,29 @@ fn run(
                     crate::model::Timestamp::now().0
                 ])?;
                 Ok(((), vec![]))
+            }),
+            Command::Settle {
+                rows,
+                settle,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                super::outbox::settle(tx, &rows, &settle)
+            }),
+            Command::EnqueueFetch {
+                source,
+                message_id,
+                platform,
+                external_id,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                super::outbox::enqueue_fetch(tx, &source, &message_id, platform, &external_id)
+            }),
+            Command::FullStockSync { reply } => w.run(&mut conn, reply, |tx| {
+                write::queue_full_stock_sync(tx, &options, crate::model::Timestamp::now())?;
+                Ok(((), vec![StoreEvent::OutboxChanged]))
+            }),
+            Command::SetSyncState { key, value, reply } => w.run(&mut conn, reply, |tx| {
+                super::outbox::set_sync_state(tx, &key, &value)
             }),
             Command::Scan { req, reply } => {
                 w.run(&mut conn, reply, |tx| write::scan(tx, &options, req))

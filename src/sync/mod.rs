@@ -1,10 +1,16 @@
 //! The delivery platforms (Meituan Shangou, JD Daojia): signatures, envelopes, actions, intake,
 //! and the outbox delivery workers. Every platform detail lives in that platform's file.
 
+pub mod channel;
 pub mod china_time;
+pub mod intake;
 pub mod jddj;
 pub mod meituan;
+pub mod plan;
+pub mod poll;
 pub mod sign;
+pub mod webhook;
+pub mod worker;
 
 use crate::model::{Fen, Platform, Timestamp};
 use serde_json::Value;

@@ -1,0 +1,113 @@
+//! Writes made by the delivery side: settling outbox rows after a platform answered, queueing an
+//! order fetch for a push that carried only an id, remembering polling positions.
+
+use super::{StoreError, StoreEvent};
+use crate::model::{EventId, Platform, Timestamp};
+use rusqlite::{Transaction, params};
+use serde_json::json;
+
+/// What became of outbox rows that were sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// The platform took them: never send again.
+    Done,
+    /// Send again at `next_at`; `error` is shown in status.
+    Retry {
+        /// Not before.
+        next_at: Timestamp,
+        /// Why the last try failed.
+        error: String,
+    },
+    /// The platform will never take them: keep them for a person, with the platform's reason.
+    Park {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Settles rows given as (id, event_id). A row whose event id changed since it was read was
+/// overwritten by a newer coalesced value while in flight: it stays pending, so the newer value
+/// still goes out.
+pub(super) fn settle(
+    tx: &Transaction<'_>,
+    rows: &[(i64, String)],
+    settle: &Settle,
+) -> Result<(usize, Vec<StoreEvent>), StoreError> {
+    let now = Timestamp::now();
+    let mut changed = 0;
+    for (id, event_id) in rows {
+        changed += match settle {
+            Settle::Done => tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = 'done', done_at = ?3, attempts = attempts + 1
+                     WHERE id = ?1 AND event_id = ?2 AND state = 'pending'",
+                )?
+                .execute(params![id, event_id, now.0])?,
+            // A retry keeps the row whatever its event id: a newer coalesced value goes out then.
+            Settle::Retry { next_at, error } => tx
+                .prepare_cached(
+                    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3
+                     WHERE id = ?1 AND state = 'pending'",
+                )?
+                .execute(params![id, next_at.0, error])?,
+            Settle::Park { reason } => tx
+                .prepare_cached(
+                    "UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ?3
+                     WHERE id = ?1 AND event_id = ?2 AND state = 'pending'",
+                )?
+                .execute(params![id, event_id, reason])?,
+        };
+    }
+    Ok((changed, vec![]))
+}
+
+/// A JD push named an order: remember the push (dedupe) and, when the order is new to us, queue
+/// one fetch of its details. Returns whether a fetch was queued.
+pub(super) fn enqueue_fetch(
+    tx: &Transaction<'_>,
+    source: &str,
+    message_id: &str,
+    platform: Platform,
+    external_id: &str,
+) -> Result<(bool, Vec<StoreEvent>), StoreError> {
+    let now = Timestamp::now();
+    let fresh = tx
+        .prepare_cached(
+            "INSERT INTO inbox (source, message_id, received_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![source, message_id, now.0])?
+        == 1;
+    if !fresh || super::read::order_id_by_external(tx, platform, external_id)?.is_some() {
+        return Ok((false, vec![]));
+    }
+    let event_id = EventId::new();
+    let key = format!("fetch:{}:{external_id}", platform.as_str());
+    let payload = json!({
+        "v": 1, "type": "fetch_order", "platform": platform.as_str(),
+        "external_id": external_id, "event_id": event_id.0, "at": now.0,
+    });
+    // Coalesced: however many pushes name the order before it is fetched, one fetch goes out.
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO outbox (event_id, destination, kind, coalesce_key, payload, next_attempt_at, created_at)
+             VALUES (?1, ?2, 'fetch_order', ?3, ?4, ?5, ?5)
+             ON CONFLICT (coalesce_key) WHERE state = 'pending' AND coalesce_key IS NOT NULL DO NOTHING",
+        )?
+        .execute(params![event_id.0, platform.as_str(), key, payload.to_string(), now.0])?;
+    Ok((n == 1, vec![StoreEvent::OutboxChanged]))
+}
+
+/// Remembers a polling position.
+pub(super) fn set_sync_state(
+    tx: &Transaction<'_>,
+    key: &str,
+    value: &str,
+) -> Result<((), Vec<StoreEvent>), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(((), vec![]))
+}

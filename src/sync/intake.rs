@@ -1,0 +1,140 @@
+//! Orders arriving from a platform (push, poll or fetch): matched to the catalog, stored once,
+//! accepted when the store auto-accepts; cancellations applied to the local order.
+
+use super::DraftOrder;
+use crate::model::{CancelSource, Fen, OrderEvent, OrderId, Platform, TransitionError, Unit};
+use crate::store::{self, Ingested, NewLine, NewOrder, Store, StoreError, UnknownItem};
+use std::sync::Arc;
+
+/// Where intake reports what staff must see (an alert on every screen).
+pub type Alerts = Arc<dyn Fn(&str, String, Option<i64>) + Send + Sync>;
+
+/// Matches a draft's items to the catalog: by merchant code, then barcode. Items that match
+/// nothing are kept on the order as unknown, never dropped.
+pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrder, StoreError> {
+    let mut lines = Vec::new();
+    let mut unknown = Vec::new();
+    for l in draft.lines {
+        if l.count <= 0 {
+            continue;
+        }
+        let sku = store::resolve_item(
+            conn,
+            draft.platform,
+            l.merchant_code.as_deref(),
+            l.upc.as_deref(),
+        )?;
+        let info = match &sku {
+            Some(s) => store::sku_info(conn, s)?,
+            None => None,
+        };
+        match info {
+            Some(info) => {
+                // Weighed goods are counted in grams: the platform sells units of a weight.
+                let (qty, unit_price) = match (info.unit, l.unit_weight_g) {
+                    (Unit::Gram, Some(w)) => (l.count * w, Fen((l.unit_price.0 + w / 2) / w)),
+                    _ => (l.count, l.unit_price),
+                };
+                lines.push(NewLine {
+                    sku: info.sku,
+                    name: Some(l.name).filter(|n| !n.is_empty()),
+                    qty,
+                    unit_price,
+                    platform_item: l.platform_item,
+                });
+            }
+            None => unknown.push(UnknownItem {
+                name: l.name,
+                codes: [l.merchant_code, l.upc].into_iter().flatten().collect(),
+                qty: l.count,
+            }),
+        }
+    }
+    Ok(NewOrder {
+        platform: draft.platform,
+        external_id: draft.external_id,
+        day_seq: draft.day_seq,
+        placed_at: draft.placed_at,
+        promised_at: draft.promised_at,
+        platform_deadline: draft.platform_deadline,
+        pickup_code: None,
+        lines,
+        remark: draft.remark,
+        unknown_items: unknown,
+    })
+}
+
+/// Takes an order in (deduplicated on `(source, message_id)` and on its id) and, when
+/// `auto_accept`, accepts it. Returns the local id when the order is new.
+pub async fn take(
+    store: &Store,
+    alerts: &Alerts,
+    draft: DraftOrder,
+    source: &str,
+    message_id: &str,
+    auto_accept: bool,
+) -> Result<Option<OrderId>, StoreError> {
+    let new = store.read_async(move |c| resolve(c, draft)).await?;
+    let unknown: Vec<String> = new
+        .unknown_items
+        .iter()
+        .map(|u| format!("{} ×{}", u.name, u.qty))
+        .collect();
+    let order = match store.ingest(source, message_id, new).await? {
+        Ingested::New(o) => o,
+        Ingested::Duplicate(_) => return Ok(None),
+    };
+    tracing::info!(platform = %order.platform, order = %order.external_id, seq = order.day_seq, "new order");
+    if !unknown.is_empty() {
+        alerts(
+            "warning",
+            format!(
+                "order #{} has items not in the catalog: {} — pick the rest and mark these short, or cancel",
+                order.day_seq,
+                unknown.join(", ")
+            ),
+            Some(order.id.0),
+        );
+    }
+    if auto_accept {
+        match store
+            .apply(order.id, OrderEvent::Accept, "auto-accept", None)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::Transition(e @ TransitionError::InsufficientStock { .. })) => alerts(
+                "error",
+                format!("order #{} was not accepted: {e}", order.day_seq),
+                Some(order.id.0),
+            ),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some(order.id))
+}
+
+/// The platform cancelled an order: release its stock. `false` when we do not have it or it
+/// is past cancelling (already handed over or cancelled).
+pub async fn cancelled_by_platform(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let ext = external_id.to_string();
+    let id = store
+        .read_async(move |c| store::order_id_by_external(c, platform, &ext))
+        .await?;
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    let event = OrderEvent::Cancel {
+        by: CancelSource::Platform,
+        reason: reason.to_string(),
+    };
+    match store.apply(id, event, platform.as_str(), None).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::Transition(TransitionError::NotAllowed { .. })) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

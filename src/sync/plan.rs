@@ -1,0 +1,125 @@
+//! What the delivery worker sends next: a pure function of the pending rows and the clock.
+//!
+//! Reports and fetches go strictly in order per order (a row waits while an earlier row of the
+//! same order is pending, even if that one is backing off); stock levels are independent and go
+//! in batches; a full-sync marker sends every level.
+
+use crate::model::Timestamp;
+use crate::store::OutboxRow;
+use std::collections::HashSet;
+use std::time::Duration;
+
+/// One unit of work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// A report or fetch for one order.
+    Order(OutboxRow),
+    /// Up to a batch of stock levels.
+    Levels(Vec<OutboxRow>),
+    /// Every level again.
+    FullSync(OutboxRow),
+}
+
+/// The work due now, in order, and when the next not-yet-due row falls due.
+pub fn next(rows: &[OutboxRow], now: Timestamp, batch: usize) -> (Vec<Work>, Option<Timestamp>) {
+    let mut work = Vec::new();
+    let mut blocked: HashSet<String> = HashSet::new();
+    let mut levels = Vec::new();
+    let mut wake: Option<Timestamp> = None;
+    let mut later = |t: Timestamp| {
+        wake = Some(wake.map_or(t, |w: Timestamp| w.min(t)));
+    };
+    for row in rows {
+        let due = row.next_attempt_at <= now;
+        match row.kind.as_str() {
+            "stock_level" if due => levels.push(row.clone()),
+            "stock_full_sync" if due => work.push(Work::FullSync(row.clone())),
+            "stock_level" | "stock_full_sync" => later(row.next_attempt_at),
+            _ => {
+                let order = row.payload["external_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                // Only the first pending row of an order may go; the rest wait behind it.
+                if !blocked.insert(order) {
+                    continue;
+                }
+                if due {
+                    work.push(Work::Order(row.clone()));
+                } else {
+                    later(row.next_attempt_at);
+                }
+            }
+        }
+    }
+    for chunk in levels.chunks(batch.max(1)) {
+        work.push(Work::Levels(chunk.to_vec()));
+    }
+    (work, wake)
+}
+
+/// How long to wait before try number `attempts + 1`: exponential from half a second to five
+/// minutes, with ±25 % jitter so that a store's rows (and 5,000 stores) do not retry in step.
+pub fn backoff(attempts: i64, jitter_seed: u64) -> Duration {
+    let base_ms = 500u64
+        .saturating_mul(1u64 << attempts.clamp(0, 20) as u32)
+        .min(300_000);
+    let jitter = (jitter_seed % 501) as i64 - 250; // −250‰ … +250‰
+    let ms = base_ms as i64 + base_ms as i64 * jitter / 1000;
+    Duration::from_millis(ms.max(100) as u64)
+}
+
+/// How long a rate-limited platform is left alone.
+pub fn rate_limit_pause(consecutive: u32) -> Duration {
+    Duration::from_secs(1u64 << consecutive.min(6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(id: i64, kind: &str, order: &str, due: i64) -> OutboxRow {
+        OutboxRow {
+            id,
+            event_id: format!("e{id}"),
+            kind: kind.into(),
+            payload: json!({"external_id": order}),
+            attempts: 0,
+            next_attempt_at: Timestamp(due),
+        }
+    }
+
+    #[test]
+    fn reports_wait_behind_their_order_and_levels_go_in_batches() {
+        let rows = vec![
+            row(1, "report", "A", 500), // backing off
+            row(2, "report", "A", 0),   // must wait behind 1
+            row(3, "report", "B", 0),
+            row(4, "stock_level", "", 0),
+            row(5, "stock_level", "", 0),
+            row(6, "stock_level", "", 0),
+            row(7, "fetch_order", "C", 0),
+            row(8, "stock_level", "", 900),
+        ];
+        let (work, wake) = next(&rows, Timestamp(100), 2);
+        let ids: Vec<Vec<i64>> = work
+            .iter()
+            .map(|w| match w {
+                Work::Order(r) | Work::FullSync(r) => vec![r.id],
+                Work::Levels(rs) => rs.iter().map(|r| r.id).collect(),
+            })
+            .collect();
+        assert_eq!(ids, vec![vec![3], vec![7], vec![4, 5], vec![6]]);
+        assert_eq!(wake, Some(Timestamp(500)));
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        assert_eq!(backoff(0, 250), Duration::from_millis(500));
+        assert_eq!(backoff(3, 250), Duration::from_millis(4000));
+        assert_eq!(backoff(40, 250), Duration::from_millis(300_000));
+        assert_eq!(backoff(1, 0), Duration::from_millis(750));
+        assert_eq!(backoff(1, 500), Duration::from_millis(1250));
+    }
+}

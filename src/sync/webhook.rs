@@ -1,0 +1,199 @@
+//! The push receivers: `POST /meituan/<message>` and `POST /djsw/<message>`. Each push is
+//! verified (signature and freshness), deduplicated in the inbox, applied, and answered in the
+//! platform's format well within its time limit (JD: 3 s). JD pushes carry ids only: the order
+//! itself is fetched by the delivery worker, never inside the push.
+
+use super::channel::{Adapter, Channel};
+use super::intake::{self, Alerts};
+use super::{id_text, jddj, meituan};
+use crate::model::{Platform, Timestamp};
+use crate::store::Store;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the receivers need.
+pub struct Receivers {
+    /// The store.
+    pub store: Store,
+    /// Alerts for the screens.
+    pub alerts: Alerts,
+    /// Meituan, when enabled.
+    pub meituan: Option<Arc<Channel>>,
+    /// JD, when enabled.
+    pub jddj: Option<Arc<Channel>>,
+    /// Pushes accepted.
+    pub accepted: AtomicU64,
+    /// Pushes refused (bad signature, stale, wrong app).
+    pub refused: AtomicU64,
+}
+
+/// The router for the webhook listener.
+pub fn router(r: Arc<Receivers>) -> axum::Router {
+    axum::Router::new()
+        .route("/meituan/{message}", post(meituan_push))
+        .route("/djsw/{message}", post(jd_push))
+        .with_state(r)
+}
+
+fn json_response(v: Value) -> Response {
+    (
+        [("content-type", "application/json;charset=utf-8")],
+        v.to_string(),
+    )
+        .into_response()
+}
+
+/// Form fields, with Meituan's double-encoded fields decoded once more.
+fn fields(body: &str, double: &[&str]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body.as_bytes())
+        .map(|(k, v)| {
+            let v = if double.contains(&k.as_ref()) {
+                form_urlencoded::parse(format!("x={v}").as_bytes())
+                    .next()
+                    .map_or(v.to_string(), |(_, d)| d.into_owned())
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect()
+}
+
+async fn meituan_push(
+    State(r): State<Arc<Receivers>>,
+    Path(message): Path<String>,
+    body: String,
+) -> Response {
+    let ok = || json_response(json!({"data": "ok"}));
+    // The console calls a URL with no content when it is registered.
+    if body.trim().is_empty() {
+        return ok();
+    }
+    let Some(channel) = r.meituan.clone() else {
+        return json_response(
+            json!({"data": "ng", "error": {"code": 708, "msg": "Meituan is not enabled in this store"}}),
+        );
+    };
+    let Adapter::Meituan(mt) = &channel.adapter else {
+        return ok();
+    };
+    let f = fields(&body, &meituan::DOUBLE_ENCODED);
+    if let Err(e) = mt.verify_push(&message, &f, Timestamp::now()) {
+        r.refused.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(message = %message, "refused a Meituan push: {e}");
+        return json_response(json!({"data": "ng", "error": {"code": 703, "msg": e}}));
+    }
+    r.accepted.fetch_add(1, Ordering::Relaxed);
+    let obj: serde_json::Map<String, Value> =
+        f.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let order_id =
+        id_text(&obj.get("order_id").cloned().unwrap_or(Value::Null)).unwrap_or_default();
+    let result = match message.as_str() {
+        "paid" | "new" => match meituan::draft(&Value::Object(obj.clone())) {
+            Ok(draft) => intake::take(
+                &r.store,
+                &r.alerts,
+                draft,
+                "meituan-push",
+                &order_id,
+                channel.config.auto_accept,
+            )
+            .await
+            .map(|_| ()),
+            Err(e) => {
+                tracing::warn!("unreadable Meituan order push: {e}");
+                return json_response(json!({"data": "ng", "error": {"code": 705, "msg": e}}));
+            }
+        },
+        "cancel" | "refund" => {
+            let reason = obj
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("用户取消")
+                .to_string();
+            intake::cancelled_by_platform(&r.store, Platform::Meituan, &order_id, &reason)
+                .await
+                .map(|_| ())
+        }
+        "partrefund" => {
+            (r.alerts)(
+                "warning",
+                format!("Meituan refunded part of order {order_id}: check what to pack"),
+                None,
+            );
+            Ok(())
+        }
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) => ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not apply a Meituan push; asking for a retry");
+            json_response(json!({"data": "ng", "error": {"code": 700, "msg": "try again"}}))
+        }
+    }
+}
+
+async fn jd_push(
+    State(r): State<Arc<Receivers>>,
+    Path(message): Path<String>,
+    body: String,
+) -> Response {
+    let answer =
+        |code: &str, msg: &str| json_response(json!({"code": code, "msg": msg, "data": ""}));
+    let Some(channel) = r.jddj.clone() else {
+        return answer("10016", "JD Daojia is not enabled in this store");
+    };
+    let Adapter::Jddj(jd) = &channel.adapter else {
+        return answer("0", "success");
+    };
+    let f = fields(&body, &[]);
+    let param = match jd.verify_push(&f, Timestamp::now()) {
+        Ok(p) => p,
+        Err(e) => {
+            r.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(message = %message, "refused a JD push: {e}");
+            return answer("10014", &e);
+        }
+    };
+    r.accepted.fetch_add(1, Ordering::Relaxed);
+    let bill = id_text(&param["billId"])
+        .or_else(|| id_text(&param["orderId"]))
+        .unwrap_or_default();
+    let status = id_text(&param["statusId"]).unwrap_or_default();
+    let result = match message.as_str() {
+        "newOrder" => {
+            let message_id = format!("{message}:{bill}:{status}");
+            r.store
+                .enqueue_fetch("jddj-push", &message_id, Platform::Jddj, &bill)
+                .await
+                .map(|_| ())
+        }
+        "userCancelOrder" => {
+            intake::cancelled_by_platform(&r.store, Platform::Jddj, &bill, "用户取消")
+                .await
+                .map(|_| ())
+        }
+        _ if status
+            .parse::<i64>()
+            .is_ok_and(|s| jddj::STATUS_CANCELLED.contains(&s)) =>
+        {
+            intake::cancelled_by_platform(&r.store, Platform::Jddj, &bill, "平台取消")
+                .await
+                .map(|_| ())
+        }
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) => answer("0", "success"),
+        // -10000 asks JD to push again later.
+        Err(e) => {
+            tracing::error!(error = %e, "could not apply a JD push; asking for a retry");
+            answer("-10000", "try again")
+        }
+    }
+}
