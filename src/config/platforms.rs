@@ -111,6 +111,9 @@ pub struct PlatformSection {
     /// Per-request timeout.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// The longest wait between two tries of an undelivered update.
+    #[serde(default = "default_max_retry")]
+    pub max_retry_secs: u64,
     /// Meituan: minutes before the promised delivery time that picking must be done.
     #[serde(default)]
     pub travel_buffer_secs: Option<i64>,
@@ -131,6 +134,9 @@ fn default_operator() -> String {
 fn default_timeout() -> u64 {
     10
 }
+fn default_max_retry() -> u64 {
+    300
+}
 
 impl Default for PlatformSection {
     fn default() -> Self {
@@ -150,6 +156,7 @@ impl Default for PlatformSection {
             push_url: None,
             operator: default_operator(),
             timeout_secs: default_timeout(),
+            max_retry_secs: default_max_retry(),
             travel_buffer_secs: None,
         }
     }
@@ -215,6 +222,9 @@ pub(super) fn validate(
     }
     if !(1..=200).contains(&p.stock_batch) {
         return Err((key("stock_batch"), "use 1 to 200 levels per call".into()));
+    }
+    if !(1..=3600).contains(&p.max_retry_secs) {
+        return Err((key("max_retry_secs"), "use 1 to 3600 seconds".into()));
     }
     if !(1..=120).contains(&p.timeout_secs) {
         return Err((key("timeout_secs"), "use 1 to 120 seconds".into()));

@@ -58,12 +58,13 @@ pub fn next(rows: &[OutboxRow], now: Timestamp, batch: usize) -> (Vec<Work>, Opt
     (work, wake)
 }
 
-/// How long to wait before try number `attempts + 1`: exponential from half a second to five
-/// minutes, with ±25 % jitter so that a store's rows (and 5,000 stores) do not retry in step.
-pub fn backoff(attempts: i64, jitter_seed: u64) -> Duration {
+/// How long to wait before try number `attempts + 1`: exponential from half a second up to
+/// `max`, with ±25 % jitter so that a store's rows (and 5,000 stores) do not retry in step.
+pub fn backoff(attempts: i64, jitter_seed: u64, max: Duration) -> Duration {
+    let cap = (max.as_millis() as u64).max(100);
     let base_ms = 500u64
         .saturating_mul(1u64 << attempts.clamp(0, 20) as u32)
-        .min(300_000);
+        .min(cap);
     let jitter = (jitter_seed % 501) as i64 - 250; // −250‰ … +250‰
     let ms = base_ms as i64 + base_ms as i64 * jitter / 1000;
     Duration::from_millis(ms.max(100) as u64)
@@ -116,10 +117,15 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_jittered() {
-        assert_eq!(backoff(0, 250), Duration::from_millis(500));
-        assert_eq!(backoff(3, 250), Duration::from_millis(4000));
-        assert_eq!(backoff(40, 250), Duration::from_millis(300_000));
-        assert_eq!(backoff(1, 0), Duration::from_millis(750));
-        assert_eq!(backoff(1, 500), Duration::from_millis(1250));
+        let max = Duration::from_secs(300);
+        assert_eq!(backoff(0, 250, max), Duration::from_millis(500));
+        assert_eq!(backoff(3, 250, max), Duration::from_millis(4000));
+        assert_eq!(backoff(40, 250, max), Duration::from_millis(300_000));
+        assert_eq!(
+            backoff(40, 250, Duration::from_secs(2)),
+            Duration::from_millis(2000)
+        );
+        assert_eq!(backoff(1, 0, max), Duration::from_millis(750));
+        assert_eq!(backoff(1, 500, max), Duration::from_millis(1250));
     }
 }

@@ -160,11 +160,11 @@ async fn deliver(
             Ok(None)
         }
         Verdict::Retry(error) => {
-            retry(store, &rows, error, jitter).await?;
+            retry(channel, store, &rows, error, jitter).await?;
             Ok(None)
         }
         Verdict::RateLimited(error) => {
-            retry(store, &rows, error, jitter).await?;
+            retry(channel, store, &rows, error, jitter).await?;
             Ok(Some(plan::rate_limit_pause(1)))
         }
         Verdict::Permanent(reason) => {
@@ -175,13 +175,15 @@ async fn deliver(
 }
 
 async fn retry(
+    channel: &Channel,
     store: &Store,
     rows: &[OutboxRow],
     error: String,
     jitter: &RandomState,
 ) -> Result<(), StoreError> {
+    let max = Duration::from_secs(channel.config.max_retry_secs);
     for r in rows {
-        let wait = plan::backoff(r.attempts, jitter.hash_one((r.id, r.attempts)));
+        let wait = plan::backoff(r.attempts, jitter.hash_one((r.id, r.attempts)), max);
         let next_at = Timestamp(Timestamp::now().0 + wait.as_millis() as i64);
         let settle = Settle::Retry {
             next_at,
@@ -237,19 +239,19 @@ async fn full_sync(
         {
             Ok(c) => c,
             Err(e) => {
-                retry(store, std::slice::from_ref(&row), e, jitter).await?;
+                retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
                 return Ok(None);
             }
         };
         match channel.send(&call).await.0 {
             Verdict::Done => {}
             Verdict::RateLimited(e) => {
-                retry(store, std::slice::from_ref(&row), e, jitter).await?;
+                retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
                 return Ok(Some(plan::rate_limit_pause(1)));
             }
             Verdict::Retry(e) | Verdict::Permanent(e) => {
                 // Absolute levels: sending them all again later is harmless.
-                retry(store, std::slice::from_ref(&row), e, jitter).await?;
+                retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
                 return Ok(None);
             }
         }
