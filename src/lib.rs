@@ -8,6 +8,8 @@
 //! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection.
 //! - [`sync`]: the delivery platforms — signatures, adapters, the outbox delivery workers, the
 //!   push receivers.
+//! - [`sim`]: the platform simulator (`flashpick sim`): both platforms' side of the API, for the
+//!   demo and the tests.
 //! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
 //!   systemd readiness.
@@ -21,5 +23,6 @@ pub mod config;
 pub mod daemon;
 pub mod model;
 pub mod scan;
+pub mod sim;
 pub mod store;
 pub mod sync;

@@ -62,6 +62,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The platform simulator: Meituan and JD Daojia on one local HTTP server.
+    Sim(SimArgs),
     /// How CODE decodes (type `<GS>` for the GS separator) and which item it is.
     Barcode {
         /// Raw scanner data, e.g. `]C10109520123456788<GS>10LOT1` or `(01)…(3103)…`.
@@ -70,6 +72,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `flashpick sim` options. The defaults match `assets/dev-store.toml`.
+#[derive(Debug, clap::Args)]
+pub struct SimArgs {
+    /// Where to listen (the agent's base URLs are http://ADDR/api/v1 and http://ADDR/djapi).
+    #[arg(long, default_value = "127.0.0.1:9478")]
+    pub listen: std::net::SocketAddr,
+    /// Meituan app_id to accept.
+    #[arg(long, default_value = "sim-meituan")]
+    pub meituan_app_id: String,
+    /// Meituan secret.
+    #[arg(long, default_value = "sim-meituan-secret")]
+    pub meituan_secret: String,
+    /// JD app_key to accept.
+    #[arg(long, default_value = "sim-jd")]
+    pub jd_app_key: String,
+    /// JD secret.
+    #[arg(long, default_value = "sim-jd-secret")]
+    pub jd_secret: String,
+    /// JD token.
+    #[arg(long, default_value = "sim-jd-token")]
+    pub jd_token: String,
+    /// The agent's push receiver, e.g. http://127.0.0.1:8088; without it orders wait to be polled.
+    #[arg(long)]
+    pub push_to: Option<String>,
+    /// The Meituan push URL prefix the agent verifies (default PUSH_TO/meituan).
+    #[arg(long)]
+    pub meituan_push_url: Option<String>,
+    /// New orders per minute (0: only on request, POST /sim/orders).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
+    /// Percent of pushes sent twice on purpose.
+    #[arg(long, default_value_t = 0)]
+    pub duplicates: u32,
 }
 
 /// `flashpick config …`.
@@ -156,6 +193,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
+        Command::Sim(args) => sim(args),
     }
 }
 
@@ -202,6 +240,41 @@ async fn shutdown_signal() {
         _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         _ = int.recv() => tracing::info!("SIGINT: stopping"),
     }
+}
+
+fn sim(a: SimArgs) -> Result<(), Failure> {
+    init_logging("info");
+    let config = crate::sim::SimConfig {
+        meituan_app_id: a.meituan_app_id,
+        meituan_secret: a.meituan_secret,
+        jd_app_key: a.jd_app_key,
+        jd_secret: a.jd_secret,
+        jd_token: a.jd_token,
+        push_to: a.push_to,
+        meituan_push_url: a.meituan_push_url,
+        rate_per_min: a.rate,
+        duplicate_pct: a.duplicates.min(100),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let handle = crate::sim::start(listener, config).await?;
+        eprintln!(
+            "platform simulator on http://{addr}: Meituan {mt}, JD {jd}; state at http://{addr}/sim/state",
+            addr = handle.addr,
+            mt = handle.meituan_base(),
+            jd = handle.jd_base()
+        );
+        shutdown_signal().await;
+        handle.stop().await;
+        Ok::<(), anyhow::Error>(())
+    })?;
+    Ok(())
 }
 
 fn import(config_path: &Path, file: &Path) -> Result<(), Failure> {

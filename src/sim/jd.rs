@@ -1,0 +1,174 @@
+//! The JD side: `/djapi/<path>`, the system parameters and signature checked as JD does
+//! (10013 token, 10014 sign), answers in JD's doubly encoded envelope, order rules enforced
+//! (accept twice, pick before accept, adjust twice refused).
+
+use super::Sim;
+use super::state::{self, FaultKind, JD_ACCEPTED, JD_PICKED, JD_WAITING};
+use crate::model::{Platform, Timestamp};
+use crate::sync::{china_time, sign};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn outer(code: &str, msg: &str) -> Response {
+    axum::Json(json!({"code": code, "msg": msg, "data": ""})).into_response()
+}
+
+fn inner(code: &str, msg: &str, result: Value) -> Response {
+    let data = json!({"code": code, "msg": msg, "result": result}).to_string();
+    axum::Json(json!({"code": "0", "msg": "success", "data": data})).into_response()
+}
+
+/// Every JD call.
+pub async fn handle(
+    State(sim): State<Arc<Sim>>,
+    Path(path): Path<String>,
+    body: String,
+) -> Response {
+    let fault = sim
+        .state
+        .lock()
+        .expect("sim state")
+        .call(Platform::Jddj, &path);
+    match fault {
+        Some(FaultKind::ServerError) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+        }
+        Some(FaultKind::RateLimit) => return outer("10032", "访问太频繁"),
+        Some(FaultKind::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(FaultKind::Drop) => tokio::time::sleep(std::time::Duration::from_secs(120)).await,
+        None => {}
+    }
+    let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone());
+    let cfg = &sim.config;
+    if get("app_key").as_deref() != Some(cfg.jd_app_key.as_str())
+        || get("token").as_deref() != Some(cfg.jd_token.as_str())
+    {
+        return outer("10013", "无效Token令牌");
+    }
+    let fresh = get("timestamp")
+        .and_then(|t| china_time::parse(&t))
+        .is_some_and(|t| (Timestamp::now().0 - t.0).abs() <= 6 * 60 * 1000);
+    if !fresh {
+        return outer("10015", "时间戳错误");
+    }
+    let refs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let want = sign::jddj(&refs, &cfg.jd_secret);
+    if !get("sign").is_some_and(|s| sign::same(&s, &want)) {
+        sim.state.lock().expect("sim state").bad_signatures += 1;
+        return outer("10014", "无效Sign签名");
+    }
+    let Some(p) = get("jd_param_json").and_then(|j| serde_json::from_str::<Value>(&j).ok()) else {
+        return outer("10005", "缺少jd_param_json");
+    };
+    let mut st = sim.state.lock().expect("sim state");
+    if path == "stock/batchUpdateCurrentQtys" {
+        let list = p["skuStockList"].as_array().cloned().unwrap_or_default();
+        st.stock_calls += 1;
+        let mut results = Vec::new();
+        for s in &list {
+            let sku = s["outSkuId"].as_str().unwrap_or_default().to_string();
+            st.level(Platform::Jddj, &sku, s["stockQty"].as_i64().unwrap_or(-1));
+            results.push(json!({"outSkuId": sku, "code": 0, "msg": "成功"}));
+        }
+        st.effect(Platform::Jddj, "stock", None, json!({"count": list.len()}));
+        return inner("0", "成功", Value::Array(results));
+    }
+    if path == "order/es/query" && p.get("orderId").is_none() {
+        let status = p["orderStatus"].as_i64();
+        let list: Vec<Value> = st
+            .orders
+            .values()
+            .filter(|o| o.platform == Platform::Jddj && status.is_none_or(|s| o.status == s))
+            .map(state::jd_order_json)
+            .collect();
+        let n = list.len();
+        return inner("0", "成功", json!({"resultList": list, "totalCount": n}));
+    }
+    let id = crate::sync::id_text(&p["orderId"]).unwrap_or_default();
+    let Some(o) = st
+        .orders
+        .get_mut(&id)
+        .filter(|o| o.platform == Platform::Jddj)
+    else {
+        return inner("-1", "订单不存在", Value::Null);
+    };
+    let outcome: Result<(&str, Value), &str> = match path.as_str() {
+        "order/es/query" => {
+            return inner(
+                "0",
+                "成功",
+                json!({"resultList": [state::jd_order_json(o)], "totalCount": 1}),
+            );
+        }
+        "ocs/orderAcceptOperate" if o.cancelled => Err("订单已取消"),
+        "ocs/orderAcceptOperate" if o.status != JD_WAITING => Err("订单已接单，请勿重复操作"),
+        "ocs/orderAcceptOperate" if p["isAgreed"] == json!(false) => {
+            o.cancelled = true;
+            o.status = 20040;
+            Ok(("reject", json!({"remark": p["remark"]})))
+        }
+        "ocs/orderAcceptOperate" => {
+            o.accepted = true;
+            o.status = JD_ACCEPTED;
+            Ok(("confirm", json!({})))
+        }
+        "bm/open/api/order/OrderJDZBDelivery"
+        | "bm/open/api/order/OrderSerllerDelivery"
+        | "bm/open/api/order/OrderSelfMention" => {
+            if o.cancelled {
+                Err("订单已取消")
+            } else if !o.accepted {
+                Err("订单未接单，不能拣货完成")
+            } else if o.picked {
+                Err("已拣货完成，请勿重复操作")
+            } else {
+                o.picked = true;
+                o.status = JD_PICKED;
+                Ok(("pick_complete", json!({"mode": path.rsplit('/').next()})))
+            }
+        }
+        "orderAdjust/adjustOrder" => {
+            let list = p["oaosAdjustDTOList"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let valid = !list.is_empty()
+                && list.iter().all(|l| {
+                    o.items.iter().any(|i| {
+                        Some(i.sku.as_str()) == l["outSkuId"].as_str()
+                            && l["skuCount"]
+                                .as_i64()
+                                .is_some_and(|c| c > 0 && c <= i.count * i.weight_g.unwrap_or(1))
+                    })
+                });
+            if o.adjusted {
+                Err("订单已调整过，不能重复调整")
+            } else if !valid {
+                Err("调整商品或数量错误")
+            } else if o.picked || o.cancelled {
+                Err("订单状态不允许调整")
+            } else {
+                o.adjusted = true;
+                Ok(("adjust", json!({"remaining": list})))
+            }
+        }
+        _ => return outer("10005", "未知接口"),
+    };
+    match outcome {
+        Ok((action, detail)) => {
+            let id = o.id.clone();
+            st.effect(Platform::Jddj, action, Some(&id), detail);
+            inner("0", "成功", Value::Null)
+        }
+        Err(msg) => inner("-1", msg, Value::Null),
+    }
+}

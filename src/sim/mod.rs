@@ -1,0 +1,288 @@
+//! The platform simulator: the platform side of Meituan Shangou and JD Daojia under the same
+//! paths as the real gateways (`/api/v1/…`, `/djapi/…`), so only the base URL differs. It verifies
+//! signatures as the platforms do, keeps order state and enforces the platforms' rules, records
+//! every effect and stock level, generates orders from a Chinese catalog and pushes them (with
+//! duplicates on purpose), injects faults on demand, and shows everything at `GET /sim/state`.
+//!
+//! Control: `POST /sim/orders`, `POST /sim/cancel`, `POST /sim/faults`, `DELETE /sim/faults`.
+
+mod jd;
+mod mt;
+mod push;
+mod state;
+
+pub use state::{Effect, Fault, FaultKind, SimItem, SimOrder, State};
+
+use crate::model::{Platform, Timestamp};
+use axum::Json;
+use axum::extract::State as AxState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How the simulator is set up (`flashpick sim` flags).
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Meituan `app_id` it accepts.
+    pub meituan_app_id: String,
+    /// Meituan secret.
+    pub meituan_secret: String,
+    /// JD `app_key` it accepts.
+    pub jd_app_key: String,
+    /// JD secret.
+    pub jd_secret: String,
+    /// JD token.
+    pub jd_token: String,
+    /// The agent's push receiver (`http://host:port`); none: orders wait to be polled.
+    pub push_to: Option<String>,
+    /// The Meituan push URL prefix the agent verifies (default `<push_to>/meituan`).
+    pub meituan_push_url: Option<String>,
+    /// Generated orders per minute (0: only on request).
+    pub rate_per_min: f64,
+    /// Percent of pushes sent twice.
+    pub duplicate_pct: u32,
+}
+
+impl Default for SimConfig {
+    /// The credentials `assets/dev-store.toml` uses.
+    fn default() -> Self {
+        SimConfig {
+            meituan_app_id: "sim-meituan".into(),
+            meituan_secret: "sim-meituan-secret".into(),
+            jd_app_key: "sim-jd".into(),
+            jd_secret: "sim-jd-secret".into(),
+            jd_token: "sim-jd-token".into(),
+            push_to: None,
+            meituan_push_url: None,
+            rate_per_min: 0.0,
+            duplicate_pct: 0,
+        }
+    }
+}
+
+/// The simulator.
+pub struct Sim {
+    /// Its settings.
+    pub config: SimConfig,
+    /// Everything the platforms know.
+    pub state: Mutex<State>,
+    http: reqwest::Client,
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state, for in-process tests.
+    pub sim: Arc<Sim>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimHandle {
+    /// The Meituan base URL to configure in the agent.
+    pub fn meituan_base(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+    /// The JD base URL to configure in the agent.
+    pub fn jd_base(&self) -> String {
+        format!("http://{}/djapi", self.addr)
+    }
+    /// Stops it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the simulator on `listener`.
+pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<SimHandle> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let addr = listener.local_addr()?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let sim = Arc::new(Sim {
+        config,
+        state: Mutex::new(State::new()),
+        http,
+    });
+    let app = axum::Router::new()
+        .route("/api/v1/{*path}", get(mt::handle).post(mt::handle))
+        .route("/djapi/{*path}", post(jd::handle))
+        .route("/sim/state", get(inspect))
+        .route("/sim/orders", post(create_order))
+        .route("/sim/cancel", post(cancel_order))
+        .route("/sim/faults", post(add_fault).delete(clear_faults))
+        .with_state(sim.clone());
+    let (stop, mut stopped) = watch::channel(false);
+    let mut gen_stop = stop.subscribe();
+    if sim.config.rate_per_min > 0.0 {
+        let s = sim.clone();
+        tokio::spawn(async move { push::generate(s, &mut gen_stop).await });
+    }
+    let task = tokio::spawn(async move {
+        let done = async move {
+            let _ = stopped.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(done)
+            .await
+        {
+            tracing::error!(error = %e, "simulator failed");
+        }
+    });
+    Ok(SimHandle {
+        addr,
+        sim,
+        stop,
+        task,
+    })
+}
+
+impl Sim {
+    /// Creates an order (random items when `items` is empty) and pushes it when a receiver is
+    /// configured. Returns its id.
+    pub async fn new_order(
+        self: &Arc<Self>,
+        platform: Platform,
+        items: &[(String, i64)],
+        duplicate: bool,
+    ) -> Result<String, String> {
+        let order = {
+            let mut st = self.state.lock().expect("sim state");
+            st.create_order(platform, items, Timestamp::now())?
+        };
+        if self.config.push_to.is_some() {
+            let twice = duplicate || push::roll(self.config.duplicate_pct);
+            push::new_order(self, &order, twice).await;
+        }
+        Ok(order.id)
+    }
+
+    /// The customer cancels; the agent is told by push (or sees it when polling).
+    pub async fn cancel(self: &Arc<Self>, platform: Platform, id: &str) -> Result<(), String> {
+        {
+            let mut st = self.state.lock().expect("sim state");
+            st.customer_cancel(platform, id)?;
+        }
+        if self.config.push_to.is_some() {
+            push::cancelled(self, platform, id).await;
+        }
+        Ok(())
+    }
+
+    /// A snapshot of everything.
+    pub fn snapshot(&self) -> Value {
+        self.state.lock().expect("sim state").to_json()
+    }
+}
+
+fn bad(msg: impl Into<String>) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg.into()}))).into_response()
+}
+
+fn platform(name: &str) -> Option<Platform> {
+    match name {
+        "meituan" => Some(Platform::Meituan),
+        "jddj" | "jd" => Some(Platform::Jddj),
+        _ => None,
+    }
+}
+
+async fn inspect(AxState(sim): AxState<Arc<Sim>>) -> Json<Value> {
+    Json(sim.snapshot())
+}
+
+#[derive(Deserialize)]
+struct OrderReq {
+    platform: String,
+    #[serde(default)]
+    items: Vec<ItemReq>,
+    #[serde(default)]
+    duplicate: bool,
+}
+
+#[derive(Deserialize)]
+struct ItemReq {
+    sku: String,
+    qty: i64,
+}
+
+async fn create_order(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<OrderReq>) -> Response {
+    let Some(p) = platform(&req.platform) else {
+        return bad("platform is meituan or jddj");
+    };
+    let items: Vec<(String, i64)> = req.items.into_iter().map(|i| (i.sku, i.qty)).collect();
+    match sim.new_order(p, &items, req.duplicate).await {
+        Ok(id) => Json(json!({"order_id": id})).into_response(),
+        Err(e) => bad(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CancelReq {
+    platform: String,
+    order_id: String,
+}
+
+async fn cancel_order(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<CancelReq>) -> Response {
+    let Some(p) = platform(&req.platform) else {
+        return bad("platform is meituan or jddj");
+    };
+    match sim.cancel(p, &req.order_id).await {
+        Ok(()) => Json(json!({"cancelled": req.order_id})).into_response(),
+        Err(e) => bad(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct FaultReq {
+    #[serde(default)]
+    platform: Option<String>,
+    kind: String,
+    /// Requests it applies to; absent: until cleared.
+    #[serde(default)]
+    count: Option<u32>,
+    #[serde(default)]
+    slow_ms: Option<u64>,
+}
+
+async fn add_fault(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<FaultReq>) -> Response {
+    let kind = match req.kind.as_str() {
+        "5xx" | "server_error" => FaultKind::ServerError,
+        "rate_limit" => FaultKind::RateLimit,
+        "slow" => FaultKind::Slow(req.slow_ms.unwrap_or(2000)),
+        "drop" => FaultKind::Drop,
+        other => {
+            return bad(format!(
+                "unknown fault `{other}` (5xx, rate_limit, slow, drop)"
+            ));
+        }
+    };
+    let platform = match req.platform.as_deref() {
+        None => None,
+        Some(name) => match platform(name) {
+            Some(p) => Some(p),
+            None => return bad("platform is meituan or jddj"),
+        },
+    };
+    sim.state.lock().expect("sim state").faults.push(Fault {
+        platform,
+        kind,
+        remaining: req.count,
+    });
+    Json(json!({"ok": true})).into_response()
+}
+
+async fn clear_faults(AxState(sim): AxState<Arc<Sim>>) -> Json<Value> {
+    sim.state.lock().expect("sim state").faults.clear();
+    Json(json!({"ok": true}))
+}

@@ -1,0 +1,189 @@
+//! The Meituan side: `/api/v1/<path>`, signatures checked exactly as Meituan does (703), order
+//! rules enforced (confirm twice → 808, pick complete before confirm → 808, …).
+
+use super::Sim;
+use super::state::{self, FaultKind, MT_CANCELLED, MT_CONFIRMED};
+use crate::model::Platform;
+use crate::sync::sign;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn ng(code: i64, msg: &str) -> Response {
+    axum::Json(json!({"data": "ng", "error": {"code": code, "msg": msg}})).into_response()
+}
+
+fn ok(data: Value) -> Response {
+    axum::Json(json!({ "data": data })).into_response()
+}
+
+/// Every Meituan call.
+pub async fn handle(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    body: String,
+) -> Response {
+    let fault = sim
+        .state
+        .lock()
+        .expect("sim state")
+        .call(Platform::Meituan, &path);
+    match fault {
+        Some(FaultKind::ServerError) => {
+            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+        }
+        Some(FaultKind::RateLimit) => return ng(711, "调用频率超限"),
+        Some(FaultKind::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(FaultKind::Drop) => tokio::time::sleep(std::time::Duration::from_secs(120)).await,
+        None => {}
+    }
+    let raw = if method == Method::GET {
+        query.unwrap_or_default()
+    } else {
+        body
+    };
+    let params: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone());
+    if get("app_id").as_deref() != Some(sim.config.meituan_app_id.as_str()) {
+        return ng(702, "app_id 不存在");
+    }
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let url = format!("http://{host}/api/v1/{path}");
+    let refs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let want = sign::meituan(&url, &refs, &sim.config.meituan_secret);
+    if !get("sig").is_some_and(|s| sign::same(&s, &want)) {
+        sim.state.lock().expect("sim state").bad_signatures += 1;
+        return ng(703, "签名验证错误");
+    }
+    let mut st = sim.state.lock().expect("sim state");
+    let order_id = get("order_id").unwrap_or_default();
+    let json_param = |k: &str| get(k).and_then(|v| serde_json::from_str::<Value>(&v).ok());
+    match path.as_str() {
+        "retail/sku/stock" => {
+            let Some(food) = json_param("food_data").and_then(|v| v.as_array().cloned()) else {
+                return ng(701, "缺少参数 food_data");
+            };
+            st.stock_calls += 1;
+            for f in &food {
+                let sku = f["app_food_code"].as_str().unwrap_or_default().to_string();
+                for s in f["skus"].as_array().cloned().unwrap_or_default() {
+                    let level = s["stock"]
+                        .as_str()
+                        .and_then(|v| v.parse().ok())
+                        .or(s["stock"].as_i64())
+                        .unwrap_or(-1);
+                    st.level(Platform::Meituan, &sku, level);
+                }
+            }
+            st.effect(
+                Platform::Meituan,
+                "stock",
+                None,
+                json!({"count": food.len()}),
+            );
+            ok(json!("ok"))
+        }
+        "order/getOrderDaySeq" => {
+            let max = st
+                .orders
+                .values()
+                .filter(|o| o.platform == Platform::Meituan)
+                .map(|o| o.day_seq)
+                .max()
+                .unwrap_or(0);
+            ok(json!({ "day_seq": max }))
+        }
+        "order/getOrderIdByDaySeq" => {
+            let seq: u32 = get("day_seq").and_then(|s| s.parse().ok()).unwrap_or(0);
+            match st
+                .orders
+                .values()
+                .find(|o| o.platform == Platform::Meituan && o.day_seq == seq)
+            {
+                Some(o) => ok(json!({ "order_id": o.id.parse::<i64>().unwrap_or(0) })),
+                None => ng(806, "订单不存在"),
+            }
+        }
+        _ => {
+            let Some(o) = st
+                .orders
+                .get_mut(&order_id)
+                .filter(|o| o.platform == Platform::Meituan)
+            else {
+                return ng(806, "订单不存在");
+            };
+            let outcome: Result<(&str, Value), (i64, &str)> = match path.as_str() {
+                "order/getOrderDetail" => return ok(state::mt_order_json(o)),
+                "order/confirm" if o.cancelled => Err((808, "订单已取消")),
+                "order/confirm" if o.accepted => Err((808, "订单已确认，操作失败")),
+                "order/confirm" => {
+                    o.accepted = true;
+                    o.status = MT_CONFIRMED;
+                    Ok(("confirm", json!({})))
+                }
+                "order/preparationMealComplete" if !o.accepted => {
+                    Err((808, "订单未确认，不能出餐"))
+                }
+                "order/preparationMealComplete" if o.cancelled || o.picked => {
+                    Err((808, "操作失败"))
+                }
+                "order/preparationMealComplete" => {
+                    o.picked = true;
+                    Ok(("pick_complete", json!({})))
+                }
+                "order/cancel" if o.cancelled => Err((808, "订单已取消")),
+                "order/cancel" => {
+                    o.cancelled = true;
+                    o.status = MT_CANCELLED;
+                    Ok((
+                        "cancel",
+                        json!({"reason": get("reason"), "reason_code": get("reason_code")}),
+                    ))
+                }
+                "order/applyPartRefund" => {
+                    let food = json_param("food_data")
+                        .and_then(|v| v.as_array().cloned())
+                        .unwrap_or_default();
+                    let known = food.iter().all(|f| {
+                        o.items.iter().any(|i| {
+                            Some(i.sku.as_str()) == f["app_food_code"].as_str()
+                                && f["count"].as_i64().is_some_and(|c| {
+                                    c > 0 && c <= i.count * i.weight_g.unwrap_or(1)
+                                })
+                        })
+                    });
+                    if food.is_empty() || !known {
+                        Err((805, "商品不存在或数量错误"))
+                    } else if o.cancelled {
+                        Err((808, "订单已取消"))
+                    } else {
+                        o.adjusted = true;
+                        Ok(("refund", json!({ "food_data": food })))
+                    }
+                }
+                _ => return ng(701, "未知接口"),
+            };
+            match outcome {
+                Ok((action, detail)) => {
+                    let id = o.id.clone();
+                    st.effect(Platform::Meituan, action, Some(&id), detail);
+                    ok(json!("ok"))
+                }
+                Err((code, msg)) => ng(code, msg),
+            }
+        }
+    }
+}

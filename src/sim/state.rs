@@ -1,0 +1,382 @@
+//! What the simulated platforms know: orders and their status, every effect the store caused,
+//! every stock level it published, calls, refusals and faults.
+
+use crate::model::{Platform, Timestamp, Unit};
+use crate::sync::china_time;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+/// Meituan order status: pushed to the merchant.
+pub const MT_PUSHED: i64 = 2;
+/// Meituan: merchant confirmed.
+pub const MT_CONFIRMED: i64 = 4;
+/// Meituan: cancelled.
+pub const MT_CANCELLED: i64 = 9;
+/// JD: waiting for the merchant.
+pub const JD_WAITING: i64 = 41000;
+/// JD: accepted.
+pub const JD_ACCEPTED: i64 = 41010;
+/// JD: picked, waiting to leave the store.
+pub const JD_PICKED: i64 = 32000;
+/// JD: the customer cancelled.
+pub const JD_CANCELLED: i64 = 20020;
+
+/// One item of a simulated order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimItem {
+    /// Merchant code (the store's sku).
+    pub sku: String,
+    /// The platform's own item id.
+    pub platform_item: String,
+    /// Name.
+    pub name: String,
+    /// Barcode.
+    pub upc: Option<String>,
+    /// Units ordered.
+    pub count: i64,
+    /// Price of one unit, fen.
+    pub price_fen: i64,
+    /// Grams per unit for weighed goods.
+    pub weight_g: Option<i64>,
+}
+
+/// A simulated order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimOrder {
+    /// Platform.
+    pub platform: Platform,
+    /// Order id.
+    pub id: String,
+    /// Day sequence.
+    pub day_seq: u32,
+    /// The platform's status code.
+    pub status: i64,
+    /// Items.
+    pub items: Vec<SimItem>,
+    /// Created (Unix seconds).
+    pub ctime: i64,
+    /// Confirmed by the store.
+    pub accepted: bool,
+    /// Pick complete reported.
+    pub picked: bool,
+    /// Adjusted / partly refunded.
+    pub adjusted: bool,
+    /// Cancelled (by anyone).
+    pub cancelled: bool,
+    /// Remark.
+    pub remark: String,
+}
+
+/// Something the store did on the platform, accepted, in arrival order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    /// Platform.
+    pub platform: Platform,
+    /// `confirm`, `pick_complete`, `adjust`, `refund`, `cancel`, `reject`, `stock`.
+    pub action: String,
+    /// The order, when there is one.
+    pub order: Option<String>,
+    /// Details (refunded lines, remaining lines, levels).
+    pub detail: Value,
+}
+
+/// A fault to inject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum FaultKind {
+    /// HTTP 503.
+    ServerError,
+    /// Meituan 711 / JD 10032.
+    RateLimit,
+    /// Answer after this many milliseconds.
+    Slow(u64),
+    /// Never answer (the client times out).
+    Drop,
+}
+
+/// A fault and how many more requests it hits.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fault {
+    /// Only this platform, or both.
+    pub platform: Option<Platform>,
+    /// What happens.
+    pub kind: FaultKind,
+    /// Requests left; `None` until cleared.
+    pub remaining: Option<u32>,
+}
+
+/// A catalog item the generator sells.
+#[derive(Debug, Clone)]
+struct CatalogItem {
+    sku: String,
+    name: String,
+    upc: Option<String>,
+    price_fen: i64,
+    weighed: bool,
+}
+
+/// The simulated platforms' state.
+pub struct State {
+    /// Orders by id.
+    pub orders: BTreeMap<String, SimOrder>,
+    /// Every accepted effect, in order.
+    pub effects: Vec<Effect>,
+    /// Every level published, per `platform:sku`.
+    pub levels: BTreeMap<String, Vec<i64>>,
+    /// Calls per `platform path`.
+    pub calls: BTreeMap<String, u64>,
+    /// Stock calls (each may carry many levels).
+    pub stock_calls: u64,
+    /// Requests refused for their signature.
+    pub bad_signatures: u64,
+    /// Faults to inject.
+    pub faults: Vec<Fault>,
+    /// Pushes sent: (platform, message, order, answered ok).
+    pub pushes: Vec<(Platform, String, String, bool)>,
+    next_id: u64,
+    day_seq: HashMap<Platform, u32>,
+    catalog: Vec<CatalogItem>,
+    rng: u64,
+}
+
+impl State {
+    /// An empty platform with the sample catalog.
+    pub fn new() -> Self {
+        let rows = crate::store::catalog::parse(
+            include_str!("../../assets/catalog-sample.csv").as_bytes(),
+            |_| {},
+        )
+        .unwrap_or_default();
+        let catalog = rows
+            .into_iter()
+            .map(|r| CatalogItem {
+                upc: r.barcodes.first().cloned(),
+                price_fen: r.price.map_or(1500, |p| p.0),
+                weighed: r.unit == Unit::Gram,
+                sku: r.sku.0,
+                name: r.name,
+            })
+            .collect();
+        State {
+            orders: BTreeMap::new(),
+            effects: Vec::new(),
+            levels: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            stock_calls: 0,
+            bad_signatures: 0,
+            faults: Vec::new(),
+            pushes: Vec::new(),
+            next_id: 0,
+            day_seq: HashMap::new(),
+            catalog,
+            rng: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    fn random(&mut self, n: usize) -> usize {
+        // xorshift: reproducible, no dependency.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % n.max(1) as u64) as usize
+    }
+
+    /// Creates an order; random items from the catalog when `items` is empty.
+    pub fn create_order(
+        &mut self,
+        platform: Platform,
+        items: &[(String, i64)],
+        now: Timestamp,
+    ) -> Result<SimOrder, String> {
+        let picks: Vec<(CatalogItem, i64)> = if items.is_empty() {
+            let n = 1 + self.random(4);
+            (0..n)
+                .map(|_| {
+                    let i = self.random(self.catalog.len());
+                    let q = 1 + self.random(3) as i64;
+                    (self.catalog[i].clone(), q)
+                })
+                .collect()
+        } else {
+            items
+                .iter()
+                .map(|(sku, q)| {
+                    let item = self
+                        .catalog
+                        .iter()
+                        .find(|c| &c.sku == sku)
+                        .cloned()
+                        .unwrap_or(CatalogItem {
+                            sku: sku.clone(),
+                            name: format!("商品 {sku}"),
+                            upc: None,
+                            price_fen: 1000,
+                            weighed: false,
+                        });
+                    (item, *q)
+                })
+                .collect()
+        };
+        if picks.is_empty() {
+            return Err("the order has no items".into());
+        }
+        self.next_id += 1;
+        let id = match platform {
+            Platform::Meituan => format!("2700{:011}", self.next_id),
+            _ => format!("9{:011}", self.next_id),
+        };
+        let seq = self.day_seq.entry(platform).or_insert(0);
+        *seq += 1;
+        let order = SimOrder {
+            platform,
+            id: id.clone(),
+            day_seq: *seq,
+            status: if platform == Platform::Meituan {
+                MT_PUSHED
+            } else {
+                JD_WAITING
+            },
+            items: picks
+                .into_iter()
+                .enumerate()
+                .map(|(i, (c, q))| SimItem {
+                    platform_item: format!("{}-{}", c.sku, i + 1),
+                    weight_g: c.weighed.then_some(500),
+                    sku: c.sku,
+                    name: c.name,
+                    upc: c.upc,
+                    count: q,
+                    price_fen: c.price_fen,
+                })
+                .collect(),
+            ctime: now.0 / 1000,
+            accepted: false,
+            picked: false,
+            adjusted: false,
+            cancelled: false,
+            remark: "缺货时电话与我沟通".into(),
+        };
+        self.orders.insert(id, order.clone());
+        Ok(order)
+    }
+
+    /// The customer cancels.
+    pub fn customer_cancel(&mut self, platform: Platform, id: &str) -> Result<(), String> {
+        let o = self
+            .orders
+            .get_mut(id)
+            .filter(|o| o.platform == platform)
+            .ok_or("no such order")?;
+        if o.cancelled {
+            return Err("already cancelled".into());
+        }
+        o.cancelled = true;
+        o.status = if platform == Platform::Meituan {
+            MT_CANCELLED
+        } else {
+            JD_CANCELLED
+        };
+        Ok(())
+    }
+
+    /// Counts a call and returns the fault to inject into it, if any.
+    pub fn call(&mut self, platform: Platform, path: &str) -> Option<FaultKind> {
+        *self
+            .calls
+            .entry(format!("{} {path}", platform.as_str()))
+            .or_default() += 1;
+        let i = self
+            .faults
+            .iter()
+            .position(|f| f.platform.is_none_or(|p| p == platform))?;
+        let kind = self.faults[i].kind.clone();
+        if let Some(left) = &mut self.faults[i].remaining {
+            *left -= 1;
+            if *left == 0 {
+                self.faults.remove(i);
+            }
+        }
+        Some(kind)
+    }
+
+    /// Records an accepted effect.
+    pub fn effect(&mut self, platform: Platform, action: &str, order: Option<&str>, detail: Value) {
+        self.effects.push(Effect {
+            platform,
+            action: action.into(),
+            order: order.map(str::to_string),
+            detail,
+        });
+    }
+
+    /// Records a published level.
+    pub fn level(&mut self, platform: Platform, sku: &str, level: i64) {
+        self.levels
+            .entry(format!("{}:{sku}", platform.as_str()))
+            .or_default()
+            .push(level);
+    }
+
+    /// Everything, for `GET /sim/state`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "orders": self.orders.values().collect::<Vec<_>>(),
+            "effects": self.effects,
+            "levels": self.levels,
+            "calls": self.calls,
+            "stock_calls": self.stock_calls,
+            "bad_signatures": self.bad_signatures,
+            "faults": self.faults,
+            "pushes": self.pushes.iter().map(|(p, m, o, ok)| json!({"platform": p, "message": m, "order": o, "ok": ok})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The order as Meituan describes it (push `paid` and `order/getOrderDetail`).
+pub fn mt_order_json(o: &SimOrder) -> Value {
+    let detail: Vec<Value> = o
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "app_food_code": i.sku, "sku_id": i.platform_item, "upc": i.upc.clone().unwrap_or_default(),
+                "food_name": i.name, "quantity": i.count,
+                "price": format!("{}.{:02}", i.price_fen / 100, i.price_fen % 100),
+                "weight": i.weight_g.unwrap_or(0), "unit": if i.weight_g.is_some() { "份" } else { "件" },
+            })
+        })
+        .collect();
+    json!({
+        "order_id": o.id.parse::<i64>().unwrap_or(0), "day_seq": o.day_seq, "ctime": o.ctime,
+        "status": o.status, "delivery_time": 0, "estimate_arrival_time": o.ctime + 1800,
+        "caution": o.remark, "detail": detail, "wm_poi_name": "flashpick 测试店",
+    })
+}
+
+/// The order as JD describes it (`order/es/query`).
+pub fn jd_order_json(o: &SimOrder) -> Value {
+    let t = |secs: i64| china_time::format(Timestamp(secs * 1000));
+    let products: Vec<Value> = o
+        .items
+        .iter()
+        .map(|i| {
+            json!({
+                "skuId": i.platform_item, "skuIdIsv": i.sku, "upcCode": i.upc.clone().unwrap_or_default(),
+                "skuName": i.name, "skuCount": i.count, "skuStorePrice": i.price_fen,
+                "skuWeight": i.weight_g.unwrap_or(0),
+            })
+        })
+        .collect();
+    json!({
+        "orderId": o.id.parse::<i64>().unwrap_or(0), "orderNum": o.day_seq, "orderStatus": o.status,
+        "orderStartTime": t(o.ctime), "orderPreEndDeliveryTime": t(o.ctime + 1800),
+        "pickDeadline": t(o.ctime + 600), "orderBuyerRemark": o.remark,
+        "deliveryCarrierNo": "9966", "product": products,
+    })
+}
