@@ -21,12 +21,18 @@ fn inner(code: &str, msg: &str, result: Value) -> Response {
     axum::Json(json!({"code": "0", "msg": "success", "data": data})).into_response()
 }
 
-/// Every JD call.
+/// Every JD call; waiters are told after each.
 pub async fn handle(
     State(sim): State<Arc<Sim>>,
     Path(path): Path<String>,
     body: String,
 ) -> Response {
+    let answer = answer(&sim, path, body).await;
+    sim.bump();
+    answer
+}
+
+async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
     let fault = sim
         .state
         .lock()

@@ -73,6 +73,8 @@ pub struct Sim {
     /// Everything the platforms know.
     pub state: Mutex<State>,
     http: reqwest::Client,
+    /// Bumped after every change, so tests wait on changes instead of sleeping.
+    version: watch::Sender<u64>,
 }
 
 /// A running simulator.
@@ -109,10 +111,13 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         .timeout(std::time::Duration::from_secs(5))
         .build()
         .map_err(std::io::Error::other)?;
+    let mut state = State::new();
+    state.push_to = config.push_to.clone();
     let sim = Arc::new(Sim {
         config,
-        state: Mutex::new(State::new()),
+        state: Mutex::new(state),
         http,
+        version: watch::channel(0).0,
     });
     let app = axum::Router::new()
         .route("/api/v1/{*path}", get(mt::handle).post(mt::handle))
@@ -160,10 +165,9 @@ impl Sim {
             let mut st = self.state.lock().expect("sim state");
             st.create_order(platform, items, Timestamp::now())?
         };
-        if self.config.push_to.is_some() {
-            let twice = duplicate || push::roll(self.config.duplicate_pct);
-            push::new_order(self, &order, twice).await;
-        }
+        self.bump();
+        let twice = duplicate || push::roll(self.config.duplicate_pct);
+        push::new_order(self, &order, twice).await;
         Ok(order.id)
     }
 
@@ -173,10 +177,36 @@ impl Sim {
             let mut st = self.state.lock().expect("sim state");
             st.customer_cancel(platform, id)?;
         }
-        if self.config.push_to.is_some() {
-            push::cancelled(self, platform, id).await;
-        }
+        self.bump();
+        push::cancelled(self, platform, id).await;
         Ok(())
+    }
+
+    /// Where pushes go from now on (the agent's receiver may start after the simulator).
+    pub fn set_push_to(&self, url: Option<String>) {
+        self.state.lock().expect("sim state").push_to = url;
+    }
+
+    pub(crate) fn bump(&self) {
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Waits until `f` finds what it looks for in the state, or panics after `secs` naming `what`.
+    pub async fn wait_for<T>(&self, what: &str, secs: u64, f: impl Fn(&State) -> Option<T>) -> T {
+        let mut rx = self.version.subscribe();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(t) = f(&self.state.lock().expect("sim state")) {
+                return t;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                let state = self.snapshot();
+                panic!("simulator: timed out after {secs}s waiting for {what}; state: {state}");
+            }
+        }
     }
 
     /// A snapshot of everything.

@@ -19,13 +19,26 @@ fn ok(data: Value) -> Response {
     axum::Json(json!({ "data": data })).into_response()
 }
 
-/// Every Meituan call.
+/// Every Meituan call; waiters are told after each.
 pub async fn handle(
     State(sim): State<Arc<Sim>>,
     method: Method,
     headers: HeaderMap,
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
+    body: String,
+) -> Response {
+    let answer = answer(&sim, method, headers, path, query, body).await;
+    sim.bump();
+    answer
+}
+
+async fn answer(
+    sim: &Arc<Sim>,
+    method: Method,
+    headers: HeaderMap,
+    path: String,
+    query: Option<String>,
     body: String,
 ) -> Response {
     let fault = sim

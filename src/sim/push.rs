@@ -45,6 +45,11 @@ async fn send(
         .expect("sim state")
         .pushes
         .push((platform, message.into(), order.into(), ok));
+    sim.bump();
+}
+
+fn push_to(sim: &Sim) -> Option<String> {
+    sim.state.lock().expect("sim state").push_to.clone()
 }
 
 /// Meituan push: form fields, some encoded twice, signed over the decoded values with the push
@@ -55,7 +60,7 @@ async fn meituan_push(
     order: &str,
     mut fields: Vec<(String, String)>,
 ) {
-    let Some(to) = &sim.config.push_to else {
+    let Some(to) = push_to(sim) else {
         return;
     };
     let prefix = sim
@@ -93,7 +98,7 @@ async fn meituan_push(
 
 /// JD push: ids only, in `jd_param_json`, signed like a request.
 async fn jd_push(sim: &Arc<Sim>, message: &str, order: &str, status: i64) {
-    let Some(to) = &sim.config.push_to else {
+    let Some(to) = push_to(sim) else {
         return;
     };
     let param = json!({"billId": order, "statusId": status.to_string(), "timestamp": china_time::format(Timestamp::now())});

@@ -133,6 +133,8 @@ pub struct State {
     pub faults: Vec<Fault>,
     /// Pushes sent: (platform, message, order, answered ok).
     pub pushes: Vec<(Platform, String, String, bool)>,
+    /// The agent's push receiver.
+    pub push_to: Option<String>,
     next_id: u64,
     day_seq: HashMap<Platform, u32>,
     catalog: Vec<CatalogItem>,
@@ -166,6 +168,7 @@ impl State {
             bad_signatures: 0,
             faults: Vec::new(),
             pushes: Vec::new(),
+            push_to: None,
             next_id: 0,
             day_seq: HashMap::new(),
             catalog,

@@ -550,7 +550,7 @@ fn platform_report(
     let mut payload = json!({
         "v": 1, "type": "report", "caused_by": caused_by.0, "order_id": order.id.0,
         "platform": order.platform.as_str(), "external_id": order.external_id, "at": now.0,
-        "from_state": from.as_str(), "lines": lines,
+        "from_state": from.as_str(), "order_lines": lines,
     });
     if let (Some(obj), Ok(serde_json::Value::Object(r))) =
         (payload.as_object_mut(), serde_json::to_value(report))

@@ -149,7 +149,7 @@ pub fn action_from_report(kind: &str, payload: &Value) -> Result<Action, String>
         return Ok(Action::FetchOrder { order });
     }
     let lines = payload
-        .get("lines")
+        .get("order_lines")
         .and_then(Value::as_array)
         .map(|ls| {
             ls.iter()

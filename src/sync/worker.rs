@@ -53,7 +53,8 @@ pub async fn run(
             match deliver(&channel, &store, &alerts, w, &jitter).await {
                 Ok(Some(p)) => {
                     limited += 1;
-                    pause = Some(p.max(plan::rate_limit_pause(limited)));
+                    let cap = Duration::from_secs(channel.config.max_retry_secs);
+                    pause = Some(p.max(plan::rate_limit_pause(limited)).min(cap));
                     break;
                 }
                 Ok(None) => limited = 0,
@@ -165,7 +166,7 @@ async fn deliver(
         }
         Verdict::RateLimited(error) => {
             retry(channel, store, &rows, error, jitter).await?;
-            Ok(Some(plan::rate_limit_pause(1)))
+            Ok(Some(plan::rate_limit_pause(0)))
         }
         Verdict::Permanent(reason) => {
             park(channel, store, alerts, ids, reason).await?;
@@ -247,7 +248,7 @@ async fn full_sync(
             Verdict::Done => {}
             Verdict::RateLimited(e) => {
                 retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
-                return Ok(Some(plan::rate_limit_pause(1)));
+                return Ok(Some(plan::rate_limit_pause(0)));
             }
             Verdict::Retry(e) | Verdict::Permanent(e) => {
                 // Absolute levels: sending them all again later is harmless.

@@ -6,6 +6,7 @@ mod common;
 mod daemon_tests;
 mod model_props;
 mod model_table;
+mod platform_tests;
 mod scanner_tests;
 mod store_props;
 mod store_tests;

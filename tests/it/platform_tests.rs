@@ -1,0 +1,475 @@
+//! The agent against the platform simulator over real HTTP on loopback, with real signatures:
+//! intake, every action, deduplication, faults and recovery, polling, forged pushes.
+
+use crate::common::{seed_db, within};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, Topic};
+use flashpick::config::Config;
+use flashpick::daemon::Daemon;
+use flashpick::model::Platform;
+use flashpick::sim::{self, SimConfig, SimHandle, State};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const PUSH_URL: &str = "https://store.example.com/meituan";
+
+async fn start_sim() -> SimHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = SimConfig {
+        meituan_push_url: Some(PUSH_URL.into()),
+        ..SimConfig::default()
+    };
+    sim::start(listener, config).await.unwrap()
+}
+
+fn agent_config(dir: &Path, sim: &SimHandle, mode: &str) -> Config {
+    let webhooks = if mode == "push" {
+        "[webhooks]\nlisten = \"127.0.0.1:0\"\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        r#"
+[store]
+id = "PT-1"
+state_dir = "{d}"
+[api]
+socket = "{d}/fp.sock"
+[http]
+listen = "127.0.0.1:0"
+{webhooks}
+[platforms.meituan]
+enabled = true
+base_url = "{mt}"
+app_id = "sim-meituan"
+secret = "sim-meituan-secret"
+store_code = "PT-1"
+push_url = "{PUSH_URL}"
+mode = "{mode}"
+poll_interval_secs = 1
+max_retry_secs = 1
+[platforms.jddj]
+enabled = true
+base_url = "{jd}"
+app_id = "sim-jd"
+secret = "sim-jd-secret"
+token = "sim-jd-token"
+store_code = "PT-1"
+mode = "{mode}"
+poll_interval_secs = 1
+max_retry_secs = 1
+"#,
+        d = dir.display(),
+        mt = sim.meituan_base(),
+        jd = sim.jd_base()
+    );
+    Config::parse(&text, Path::new("platform.toml")).expect("config")
+}
+
+async fn agent(dir: &Path, sim: &SimHandle, mode: &str) -> (Daemon, Client) {
+    let d = Daemon::start(agent_config(dir, sim, mode)).await.unwrap();
+    if let Some(addr) = d.webhook_addr() {
+        sim.sim.set_push_to(Some(format!("http://{addr}")));
+    }
+    let mut c = Client::connect(d.socket_path(), "test", Some("station"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders],
+    })
+    .await
+    .unwrap();
+    (d, c)
+}
+
+fn effects(st: &State, order: &str) -> Vec<String> {
+    st.effects
+        .iter()
+        .filter(|e| e.order.as_deref() == Some(order))
+        .map(|e| e.action.clone())
+        .collect()
+}
+
+/// The local id of the order the platform knows as `external`, once it has arrived.
+async fn local_order(c: &mut Client, external: &str) -> i64 {
+    within(10, &format!("order {external} to arrive"), async {
+        loop {
+            let list = c.request(Request::ListOrders { all: true }).await.unwrap();
+            if let Some(o) = list["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["external_id"] == external)
+            {
+                return o["id"].as_i64().unwrap();
+            }
+            // Not there yet: wait for the next order event rather than asking in a loop.
+            while !matches!(c.next_event().await.unwrap(), Event::OrderChanged { .. }) {}
+        }
+    })
+    .await
+}
+
+async fn pick(c: &mut Client, id: i64, scans: &[&str], shorts: &[(u32, i64)]) {
+    c.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+    })
+    .await
+    .unwrap();
+    for code in scans {
+        let r = c
+            .request(Request::RecordScan {
+                order_id: id,
+                code: (*code).into(),
+                scanner: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(r["result"], "ok", "{r}");
+    }
+    for (line, qty) in shorts {
+        c.request(Request::MarkShort {
+            order_id: id,
+            line_no: *line,
+            qty: *qty,
+            reason: "out_of_stock".into(),
+        })
+        .await
+        .unwrap();
+    }
+    c.request(Request::CompletePick { order_id: id })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_reaches_the_platform_once_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let mt = sim
+        .sim
+        .new_order(
+            Platform::Meituan,
+            &[("W550".into(), 2), ("MILK1L".into(), 1)],
+            true,
+        )
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(
+            Platform::Jddj,
+            &[("W550".into(), 1), ("BREAD".into(), 2)],
+            true,
+        )
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    // Auto-accepted: the platforms hear the confirmation.
+    sim.sim
+        .wait_for("both confirmations", 10, |st| {
+            (effects(st, &mt).contains(&"confirm".to_string())
+                && effects(st, &jd).contains(&"confirm".to_string()))
+            .then_some(())
+        })
+        .await;
+    // Milk is missing on the shelf: one unit short.
+    pick(
+        &mut c,
+        mt_local,
+        &["6901234567892", "6901234567892"],
+        &[(2, 1)],
+    )
+    .await;
+    // JD: one bread short of two.
+    pick(&mut c, jd_local, &["6901234567892", "96385074"], &[(2, 1)]).await;
+    sim.sim
+        .wait_for("both pick-completes", 10, |st| {
+            (effects(st, &mt).last().map(String::as_str) == Some("pick_complete")
+                && effects(st, &jd).last().map(String::as_str) == Some("pick_complete"))
+            .then_some(())
+        })
+        .await;
+    let st = sim.sim.snapshot();
+    let st_effects = |order: &str| -> Vec<Value> {
+        st["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["order"] == order)
+            .cloned()
+            .collect()
+    };
+    let mt_effects = st_effects(&mt);
+    let actions: Vec<&str> = mt_effects
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["confirm", "refund", "pick_complete"]);
+    assert_eq!(
+        mt_effects[1]["detail"]["food_data"],
+        json!([{"app_food_code": "MILK1L", "sku_id": "MILK1L-2", "count": 1}])
+    );
+    let jd_effects = st_effects(&jd);
+    let actions: Vec<&str> = jd_effects
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["confirm", "adjust", "pick_complete"]);
+    // JD: one adjustment listing every line that remains, with its new count.
+    assert_eq!(
+        jd_effects[1]["detail"]["remaining"],
+        json!([{"outSkuId": "W550", "skuCount": 1}, {"outSkuId": "BREAD", "skuCount": 1}])
+    );
+    // The duplicate pushes made one order each; the JD push led to exactly one fetch.
+    let list = c.request(Request::ListOrders { all: true }).await.unwrap();
+    assert_eq!(list["orders"].as_array().unwrap().len(), 2);
+    assert_eq!(st["calls"]["jddj order/es/query"], 1, "{}", st["calls"]);
+    assert_eq!(st["bad_signatures"], 0);
+    // Stock levels reach both platforms: 20 − 3 waters picked = 17 left to sell.
+    sim.sim
+        .wait_for("the new water level on both platforms", 10, |st| {
+            let last = |k: &str| st.levels.get(k).and_then(|v| v.last().copied());
+            (last("meituan:W550") == Some(17) && last("jddj:W550") == Some(17)).then_some(())
+        })
+        .await;
+    let status = c.request(Request::Status).await.unwrap();
+    assert!(
+        status["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|ch| ch["online"] == true),
+        "{status}"
+    );
+    d.shutdown().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_outage_delays_reports_but_loses_none() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    // Meituan is down until further notice; JD rate-limits the next five calls.
+    for fault in [
+        json!({"platform": "meituan", "kind": "5xx"}),
+        json!({"platform": "jddj", "kind": "rate_limit", "count": 5}),
+    ] {
+        let url = format!("http://{}/sim/faults", sim.addr);
+        let r = reqwest::Client::new()
+            .post(&url)
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let mut orders = Vec::new();
+    for (p, items) in [
+        (Platform::Meituan, vec![("W550".to_string(), 1)]),
+        (Platform::Meituan, vec![("BREAD".to_string(), 1)]),
+        (Platform::Jddj, vec![("W550".to_string(), 2)]),
+    ] {
+        let ext = sim.sim.new_order(p, &items, false).await.unwrap();
+        let local = local_order(&mut c, &ext).await;
+        orders.push((ext, local));
+    }
+    // Picking goes on while Meituan is down.
+    pick(&mut c, orders[0].1, &["6901234567892"], &[]).await;
+    pick(&mut c, orders[1].1, &["96385074"], &[]).await;
+    let status = c.request(Request::Status).await.unwrap();
+    let mt_pending = status["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["destination"] == "meituan")
+        .unwrap()["pending"]
+        .as_i64();
+    assert!(
+        mt_pending >= Some(4),
+        "confirm and pick-complete of both wait: {status}"
+    );
+    {
+        let st = sim.sim.state.lock().unwrap();
+        assert!(
+            effects(&st, &orders[0].0).is_empty(),
+            "nothing got through to Meituan"
+        );
+    }
+    // Meituan is back.
+    reqwest::Client::new()
+        .delete(format!("http://{}/sim/faults", sim.addr))
+        .send()
+        .await
+        .unwrap();
+    pick(
+        &mut c,
+        orders[2].1,
+        &["6901234567892", "6901234567892"],
+        &[],
+    )
+    .await;
+    sim.sim
+        .wait_for("every report after the outage", 20, |st| {
+            orders
+                .iter()
+                .all(|(ext, _)| effects(st, ext) == ["confirm", "pick_complete"])
+                .then_some(())
+        })
+        .await;
+    // Exactly once each, in order per order (checked above); the levels caught up too.
+    sim.sim
+        .wait_for("levels after the outage", 20, |st| {
+            let last = |k: &str| st.levels.get(k).and_then(|v| v.last().copied());
+            (last("meituan:W550") == Some(17) && last("meituan:BREAD") == Some(1)).then_some(())
+        })
+        .await;
+    d.shutdown().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_stale_pushes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let base = format!("http://{}", d.webhook_addr().unwrap());
+    let http = reqwest::Client::new();
+    let post = |path: &str, fields: Vec<(String, String)>| {
+        let body = flashpick::sync::channel::form(&fields);
+        http.post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let now = flashpick::model::Timestamp::now();
+    let mt_fields = |ts: i64, secret: &str| {
+        let mut f: Vec<(String, String)> = vec![
+            ("app_id".into(), "sim-meituan".into()),
+            ("timestamp".into(), ts.to_string()),
+            ("order_id".into(), "27001".into()),
+            (
+                "detail".into(),
+                r#"[{"app_food_code":"W550","quantity":1,"price":"2.00"}]"#.into(),
+            ),
+        ];
+        let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let sig = flashpick::sync::sign::meituan(&format!("{PUSH_URL}/paid"), &refs, secret);
+        f.push(("sig".into(), sig));
+        f
+    };
+    let forged: Value = post("/meituan/paid", mt_fields(now.0 / 1000, "not-the-secret"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(forged["error"]["code"], 703, "{forged}");
+    let stale: Value = post(
+        "/meituan/paid",
+        mt_fields(now.0 / 1000 - 3600, "sim-meituan-secret"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(stale["error"]["code"], 703, "{stale}");
+    assert!(
+        stale["error"]["msg"].as_str().unwrap().contains("stale"),
+        "{stale}"
+    );
+    let jd_forged: Value = post(
+        "/djsw/newOrder",
+        vec![
+            ("app_key".into(), "sim-jd".into()),
+            ("token".into(), "sim-jd-token".into()),
+            ("timestamp".into(), flashpick::sync::china_time::format(now)),
+            ("format".into(), "json".into()),
+            ("v".into(), "1.0".into()),
+            (
+                "jd_param_json".into(),
+                r#"{"billId":"900001","statusId":"41000"}"#.into(),
+            ),
+            ("sign".into(), "0123456789ABCDEF0123456789ABCDEF".into()),
+        ],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(jd_forged["code"], "10014", "{jd_forged}");
+    // A genuine push still works after the forgeries.
+    let good: Value = post(
+        "/meituan/paid",
+        mt_fields(now.0 / 1000, "sim-meituan-secret"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(good["data"], "ok", "{good}");
+    local_order(&mut c, "27001").await;
+    let list = c.request(Request::ListOrders { all: true }).await.unwrap();
+    assert_eq!(
+        list["orders"].as_array().unwrap().len(),
+        1,
+        "only the genuine push made an order"
+    );
+    d.shutdown().await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_without_a_public_url_polls_for_orders_and_cancellations() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "poll").await;
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &[("MILK1L".into(), 1)], false)
+        .await
+        .unwrap();
+    local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    sim.sim.cancel(Platform::Jddj, &jd).await.unwrap();
+    within(10, "the JD cancellation to be seen", async {
+        loop {
+            if let Event::OrderChanged { cause, order } = c.next_event().await.unwrap()
+                && order.order.id.0 == jd_local
+                && cause == "cancel"
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    let order = c
+        .request(Request::GetOrder { order_id: jd_local })
+        .await
+        .unwrap();
+    assert_eq!(order["order"]["state"], "cancelled");
+    // The milk it held is free again: the level went back up.
+    sim.sim
+        .wait_for("the milk level restored", 10, |st| {
+            (st.levels.get("jddj:MILK1L").and_then(|v| v.last().copied()) == Some(5)).then_some(())
+        })
+        .await;
+    d.shutdown().await;
+    sim.stop().await;
+}
