@@ -101,6 +101,9 @@ pub struct PlatformSection {
     /// Stock levels per call.
     #[serde(default = "default_batch")]
     pub stock_batch: usize,
+    /// How long a changed level waits for more changes before it is sent (coalescing window).
+    #[serde(default = "default_stock_delay")]
+    pub stock_delay_ms: u64,
     /// Meituan: the push URL prefix registered in the console (`<prefix>/<message>`); the
     /// signature of a push covers it.
     #[serde(default)]
@@ -128,6 +131,9 @@ fn yes() -> bool {
 fn default_batch() -> usize {
     50
 }
+fn default_stock_delay() -> u64 {
+    200
+}
 fn default_operator() -> String {
     "flashpick".into()
 }
@@ -153,6 +159,7 @@ impl Default for PlatformSection {
             auto_accept: true,
             delivery: Delivery::default(),
             stock_batch: default_batch(),
+            stock_delay_ms: default_stock_delay(),
             push_url: None,
             operator: default_operator(),
             timeout_secs: default_timeout(),
@@ -219,6 +226,12 @@ pub(super) fn validate(
     }
     if !(1..=3600).contains(&p.poll_interval_secs) {
         return Err((key("poll_interval_secs"), "use 1 to 3600 seconds".into()));
+    }
+    if p.stock_delay_ms > 5000 {
+        return Err((
+            key("stock_delay_ms"),
+            "use 0 to 5000 ms: platforms must see stock quickly".into(),
+        ));
     }
     if !(1..=200).contains(&p.stock_batch) {
         return Err((key("stock_batch"), "use 1 to 200 levels per call".into()));

@@ -21,20 +21,40 @@ pub enum Work {
 }
 
 /// The work due now, in order, and when the next not-yet-due row falls due.
-pub fn next(rows: &[OutboxRow], now: Timestamp, batch: usize) -> (Vec<Work>, Option<Timestamp>) {
+/// A stock level is held back `level_delay` after it was first queued, so that a burst of
+/// changes leaves in a few batches instead of one call per change (coalescing keeps only the
+/// newest level per sku meanwhile).
+pub fn next(
+    rows: &[OutboxRow],
+    now: Timestamp,
+    batch: usize,
+    level_delay: Duration,
+) -> (Vec<Work>, Option<Timestamp>) {
     let mut work = Vec::new();
     let mut blocked: HashSet<String> = HashSet::new();
     let mut levels = Vec::new();
+    let mut any_level_due = false;
     let mut wake: Option<Timestamp> = None;
     let mut later = |t: Timestamp| {
         wake = Some(wake.map_or(t, |w: Timestamp| w.min(t)));
     };
     for row in rows {
-        let due = row.next_attempt_at <= now;
+        let held = if row.kind == "stock_level" && row.attempts == 0 {
+            row.next_attempt_at.0 + level_delay.as_millis() as i64
+        } else {
+            row.next_attempt_at.0
+        };
+        let due = held <= now.0;
         match row.kind.as_str() {
-            "stock_level" if due => levels.push(row.clone()),
+            "stock_level" => {
+                any_level_due |= due;
+                if !due {
+                    later(Timestamp(held));
+                }
+                levels.push(row.clone());
+            }
             "stock_full_sync" if due => work.push(Work::FullSync(row.clone())),
-            "stock_level" | "stock_full_sync" => later(row.next_attempt_at),
+            "stock_full_sync" => later(Timestamp(held)),
             _ => {
                 let order = row.payload["external_id"]
                     .as_str()
@@ -52,8 +72,17 @@ pub fn next(rows: &[OutboxRow], now: Timestamp, batch: usize) -> (Vec<Work>, Opt
             }
         }
     }
-    for chunk in levels.chunks(batch.max(1)) {
-        work.push(Work::Levels(chunk.to_vec()));
+    // Once one level is due, every pending level goes with it: they would each cost a call
+    // of their own a moment later.
+    if any_level_due {
+        for chunk in levels.chunks(batch.max(1)) {
+            work.push(Work::Levels(chunk.to_vec()));
+        }
+        wake = rows
+            .iter()
+            .filter(|r| r.kind != "stock_level" && r.next_attempt_at > now)
+            .map(|r| r.next_attempt_at)
+            .min();
     }
     (work, wake)
 }
@@ -103,7 +132,7 @@ mod tests {
             row(7, "fetch_order", "C", 0),
             row(8, "stock_level", "", 900),
         ];
-        let (work, wake) = next(&rows, Timestamp(100), 2);
+        let (work, wake) = next(&rows, Timestamp(100), 2, Duration::ZERO);
         let ids: Vec<Vec<i64>> = work
             .iter()
             .map(|w| match w {
@@ -111,8 +140,16 @@ mod tests {
                 Work::Levels(rs) => rs.iter().map(|r| r.id).collect(),
             })
             .collect();
-        assert_eq!(ids, vec![vec![3], vec![7], vec![4, 5], vec![6]]);
+        assert_eq!(
+            ids,
+            vec![vec![3], vec![7], vec![4, 5], vec![6, 8]],
+            "row 8 goes early with the due ones"
+        );
         assert_eq!(wake, Some(Timestamp(500)));
+        // Held back: levels queued at 0 wait 150 ms.
+        let (work, wake) = next(&rows[3..6], Timestamp(100), 2, Duration::from_millis(150));
+        assert!(work.is_empty());
+        assert_eq!(wake, Some(Timestamp(150)));
     }
 
     #[test]

@@ -44,7 +44,8 @@ pub async fn run(
             }
         };
         let now = Timestamp::now();
-        let (work, wake) = plan::next(&rows, now, channel.config.stock_batch);
+        let delay = Duration::from_millis(channel.config.stock_delay_ms);
+        let (work, wake) = plan::next(&rows, now, channel.config.stock_batch, delay);
         let mut pause = None;
         for w in work {
             if *shutdown.borrow() {
@@ -95,7 +96,8 @@ pub async fn run(
 }
 
 fn nothing_due(rows: &[OutboxRow], now: Timestamp) -> bool {
-    rows.iter().all(|r| r.next_attempt_at > now)
+    rows.iter()
+        .all(|r| r.next_attempt_at > now || r.kind == "stock_level")
 }
 
 /// Sends one unit of work and settles its rows. `Some(pause)` when the platform asked us to
