@@ -69,11 +69,19 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
 pub async fn take(
     store: &Store,
     alerts: &Alerts,
-    draft: DraftOrder,
+    mut draft: DraftOrder,
     source: &str,
     message_id: &str,
     auto_accept: bool,
+    travel_buffer: Option<i64>,
 ) -> Result<Option<OrderId>, StoreError> {
+    // A platform-specific travel buffer (Meituan) turns the promised time into a deadline here;
+    // otherwise the store's [sla] buffer applies.
+    if draft.platform_deadline.is_none()
+        && let (Some(promised), Some(buffer)) = (draft.promised_at, travel_buffer)
+    {
+        draft.platform_deadline = Some(promised.plus_secs(-buffer));
+    }
     let new = store.read_async(move |c| resolve(c, draft)).await?;
     let unknown: Vec<String> = new
         .unknown_items

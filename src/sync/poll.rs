@@ -96,6 +96,7 @@ async fn poll_meituan(
                     "meituan-poll",
                     &order_id,
                     channel.config.auto_accept,
+                    channel.config.travel_buffer_secs,
                 )
                 .await?;
             }
@@ -142,6 +143,7 @@ async fn poll_jd(
                     "jddj-poll",
                     &id,
                     channel.config.auto_accept,
+                    channel.config.travel_buffer_secs,
                 )
                 .await?;
             }

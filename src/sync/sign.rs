@@ -83,6 +83,42 @@ mod tests {
         assert_eq!(sig, "00934d00d0aea6f12161edfb6456143d");
     }
 
+    /// Our own vectors (computed independently with Python's hashlib): Chinese values and JSON
+    /// values are signed raw, never URL-encoded.
+    #[test]
+    fn chinese_and_json_values_are_signed_raw() {
+        let sig = meituan(
+            "https://waimaiopen.meituan.com/api/v1/order/applyPartRefund",
+            &[
+                ("app_id", "4321"),
+                ("timestamp", "1700000000"),
+                ("order_id", "27001"),
+                ("reason", "部分商品缺货"),
+                (
+                    "food_data",
+                    r#"[{"app_food_code":"W550","sku_id":"W550-1","count":1}]"#,
+                ),
+            ],
+            "secret-中文",
+        );
+        assert_eq!(sig, "f841b2fdeb62dc2e7c49ec14170128f5");
+        let sign = jddj(
+            &[
+                ("app_key", "k"),
+                ("token", "t"),
+                ("timestamp", "2026-11-25 12:00:00"),
+                ("format", "json"),
+                ("v", "1.0"),
+                (
+                    "jd_param_json",
+                    r#"{"orderId":"900001","remark":"缺货","oaosAdjustDTOList":[{"outSkuId":"W550","skuCount":1}]}"#,
+                ),
+            ],
+            "s3cret",
+        );
+        assert_eq!(sign, "8B4A297130A880D1290B462CD18ED23A");
+    }
+
     #[test]
     fn vector_j1_jddj() {
         let sign = jddj(

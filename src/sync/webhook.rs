@@ -101,6 +101,7 @@ async fn meituan_push(
                 "meituan-push",
                 &order_id,
                 channel.config.auto_accept,
+                channel.config.travel_buffer_secs,
             )
             .await
             .map(|_| ()),

@@ -150,6 +150,7 @@ async fn deliver(
                             &source,
                             order,
                             channel.config.auto_accept,
+                            channel.config.travel_buffer_secs,
                         )
                         .await?;
                     }
@@ -207,12 +208,10 @@ async fn park(
     reason: String,
 ) -> Result<(), StoreError> {
     tracing::warn!(platform = %channel.platform, rows = ids.len(), "{reason}");
-    alerts(
-        "error",
-        format!("{} refused an update for good: {reason}", channel.platform),
-        None,
-    );
+    let message = format!("{} refused an update for good: {reason}", channel.platform);
+    // Parked first, then announced: whoever looks after the alert finds it parked.
     store.settle_outbox(ids, Settle::Park { reason }).await?;
+    alerts("error", message, None);
     Ok(())
 }
 

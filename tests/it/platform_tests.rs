@@ -473,3 +473,78 @@ async fn a_store_without_a_public_url_polls_for_orders_and_cancellations() {
     d.shutdown().await;
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_cancels_reach_meituan_and_jd_refusals_are_parked_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &[("MILK1L".into(), 1)], false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &[("MILK1L".into(), 1)], false)
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    sim.sim
+        .wait_for("both confirmations", 10, |st| {
+            (effects(st, &mt) == ["confirm"] && effects(st, &jd) == ["confirm"]).then_some(())
+        })
+        .await;
+    for id in [mt_local, jd_local] {
+        c.request(Request::CancelOrder {
+            order_id: id,
+            reason: "冷柜故障".into(),
+        })
+        .await
+        .unwrap();
+    }
+    sim.sim
+        .wait_for("Meituan's cancel", 10, |st| {
+            (effects(st, &mt) == ["confirm", "cancel"]).then_some(())
+        })
+        .await;
+    // JD has no store-side cancel after accepting: the row is parked with the reason, and the
+    // screens are told.
+    let message = within(10, "the parked JD cancel", async {
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap()
+                && message.contains("no store-side cancel")
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(message.contains("jddj"), "{message}");
+    let status = c.request(Request::Status).await.unwrap();
+    let jd_outbox = status["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["destination"] == "jddj")
+        .unwrap();
+    assert_eq!(jd_outbox["parked"], 1, "{status}");
+    assert_eq!(effects(&sim.sim.state.lock().unwrap(), &jd), ["confirm"]);
+    // Locally both are cancelled and their milk is back on sale.
+    let milk = c
+        .request(Request::StockLookup {
+            query: "MILK1L".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(milk["items"][0]["reserved"], 0);
+    d.shutdown().await;
+    sim.stop().await;
+}
