@@ -146,6 +146,18 @@ pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
         s.config_version
             .map_or_else(|| "local file only".into(), |v| v.to_string())
     );
+    for ch in &s.channels {
+        println!(
+            "channel {:<8} {} calls {} failures {}{}",
+            ch.name,
+            if ch.online { "online " } else { "OFFLINE" },
+            ch.calls,
+            ch.failures,
+            ch.last_error
+                .as_deref()
+                .map_or_else(String::new, |e| format!("  last error: {e}"))
+        );
+    }
     if s.scanners.is_empty() {
         println!("scanners: none configured");
     }
