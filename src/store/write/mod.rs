@@ -1,0 +1,150 @@
+//! The writes. Each function runs inside the writer's open transaction and returns its value plus
+//! the events to broadcast after the commit. Outbox payloads written here are a wire format: FROZEN
+//! at `"v": 1`; change them only by adding a version.
+//!
+//! - `order`: orders coming in and their transitions (state, history, platform reports);
+//! - `stock`: stock moves, levels for the platforms, receipts and counts, catalog imports;
+//! - `scan`: a scan into an order, and the scan log;
+//! - `emit`: the outbox rows every change writes.
+
+mod emit;
+mod order;
+mod scan;
+mod stock;
+
+pub(super) use order::{apply, ingest};
+pub use scan::{ScanDone, ScanRequest};
+pub(super) use scan::{log_scan, scan};
+pub(super) use stock::{import_catalog, queue_full_stock_sync, stock};
+
+use super::{StoreError, StoreEvent};
+use crate::model::{EventId, Fen, Order, OrderId, Platform, SkuCode, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// One line of an incoming order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewLine {
+    /// The store item (already mapped from the platform's sku id).
+    pub sku: SkuCode,
+    /// Name as sold; the catalog name when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Quantity in the sku's unit.
+    pub qty: i64,
+    /// Price of one unit.
+    #[serde(default)]
+    pub unit_price: Fen,
+    /// The platform's own id of the item (Meituan `sku_id`, JD `skuId`), sent back in adjustments.
+    #[serde(default)]
+    pub platform_item: Option<String>,
+}
+
+/// An item of an incoming order that matched nothing in the catalog: kept on the order, shown
+/// to staff, never silently dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownItem {
+    /// Name as sold.
+    pub name: String,
+    /// The merchant code and barcode the platform sent.
+    pub codes: Vec<String>,
+    /// Quantity ordered.
+    pub qty: i64,
+}
+
+/// An incoming order, normalised from whichever platform sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewOrder {
+    /// Source.
+    pub platform: Platform,
+    /// The platform's order id.
+    pub external_id: String,
+    /// The platform's day sequence number; assigned locally when absent.
+    #[serde(default)]
+    pub day_seq: Option<u32>,
+    /// When the customer paid.
+    pub placed_at: Timestamp,
+    /// Promised delivery time.
+    #[serde(default)]
+    pub promised_at: Option<Timestamp>,
+    /// The platform's own pick deadline (JD `pickDeadline`).
+    #[serde(default)]
+    pub platform_deadline: Option<Timestamp>,
+    /// Code the rider will show.
+    #[serde(default)]
+    pub pickup_code: Option<String>,
+    /// The lines.
+    pub lines: Vec<NewLine>,
+    /// The customer's remark (including what to do when an item is out of stock).
+    #[serde(default)]
+    pub remark: Option<String>,
+    /// Items no catalog entry matched.
+    #[serde(default)]
+    pub unknown_items: Vec<UnknownItem>,
+}
+
+/// The outcome of taking an order in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// A new order.
+    New(Order),
+    /// Seen before (same message, or same platform order id): nothing changed.
+    Duplicate(OrderId),
+}
+
+/// The outcome of an applied order event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The order as committed.
+    pub order: Order,
+    /// The transition's event id (in the history, the ledger and every outbox row it caused).
+    pub event_id: EventId,
+}
+
+/// A scan as recorded in `pick_scan`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanLog {
+    /// The order being picked, if any.
+    pub order_id: Option<OrderId>,
+    /// The line it matched, if any.
+    pub line_no: Option<u32>,
+    /// The raw code.
+    pub code: String,
+    /// `ok`, `wrong_item`, `over`, `unknown`, …
+    pub result: String,
+    /// Units it counted for.
+    pub qty: i64,
+    /// Who scanned.
+    pub actor: String,
+    /// Which scanner.
+    pub scanner: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A stock operation outside of orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockOp {
+    /// The item.
+    pub sku: SkuCode,
+    /// What to do.
+    pub kind: StockOpKind,
+    /// Who.
+    pub actor: String,
+    /// Why (goes into the ledger).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What a [`StockOp`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockOpKind {
+    /// Goods arrived: add.
+    Receive(i64),
+    /// A shelf count: set.
+    Count(i64),
+    /// A correction: add (negative to remove).
+    Adjust(i64),
+}
+
+pub(super) type Out<T> = Result<(T, Vec<StoreEvent>), StoreError>;

@@ -1,0 +1,365 @@
+//! Orders coming in, and their transitions: the state, the history row, the stock effects and the
+//! reports for the platform, all in the writer's transaction.
+
+use super::super::read::{self, order_id_by_external, stock_figures};
+use super::super::{StoreError, StoreEvent, StoreOptions};
+use super::emit::*;
+use super::scan::*;
+use super::stock::*;
+use super::*;
+use crate::model::{
+    self, EventId, Order, OrderEvent, OrderId, OrderState, Report, SkuCode, StockFigures, Timestamp,
+};
+use rusqlite::{Transaction, params};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+pub(in crate::store) fn ingest(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    source: &str,
+    message_id: &str,
+    new: NewOrder,
+) -> Out<Ingested> {
+    let now = Timestamp::now();
+    let fresh = tx
+        .prepare_cached(
+            "INSERT INTO inbox (source, message_id, received_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![source, message_id, now.0])?
+        == 1;
+    if let Some(id) = order_id_by_external(tx, new.platform, &new.external_id)? {
+        return Ok((Ingested::Duplicate(id), vec![]));
+    }
+    if !fresh {
+        return Err(StoreError::BadOrder(format!(
+            "message {source}/{message_id} was seen before but its order {} is unknown",
+            new.external_id
+        )));
+    }
+    if new.external_id.trim().is_empty() {
+        return Err(StoreError::BadOrder(
+            "the order has no platform order id".into(),
+        ));
+    }
+    if new.lines.is_empty() && new.unknown_items.is_empty() {
+        return Err(StoreError::BadOrder(format!(
+            "order {} has no lines",
+            new.external_id
+        )));
+    }
+    let day_seq = match new.day_seq {
+        Some(n) => n,
+        None => next_day_seq(tx, new.placed_at)?,
+    };
+    let deadline = options
+        .sla
+        .pick_deadline(new.platform_deadline, new.promised_at, new.placed_at);
+    tx.prepare_cached(
+        "INSERT INTO \"order\" (platform, external_id, day_seq, state, placed_at, promised_at,
+             platform_deadline, pick_deadline, pickup_code, created_at, updated_at, remark,
+             unknown_items)
+         VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        new.platform.as_str(),
+        new.external_id,
+        day_seq,
+        new.placed_at.0,
+        new.promised_at.map(|t| t.0),
+        new.platform_deadline.map(|t| t.0),
+        deadline.0,
+        new.pickup_code,
+        now.0,
+        new.remark,
+        (!new.unknown_items.is_empty())
+            .then(|| serde_json::to_string(&new.unknown_items).unwrap_or_default())
+    ])?;
+    let id = OrderId(tx.last_insert_rowid());
+    for (i, line) in new.lines.iter().enumerate() {
+        if line.qty <= 0 || line.qty > model::MAX_QTY {
+            return Err(StoreError::BadOrder(format!(
+                "line {} of order {} has quantity {}",
+                i + 1,
+                new.external_id,
+                line.qty
+            )));
+        }
+        let info = read::sku_info(tx, &line.sku)?
+            .ok_or_else(|| StoreError::NoSuchSku(line.sku.clone()))?;
+        let name = line.name.clone().unwrap_or(info.name);
+        tx.prepare_cached(
+            "INSERT INTO order_line (order_id, line_no, sku, name, qty, unit_price_fen,
+                 platform_item)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            id.0,
+            i as u32 + 1,
+            line.sku.0,
+            name,
+            line.qty,
+            line.unit_price.0,
+            line.platform_item
+        ])?;
+    }
+    let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
+    let event_id = EventId::new();
+    history(
+        tx,
+        &order,
+        None,
+        "ingest",
+        &json!({"type": "ingest", "source": source}),
+        "platform",
+        &event_id,
+        now,
+    )?;
+    if options.hq_events {
+        hq_order_event(
+            tx,
+            &order,
+            None,
+            &json!({"type": "ingest"}),
+            "platform",
+            &event_id,
+            now,
+        )?;
+    }
+    let events = vec![StoreEvent::OrderChanged {
+        order: order.clone(),
+        cause: "ingest",
+    }];
+    Ok((Ingested::New(order), events))
+}
+
+pub(super) fn next_day_seq(tx: &Transaction<'_>, placed_at: Timestamp) -> Result<u32, StoreError> {
+    // Day sequence numbers restart at midnight China time (UTC+8), as the platforms' do.
+    let day = (placed_at.0 / 1000 + 8 * 3600)
+        .div_euclid(86_400)
+        .to_string();
+    let n: u32 = tx
+        .prepare_cached(
+            "INSERT INTO day_seq (day, last) VALUES (?1, 1)
+             ON CONFLICT (day) DO UPDATE SET last = last + 1 RETURNING last",
+        )?
+        .query_row([day], |r| r.get(0))?;
+    Ok(n)
+}
+
+pub(in crate::store) fn apply(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    id: OrderId,
+    event: &OrderEvent,
+    actor: &str,
+    scan: Option<crate::store::ScanLog>,
+) -> Out<Applied> {
+    let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
+    apply_loaded(tx, options, order, event, actor, scan)
+}
+
+/// [`apply`] to an order already read in this transaction.
+pub(super) fn apply_loaded(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    order: Order,
+    event: &OrderEvent,
+    actor: &str,
+    scan: Option<crate::store::ScanLog>,
+) -> Out<Applied> {
+    let now = Timestamp::now();
+    let id = order.id;
+    let safety = options.default_safety(order.platform);
+    let mut figures: BTreeMap<SkuCode, StockFigures> = BTreeMap::new();
+    for l in &order.lines {
+        if !figures.contains_key(&l.sku) {
+            figures.insert(
+                l.sku.clone(),
+                stock_figures(tx, &l.sku, order.platform, safety)?,
+            );
+        }
+    }
+    let t = model::transition(&order, event, &|sku| {
+        figures.get(sku).copied().unwrap_or_default()
+    })?;
+    let event_id = EventId::new();
+    save_order(tx, &t.order, now)?;
+    let reason = match event {
+        OrderEvent::Short { reason, .. } => Some(reason.as_str().to_string()),
+        OrderEvent::Cancel { reason, .. } => Some(reason.clone()),
+        _ => None,
+    };
+    let ctx = MoveCtx {
+        actor,
+        reason: reason.as_deref(),
+        order: Some(id),
+        event_id: &event_id,
+        now,
+    };
+    let skus = apply_stock(tx, options, &t.stock, &ctx)?;
+    let event_json = serde_json::to_value(event).unwrap_or_default();
+    history(
+        tx,
+        &t.order,
+        Some(order.state),
+        event.name(),
+        &event_json,
+        actor,
+        &event_id,
+        now,
+    )?;
+    for report in &t.reports {
+        platform_report(tx, &t.order, order.state, report, &event_id, now)?;
+    }
+    if options.hq_events {
+        hq_order_event(
+            tx,
+            &t.order,
+            Some(order.state),
+            &event_json,
+            actor,
+            &event_id,
+            now,
+        )?;
+    }
+    let mut events = vec![StoreEvent::OrderChanged {
+        order: t.order.clone(),
+        cause: event.name(),
+    }];
+    if let Some(mut scan) = scan {
+        scan.order_id = Some(id);
+        log_scan(tx, &scan)?;
+    }
+    if !skus.is_empty() {
+        events.push(StoreEvent::StockChanged { skus });
+    }
+    Ok((
+        Applied {
+            order: t.order,
+            event_id,
+        },
+        events,
+    ))
+}
+
+pub(super) fn save_order(
+    tx: &Transaction<'_>,
+    o: &Order,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE \"order\" SET state = ?2, picker = ?3, return_pending = ?4, bags = ?5,
+             cancel_reason = ?6, updated_at = ?7, version = version + 1 WHERE id = ?1",
+    )?
+    .execute(params![
+        o.id.0,
+        o.state.as_str(),
+        o.picker,
+        o.return_pending,
+        o.bags,
+        o.cancel_reason,
+        now.0
+    ])?;
+    let mut stmt = tx.prepare_cached(
+        "UPDATE order_line SET picked = ?3, short = ?4, short_reason = ?5, weighed_g = ?6
+         WHERE order_id = ?1 AND line_no = ?2",
+    )?;
+    for l in &o.lines {
+        stmt.execute(params![
+            o.id.0,
+            l.line_no,
+            l.picked,
+            l.short,
+            l.short_reason.map(|r| r.as_str()),
+            l.weighed_g
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn platform_report(
+    tx: &Transaction<'_>,
+    order: &Order,
+    from: OrderState,
+    report: &Report,
+    caused_by: &EventId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    // Every line with the platform's own item id: an adjustment must name them all (JD lists
+    // every remaining line) and the platform knows items by its ids.
+    let mut items = tx.prepare_cached(
+        "SELECT line_no, platform_item FROM order_line WHERE order_id = ?1 ORDER BY line_no",
+    )?;
+    let ids: std::collections::HashMap<u32, Option<String>> = items
+        .query_map([order.id.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let lines: Vec<serde_json::Value> = order
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "line_no": l.line_no, "sku": l.sku.0, "platform_item": ids.get(&l.line_no).cloned().flatten(),
+                "name": l.name, "qty": l.qty, "picked": l.picked, "short": l.short,
+                "unit_price_fen": l.unit_price.0,
+            })
+        })
+        .collect();
+    let mut payload = json!({
+        "v": 1, "type": "report", "caused_by": caused_by.0, "order_id": order.id.0,
+        "platform": order.platform.as_str(), "external_id": order.external_id, "at": now.0,
+        "from_state": from.as_str(), "order_lines": lines,
+    });
+    if let (Some(obj), Ok(serde_json::Value::Object(r))) =
+        (payload.as_object_mut(), serde_json::to_value(report))
+    {
+        obj.extend(r);
+    }
+    outbox(tx, order.platform.as_str(), "report", None, payload, now)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn history(
+    tx: &Transaction<'_>,
+    order: &Order,
+    from: Option<OrderState>,
+    _name: &str,
+    event: &serde_json::Value,
+    actor: &str,
+    event_id: &EventId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO order_transition (order_id, event_id, from_state, to_state, event, actor, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        order.id.0,
+        event_id.0,
+        from.map(|s| s.as_str()),
+        order.state.as_str(),
+        event.to_string(),
+        actor,
+        now.0
+    ])?;
+    Ok(())
+}
+
+pub(super) fn hq_order_event(
+    tx: &Transaction<'_>,
+    order: &Order,
+    from: Option<OrderState>,
+    event: &serde_json::Value,
+    actor: &str,
+    event_id: &EventId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let payload = json!({
+        "v": 1, "type": "order_transition", "event_id": event_id.0, "order_id": order.id.0,
+        "platform": order.platform.as_str(), "external_id": order.external_id,
+        "day_seq": order.day_seq, "from": from.map(|s| s.as_str()), "to": order.state.as_str(),
+        "event": event, "actor": actor, "at": now.0,
+    });
+    outbox_with_id(tx, event_id, "hq", "order_transition", None, payload, now)
+}

@@ -1,0 +1,160 @@
+//! A scan into an order, in one transaction, and the scan log.
+
+use super::super::read::{self};
+use super::super::{StoreError, StoreOptions};
+use super::order::*;
+use super::*;
+use crate::model::{self, Order, OrderEvent, OrderId, OrderState, Timestamp};
+use rusqlite::{Transaction, params};
+
+pub(in crate::store) fn log_scan(tx: &Transaction<'_>, s: &ScanLog) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO pick_scan (order_id, line_no, code, result, qty, actor, scanner, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        s.order_id.map(|o| o.0),
+        s.line_no,
+        s.code,
+        s.result,
+        s.qty,
+        s.actor,
+        s.scanner,
+        s.at.0
+    ])?;
+    Ok(())
+}
+
+/// A scan to carry out in one transaction: find the item, plan, apply or refuse, log.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    /// The order being picked.
+    pub order: OrderId,
+    /// The code as scanned.
+    pub code: String,
+    /// What the decoder made of it.
+    pub decoded: Result<model::barcode::Decoded, model::barcode::BarcodeError>,
+    /// The scanner, for scans that came from one.
+    pub scanner: Option<String>,
+    /// Weight tolerance for weighed lines.
+    pub tolerance_pct: u32,
+}
+
+/// What a scan did.
+#[derive(Debug, Clone)]
+pub struct ScanDone {
+    /// The outcome.
+    pub outcome: model::ScanOutcome,
+    /// Why, in a sentence.
+    pub message: String,
+    /// The line it counted for (or would have).
+    pub line_no: Option<u32>,
+    /// The item the code named.
+    pub item: Option<crate::store::SkuInfo>,
+    /// The order afterwards.
+    pub order: Order,
+    /// Where its lines are.
+    pub walk: Vec<crate::store::LineWalk>,
+}
+
+pub(in crate::store) fn scan(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    req: ScanRequest,
+) -> Out<ScanDone> {
+    use model::{ScanOutcome, ScanPlan, ScannedItem, TransitionError};
+    let order = read::load_order(tx, req.order)?.ok_or(StoreError::NoSuchOrder(req.order))?;
+    if order.state != OrderState::Picking {
+        // Not a scan result: the picker must claim the order first (or it is already done).
+        return Err(StoreError::Transition(TransitionError::NotAllowed {
+            state: order.state,
+            event: "scan items into",
+        }));
+    }
+    let item = match read::sku_for_scan(tx, req.decoded.as_ref().ok(), &req.code)? {
+        Some(s) => read::sku_info(tx, &s)?,
+        None => None,
+    };
+    let scanned = item.as_ref().map(|i| ScannedItem {
+        sku: i.sku.clone(),
+        name: i.name.clone(),
+        unit: i.unit,
+    });
+    let plan = model::plan_scan(
+        &order,
+        &req.code,
+        &req.decoded,
+        scanned.as_ref(),
+        req.tolerance_pct,
+    );
+    let mut log = crate::store::ScanLog {
+        order_id: Some(order.id),
+        line_no: None,
+        code: req.code.clone(),
+        result: ScanOutcome::Ok.as_str().into(),
+        qty: 0,
+        actor: order.picker.clone().unwrap_or_else(|| "station".into()),
+        scanner: req.scanner.clone(),
+        at: Timestamp::now(),
+    };
+    let seq = order.day_seq;
+    let (outcome, message, line, after, events) = match plan {
+        ScanPlan::Refuse {
+            outcome,
+            line,
+            message,
+        } => (outcome, message, line, order, vec![]),
+        ScanPlan::Apply { line, event } => {
+            log.line_no = Some(line);
+            log.qty = match event {
+                OrderEvent::PickWeighed { grams, .. } => grams,
+                _ => 1,
+            };
+            let actor = log.actor.clone();
+            match apply_loaded(
+                tx,
+                options,
+                order.clone(),
+                &event,
+                &actor,
+                Some(log.clone()),
+            ) {
+                Ok((applied, events)) => {
+                    let l = applied.order.lines.iter().find(|l| l.line_no == line);
+                    let (picked, qty) = l.map_or((0, 0), |l| (l.picked, l.qty));
+                    let name = item.as_ref().map_or("", |i| i.name.as_str());
+                    let message = format!("{name}: {picked}/{qty} on line {line} of order #{seq}");
+                    (ScanOutcome::Ok, message, Some(line), applied.order, events)
+                }
+                // The model refused before anything was written: report it as a scan result.
+                Err(StoreError::Transition(
+                    e @ (TransitionError::OverPick { .. } | TransitionError::OverWeight { .. }),
+                )) => (ScanOutcome::Over, e.to_string(), Some(line), order, vec![]),
+                Err(StoreError::Transition(e)) => (
+                    ScanOutcome::Invalid,
+                    e.to_string(),
+                    Some(line),
+                    order,
+                    vec![],
+                ),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if outcome != ScanOutcome::Ok {
+        log.result = outcome.as_str().into();
+        log.qty = 0;
+        log.line_no = line;
+        log_scan(tx, &log)?;
+    }
+    let walk = read::walk(tx, &after)?;
+    let done = ScanDone {
+        outcome,
+        message,
+        line_no: line,
+        item,
+        order: after,
+        walk,
+    };
+    Ok((done, events))
+}

@@ -1,0 +1,257 @@
+//! Stock: figures and ledger rows, the levels the platforms must hear, receipts, counts,
+//! adjustments and catalog imports.
+
+use super::super::read::stock_figures;
+use super::super::{StoreError, StoreEvent, StoreOptions};
+use super::emit::*;
+use super::*;
+use crate::model::{
+    self, EventId, MoveKind, OrderId, Platform, SkuCode, StockEffect, StockFigures, Timestamp,
+};
+use rusqlite::{Transaction, params};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// Who moved stock, why, and under which event: shared by every ledger row of one command.
+pub(super) struct MoveCtx<'a> {
+    pub(super) actor: &'a str,
+    pub(super) reason: Option<&'a str>,
+    pub(super) order: Option<OrderId>,
+    pub(super) event_id: &'a EventId,
+    pub(super) now: Timestamp,
+}
+
+/// Applies stock effects: figures, ledger rows for on-hand changes, HQ events, and the coalesced
+/// stock levels for every selling platform. Returns the skus touched.
+pub(super) fn apply_stock(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    effects: &[StockEffect],
+    ctx: &MoveCtx<'_>,
+) -> Result<Vec<SkuCode>, StoreError> {
+    let mut touched = BTreeSet::new();
+    for e in effects {
+        move_stock(tx, e, ctx)?;
+        if options.hq_events && e.on_hand_delta != 0 {
+            let payload = json!({
+                "v": 1, "type": "stock_move", "caused_by": ctx.event_id.0, "sku": e.sku.0,
+                "delta": e.on_hand_delta, "kind": e.kind.as_str(), "reason": ctx.reason,
+                "actor": ctx.actor, "order_id": ctx.order.map(|o| o.0), "at": ctx.now.0,
+            });
+            outbox(tx, "hq", "stock_move", None, payload, ctx.now)?;
+        }
+        touched.insert(e.sku.clone());
+    }
+    for sku in &touched {
+        queue_stock_levels(tx, options, sku, ctx.now)?;
+    }
+    Ok(touched.into_iter().collect())
+}
+
+/// Changes a sku's figures and, for an on-hand change, appends its ledger row.
+pub(super) fn move_stock(
+    tx: &Transaction<'_>,
+    e: &StockEffect,
+    ctx: &MoveCtx<'_>,
+) -> Result<(), StoreError> {
+    let updated = tx
+        .prepare_cached(
+            "UPDATE stock SET on_hand = on_hand + ?2, reserved = reserved + ?3 WHERE sku = ?1",
+        )?
+        .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
+    if updated == 0 {
+        tx.prepare_cached("INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, ?2, ?3)")?
+            .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
+    }
+    if e.on_hand_delta != 0 {
+        tx.prepare_cached(
+            "INSERT INTO stock_move (sku, delta, kind, reason, actor, order_id, event_id, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            e.sku.0,
+            e.on_hand_delta,
+            e.kind.as_str(),
+            ctx.reason,
+            ctx.actor,
+            ctx.order.map(|o| o.0),
+            ctx.event_id.0,
+            ctx.now.0
+        ])?;
+    }
+    Ok(())
+}
+
+/// After a bulk change, asks for every level to be sent to every selling platform. The sender
+/// reads the levels when it sends, so one marker per platform replaces a row per sku.
+pub(in crate::store) fn queue_full_stock_sync(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for (platform, _) in &options.selling {
+        let payload = json!({
+            "v": 1, "type": "stock_full_sync", "platform": platform.as_str(), "at": now.0,
+        });
+        let key = format!("stock:{}:*", platform.as_str());
+        outbox(
+            tx,
+            platform.as_str(),
+            "stock_full_sync",
+            Some(&key),
+            payload,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Queues the sku's current level for every selling platform. A level not yet sent is replaced,
+/// so only the newest one per (platform, sku) ever leaves.
+pub(super) fn queue_stock_levels(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    sku: &SkuCode,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for (platform, default_safety) in &options.selling {
+        let f = stock_figures(tx, sku, *platform, *default_safety)?;
+        let payload = json!({
+            "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
+            "level": f.publishable(), "on_hand": f.on_hand, "reserved": f.reserved,
+            "safety": f.safety, "at": now.0,
+        });
+        let key = format!("stock:{}:{}", platform.as_str(), sku.0);
+        outbox(
+            tx,
+            platform.as_str(),
+            "stock_level",
+            Some(&key),
+            payload,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+pub(in crate::store) fn stock(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    op: StockOp,
+) -> Out<StockFigures> {
+    let now = Timestamp::now();
+    let mut current = stock_figures(tx, &op.sku, Platform::Hq, 0)?;
+    let effect = match op.kind {
+        StockOpKind::Receive(qty) => Some(model::stock::receive(&op.sku, qty)?),
+        StockOpKind::Count(counted) => model::stock::count(&op.sku, current.on_hand, counted)?,
+        StockOpKind::Adjust(delta) => Some(model::stock::adjust(&op.sku, current.on_hand, delta)?),
+    };
+    let Some(effect) = effect else {
+        return Ok((current, vec![]));
+    };
+    let event_id = EventId::new();
+    let ctx = MoveCtx {
+        actor: &op.actor,
+        reason: op.reason.as_deref(),
+        order: None,
+        event_id: &event_id,
+        now,
+    };
+    let skus = apply_stock(tx, options, std::slice::from_ref(&effect), &ctx)?;
+    current.on_hand += effect.on_hand_delta;
+    Ok((current, vec![StoreEvent::StockChanged { skus }]))
+}
+
+pub(in crate::store) fn import_catalog(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    rows: &[crate::store::CatalogRow],
+) -> Out<usize> {
+    crate::store::catalog::check_batch(rows)?;
+    let now = Timestamp::now();
+    let event_id = EventId::new();
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, safety_stock, updated_at, plu)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (sku) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
+             spec = excluded.spec, unit = excluded.unit, location = excluded.location,
+             walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
+             safety_stock = excluded.safety_stock, updated_at = excluded.updated_at,
+             plu = excluded.plu",
+    )?;
+    let mut clear_codes = tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?;
+    let mut add_code = tx.prepare_cached(
+        "INSERT INTO barcode (code, sku) VALUES (?1, ?2)
+         ON CONFLICT (code) DO UPDATE SET sku = excluded.sku",
+    )?;
+    let mut on_hand = tx.prepare_cached(
+        "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0)
+         ON CONFLICT (sku) DO UPDATE SET on_hand = on_hand RETURNING on_hand",
+    )?;
+    let mut changed = Vec::new();
+    for row in rows {
+        let at_line = |e: rusqlite::Error| {
+            StoreError::Catalog(crate::store::CatalogError::Row {
+                line: row.line,
+                message: e.to_string(),
+            })
+        };
+        upsert
+            .execute(params![
+                row.sku.0,
+                row.name,
+                row.name_en,
+                row.spec,
+                row.unit.as_str(),
+                row.location,
+                row.walk_seq,
+                row.price.map(|p| p.0),
+                row.safety_stock,
+                now.0,
+                row.plu
+            ])
+            .map_err(at_line)?;
+        clear_codes.execute([&row.sku.0]).map_err(at_line)?;
+        for code in &row.barcodes {
+            add_code
+                .execute(params![code, row.sku.0])
+                .map_err(at_line)?;
+        }
+        let current: i64 = on_hand
+            .query_row([&row.sku.0], |r| r.get(0))
+            .map_err(at_line)?;
+        if current != row.on_hand {
+            changed.push(StockEffect {
+                sku: row.sku.clone(),
+                kind: MoveKind::Import,
+                on_hand_delta: row.on_hand - current,
+                reserved_delta: 0,
+            });
+        }
+    }
+    // A bulk load: ledger rows per sku, but one full stock sync per platform and one summary
+    // event for HQ instead of a row per sku for each of them.
+    let ctx = MoveCtx {
+        actor: "catalog-import",
+        reason: Some("catalog import"),
+        order: None,
+        event_id: &event_id,
+        now,
+    };
+    for e in &changed {
+        move_stock(tx, e, &ctx)?;
+    }
+    // Any import may change safety stock or on-hand figures: the platforms hear all levels again.
+    if !rows.is_empty() {
+        queue_full_stock_sync(tx, options, now)?;
+    }
+    if options.hq_events {
+        let payload = json!({
+            "v": 1, "type": "catalog_import", "items": rows.len(),
+            "stock_changes": changed.len(), "at": now.0,
+        });
+        outbox_with_id(tx, &event_id, "hq", "catalog_import", None, payload, now)?;
+    }
+    let skus = changed.into_iter().map(|e| e.sku).collect();
+    Ok((rows.len(), vec![StoreEvent::StockChanged { skus }]))
+}
