@@ -28,7 +28,15 @@ pub async fn handle(
     body: String,
 ) -> Response {
     let answer = answer(&sim, path, body).await;
+    let lost = sim
+        .state
+        .lock()
+        .expect("sim state")
+        .take_lost_answer(Platform::Jddj);
     sim.bump();
+    if lost {
+        return (StatusCode::SERVICE_UNAVAILABLE, "answer lost").into_response();
+    }
     answer
 }
 
@@ -45,6 +53,10 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
         Some(FaultKind::RateLimit) => return outer("10032", "访问太频繁"),
         Some(FaultKind::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(FaultKind::Drop) => tokio::time::sleep(std::time::Duration::from_secs(120)).await,
+        Some(FaultKind::TooMany) => {
+            return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+        }
+        Some(FaultKind::LoseAnswer) => {}
         None => {}
     }
     let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
@@ -97,6 +109,13 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
             .map(state::jd_order_json)
             .collect();
         let n = list.len();
+        let size = p["pageSize"].as_u64().unwrap_or(50).max(1) as usize;
+        let page = p["pageNo"].as_u64().unwrap_or(1).max(1) as usize;
+        let list: Vec<Value> = list
+            .into_iter()
+            .skip((page - 1) * size)
+            .take(size)
+            .collect();
         return inner("0", "成功", json!({"resultList": list, "totalCount": n}));
     }
     let id = crate::sync::id_text(&p["orderId"]).unwrap_or_default();
@@ -147,18 +166,31 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            // Every listed line is an item of the order, once, with a count in 1..=ordered;
+            // and something must actually be reduced.
+            let mut seen = std::collections::HashSet::new();
             let valid = !list.is_empty()
                 && list.iter().all(|l| {
-                    o.items.iter().any(|i| {
-                        Some(i.sku.as_str()) == l["outSkuId"].as_str()
-                            && l["skuCount"]
-                                .as_i64()
-                                .is_some_and(|c| c > 0 && c <= i.count * i.weight_g.unwrap_or(1))
-                    })
+                    let sku = l["outSkuId"].as_str().unwrap_or_default();
+                    seen.insert(sku.to_string())
+                        && o.items.iter().any(|i| {
+                            i.sku == sku
+                                && l["skuCount"].as_i64().is_some_and(|c| {
+                                    c > 0 && c <= i.count * i.weight_g.unwrap_or(1)
+                                })
+                        })
                 });
+            let ordered: i64 = o
+                .items
+                .iter()
+                .map(|i| i.count * i.weight_g.unwrap_or(1))
+                .sum();
+            let kept: i64 = list.iter().filter_map(|l| l["skuCount"].as_i64()).sum();
             if o.adjusted {
                 Err("订单已调整过，不能重复调整")
-            } else if !valid {
+            } else if !o.accepted {
+                Err("订单未接单，不能调整")
+            } else if !valid || kept >= ordered {
                 Err("调整商品或数量错误")
             } else if o.picked || o.cancelled {
                 Err("订单状态不允许调整")

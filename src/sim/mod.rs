@@ -26,8 +26,8 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// How the simulator is set up (`flashpick sim` flags).
-#[derive(Debug, Clone)]
+/// How the simulator is set up (`flashpick sim` flags). `Debug` hides the secrets.
+#[derive(Clone)]
 pub struct SimConfig {
     /// Meituan `app_id` it accepts.
     pub meituan_app_id: String,
@@ -47,6 +47,18 @@ pub struct SimConfig {
     pub rate_per_min: f64,
     /// Percent of pushes sent twice.
     pub duplicate_pct: u32,
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("meituan_app_id", &self.meituan_app_id)
+            .field("jd_app_key", &self.jd_app_key)
+            .field("push_to", &self.push_to)
+            .field("rate_per_min", &self.rate_per_min)
+            .field("duplicate_pct", &self.duplicate_pct)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for SimConfig {
@@ -291,6 +303,8 @@ async fn add_fault(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<FaultReq>) -
         "rate_limit" => FaultKind::RateLimit,
         "slow" => FaultKind::Slow(req.slow_ms.unwrap_or(2000)),
         "drop" => FaultKind::Drop,
+        "429" => FaultKind::TooMany,
+        "lose_answer" => FaultKind::LoseAnswer,
         other => {
             return bad(format!(
                 "unknown fault `{other}` (5xx, rate_limit, slow, drop)"

@@ -29,7 +29,15 @@ pub async fn handle(
     body: String,
 ) -> Response {
     let answer = answer(&sim, method, headers, path, query, body).await;
+    let lost = sim
+        .state
+        .lock()
+        .expect("sim state")
+        .take_lost_answer(Platform::Meituan);
     sim.bump();
+    if lost {
+        return (StatusCode::SERVICE_UNAVAILABLE, "answer lost").into_response();
+    }
     answer
 }
 
@@ -53,6 +61,10 @@ async fn answer(
         Some(FaultKind::RateLimit) => return ng(711, "调用频率超限"),
         Some(FaultKind::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(FaultKind::Drop) => tokio::time::sleep(std::time::Duration::from_secs(120)).await,
+        Some(FaultKind::TooMany) => {
+            return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+        }
+        Some(FaultKind::LoseAnswer) => {}
         None => {}
     }
     let raw = if method == Method::GET {
@@ -150,9 +162,8 @@ async fn answer(
                 "order/preparationMealComplete" if !o.accepted => {
                     Err((808, "订单未确认，不能出餐"))
                 }
-                "order/preparationMealComplete" if o.cancelled || o.picked => {
-                    Err((808, "操作失败"))
-                }
+                "order/preparationMealComplete" if o.cancelled => Err((808, "订单已取消")),
+                "order/preparationMealComplete" if o.picked => Err((808, "订单已出餐")),
                 "order/preparationMealComplete" => {
                     o.picked = true;
                     Ok(("pick_complete", json!({})))

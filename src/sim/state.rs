@@ -92,6 +92,10 @@ pub enum FaultKind {
     Slow(u64),
     /// Never answer (the client times out).
     Drop,
+    /// HTTP 429.
+    TooMany,
+    /// Do what was asked, then lose the answer (HTTP 503): the client must not do it twice.
+    LoseAnswer,
 }
 
 /// A fault and how many more requests it hits.
@@ -288,10 +292,9 @@ impl State {
             .calls
             .entry(format!("{} {path}", platform.as_str()))
             .or_default() += 1;
-        let i = self
-            .faults
-            .iter()
-            .position(|f| f.platform.is_none_or(|p| p == platform))?;
+        let i = self.faults.iter().position(|f| {
+            f.platform.is_none_or(|p| p == platform) && f.kind != FaultKind::LoseAnswer
+        })?;
         let kind = self.faults[i].kind.clone();
         if let Some(left) = &mut self.faults[i].remaining {
             *left -= 1;
@@ -300,6 +303,22 @@ impl State {
             }
         }
         Some(kind)
+    }
+
+    /// Whether the answer to this call is to be lost after the call took effect.
+    pub fn take_lost_answer(&mut self, platform: Platform) -> bool {
+        let Some(i) = self.faults.iter().position(|f| {
+            f.platform.is_none_or(|p| p == platform) && f.kind == FaultKind::LoseAnswer
+        }) else {
+            return false;
+        };
+        if let Some(left) = &mut self.faults[i].remaining {
+            *left -= 1;
+            if *left == 0 {
+                self.faults.remove(i);
+            }
+        }
+        true
     }
 
     /// Records an accepted effect.

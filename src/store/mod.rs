@@ -18,7 +18,7 @@ pub use read::{
     load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
     scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
 };
-pub use read::{OutboxRow, all_levels, pending_outbox, resolve_item, sync_state};
+pub use read::{OutboxRow, all_levels, parked_orders, pending_outbox, resolve_item, sync_state};
 pub use write::{
     Applied, Ingested, NewLine, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind,
     UnknownItem,

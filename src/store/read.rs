@@ -586,3 +586,23 @@ pub fn sync_state(conn: &Connection, key: &str) -> Result<Option<String>, StoreE
         .query_row([key], |r| r.get(0))
         .optional()?)
 }
+
+/// Orders of a destination with a parked report: nothing more of theirs is sent until a person
+/// has looked (a refused adjustment must not be followed by "pick complete").
+pub fn parked_orders(
+    conn: &Connection,
+    destination: &str,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT json_extract(payload, '$.external_id') FROM outbox
+         WHERE destination = ?1 AND state = 'parked' AND kind IN ('report', 'fetch_order')",
+    )?;
+    let rows = stmt.query_map([destination], |r| r.get::<_, Option<String>>(0))?;
+    let mut out = std::collections::HashSet::new();
+    for r in rows {
+        if let Some(id) = r? {
+            out.insert(id);
+        }
+    }
+    Ok(out)
+}

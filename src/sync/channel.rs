@@ -2,7 +2,7 @@
 
 use super::jddj::{self, Jddj};
 use super::meituan::{self, Meituan};
-use super::{Action, DraftOrder, HttpCall, Verdict};
+use super::{Action, DraftOrder, HttpCall, Kind, Verdict};
 use crate::config::PlatformSection;
 use crate::model::{Platform, Timestamp};
 use serde_json::Value;
@@ -28,11 +28,11 @@ impl Adapter {
         }
     }
 
-    /// What an answer means.
-    pub fn classify(&self, status: u16, body: &str) -> (Verdict, Option<Value>) {
+    /// What an answer to a call of `kind` means.
+    pub fn classify(&self, status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>) {
         match self {
-            Adapter::Meituan(_) => meituan::classify(status, body),
-            Adapter::Jddj(_) => jddj::classify(status, body),
+            Adapter::Meituan(_) => meituan::classify(status, body, kind),
+            Adapter::Jddj(_) => jddj::classify(status, body, kind),
         }
     }
 
@@ -129,7 +129,7 @@ impl Channel {
     }
 
     /// Sends a call and classifies the answer; a network failure is a retry.
-    pub async fn send(&self, call: &HttpCall) -> (Verdict, Option<Value>) {
+    pub async fn send(&self, call: &HttpCall, kind: Kind) -> (Verdict, Option<Value>) {
         let body = form(&call.params);
         let request = if call.post {
             self.client
@@ -146,8 +146,11 @@ impl Channel {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 match resp.text().await {
-                    Ok(text) => self.adapter.classify(status, &text),
-                    Err(e) => (Verdict::Retry(format!("reading the answer: {e}")), None),
+                    Ok(text) => self.adapter.classify(status, &text, kind),
+                    Err(e) => (
+                        Verdict::Retry(format!("reading the answer: {}", short(e))),
+                        None,
+                    ),
                 }
             }
             Err(e) => (

@@ -75,6 +75,17 @@ pub async fn take(
     auto_accept: bool,
     travel_buffer: Option<i64>,
 ) -> Result<Option<OrderId>, StoreError> {
+    // Cancelled before we had it (a fetch found it so, or the cancel push came first): nothing
+    // to pick, nothing to reserve.
+    let tombstone = tombstone_key(draft.platform, &draft.external_id);
+    let cancelled_first = store
+        .read_async(move |c| store::sync_state(c, &tombstone))
+        .await?
+        .is_some();
+    if draft.cancelled || cancelled_first {
+        tracing::info!(platform = %draft.platform, order = %draft.external_id, "cancelled on the platform before it reached the store; not taken");
+        return Ok(None);
+    }
     // A platform-specific travel buffer (Meituan) turns the promised time into a deadline here;
     // otherwise the store's [sla] buffer applies.
     if draft.platform_deadline.is_none()
@@ -134,6 +145,11 @@ pub async fn cancelled_by_platform(
         .read_async(move |c| store::order_id_by_external(c, platform, &ext))
         .await?;
     let Some(id) = id else {
+        // Not here yet (a JD fetch may still be queued): remember, so it is never taken.
+        let key = tombstone_key(platform, external_id);
+        store
+            .set_sync_state(&key, &crate::model::Timestamp::now().0.to_string())
+            .await?;
         return Ok(false);
     };
     let event = OrderEvent::Cancel {
@@ -145,4 +161,8 @@ pub async fn cancelled_by_platform(
         Err(StoreError::Transition(TransitionError::NotAllowed { .. })) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+fn tombstone_key(platform: Platform, external_id: &str) -> String {
+    format!("cancelled:{}:{external_id}", platform.as_str())
 }

@@ -2,7 +2,7 @@
 //! the signature's inputs, the doubly encoded response envelope and its codes, push verification,
 //! and the order fields. See PLATFORMS.md; keep every JD detail in this file.
 
-use super::{Action, DraftLine, DraftOrder, HttpCall, Verdict, china_time, id_text, sign};
+use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, china_time, id_text, sign};
 use crate::config::{Delivery, PlatformSection, Secret};
 use crate::model::{Fen, Platform, Timestamp};
 use serde_json::{Value, json};
@@ -12,6 +12,11 @@ pub const DEFAULT_BASE: &str = "https://openapi.jddj.com/djapi";
 
 /// JD tolerates ±6 minutes of clock skew; pushes outside it are refused as stale.
 pub const PUSH_WINDOW_SECS: i64 = 360;
+
+/// Orders per polling page.
+pub const POLL_PAGE_SIZE: usize = 50;
+/// Pages read per polling round at most.
+pub const MAX_POLL_PAGES: usize = 10;
 
 /// Order status: waiting for the merchant to accept.
 pub const STATUS_WAITING: i64 = 41000;
@@ -138,11 +143,16 @@ impl Jddj {
         })
     }
 
-    /// Polling: orders waiting for the store, newest page.
-    pub fn poll_call(&self, now: Timestamp) -> HttpCall {
+    /// Polling: one page of the orders waiting for the store, placed in the last day.
+    pub fn poll_call(&self, page: usize, now: Timestamp) -> HttpCall {
+        let since = Timestamp(now.0 - 24 * 3600 * 1000);
         self.call(
             "order/es/query",
-            json!({"orderStatus": STATUS_WAITING, "deliveryStationNoIsv": self.station, "pageNo": 1, "pageSize": 50}),
+            json!({
+                "orderStatus": STATUS_WAITING, "deliveryStationNoIsv": self.station,
+                "orderStartTime_begin": china_time::format(since), "orderStartTime_end": china_time::format(now),
+                "pageNo": page, "pageSize": POLL_PAGE_SIZE,
+            }),
             now,
         )
     }
@@ -177,21 +187,26 @@ impl Jddj {
     }
 }
 
-/// What an answer means; on success, the inner `result` (or the whole inner object).
-pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
+/// What an answer to a call of `kind` means; on success, the inner `result`. A call succeeded
+/// only when the HTTP status is 2xx and both the outer and the inner code are 0.
+pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>) {
     if status == 429 {
         return (Verdict::RateLimited("HTTP 429".into()), None);
     }
     if status >= 500 {
         return (Verdict::Retry(format!("HTTP {status}")), None);
     }
+    if !(200..300).contains(&status) {
+        return (Verdict::Permanent(format!("HTTP {status}")), None);
+    }
     let v: Value = match serde_json::from_str(body) {
         Ok(v) => v,
-        Err(_) if status >= 400 => return (Verdict::Permanent(format!("HTTP {status}")), None),
         Err(e) => return (Verdict::Retry(format!("unreadable answer: {e}")), None),
     };
     let code = |v: &Value, k: &str| id_text(&v[k]);
-    let outer = code(&v, "code").unwrap_or_default();
+    let Some(outer) = code(&v, "code") else {
+        return (Verdict::Retry("an answer without a code".into()), None);
+    };
     let msg = v["msg"].as_str().unwrap_or("").to_string();
     let why = format!("JD {outer}: {msg}");
     let verdict = match outer.as_str() {
@@ -211,19 +226,25 @@ pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
     }
     // `data` is a JSON string holding another envelope with its own code.
     let inner: Value = match &v["data"] {
-        Value::String(s) if s.is_empty() => return (Verdict::Done, None),
+        Value::String(s) if s.is_empty() && kind != Kind::Query => return (Verdict::Done, None),
         Value::String(s) => match serde_json::from_str(s) {
             Ok(i) => i,
             Err(e) => return (Verdict::Retry(format!("unreadable data: {e}")), None),
         },
-        Value::Null => return (Verdict::Done, None),
-        other => other.clone(),
+        other @ Value::Object(_) => other.clone(),
+        _ => return (Verdict::Retry("an answer without data".into()), None),
     };
-    let inner_code = code(&inner, "code")
-        .or_else(|| code(&inner, "retCode"))
-        .unwrap_or_else(|| "0".into());
+    let Some(inner_code) = code(&inner, "code").or_else(|| code(&inner, "retCode")) else {
+        return (Verdict::Retry("data without a code".into()), None);
+    };
     if inner_code == "0" {
-        let result = inner.get("result").cloned().unwrap_or(inner);
+        let result = inner.get("result").cloned().unwrap_or(Value::Null);
+        if kind == Kind::Query && result.is_null() {
+            return (
+                Verdict::Retry("a query answered without a result".into()),
+                None,
+            );
+        }
         return (Verdict::Done, Some(result));
     }
     let inner_msg = inner["msg"]
@@ -231,8 +252,11 @@ pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
         .or(inner["retMsg"].as_str())
         .unwrap_or("")
         .to_string();
-    // "请勿重复操作": the order is already in the state asked for.
-    if inner_msg.contains("重复") {
+    // "请勿重复操作": the order is already in the state asked for — success for a confirm, a pick
+    // complete or an adjustment repeated after a lost answer; never for a rejection.
+    if inner_msg.contains("重复")
+        && matches!(kind, Kind::Confirm | Kind::PickComplete | Kind::Adjust)
+    {
         return (Verdict::Done, None);
     }
     (
@@ -266,6 +290,9 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         placed_at: time("orderStartTime").unwrap_or_else(Timestamp::now),
         promised_at: time("orderPreEndDeliveryTime"),
         platform_deadline: time("pickDeadline"),
+        cancelled: v["orderStatus"]
+            .as_i64()
+            .is_some_and(|s| STATUS_CANCELLED.contains(&s)),
         remark: v["orderBuyerRemark"]
             .as_str()
             .filter(|s| !s.is_empty())

@@ -2,7 +2,7 @@
 //! inputs, the response envelope and its error codes, push verification and decoding, and the
 //! order fields. See PLATFORMS.md; keep every Meituan detail in this file.
 
-use super::{Action, DraftLine, DraftOrder, HttpCall, Verdict, id_text, sign, yuan_to_fen};
+use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign, yuan_to_fen};
 use crate::config::{PlatformSection, Secret};
 use crate::model::{Platform, Timestamp};
 use serde_json::{Value, json};
@@ -216,30 +216,47 @@ impl Meituan {
     }
 }
 
-/// What an answer means. `data` is returned for queries.
-pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
+/// What an answer to a call of `kind` means; `data` is returned for queries. Success is a 2xx
+/// answer whose `data` is `"ok"` (actions) or the data asked for (queries) — nothing else.
+pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>) {
     if status == 429 {
         return (Verdict::RateLimited("HTTP 429".into()), None);
     }
     if status >= 500 {
         return (Verdict::Retry(format!("HTTP {status}")), None);
     }
+    if !(200..300).contains(&status) {
+        return (Verdict::Permanent(format!("HTTP {status}")), None);
+    }
     let v: Value = match serde_json::from_str(body) {
         Ok(v) => v,
-        Err(_) if status >= 400 => return (Verdict::Permanent(format!("HTTP {status}")), None),
         Err(e) => return (Verdict::Retry(format!("unreadable answer: {e}")), None),
     };
-    if v["data"] != json!("ng") {
-        return (Verdict::Done, v.get("data").cloned());
+    match &v["data"] {
+        Value::String(s) if s == "ok" => return (Verdict::Done, None),
+        Value::String(s) if s == "ng" => {}
+        d @ (Value::Object(_) | Value::Array(_) | Value::Number(_)) if kind == Kind::Query => {
+            return (Verdict::Done, Some(d.clone()));
+        }
+        _ => {
+            return (
+                Verdict::Retry(format!("unexpected answer: {}", truncate(body))),
+                None,
+            );
+        }
     }
     let code = v["error"]["code"].as_i64().unwrap_or(0);
     let msg = v["error"]["msg"].as_str().unwrap_or("").to_string();
     let why = format!("Meituan {code}: {msg}");
+    // 808 "operation failed" covers "already in that state" and "not yet possible".
+    let already = msg.contains('已');
     let verdict = match code {
         700 => Verdict::Retry(why),
         711 => Verdict::RateLimited(why),
-        // "Operation failed": the order is already in that state (confirmed twice, …).
-        808 => Verdict::Done,
+        808 if matches!(kind, Kind::Confirm | Kind::Cancel) => Verdict::Done,
+        808 if already => Verdict::Done,
+        // Pick complete is refused for about a minute after confirming: try again.
+        808 if kind == Kind::PickComplete => Verdict::Retry(why),
         703 => Verdict::Permanent(format!(
             "{why} — check platforms.meituan.secret and the clock"
         )),
@@ -247,6 +264,10 @@ pub fn classify(status: u16, body: &str) -> (Verdict, Option<Value>) {
         _ => Verdict::Permanent(why),
     };
     (verdict, None)
+}
+
+fn truncate(body: &str) -> String {
+    body.chars().take(120).collect()
 }
 
 /// An order from a push (`paid`) or from `order/getOrderDetail`.
@@ -287,6 +308,7 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         placed_at: secs("ctime").map_or_else(Timestamp::now, |s| Timestamp(s * 1000)),
         promised_at: promised.map(|s| Timestamp(s * 1000)),
         platform_deadline: None,
+        cancelled: secs("status") == Some(9),
         remark: v["caution"]
             .as_str()
             .filter(|s| !s.is_empty())

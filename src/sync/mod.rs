@@ -28,8 +28,8 @@ pub enum Verdict {
     Permanent(String),
 }
 
-/// An HTTP request ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An HTTP request ready to send. Its `Debug` hides the values of credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpCall {
     /// GET (parameters in the query) or POST (form body).
     pub post: bool,
@@ -37,6 +37,24 @@ pub struct HttpCall {
     pub url: String,
     /// Parameters, signature included.
     pub params: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for HttpCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "token" | "access_token" | "sig" | "sign" => (k.as_str(), "***"),
+                _ => (k.as_str(), v.as_str()),
+            })
+            .collect();
+        f.debug_struct("HttpCall")
+            .field("post", &self.post)
+            .field("url", &self.url)
+            .field("params", &shown)
+            .finish()
+    }
 }
 
 /// An order as a platform describes it, before its items are matched to the catalog.
@@ -58,6 +76,8 @@ pub struct DraftOrder {
     pub remark: Option<String>,
     /// Items.
     pub lines: Vec<DraftLine>,
+    /// Already cancelled on the platform (a fetch or poll found it so).
+    pub cancelled: bool,
 }
 
 /// One item of a [`DraftOrder`].
@@ -139,6 +159,38 @@ pub enum Action {
         /// The platform's order id.
         order: String,
     },
+}
+
+/// What kind of call an answer belongs to: "already in that state" means success for some
+/// actions and not for others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Accept.
+    Confirm,
+    /// Pick complete.
+    PickComplete,
+    /// Refund / adjustment.
+    Adjust,
+    /// Store cancel.
+    Cancel,
+    /// Stock levels.
+    Stock,
+    /// A read (order detail, day sequence, …).
+    Query,
+}
+
+impl Action {
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Action::Confirm { .. } => Kind::Confirm,
+            Action::PickComplete { .. } => Kind::PickComplete,
+            Action::Adjust { .. } => Kind::Adjust,
+            Action::Cancel { .. } => Kind::Cancel,
+            Action::Stock(_) => Kind::Stock,
+            Action::FetchOrder { .. } => Kind::Query,
+        }
+    }
 }
 
 /// Reads the action an outbox row of kind `report` or `fetch_order` stands for.

@@ -24,14 +24,16 @@ pub enum Work {
 /// A stock level is held back `level_delay` after it was first queued, so that a burst of
 /// changes leaves in a few batches instead of one call per change (coalescing keeps only the
 /// newest level per sku meanwhile).
+/// Orders in `parked` have a row a person must look at: nothing more of theirs goes out.
 pub fn next(
     rows: &[OutboxRow],
+    parked: &HashSet<String>,
     now: Timestamp,
     batch: usize,
     level_delay: Duration,
 ) -> (Vec<Work>, Option<Timestamp>) {
     let mut work = Vec::new();
-    let mut blocked: HashSet<String> = HashSet::new();
+    let mut blocked: HashSet<String> = parked.clone();
     let mut levels = Vec::new();
     let mut any_level_due = false;
     let mut wake: Option<Timestamp> = None;
@@ -51,7 +53,10 @@ pub fn next(
                 if !due {
                     later(Timestamp(held));
                 }
-                levels.push(row.clone());
+                // Fresh levels may go early with a due one; a level backing off keeps waiting.
+                if due || row.attempts == 0 {
+                    levels.push(row.clone());
+                }
             }
             "stock_full_sync" if due => work.push(Work::FullSync(row.clone())),
             "stock_full_sync" => later(Timestamp(held)),
@@ -132,7 +137,8 @@ mod tests {
             row(7, "fetch_order", "C", 0),
             row(8, "stock_level", "", 900),
         ];
-        let (work, wake) = next(&rows, Timestamp(100), 2, Duration::ZERO);
+        let none = HashSet::new();
+        let (work, wake) = next(&rows, &none, Timestamp(100), 2, Duration::ZERO);
         let ids: Vec<Vec<i64>> = work
             .iter()
             .map(|w| match w {
@@ -147,9 +153,19 @@ mod tests {
         );
         assert_eq!(wake, Some(Timestamp(500)));
         // Held back: levels queued at 0 wait 150 ms.
-        let (work, wake) = next(&rows[3..6], Timestamp(100), 2, Duration::from_millis(150));
+        let (work, wake) = next(
+            &rows[3..6],
+            &none,
+            Timestamp(100),
+            2,
+            Duration::from_millis(150),
+        );
         assert!(work.is_empty());
         assert_eq!(wake, Some(Timestamp(150)));
+        // An order with a parked row sends nothing more.
+        let parked: HashSet<String> = ["B".to_string()].into();
+        let (work, _) = next(&rows[2..3], &parked, Timestamp(100), 2, Duration::ZERO);
+        assert!(work.is_empty());
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! Polling, for stores without a public URL: every `poll_interval_secs`, ask the platform for
-//! new orders (and, for open orders, whether they were cancelled).
+//! new orders; every few rounds, ask whether open orders were cancelled.
 
 use super::channel::{Adapter, Channel};
 use super::intake::{self, Alerts};
-use super::{Verdict, china_time, id_text, jddj, meituan};
-use crate::model::{OrderState, Platform, Timestamp};
+use super::{Action, HttpCall, Kind, Verdict, china_time, id_text, jddj, meituan};
+use crate::model::{Platform, Timestamp};
 use crate::store::{self, Store, StoreError};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// Cancellations of open orders are checked every this many rounds (one call per open order).
+const CANCEL_CHECK_EVERY: u64 = 4;
 
 /// Runs until shutdown.
 pub async fn run(
@@ -21,14 +24,19 @@ pub async fn run(
     let every = Duration::from_secs(channel.config.poll_interval_secs);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut round = 0u64;
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
+        round += 1;
+        let check_cancels = round % CANCEL_CHECK_EVERY == 1;
         let result = match &channel.adapter {
-            Adapter::Meituan(mt) => poll_meituan(&channel, mt, &store, &alerts).await,
-            Adapter::Jddj(jd) => poll_jd(&channel, jd, &store, &alerts).await,
+            Adapter::Meituan(mt) => {
+                poll_meituan(&channel, mt, &store, &alerts, check_cancels).await
+            }
+            Adapter::Jddj(jd) => poll_jd(&channel, jd, &store, &alerts, check_cancels).await,
         };
         if let Err(e) = result {
             tracing::error!(platform = %channel.platform, error = %e, "polling failed");
@@ -36,12 +44,18 @@ pub async fn run(
     }
 }
 
-async fn ask(channel: &Channel, call: super::HttpCall) -> Option<Value> {
-    match channel.send(&call).await {
-        (Verdict::Done, data) => data,
+/// The answer to a query; `Err(true)` when the platform refused it for good (skip it), `Err(false)`
+/// when it may work next round (stop this round).
+async fn ask(channel: &Channel, call: HttpCall) -> Result<Value, bool> {
+    match channel.send(&call, Kind::Query).await {
+        (Verdict::Done, Some(data)) => Ok(data),
+        (Verdict::Permanent(e), _) => {
+            tracing::debug!(platform = %channel.platform, "poll call refused: {e}");
+            Err(true)
+        }
         (v, _) => {
             tracing::debug!(platform = %channel.platform, verdict = ?v, "poll call failed; next round");
-            None
+            Err(false)
         }
     }
 }
@@ -51,17 +65,62 @@ async fn poll_meituan(
     mt: &meituan::Meituan,
     store: &Store,
     alerts: &Alerts,
+    check_cancels: bool,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let Some(data) = ask(channel, mt.day_seq_call(now)).await else {
-        return Ok(());
+    // Day sequence numbers restart at midnight: shortly after it, finish yesterday first.
+    let yesterday = Timestamp(now.0 - 15 * 60 * 1000);
+    let days = if china_time::format(yesterday)[..10] != china_time::format(now)[..10] {
+        vec![yesterday, now]
+    } else {
+        vec![now]
     };
-    let latest = data["day_seq"]
-        .as_u64()
-        .or_else(|| data.as_u64())
-        .unwrap_or(0) as u32;
-    // Day sequence numbers restart every day: remember the last one seen per day.
-    let key = format!("meituan:day_seq:{}", &china_time::format(now)[..10]);
+    for day in days {
+        if !poll_meituan_day(channel, mt, store, alerts, day).await? {
+            return Ok(());
+        }
+    }
+    if check_cancels {
+        for external_id in open_orders(store, Platform::Meituan).await? {
+            let Ok(call) = mt.action(
+                &Action::FetchOrder {
+                    order: external_id.clone(),
+                },
+                Timestamp::now(),
+            ) else {
+                continue;
+            };
+            match ask(channel, call).await {
+                Ok(d) if d["status"].as_i64() == Some(9) => {
+                    intake::cancelled_by_platform(
+                        store,
+                        Platform::Meituan,
+                        &external_id,
+                        "用户取消",
+                    )
+                    .await?;
+                }
+                Ok(_) | Err(true) => {}
+                Err(false) => return Ok(()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Takes the day's orders not seen yet; `false` when the platform did not answer (stop).
+async fn poll_meituan_day(
+    channel: &Channel,
+    mt: &meituan::Meituan,
+    store: &Store,
+    alerts: &Alerts,
+    day: Timestamp,
+) -> Result<bool, StoreError> {
+    let latest = match ask(channel, mt.day_seq_call(day)).await {
+        Ok(d) => d["day_seq"].as_u64().or_else(|| d.as_u64()).unwrap_or(0) as u32,
+        Err(_) => return Ok(false),
+    };
+    let key = format!("meituan:day_seq:{}", &china_time::format(day)[..10]);
     let k = key.clone();
     let seen: u32 = store
         .read_async(move |c| store::sync_state(c, &k))
@@ -69,58 +128,43 @@ async fn poll_meituan(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     for seq in seen + 1..=latest {
-        let Some(id) = ask(channel, mt.order_id_call(seq, now)).await else {
-            return Ok(()); // try this number again next round
+        let order_id = match ask(channel, mt.order_id_call(seq, day)).await {
+            Ok(id) => id_text(&id["order_id"]).or_else(|| id_text(&id)),
+            // No order behind this number (806): move past it.
+            Err(true) => None,
+            Err(false) => return Ok(false),
         };
-        let Some(order_id) = id_text(&id["order_id"]).or_else(|| id_text(&id)) else {
-            continue;
-        };
-        let detail = mt.action(
-            &super::Action::FetchOrder {
+        if let Some(order_id) = order_id {
+            let fetch = Action::FetchOrder {
                 order: order_id.clone(),
-            },
-            Timestamp::now(),
-        );
-        let Some(detail) = (match detail {
-            Ok(call) => ask(channel, call).await,
-            Err(_) => None,
-        }) else {
-            return Ok(());
-        };
-        match meituan::draft(&detail) {
-            Ok(draft) => {
-                intake::take(
-                    store,
-                    alerts,
-                    draft,
-                    "meituan-poll",
-                    &order_id,
-                    channel.config.auto_accept,
-                    channel.config.travel_buffer_secs,
-                )
-                .await?;
+            };
+            let Ok(call) = mt.action(&fetch, Timestamp::now()) else {
+                continue;
+            };
+            match ask(channel, call).await {
+                Ok(detail) => match meituan::draft(&detail) {
+                    Ok(draft) => {
+                        let cfg = &channel.config;
+                        intake::take(
+                            store,
+                            alerts,
+                            draft,
+                            "meituan-poll",
+                            &order_id,
+                            cfg.auto_accept,
+                            cfg.travel_buffer_secs,
+                        )
+                        .await?;
+                    }
+                    Err(e) => tracing::warn!("unreadable Meituan order {order_id}: {e}"),
+                },
+                Err(true) => tracing::warn!("Meituan refused the detail of order {order_id}"),
+                Err(false) => return Ok(false),
             }
-            Err(e) => tracing::warn!("unreadable Meituan order {order_id}: {e}"),
         }
         store.set_sync_state(&key, &seq.to_string()).await?;
     }
-    // Cancellations of our open orders: Meituan status 9.
-    for (external_id, state) in open_orders(store, Platform::Meituan).await? {
-        let fetch = super::Action::FetchOrder {
-            order: external_id.clone(),
-        };
-        let Ok(call) = mt.action(&fetch, Timestamp::now()) else {
-            continue;
-        };
-        if let Some(d) = ask(channel, call).await
-            && d["status"].as_i64() == Some(9)
-            && state != OrderState::Cancelled
-        {
-            intake::cancelled_by_platform(store, Platform::Meituan, &external_id, "用户取消")
-                .await?;
-        }
-    }
-    Ok(())
+    Ok(true)
 }
 
 async fn poll_jd(
@@ -128,57 +172,79 @@ async fn poll_jd(
     jd: &jddj::Jddj,
     store: &Store,
     alerts: &Alerts,
+    check_cancels: bool,
 ) -> Result<(), StoreError> {
-    let Some(result) = ask(channel, jd.poll_call(Timestamp::now())).await else {
-        return Ok(());
-    };
-    for order in jddj::orders_in(&result) {
-        match jddj::draft(&order) {
-            Ok(draft) => {
-                let id = draft.external_id.clone();
-                intake::take(
-                    store,
-                    alerts,
-                    draft,
-                    "jddj-poll",
-                    &id,
-                    channel.config.auto_accept,
-                    channel.config.travel_buffer_secs,
-                )
-                .await?;
+    // Orders waiting for the store, placed in the last day, page by page.
+    for page in 1..=jddj::MAX_POLL_PAGES {
+        let Ok(result) = ask(channel, jd.poll_call(page, Timestamp::now())).await else {
+            return Ok(());
+        };
+        let orders = jddj::orders_in(&result);
+        let full = orders.len() >= jddj::POLL_PAGE_SIZE;
+        for order in orders {
+            match jddj::draft(&order) {
+                Ok(draft) => {
+                    let id = draft.external_id.clone();
+                    let cfg = &channel.config;
+                    intake::take(
+                        store,
+                        alerts,
+                        draft,
+                        "jddj-poll",
+                        &id,
+                        cfg.auto_accept,
+                        cfg.travel_buffer_secs,
+                    )
+                    .await?;
+                }
+                Err(e) => tracing::warn!("unreadable JD order: {e}"),
             }
-            Err(e) => tracing::warn!("unreadable JD order: {e}"),
+        }
+        if !full {
+            break;
         }
     }
-    for (external_id, _) in open_orders(store, Platform::Jddj).await? {
-        let fetch = super::Action::FetchOrder {
-            order: external_id.clone(),
-        };
-        let Ok(call) = jd.action(&fetch, Timestamp::now()) else {
-            continue;
-        };
-        if let Some(r) = ask(channel, call).await
-            && let Some(o) = jddj::orders_in(&r).first()
-            && o["orderStatus"]
-                .as_i64()
-                .is_some_and(|s| jddj::STATUS_CANCELLED.contains(&s))
-        {
-            intake::cancelled_by_platform(store, Platform::Jddj, &external_id, "用户取消").await?;
+    if check_cancels {
+        for external_id in open_orders(store, Platform::Jddj).await? {
+            let Ok(call) = jd.action(
+                &Action::FetchOrder {
+                    order: external_id.clone(),
+                },
+                Timestamp::now(),
+            ) else {
+                continue;
+            };
+            match ask(channel, call).await {
+                Ok(r) => {
+                    let cancelled = jddj::orders_in(&r)
+                        .first()
+                        .and_then(|o| o["orderStatus"].as_i64())
+                        .is_some_and(|s| jddj::STATUS_CANCELLED.contains(&s));
+                    if cancelled {
+                        intake::cancelled_by_platform(
+                            store,
+                            Platform::Jddj,
+                            &external_id,
+                            "用户取消",
+                        )
+                        .await?;
+                    }
+                }
+                Err(true) => {}
+                Err(false) => return Ok(()),
+            }
         }
     }
     Ok(())
 }
 
-async fn open_orders(
-    store: &Store,
-    platform: Platform,
-) -> Result<Vec<(String, OrderState)>, StoreError> {
+async fn open_orders(store: &Store, platform: Platform) -> Result<Vec<String>, StoreError> {
     let orders = store
         .read_async(|c| store::list_orders(c, true, 200))
         .await?;
     Ok(orders
         .into_iter()
         .filter(|o| o.platform == platform && o.state.is_open())
-        .map(|o| (o.external_id, o.state))
+        .map(|o| o.external_id)
         .collect())
 }

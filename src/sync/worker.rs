@@ -1,6 +1,7 @@
 //! The delivery worker of one platform: reads the outbox, sends what is due in order, and never
 //! marks a row done without a positive answer. Retries back off with jitter; a rate-limited
-//! platform is left alone for a while; permanently refused rows are parked with the reason.
+//! platform is left alone for a while; permanently refused rows are parked with the reason, and
+//! an order with a parked row sends nothing more until a person has looked.
 
 use super::channel::Channel;
 use super::intake::{self, Alerts};
@@ -18,6 +19,17 @@ const WINDOW: usize = 500;
 /// Look again at least this often, even without news (a clock-based due time may have passed).
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
+/// What one delivery came to.
+enum Sent {
+    /// Carry on.
+    Next,
+    /// The platform asked us to slow down (or the store failed): wait this long.
+    Pause(Duration),
+    /// A batch of levels was refused for good: send its levels one by one, so that one bad sku
+    /// does not hold back the others.
+    Split,
+}
+
 /// Runs until shutdown.
 pub async fn run(
     channel: Arc<Channel>,
@@ -33,32 +45,38 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        let rows = match store
-            .read_async(move |c| store::pending_outbox(c, destination, WINDOW))
-            .await
-        {
-            Ok(rows) => rows,
+        let read = store
+            .read_async(move |c| {
+                Ok((
+                    store::pending_outbox(c, destination, WINDOW)?,
+                    store::parked_orders(c, destination)?,
+                ))
+            })
+            .await;
+        let (rows, parked) = match read {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(platform = destination, error = %e, "cannot read the outbox");
-                Vec::new()
+                (Vec::new(), Default::default())
             }
         };
         let now = Timestamp::now();
         let delay = Duration::from_millis(channel.config.stock_delay_ms);
-        let (work, wake) = plan::next(&rows, now, channel.config.stock_batch, delay);
+        let (work, wake) = plan::next(&rows, &parked, now, channel.config.stock_batch, delay);
+        let worked = !work.is_empty();
         let mut pause = None;
         for w in work {
             if *shutdown.borrow() {
                 return;
             }
             match deliver(&channel, &store, &alerts, w, &jitter).await {
-                Ok(Some(p)) => {
+                Ok(Sent::Next | Sent::Split) => limited = 0,
+                Ok(Sent::Pause(p)) => {
                     limited += 1;
                     let cap = Duration::from_secs(channel.config.max_retry_secs);
                     pause = Some(p.max(plan::rate_limit_pause(limited)).min(cap));
                     break;
                 }
-                Ok(None) => limited = 0,
                 Err(e) => {
                     tracing::error!(platform = destination, error = %e, "outbox delivery failed");
                     pause = Some(Duration::from_secs(1));
@@ -67,25 +85,20 @@ pub async fn run(
             }
         }
         if let Some(p) = pause {
-            // Rate limited (or the store failed): news does not shorten the pause.
+            // News does not shorten a pause.
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(p) => {}
             }
             continue;
         }
-        let now = Timestamp::now();
-        let idle = match wake {
-            // Something was sent or fell due meanwhile: look again at once.
-            _ if !rows.is_empty() && wake.is_none_or(|w| w <= now) && !nothing_due(&rows, now) => {
-                Duration::ZERO
-            }
-            Some(w) => Duration::from_millis((w.0 - now.0).max(0) as u64).min(IDLE_CHECK),
-            None => IDLE_CHECK,
-        };
-        if idle.is_zero() {
+        // Something went out: the next row of the same order may be waiting right behind it.
+        if worked {
             continue;
         }
+        let idle = wake.map_or(IDLE_CHECK, |w| {
+            Duration::from_millis((w.0 - Timestamp::now().0).max(0) as u64).min(IDLE_CHECK)
+        });
         // Wait for news (a commit may have queued rows), the next due time, or shutdown.
         tokio::select! {
             _ = shutdown.changed() => return,
@@ -95,85 +108,149 @@ pub async fn run(
     }
 }
 
-fn nothing_due(rows: &[OutboxRow], now: Timestamp) -> bool {
-    rows.iter()
-        .all(|r| r.next_attempt_at > now || r.kind == "stock_level")
+fn ids(rows: &[OutboxRow]) -> Vec<(i64, String)> {
+    rows.iter().map(|r| (r.id, r.event_id.clone())).collect()
 }
 
-/// Sends one unit of work and settles its rows. `Some(pause)` when the platform asked us to
-/// slow down.
+/// Sends one unit of work and settles its rows.
 async fn deliver(
     channel: &Channel,
     store: &Store,
     alerts: &Alerts,
     work: Work,
     jitter: &RandomState,
-) -> Result<Option<Duration>, StoreError> {
-    let (rows, action) = match work {
+) -> Result<Sent, StoreError> {
+    match work {
+        Work::FullSync(row) => full_sync(channel, store, alerts, row, jitter).await,
         Work::Order(row) => {
             let action = action_from_report(&row.kind, &row.payload);
-            (vec![row], action)
+            send_rows(channel, store, alerts, vec![row], action, jitter).await
         }
         Work::Levels(rows) => {
-            let levels = rows
-                .iter()
-                .map(|r| Level {
-                    sku: r.payload["sku"].as_str().unwrap_or_default().to_string(),
-                    level: r.payload["level"].as_i64().unwrap_or(0),
-                })
-                .collect();
-            (rows, Ok(Action::Stock(levels)))
+            let action = Ok(Action::Stock(levels(&rows)));
+            match send_rows(channel, store, alerts, rows.clone(), action, jitter).await? {
+                Sent::Split => {
+                    for row in rows {
+                        let action = Ok(Action::Stock(levels(std::slice::from_ref(&row))));
+                        if let Sent::Pause(p) =
+                            send_rows(channel, store, alerts, vec![row], action, jitter).await?
+                        {
+                            return Ok(Sent::Pause(p));
+                        }
+                    }
+                    Ok(Sent::Next)
+                }
+                other => Ok(other),
+            }
         }
-        Work::FullSync(row) => return full_sync(channel, store, row, jitter).await,
-    };
-    let ids: Vec<(i64, String)> = rows.iter().map(|r| (r.id, r.event_id.clone())).collect();
+    }
+}
+
+fn levels(rows: &[OutboxRow]) -> Vec<Level> {
+    rows.iter()
+        .map(|r| Level {
+            sku: r.payload["sku"].as_str().unwrap_or_default().to_string(),
+            level: r.payload["level"].as_i64().unwrap_or(0),
+        })
+        .collect()
+}
+
+async fn send_rows(
+    channel: &Channel,
+    store: &Store,
+    alerts: &Alerts,
+    rows: Vec<OutboxRow>,
+    action: Result<Action, String>,
+    jitter: &RandomState,
+) -> Result<Sent, StoreError> {
     let now = Timestamp::now();
-    let call = match action.and_then(|a| channel.adapter.action(&a, now).map(|c| (a, c))) {
+    let (action, call) = match action.and_then(|a| channel.adapter.action(&a, now).map(|c| (a, c)))
+    {
         Ok(ac) => ac,
         Err(reason) => {
-            park(channel, store, alerts, ids, reason).await?;
-            return Ok(None);
+            park(channel, store, alerts, &rows, reason).await?;
+            return Ok(Sent::Next);
         }
     };
-    let (action, call) = call;
-    let (verdict, data) = channel.send(&call).await;
+    let (verdict, data) = channel.send(&call, action.kind()).await;
     match verdict {
         Verdict::Done => {
-            if let (Action::FetchOrder { order }, Some(data)) = (&action, &data) {
-                match channel.adapter.fetched_order(data) {
-                    Ok(draft) => {
-                        let source = format!("{}-fetch", channel.platform);
-                        intake::take(
-                            store,
-                            alerts,
-                            draft,
-                            &source,
-                            order,
-                            channel.config.auto_accept,
-                            channel.config.travel_buffer_secs,
-                        )
-                        .await?;
-                    }
-                    Err(reason) => {
-                        park(channel, store, alerts, ids, reason).await?;
-                        return Ok(None);
-                    }
-                }
+            if let Action::FetchOrder { order } = &action {
+                return take_fetched(channel, store, alerts, &rows, order, data, jitter).await;
             }
-            store.settle_outbox(ids, Settle::Done).await?;
-            Ok(None)
+            store.settle_outbox(ids(&rows), Settle::Done).await?;
+            Ok(Sent::Next)
         }
         Verdict::Retry(error) => {
             retry(channel, store, &rows, error, jitter).await?;
-            Ok(None)
+            Ok(Sent::Next)
         }
         Verdict::RateLimited(error) => {
             retry(channel, store, &rows, error, jitter).await?;
-            Ok(Some(plan::rate_limit_pause(0)))
+            Ok(Sent::Pause(plan::rate_limit_pause(0)))
+        }
+        Verdict::Permanent(_) if rows.len() > 1 && rows.iter().all(|r| r.kind == "stock_level") => {
+            Ok(Sent::Split)
         }
         Verdict::Permanent(reason) => {
-            park(channel, store, alerts, ids, reason).await?;
-            Ok(None)
+            park(channel, store, alerts, &rows, reason).await?;
+            Ok(Sent::Next)
+        }
+    }
+}
+
+/// A fetched order goes into the store; the fetch is done only once the order is stored.
+async fn take_fetched(
+    channel: &Channel,
+    store: &Store,
+    alerts: &Alerts,
+    rows: &[OutboxRow],
+    order: &str,
+    data: Option<serde_json::Value>,
+    jitter: &RandomState,
+) -> Result<Sent, StoreError> {
+    let Some(data) = data else {
+        retry(
+            channel,
+            store,
+            rows,
+            "the platform sent no order".into(),
+            jitter,
+        )
+        .await?;
+        return Ok(Sent::Next);
+    };
+    let draft = match channel.adapter.fetched_order(&data) {
+        Ok(d) => d,
+        Err(reason) => {
+            park(channel, store, alerts, rows, reason).await?;
+            return Ok(Sent::Next);
+        }
+    };
+    let source = format!("{}-fetch", channel.platform);
+    let taken = intake::take(
+        store,
+        alerts,
+        draft,
+        &source,
+        order,
+        channel.config.auto_accept,
+        channel.config.travel_buffer_secs,
+    )
+    .await;
+    match taken {
+        Ok(_) => store
+            .settle_outbox(ids(rows), Settle::Done)
+            .await
+            .map(|_| Sent::Next),
+        // The order itself is unusable: a person must look; the queue goes on.
+        Err(e) if e.is_refusal() => {
+            park(channel, store, alerts, rows, e.to_string()).await?;
+            Ok(Sent::Next)
+        }
+        Err(e) => {
+            retry(channel, store, rows, e.to_string(), jitter).await?;
+            Ok(Sent::Next)
         }
     }
 }
@@ -204,13 +281,15 @@ async fn park(
     channel: &Channel,
     store: &Store,
     alerts: &Alerts,
-    ids: Vec<(i64, String)>,
+    rows: &[OutboxRow],
     reason: String,
 ) -> Result<(), StoreError> {
-    tracing::warn!(platform = %channel.platform, rows = ids.len(), "{reason}");
+    tracing::warn!(platform = %channel.platform, rows = rows.len(), "{reason}");
     let message = format!("{} refused an update for good: {reason}", channel.platform);
     // Parked first, then announced: whoever looks after the alert finds it parked.
-    store.settle_outbox(ids, Settle::Park { reason }).await?;
+    store
+        .settle_outbox(ids(rows), Settle::Park { reason })
+        .await?;
     alerts("error", message, None);
     Ok(())
 }
@@ -219,15 +298,17 @@ async fn park(
 async fn full_sync(
     channel: &Channel,
     store: &Store,
+    alerts: &Alerts,
     row: OutboxRow,
     jitter: &RandomState,
-) -> Result<Option<Duration>, StoreError> {
+) -> Result<Sent, StoreError> {
     let platform = channel.platform;
     let safety = channel.config.safety_stock;
-    let levels = store
+    let all = store
         .read_async(move |c| store::all_levels(c, platform, safety))
         .await?;
-    for chunk in levels.chunks(channel.config.stock_batch.max(1)) {
+    let marker = std::slice::from_ref(&row);
+    for chunk in all.chunks(channel.config.stock_batch.max(1)) {
         let levels = chunk
             .iter()
             .map(|(sku, level)| Level {
@@ -235,31 +316,38 @@ async fn full_sync(
                 level: *level,
             })
             .collect();
-        let call = match channel
-            .adapter
-            .action(&Action::Stock(levels), Timestamp::now())
-        {
+        let action = Action::Stock(levels);
+        let call = match channel.adapter.action(&action, Timestamp::now()) {
             Ok(c) => c,
             Err(e) => {
-                retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
-                return Ok(None);
+                park(channel, store, alerts, marker, e).await?;
+                return Ok(Sent::Next);
             }
         };
-        match channel.send(&call).await.0 {
+        match channel.send(&call, action.kind()).await.0 {
             Verdict::Done => {}
             Verdict::RateLimited(e) => {
-                retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
-                return Ok(Some(plan::rate_limit_pause(0)));
+                retry(channel, store, marker, e, jitter).await?;
+                return Ok(Sent::Pause(plan::rate_limit_pause(0)));
             }
-            Verdict::Retry(e) | Verdict::Permanent(e) => {
-                // Absolute levels: sending them all again later is harmless.
-                retry(channel, store, std::slice::from_ref(&row), e, jitter).await?;
-                return Ok(None);
+            // Absolute levels: sending them all again later is harmless.
+            Verdict::Retry(e) => {
+                retry(channel, store, marker, e, jitter).await?;
+                return Ok(Sent::Next);
+            }
+            Verdict::Permanent(e) => {
+                park(
+                    channel,
+                    store,
+                    alerts,
+                    marker,
+                    format!("full stock sync: {e}"),
+                )
+                .await?;
+                return Ok(Sent::Next);
             }
         }
     }
-    store
-        .settle_outbox(vec![(row.id, row.event_id)], Settle::Done)
-        .await?;
-    Ok(None)
+    store.settle_outbox(ids(marker), Settle::Done).await?;
+    Ok(Sent::Next)
 }

@@ -548,3 +548,60 @@ async fn store_cancels_reach_meituan_and_jd_refusals_are_parked_with_the_reason(
     d.shutdown().await;
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_does_not_make_an_effect_happen_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    // Let the start-up stock sync finish, then make the platforms do what they are asked and
+    // lose the answer, for the next ten calls each.
+    sim.sim
+        .wait_for("the start-up sync", 10, |st| {
+            (st.levels.len() >= 6).then_some(())
+        })
+        .await;
+    for platform in ["meituan", "jddj"] {
+        let fault = json!({"platform": platform, "kind": "lose_answer", "count": 10});
+        reqwest::Client::new()
+            .post(format!("http://{}/sim/faults", sim.addr))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    pick(&mut c, mt_local, &["6901234567892"], &[]).await;
+    pick(&mut c, jd_local, &["6901234567892"], &[]).await;
+    sim.sim
+        .wait_for("every report despite lost answers", 20, |st| {
+            (effects(st, &mt) == ["confirm", "pick_complete"]
+                && effects(st, &jd) == ["confirm", "pick_complete"])
+            .then_some(())
+        })
+        .await;
+    // And the outbox agrees: nothing left, nothing parked.
+    let status = c.request(Request::Status).await.unwrap();
+    for o in status["outbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["destination"] != "hq")
+    {
+        assert_eq!(o["parked"], 0, "{status}");
+    }
+    d.shutdown().await;
+    sim.stop().await;
+}
