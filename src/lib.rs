@@ -13,6 +13,8 @@
 //! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
 //!   systemd readiness.
+//! - [`tui`]: the pick-and-pack terminal UI, a socket client: state + update + render, no I/O
+//!   in its core.
 //! - [`cli`]: the `flashpick` command line.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -26,3 +28,4 @@ pub mod scan;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod tui;

@@ -15,6 +15,7 @@
 //! (id `null` when none could be read); the connection stays open.
 
 pub mod client;
+pub mod session;
 
 use crate::model::{Order, SlaState, Timestamp};
 use crate::store::{OutboxDepth, SkuInfo};

@@ -62,6 +62,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The pick-and-pack screen, attached to the running daemon.
+    Tui {
+        /// This terminal's station number (the picker is `station-N` unless --picker says).
+        #[arg(long)]
+        station: Option<String>,
+        /// Who picks at this terminal.
+        #[arg(long)]
+        picker: Option<String>,
+        /// Screen language, zh or en (default: [tui] lang, else zh).
+        #[arg(long)]
+        lang: Option<String>,
+    },
     /// The platform simulator: Meituan and JD Daojia on one local HTTP server.
     Sim(SimArgs),
     /// How CODE decodes (type `<GS>` for the GS separator) and which item it is.
@@ -194,6 +206,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
         Command::Sim(args) => sim(args),
+        Command::Tui {
+            station,
+            picker,
+            lang,
+        } => tui(cli.config.as_deref(), station, picker, lang),
     }
 }
 
@@ -240,6 +257,51 @@ async fn shutdown_signal() {
         _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         _ = int.recv() => tracing::info!("SIGINT: stopping"),
     }
+}
+
+fn tui(
+    config: Option<&Path>,
+    station: Option<String>,
+    picker: Option<String>,
+    lang: Option<String>,
+) -> Result<(), Failure> {
+    let path = config_path(config);
+    let loaded = if config.is_some() || path.exists() {
+        Some(Config::load(&path).map_err(config_failure)?)
+    } else {
+        None
+    };
+    let socket = loaded.as_ref().map_or_else(
+        || config::ApiSection::default().socket,
+        |c| c.api.socket.clone(),
+    );
+    let lang = lang
+        .or_else(|| loaded.as_ref().map(|c| c.tui.lang.clone()))
+        .unwrap_or_else(|| "zh".into())
+        .parse::<crate::tui::i18n::Lang>()
+        .map_err(|e| fail(2, anyhow::anyhow!(e)))?;
+    let picker = picker
+        .or_else(|| station.map(|s| format!("station-{s}")))
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "picker".into());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(crate::tui::run(socket, picker, lang))
+        .map_err(|e| {
+            let unavailable = e
+                .downcast_ref::<crate::api::client::ClientError>()
+                .is_some_and(|c| {
+                    matches!(
+                        c,
+                        crate::api::client::ClientError::NotRunning { .. }
+                            | crate::api::client::ClientError::PermissionDenied { .. }
+                    )
+                });
+            fail(if unavailable { EXIT_UNAVAILABLE } else { 1 }, e)
+        })
 }
 
 fn sim(a: SimArgs) -> Result<(), Failure> {

@@ -51,6 +51,9 @@ pub struct Config {
     /// The push receiver for the platforms.
     #[serde(default)]
     pub webhooks: WebhooksSection,
+    /// The terminal UI.
+    #[serde(default)]
+    pub tui: TuiSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -136,6 +139,27 @@ pub struct PlatformsSection {
     /// JD Daojia.
     #[serde(default)]
     pub jddj: PlatformSection,
+}
+
+/// `[tui]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuiSection {
+    /// Screen language: `zh` (简体中文) or `en`.
+    #[serde(default = "default_lang")]
+    pub lang: String,
+}
+
+fn default_lang() -> String {
+    "zh".into()
+}
+
+impl Default for TuiSection {
+    fn default() -> Self {
+        TuiSection {
+            lang: default_lang(),
+        }
+    }
 }
 
 /// `[log]`.
@@ -351,6 +375,12 @@ impl Config {
         }
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;
+        if self.tui.lang.parse::<crate::tui::i18n::Lang>().is_err() {
+            return Err(invalid(
+                "tui.lang",
+                format!("`{}` is not a language: use zh or en", self.tui.lang),
+            ));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(invalid(
                 "log.level",

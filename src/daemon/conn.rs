@@ -79,7 +79,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
         let input = tokio::select! {
             _ = shutdown.changed() => break,
             line = lines.recv() => Input::Line(line),
-            ev = recv(c.events.as_mut()) => Input::Event(ev),
+            ev = recv(c.events.as_mut()) => Input::Event(Box::new(ev)),
         };
         let keep = match input {
             Input::Line(Some(Ok(line))) if greeted => c.request(&line).await,
@@ -94,7 +94,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
                 c.reply(None, Err(bad_request(msg))).await
             }
             Input::Line(Some(Err(LineError::Io)) | None) => false,
-            Input::Event(ev) => c.forward(ev).await,
+            Input::Event(ev) => c.forward(*ev).await,
         };
         if !keep {
             break;
@@ -107,7 +107,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
 
 enum Input {
     Line(Option<Result<String, LineError>>),
-    Event(Result<Event, broadcast::error::RecvError>),
+    Event(Box<Result<Event, broadcast::error::RecvError>>),
 }
 
 async fn read_lines(

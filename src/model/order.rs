@@ -199,6 +199,9 @@ pub struct Order {
     pub pick_deadline: Timestamp,
     /// Code the rider shows, when the platform gives one.
     pub pickup_code: Option<String>,
+    /// The customer's remark (what to do when an item is out of stock, …).
+    #[serde(default)]
+    pub remark: Option<String>,
 }
 
 impl Order {

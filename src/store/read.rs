@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 const ORDER_COLUMNS: &str = "id, platform, external_id, day_seq, state, picker, return_pending, \
-    bags, cancel_reason, placed_at, pick_deadline, pickup_code";
+    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark";
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -29,6 +29,7 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         placed_at: Timestamp(r.get(9)?),
         pick_deadline: Timestamp(r.get(10)?),
         pickup_code: r.get(11)?,
+        remark: r.get(12)?,
     })
 }
 

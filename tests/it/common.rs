@@ -107,6 +107,7 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
         placed_at: Timestamp(0),
         pick_deadline: Timestamp(600_000),
         pickup_code: None,
+        remark: None,
     }
 }
 

@@ -158,6 +158,7 @@ impl Sim {
                 placed_at: Timestamp(0),
                 pick_deadline: Timestamp(0),
                 pickup_code: None,
+                remark: None,
             })
             .collect::<Vec<_>>();
         let n = orders.len();

@@ -1,0 +1,315 @@
+//! Every word the screens show, once per language. Chinese is the default; English by config
+//! or `--lang en`.
+
+use crate::model::{OrderState, Platform, SlaState};
+
+/// The screen language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// 简体中文.
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "zh" | "zh-CN" | "zh_CN" => Ok(Lang::Zh),
+            "en" | "en-US" | "en_US" => Ok(Lang::En),
+            other => Err(format!("unknown language `{other}` (zh or en)")),
+        }
+    }
+}
+
+/// The fixed strings of one language.
+#[derive(Debug)]
+pub struct Strings {
+    /// Queue title.
+    pub queue: &'static str,
+    /// Queue column headers: due, platform, #, lines, units, picker, state.
+    pub queue_cols: [&'static str; 7],
+    /// Queue keys.
+    pub queue_keys: &'static str,
+    /// Empty queue.
+    pub no_orders: &'static str,
+    /// The flashing banner while a new order waits.
+    pub new_order: &'static str,
+    /// Pick column headers: location, item, spec, qty, picked, short.
+    pub pick_cols: [&'static str; 6],
+    /// Pick keys.
+    pub pick_keys: &'static str,
+    /// Pack keys.
+    pub pack_keys: &'static str,
+    /// Stock column headers: sku, item, location, on hand, reserved, barcode.
+    pub stock_cols: [&'static str; 6],
+    /// Stock keys.
+    pub stock_keys: &'static str,
+    /// Stock title.
+    pub stock: &'static str,
+    /// The search prompt.
+    pub search: &'static str,
+    /// The connection-lost banner.
+    pub reconnecting: &'static str,
+    /// Connecting.
+    pub connecting: &'static str,
+    /// Online / offline.
+    pub online: &'static str,
+    /// Offline.
+    pub offline: &'static str,
+    /// Outbox label.
+    pub outbox: &'static str,
+    /// Scanners label.
+    pub scanners: &'static str,
+    /// Local config only.
+    pub local_config: &'static str,
+    /// Short reasons, in key order 1–4.
+    pub reasons: [&'static str; 4],
+    /// Help title.
+    pub help: &'static str,
+    /// All keys, for the help screen.
+    pub help_lines: &'static [&'static str],
+    /// Bags.
+    pub bags: &'static str,
+    /// Pickup code.
+    pub pickup: &'static str,
+    /// "Put back:" in the cancel alert.
+    pub put_back: &'static str,
+    /// Keys of the cancel alert.
+    pub cancel_keys: &'static str,
+    /// Prompt: how many short.
+    pub short_qty: &'static str,
+    /// Prompt: short reason.
+    pub short_reason: &'static str,
+    /// Prompt: received quantity.
+    pub receive_qty: &'static str,
+    /// Prompt: counted quantity.
+    pub count_qty: &'static str,
+    /// Prompt: adjustment.
+    pub adjust_qty: &'static str,
+    /// Prompt: reason.
+    pub reason: &'static str,
+    /// Weighed marker.
+    pub weighed: &'static str,
+    /// The remark label.
+    pub remark: &'static str,
+    /// Everything picked: press Enter.
+    pub ready_to_complete: &'static str,
+    /// Pieces unit.
+    pub pieces: &'static str,
+    /// Grams unit.
+    pub grams: &'static str,
+    /// Orders waiting / pickers.
+    pub capacity: &'static str,
+}
+
+const ZH: Strings = Strings {
+    queue: "订单队列",
+    queue_cols: ["截止", "平台", "序号", "行", "件数", "拣货员", "状态"],
+    queue_keys: "↑↓选择 Enter领取 a接单 p打包 s库存 ?帮助 q退出",
+    no_orders: "暂无待处理订单",
+    new_order: "新订单！",
+    pick_cols: ["货位", "商品", "规格", "数量", "已拣", "缺货"],
+    pick_keys: "扫码拣货 x缺货 u撤销 r放回 Enter完成 Esc返回",
+    pack_keys: "+/-袋数 Enter打包 h交接 Esc返回",
+    stock_cols: ["货号", "商品", "货位", "在库", "占用", "条码"],
+    stock_keys: "/搜索 r收货 n盘点 j调整 Esc返回",
+    stock: "库存",
+    search: "搜索（货号/条码/名称）：",
+    reconnecting: "与守护进程的连接已断开，正在重连…",
+    connecting: "正在连接守护进程…",
+    online: "在线",
+    offline: "离线",
+    outbox: "待发",
+    scanners: "扫描枪",
+    local_config: "本地配置",
+    reasons: ["缺货", "破损", "过期", "其他"],
+    help: "按键说明",
+    help_lines: &[
+        "队列：↑↓ 选择订单，Enter 领取拣货，a 接单，p 打包选中订单，s 库存",
+        "拣货：扫描商品条码；x 标记缺货，u 撤销上次扫描，r 放回队列，Enter 完成拣货",
+        "打包：+ / - 调整袋数，Enter 确认打包，h 交给骑手（或扫描取货码）",
+        "库存：/ 搜索，r 收货，n 盘点，j 调整（需原因）",
+        "取消提醒：Enter 确认商品已放回货架",
+        "任意界面：? 帮助，Esc 返回，q 退出",
+    ],
+    bags: "袋数",
+    pickup: "取货码",
+    put_back: "请把以下商品放回货架：",
+    cancel_keys: "Enter 已放回  Esc 稍后处理",
+    short_qty: "缺货数量",
+    short_reason: "原因：1缺货 2破损 3过期 4其他",
+    receive_qty: "收货数量",
+    count_qty: "盘点实数",
+    adjust_qty: "调整数量（负数为减少）",
+    reason: "原因",
+    weighed: "称重",
+    remark: "备注",
+    ready_to_complete: "已全部拣完或标记缺货，按 Enter 完成拣货",
+    pieces: "件",
+    grams: "克",
+    capacity: "待拣 {open} 单 · 拣货中 {picking} 单",
+};
+
+const EN: Strings = Strings {
+    queue: "Order queue",
+    queue_cols: ["Due", "Platform", "#", "Ln", "Units", "Picker", "State"],
+    queue_keys: "↑↓ select Enter claim a accept p pack s stock ? help q quit",
+    no_orders: "No open orders",
+    new_order: "NEW ORDER!",
+    pick_cols: ["Location", "Item", "Spec", "Qty", "Picked", "Short"],
+    pick_keys: "scan items x short u undo r release Enter complete Esc back",
+    pack_keys: "+/- bags Enter pack h hand over Esc back",
+    stock_cols: ["SKU", "Item", "Location", "On hand", "Reserved", "Barcode"],
+    stock_keys: "/ search r receive n count j adjust Esc back",
+    stock: "Stock",
+    search: "Search (sku, barcode, name): ",
+    reconnecting: "Lost the connection to the daemon — reconnecting…",
+    connecting: "Connecting to the daemon…",
+    online: "online",
+    offline: "OFFLINE",
+    outbox: "outbox",
+    scanners: "scanners",
+    local_config: "local config",
+    reasons: ["out of stock", "damaged", "expired", "other"],
+    help: "Keys",
+    help_lines: &[
+        "Queue: ↑↓ select, Enter claim and pick, a accept, p pack the selected order, s stock",
+        "Pick: scan each item; x mark short, u undo the last scan, r release, Enter complete",
+        "Pack: + / - bags, Enter pack, h hand to the rider (or scan the pickup code)",
+        "Stock: / search, r receive, n count a shelf, j adjust (with a reason)",
+        "Cancel alert: Enter when the goods are back on the shelf",
+        "Anywhere: ? help, Esc back, q quit",
+    ],
+    bags: "Bags",
+    pickup: "Pickup code",
+    put_back: "Put these back on the shelf:",
+    cancel_keys: "Enter done  Esc later",
+    short_qty: "Units short",
+    short_reason: "Reason: 1 out of stock 2 damaged 3 expired 4 other",
+    receive_qty: "Units received",
+    count_qty: "Units counted",
+    adjust_qty: "Change (negative removes)",
+    reason: "Reason",
+    weighed: "weighed",
+    remark: "Remark",
+    ready_to_complete: "Every line is picked or short: press Enter to complete",
+    pieces: "pc",
+    grams: "g",
+    capacity: "{open} open · {picking} picking",
+};
+
+impl Lang {
+    /// This language's strings.
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// A platform's name.
+    pub fn platform(self, p: Platform) -> &'static str {
+        match (self, p) {
+            (Lang::Zh, Platform::Meituan) => "美团",
+            (Lang::Zh, Platform::Jddj) => "京东到家",
+            (Lang::Zh, Platform::Hq) => "总部",
+            (Lang::En, Platform::Meituan) => "Meituan",
+            (Lang::En, Platform::Jddj) => "JD Daojia",
+            (Lang::En, Platform::Hq) => "HQ",
+        }
+    }
+
+    /// An order state's name.
+    pub fn state(self, s: OrderState) -> &'static str {
+        use OrderState::*;
+        match (self, s) {
+            (Lang::Zh, New) => "新订单",
+            (Lang::Zh, Accepted) => "待拣货",
+            (Lang::Zh, Picking) => "拣货中",
+            (Lang::Zh, Picked) => "待打包",
+            (Lang::Zh, Packed) => "待交接",
+            (Lang::Zh, HandedOver) => "已交接",
+            (Lang::Zh, Cancelled) => "已取消",
+            (Lang::En, New) => "new",
+            (Lang::En, Accepted) => "to pick",
+            (Lang::En, Picking) => "picking",
+            (Lang::En, Picked) => "to pack",
+            (Lang::En, Packed) => "to hand over",
+            (Lang::En, HandedOver) => "handed over",
+            (Lang::En, Cancelled) => "cancelled",
+        }
+    }
+
+    /// An SLA state's word.
+    pub fn sla(self, s: SlaState) -> &'static str {
+        match (self, s) {
+            (Lang::Zh, SlaState::OnTime) => "准时",
+            (Lang::Zh, SlaState::AtRisk) => "紧急",
+            (Lang::Zh, SlaState::Late) => "超时",
+            (Lang::En, SlaState::OnTime) => "on time",
+            (Lang::En, SlaState::AtRisk) => "at risk",
+            (Lang::En, SlaState::Late) => "LATE",
+        }
+    }
+
+    /// A channel's name in the status bar.
+    pub fn channel(self, name: &str) -> &'static str {
+        match name {
+            "meituan" => self.platform(Platform::Meituan),
+            "jddj" => self.platform(Platform::Jddj),
+            _ => self.platform(Platform::Hq),
+        }
+    }
+
+    /// The big line after a scan.
+    pub fn scan_result(self, r: &crate::api::ScanReply) -> String {
+        use crate::api::ScanOutcome::*;
+        let name = r.name.clone().unwrap_or_default();
+        let code = &r.code;
+        let line = r.line_no.and_then(|l| {
+            r.order
+                .as_ref()
+                .and_then(|o| o.order.lines.iter().find(|x| x.line_no == l))
+                .map(|x| (x.picked, x.qty))
+        });
+        let progress = line.map_or(String::new(), |(p, q)| format!(" {p}/{q}"));
+        match (self, r.result) {
+            (Lang::Zh, Ok) => format!("✔ 正确 {name}{progress}"),
+            (Lang::Zh, WrongItem) => format!("✘ 拿错了：{name}（{code}）不在本单"),
+            (Lang::Zh, Over) => format!("✘ 多拿了：{name} 已够数"),
+            (Lang::Zh, Unknown) => format!("✘ 未知条码 {code}"),
+            (Lang::Zh, Invalid) => format!("✘ 条码无效 {code}：{}", r.message),
+            (Lang::Zh, NoOrder) => format!("✘ 没有拣货中的订单：{}", r.message),
+            (Lang::Zh, Badge) => format!(
+                "✔ 扫描枪已绑定拣货员 {}",
+                r.picker.clone().unwrap_or_default()
+            ),
+            (Lang::En, Ok) => format!("✔ OK {name}{progress}"),
+            (Lang::En, WrongItem) => format!("✘ WRONG ITEM: {name} ({code}) is not in this order"),
+            (Lang::En, Over) => format!("✘ OVER: the order has all the {name} it needs"),
+            (Lang::En, Unknown) => format!("✘ UNKNOWN code {code}"),
+            (Lang::En, Invalid) => format!("✘ BAD CODE {code}: {}", r.message),
+            (Lang::En, NoOrder) => format!("✘ NO ORDER: {}", r.message),
+            (Lang::En, Badge) => format!(
+                "✔ scanner bound to picker {}",
+                r.picker.clone().unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The order title: `美团 #23`.
+    pub fn order_title(self, p: Platform, seq: u32) -> String {
+        format!("{} #{seq}", self.platform(p))
+    }
+
+    /// "Order #23 was cancelled".
+    pub fn cancelled(self, seq: u32) -> String {
+        match self {
+            Lang::Zh => format!("订单 #{seq} 已取消！"),
+            Lang::En => format!("Order #{seq} was CANCELLED!"),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! `flashpick tui`: the pick-and-pack screen. A client of the daemon's socket only — never the
+//! database. The core (`app`: state and update, `view`: rendering) has no I/O; this file is the
+//! thin shell around it: the terminal, the keyboard, the connection, the clock.
+
+pub mod app;
+pub mod i18n;
+pub mod text;
+pub mod view;
+pub mod wedge;
+
+use crate::api::client::ClientError;
+use crate::api::session::{Incoming, Session};
+use crate::model::Timestamp;
+use anyhow::Context;
+use app::{App, Cmd, Key, Msg, Tag};
+use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use i18n::Lang;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How often the countdowns and the flashing move.
+const TICK: Duration = Duration::from_millis(500);
+/// How long to wait between reconnection attempts.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Runs the TUI until the user quits. Fails before touching the terminal when no daemon answers.
+pub async fn run(socket: PathBuf, picker: String, lang: Lang) -> anyhow::Result<()> {
+    let name = format!("flashpick-tui {}", env!("CARGO_PKG_VERSION"));
+    // First contact outside raw mode, so that "not running" is a plain message and the terminal
+    // is never left in raw mode.
+    let first = Session::open(&socket, &name, Some(&picker)).await;
+    let first = match first {
+        Ok(c) => c,
+        Err(e @ (ClientError::NotRunning { .. } | ClientError::PermissionDenied { .. })) => {
+            return Err(e.into());
+        }
+        Err(e) => return Err(e).context("cannot talk to the daemon"),
+    };
+    let mut terminal = ratatui::init(); // also installs a panic hook that restores the terminal
+    let result = event_loop(&mut terminal, socket, name, picker, lang, first).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    socket: PathBuf,
+    name: String,
+    picker: String,
+    lang: Lang,
+    first: (Session, crate::api::Hello, mpsc::Receiver<Incoming>),
+) -> anyhow::Result<()> {
+    let (keys_tx, mut keys) = mpsc::channel(256);
+    let stop = Arc::new(AtomicBool::new(false));
+    let key_thread = spawn_keys(keys_tx, stop.clone());
+    let (to_conn, from_app) = mpsc::channel(256);
+    let (to_app, mut from_conn) = mpsc::channel(1024);
+    let conn = tokio::spawn(connection(
+        socket,
+        name,
+        picker.clone(),
+        first,
+        from_app,
+        to_app,
+    ));
+    let mut app = App::new(lang, &picker, Timestamp::now(), Instant::now());
+    let mut tick = tokio::time::interval(TICK);
+    let outcome = loop {
+        terminal
+            .draw(|f| view::render(&app, f))
+            .context("drawing")?;
+        let held = app.deadline();
+        let msg = tokio::select! {
+            k = keys.recv() => match k { Some(k) => Msg::Key(k, Instant::now()), None => break Ok(()) },
+            m = from_conn.recv() => match m { Some(m) => m, None => break Ok(()) },
+            _ = tick.tick() => Msg::Tick(Instant::now(), Timestamp::now()),
+            _ = sleep_until(held) => Msg::Tick(Instant::now(), Timestamp::now()),
+        };
+        let mut quit = false;
+        for cmd in app.update(msg) {
+            match cmd {
+                Cmd::Send(tag, req) => {
+                    let _ = to_conn.send((tag, req)).await;
+                }
+                Cmd::Bell => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
+                Cmd::Quit => quit = true,
+            }
+        }
+        if quit {
+            break Ok(());
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    conn.abort();
+    let _ = key_thread.join();
+    outcome
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The keyboard, on a thread of its own (crossterm's reads block).
+fn spawn_keys(tx: mpsc::Sender<Key>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            if !event::poll(Duration::from_millis(100)).unwrap_or(false) {
+                continue;
+            }
+            let Ok(TermEvent::Key(k)) = event::read() else {
+                continue;
+            };
+            if k.kind == KeyEventKind::Release {
+                continue;
+            }
+            let key = match k.code {
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Key::Interrupt,
+                KeyCode::Char(c) => Key::Char(c),
+                KeyCode::Enter => Key::Enter,
+                KeyCode::Esc => Key::Esc,
+                KeyCode::Up => Key::Up,
+                KeyCode::Down => Key::Down,
+                KeyCode::Backspace => Key::Backspace,
+                _ => continue,
+            };
+            if tx.blocking_send(key).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Owns the connection: sends what the app asks, hands back replies and events, and reconnects
+/// by itself when the daemon restarts.
+async fn connection(
+    socket: PathBuf,
+    name: String,
+    picker: String,
+    first: (Session, crate::api::Hello, mpsc::Receiver<Incoming>),
+    mut requests: mpsc::Receiver<(Tag, crate::api::Request)>,
+    to_app: mpsc::Sender<Msg>,
+) {
+    let mut current = Some(first);
+    loop {
+        let (mut session, hello, mut incoming) = match current.take() {
+            Some(c) => c,
+            None => match Session::open(&socket, &name, Some(&picker)).await {
+                Ok(c) => c,
+                Err(_) => {
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            },
+        };
+        let store = hello.store_id.unwrap_or_default();
+        if to_app.send(Msg::Connected(store)).await.is_err() {
+            return;
+        }
+        let mut tags: HashMap<u64, Tag> = HashMap::new();
+        loop {
+            tokio::select! {
+                r = requests.recv() => {
+                    let Some((tag, req)) = r else { return };
+                    match session.send(req).await {
+                        Ok(id) => { tags.insert(id, tag); }
+                        Err(_) => break,
+                    }
+                }
+                m = incoming.recv() => match m {
+                    Some(Incoming::Reply(reply)) => {
+                        let Some(tag) = reply.id.and_then(|id| tags.remove(&id)) else { continue };
+                        let result = match (reply.ok, reply.error) {
+                            (_, Some(e)) => Err(e),
+                            (ok, None) => Ok(ok.unwrap_or_default()),
+                        };
+                        let _ = to_app.send(Msg::Reply(tag, result)).await;
+                    }
+                    Some(Incoming::Event(e)) => { let _ = to_app.send(Msg::Event(Box::new(e))).await; }
+                    Some(Incoming::Closed) | None => break,
+                },
+            }
+        }
+        if to_app.send(Msg::Disconnected).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
