@@ -359,11 +359,9 @@ fn pick(app: &App, f: &mut Frame, area: Rect, id: i64) {
         );
     }
     let widths = [8usize, 22, 8, 7, 7, 5];
-    let head: String = s
-        .pick_cols
-        .iter()
-        .zip(widths)
-        .map(|(c, w)| fit(c, w) + " ")
+    // Two columns for the ✔ mark, as on every row.
+    let head: String = std::iter::once("  ".to_string())
+        .chain(s.pick_cols.iter().zip(widths).map(|(c, w)| fit(c, w) + " "))
         .collect();
     let mut lines = vec![Line::from(Span::styled(
         fit(&head, w),

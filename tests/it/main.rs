@@ -10,3 +10,4 @@ mod platform_tests;
 mod scanner_tests;
 mod store_props;
 mod store_tests;
+mod tui_tests;

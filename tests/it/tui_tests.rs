@@ -1,0 +1,557 @@
+//! The TUI without a terminal: every screen rendered into a TestBackend and compared with insta
+//! snapshots (Chinese data, zh and en, 80×24 and 160×48), and the app driven headless against the
+//! real daemon through its socket for the main flows.
+
+use crate::common::{daemon_config, seed_db, within};
+use flashpick::api::session::{Incoming, Session};
+use flashpick::api::{
+    ChannelStatus, LineWalk, OrderView, Request, ScanOutcome, ScanReply, ScannerStatus, Status,
+};
+use flashpick::daemon::Daemon;
+use flashpick::model::{
+    Fen, Order, OrderId, OrderLine, OrderState, Platform, ShortReason, SkuCode, SlaState,
+    Timestamp, Unit,
+};
+use flashpick::store::{OutboxDepth, SkuInfo};
+use flashpick::tui::app::{App, Cmd, Key, Msg, Screen, Tag};
+use flashpick::tui::i18n::Lang;
+use flashpick::tui::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const NOW: Timestamp = Timestamp(1_800_000_000_000);
+
+/// The screen as text, one line per row, wide characters once.
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| view::render(app, f)).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..w {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn line(
+    n: u32,
+    sku: &str,
+    name: &str,
+    qty: i64,
+    picked: i64,
+    short: i64,
+    weighed: Option<i64>,
+) -> OrderLine {
+    OrderLine {
+        line_no: n,
+        sku: SkuCode::new(sku),
+        name: name.into(),
+        qty,
+        picked,
+        short,
+        short_reason: (short > 0).then_some(ShortReason::OutOfStock),
+        unit_price: Fen(350),
+        weighed_g: weighed,
+    }
+}
+
+fn walk(n: u32, location: &str, spec: &str, unit: Unit) -> LineWalk {
+    LineWalk {
+        line_no: n,
+        location: location.into(),
+        walk_seq: n as i64,
+        unit,
+        spec: Some(spec.into()),
+    }
+}
+
+fn view_of(
+    id: i64,
+    platform: Platform,
+    seq: u32,
+    state: OrderState,
+    left: i64,
+    sla: SlaState,
+    lines: Vec<OrderLine>,
+    walk: Vec<LineWalk>,
+) -> OrderView {
+    OrderView {
+        order: Order {
+            id: OrderId(id),
+            platform,
+            external_id: format!("EXT{id}"),
+            day_seq: seq,
+            state,
+            picker: matches!(state, OrderState::Picking).then(|| "p1".to_string()),
+            return_pending: state == OrderState::Cancelled,
+            bags: None,
+            cancel_reason: None,
+            placed_at: NOW,
+            pick_deadline: NOW.plus_secs(left),
+            pickup_code: None,
+            remark: (id == 1).then(|| "缺货时电话与我沟通".to_string()),
+            lines,
+        },
+        sla,
+        seconds_left: left,
+        walk,
+    }
+}
+
+fn sample(lang: Lang) -> App {
+    let mut app = App::new(lang, "p1", NOW, Instant::now());
+    app.store = Some("SH-0001".into());
+    app.connected = true;
+    app.was_connected = true;
+    let water = || line(1, "DR001", "农夫山泉 饮用天然水", 3, 1, 0, None);
+    app.orders = vec![
+        view_of(
+            3,
+            Platform::Meituan,
+            24,
+            OrderState::New,
+            -30,
+            SlaState::Late,
+            vec![water()],
+            vec![walk(1, "A-01-1", "550ml", Unit::Piece)],
+        ),
+        view_of(
+            1,
+            Platform::Meituan,
+            23,
+            OrderState::Picking,
+            95,
+            SlaState::AtRisk,
+            vec![
+                water(),
+                line(2, "DA001", "光明 鲜牛奶", 1, 0, 1, None),
+                line(3, "VG001", "山东 西红柿", 500, 0, 0, None),
+            ],
+            vec![
+                walk(1, "A-01-1", "550ml", Unit::Piece),
+                walk(2, "B-01-1", "950ml", Unit::Piece),
+                walk(3, "F-02-2", "称重", Unit::Gram),
+            ],
+        ),
+        view_of(
+            5,
+            Platform::Jddj,
+            8,
+            OrderState::Picked,
+            300,
+            SlaState::OnTime,
+            vec![
+                line(1, "SN001", "乐事 原味薯片", 2, 2, 0, None),
+                line(2, "MT001", "猪前腿肉", 500, 500, 0, Some(512)),
+            ],
+            vec![
+                walk(1, "C-02-1", "70g", Unit::Piece),
+                walk(2, "G-01-1", "称重", Unit::Gram),
+            ],
+        ),
+        view_of(
+            2,
+            Platform::Jddj,
+            7,
+            OrderState::Accepted,
+            540,
+            SlaState::OnTime,
+            vec![line(1, "BK001", "桃李 天然酵母面包", 2, 0, 0, None)],
+            vec![walk(1, "C-01-1", "150g", Unit::Piece)],
+        ),
+        view_of(
+            4,
+            Platform::Meituan,
+            21,
+            OrderState::Cancelled,
+            0,
+            SlaState::OnTime,
+            vec![line(1, "DA004", "光明 莫斯利安 常温酸奶", 2, 2, 0, None)],
+            vec![walk(1, "B-02-1", "200g", Unit::Piece)],
+        ),
+    ];
+    app.status = Some(Status {
+        version: "0.1.0".into(),
+        protocol: 1,
+        store_id: "SH-0001".into(),
+        store_name: "上海静安 前置仓".into(),
+        started_at: NOW,
+        uptime_secs: 3600,
+        open_orders: 4,
+        orders_by_state: Default::default(),
+        outbox: vec![
+            OutboxDepth {
+                destination: "meituan".into(),
+                pending: 2,
+                parked: 1,
+                oldest_pending_at: None,
+            },
+            OutboxDepth {
+                destination: "jddj".into(),
+                pending: 1,
+                parked: 0,
+                oldest_pending_at: None,
+            },
+        ],
+        scanners: vec![
+            ScannerStatus {
+                name: "gun-1".into(),
+                path: "/dev/ttyUSB0".into(),
+                connected: true,
+                frames: 10,
+                errors: 0,
+                last_error: None,
+                picker: Some("p1".into()),
+                station: None,
+            },
+            ScannerStatus {
+                name: "gun-2".into(),
+                path: "/dev/ttyUSB1".into(),
+                connected: false,
+                frames: 0,
+                errors: 1,
+                last_error: None,
+                picker: None,
+                station: None,
+            },
+        ],
+        channels: vec![
+            ChannelStatus {
+                name: "meituan".into(),
+                online: true,
+                calls: 10,
+                failures: 0,
+                last_error: None,
+            },
+            ChannelStatus {
+                name: "jddj".into(),
+                online: false,
+                calls: 3,
+                failures: 3,
+                last_error: Some("timed out".into()),
+            },
+        ],
+        config_version: Some(12),
+        clients: 2,
+    });
+    app
+}
+
+fn wrong_scan(app: &App) -> ScanReply {
+    ScanReply {
+        result: ScanOutcome::WrongItem,
+        code: "6901209206159".into(),
+        message: String::new(),
+        scanner: Some("gun-1".into()),
+        picker: Some("p1".into()),
+        line_no: None,
+        sku: Some("DA002".into()),
+        name: Some("蒙牛 纯牛奶".into()),
+        weight_g: None,
+        expected: vec![],
+        order: app.order(1).cloned(),
+    }
+}
+
+#[test]
+fn every_screen_in_both_languages_at_both_sizes() {
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut screens: Vec<(&str, App)> = Vec::new();
+        screens.push(("queue", sample(lang)));
+        let mut pick = sample(lang);
+        pick.screen = Screen::Pick(1);
+        pick.last_scan = Some(wrong_scan(&pick));
+        screens.push(("pick_wrong_item", pick));
+        let mut pack = sample(lang);
+        pack.screen = Screen::Pack(5);
+        pack.bags = 2;
+        screens.push(("pack", pack));
+        let mut stock = sample(lang);
+        stock.screen = Screen::Stock;
+        stock.query = "牛奶".into();
+        stock.items = vec![SkuInfo {
+            sku: SkuCode::new("DA001"),
+            name: "光明 鲜牛奶".into(),
+            name_en: Some("Bright fresh milk".into()),
+            spec: Some("950ml".into()),
+            unit: Unit::Piece,
+            location: "B-01-1".into(),
+            walk_seq: 20,
+            price: Some(Fen(1390)),
+            safety_stock: Some(2),
+            barcodes: vec!["6901209206159".into()],
+            on_hand: 24,
+            reserved: 3,
+            plu: None,
+        }];
+        screens.push(("stock", stock));
+        let mut cancelled = sample(lang);
+        cancelled.put_back.push_back(4);
+        screens.push(("put_back_alert", cancelled));
+        let mut help = sample(lang);
+        help.help = true;
+        screens.push(("help", help));
+        let mut lost = sample(lang);
+        lost.connected = false;
+        screens.push(("reconnecting", lost));
+        for (name, app) in &screens {
+            for (w, h) in [(80u16, 24u16), (160, 48)] {
+                insta::assert_snapshot!(format!("tui_{name}_{tag}_{w}x{h}"), screen(app, w, h));
+            }
+        }
+    }
+}
+
+/// The app against the real daemon: commands go over a real session, replies and events come
+/// back as messages, as in the terminal shell but without a terminal.
+struct Headless {
+    app: App,
+    session: Session,
+    incoming: tokio::sync::mpsc::Receiver<Incoming>,
+    tags: HashMap<u64, Tag>,
+    clock: Instant,
+}
+
+impl Headless {
+    async fn attach(d: &Daemon, picker: &str, lang: Lang) -> Headless {
+        let (session, hello, incoming) = Session::open(d.socket_path(), "tui-test", Some(picker))
+            .await
+            .unwrap();
+        let mut h = Headless {
+            app: App::new(lang, picker, Timestamp::now(), Instant::now()),
+            session,
+            incoming,
+            tags: HashMap::new(),
+            clock: Instant::now(),
+        };
+        let cmds = h
+            .app
+            .update(Msg::Connected(hello.store_id.unwrap_or_default()));
+        h.run(cmds).await;
+        h.settle().await;
+        h
+    }
+
+    async fn run(&mut self, cmds: Vec<Cmd>) {
+        for c in cmds {
+            if let Cmd::Send(tag, req) = c {
+                let id = self.session.send(req).await.unwrap();
+                self.tags.insert(id, tag);
+            }
+        }
+    }
+
+    /// Feeds replies and events until every request is answered.
+    async fn settle(&mut self) {
+        within(10, "the daemon's answers", async {
+            while !self.tags.is_empty() {
+                self.next().await;
+            }
+        })
+        .await;
+    }
+
+    async fn next(&mut self) {
+        let msg = match self.incoming.recv().await.unwrap() {
+            Incoming::Reply(r) => {
+                let tag =
+                    r.id.and_then(|id| self.tags.remove(&id))
+                        .expect("a reply to our request");
+                Msg::Reply(
+                    tag,
+                    match (r.ok, r.error) {
+                        (_, Some(e)) => Err(e),
+                        (ok, None) => Ok(ok.unwrap_or_default()),
+                    },
+                )
+            }
+            Incoming::Event(e) => Msg::Event(Box::new(e)),
+            Incoming::Closed => Msg::Disconnected,
+        };
+        let cmds = self.app.update(msg);
+        self.run(cmds).await;
+    }
+
+    /// Waits (on events, with a deadline) until `cond` holds.
+    async fn until(&mut self, what: &str, cond: impl Fn(&App) -> bool) {
+        within(10, what, async {
+            while !cond(&self.app) {
+                self.next().await;
+            }
+        })
+        .await;
+    }
+
+    async fn key(&mut self, k: Key) {
+        // Keys of a person: far apart, so none of them is mistaken for a scanner's burst.
+        self.clock += Duration::from_millis(500);
+        let cmds = self.app.update(Msg::Key(k, self.clock));
+        self.run(cmds).await;
+        let cmds = self.app.update(Msg::Tick(
+            self.clock + Duration::from_millis(100),
+            Timestamp::now(),
+        ));
+        self.run(cmds).await;
+        self.settle().await;
+    }
+
+    /// A keyboard-wedge scanner: the code in a burst, then Enter.
+    async fn wedge(&mut self, code: &str) {
+        self.clock += Duration::from_millis(500);
+        let mut cmds = Vec::new();
+        for c in code.chars() {
+            self.clock += Duration::from_millis(3);
+            cmds.extend(self.app.update(Msg::Key(Key::Char(c), self.clock)));
+        }
+        self.clock += Duration::from_millis(3);
+        cmds.extend(self.app.update(Msg::Key(Key::Enter, self.clock)));
+        self.run(cmds).await;
+        self.settle().await;
+    }
+
+    fn text(&self) -> String {
+        screen(&self.app, 100, 30)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_scan_short_complete_pack_and_hand_over() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[("MT-1", &[("W550", 2), ("MILK1L", 1)])]);
+    let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
+    let mut ops = flashpick::api::client::Client::connect(d.socket_path(), "ops", None)
+        .await
+        .unwrap();
+    ops.request(Request::AcceptOrder { order_id: 1 })
+        .await
+        .unwrap();
+    let mut t = Headless::attach(&d, "p1", Lang::Zh).await;
+    t.until("the accepted order", |a| {
+        a.orders
+            .iter()
+            .any(|o| o.order.state == OrderState::Accepted)
+    })
+    .await;
+    assert!(t.text().contains("待拣货"), "{}", t.text());
+    t.key(Key::Enter).await; // claim
+    assert_eq!(t.app.screen, Screen::Pick(1));
+    assert!(t.text().contains("农夫山泉 550ml"), "{}", t.text());
+    t.wedge("6901234567892").await;
+    t.until("the scan result", |a| a.last_scan.is_some()).await;
+    assert!(
+        t.text().contains("✔ 正确 农夫山泉 550ml 1/2"),
+        "{}",
+        t.text()
+    );
+    t.wedge("6901234567892").await;
+    t.until("the second unit", |a| {
+        a.order(1).is_some_and(|o| o.order.lines[0].picked == 2)
+    })
+    .await;
+    // Milk is not on the shelf: x on line 2, one unit, reason 1 (out of stock).
+    t.key(Key::Down).await;
+    t.key(Key::Char('x')).await;
+    assert!(t.app.prompt.is_some());
+    t.key(Key::Enter).await;
+    t.key(Key::Char('1')).await;
+    t.until("the short line", |a| {
+        a.order(1).is_some_and(|o| o.order.lines[1].short == 1)
+    })
+    .await;
+    assert!(
+        t.text().contains("按 Enter 完成拣货") || t.text().contains("✔"),
+        "{}",
+        t.text()
+    );
+    t.key(Key::Enter).await; // complete
+    assert_eq!(t.app.screen, Screen::Pack(1));
+    assert!(t.text().contains("取货码"), "{}", t.text());
+    t.key(Key::Char('+')).await;
+    t.key(Key::Enter).await; // pack with two bags
+    t.until("packed", |a| {
+        a.order(1)
+            .is_some_and(|o| o.order.state == OrderState::Packed)
+    })
+    .await;
+    t.key(Key::Char('h')).await; // hand over
+    t.until("handed over", |a| a.order(1).is_none()).await;
+    assert_eq!(t.app.screen, Screen::Queue);
+    let done = ops
+        .request(Request::GetOrder { order_id: 1 })
+        .await
+        .unwrap();
+    assert_eq!(done["order"]["state"], "handed_over");
+    assert_eq!(done["order"]["bags"], 2);
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_item_is_loud_and_a_cancel_while_picking_cannot_be_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[("MT-2", &[("W550", 2)])]);
+    let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
+    let mut ops = flashpick::api::client::Client::connect(d.socket_path(), "ops", None)
+        .await
+        .unwrap();
+    ops.request(Request::AcceptOrder { order_id: 1 })
+        .await
+        .unwrap();
+    let mut t = Headless::attach(&d, "p1", Lang::En).await;
+    t.key(Key::Enter).await;
+    t.wedge("4006381333931").await; // milk: not in this order
+    t.until("the wrong item", |a| {
+        a.last_scan
+            .as_ref()
+            .is_some_and(|s| s.result == ScanOutcome::WrongItem)
+    })
+    .await;
+    assert!(t.text().contains("WRONG ITEM"), "{}", t.text());
+    t.wedge("6901234567892").await;
+    t.until("one unit picked", |a| {
+        a.order(1).is_some_and(|o| o.order.lines[0].picked == 1)
+    })
+    .await;
+    // The customer cancels while the picker is at the shelf.
+    ops.request(Request::CancelOrder {
+        order_id: 1,
+        reason: "customer".into(),
+    })
+    .await
+    .unwrap();
+    t.until("the put-back alert", |a| !a.put_back.is_empty())
+        .await;
+    let shown = t.text();
+    assert!(
+        shown.contains("CANCELLED") && shown.contains("Put these back"),
+        "{shown}"
+    );
+    assert_eq!(t.app.screen, Screen::Queue, "the pick screen closed");
+    t.key(Key::Enter).await; // the goods are back on the shelf
+    t.until("the alert cleared", |a| a.put_back.is_empty())
+        .await;
+    let stock = ops
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(stock["items"][0]["on_hand"], 20);
+    assert_eq!(stock["items"][0]["reserved"], 0);
+    d.shutdown().await;
+}
