@@ -80,6 +80,7 @@ fn walk(n: u32, location: &str, spec: &str, unit: Unit) -> LineWalk {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn view_of(
     id: i64,
     platform: Platform,
