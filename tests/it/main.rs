@@ -10,4 +10,5 @@ mod platform_tests;
 mod scanner_tests;
 mod store_props;
 mod store_tests;
+mod tmux_tests;
 mod tui_tests;
