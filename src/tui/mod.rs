@@ -98,9 +98,11 @@ async fn event_loop(
             break Ok(());
         }
     };
+    // The keyboard thread notices within its poll interval; it is not joined, because a read
+    // blocked on a terminal that went away would hold the exit for ever.
     stop.store(true, Ordering::Relaxed);
+    drop(key_thread);
     conn.abort();
-    let _ = key_thread.join();
     outcome
 }
 

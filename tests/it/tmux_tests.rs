@@ -1,5 +1,8 @@
 //! End to end with the real binaries: the daemon, the TUI in a tmux pane, a scanner on a
 //! pseudo-terminal. Keys go in with `tmux send-keys`, the screen comes out of `tmux capture-pane`.
+//! On a machine without tmux (the README promises `cargo test` needs only Rust) the TUI runs on
+//! a pseudo-terminal of our own and a vt100 parser reads its screen: the same steps, the same
+//! checks.
 
 use serialport::{SerialPort, TTYPort};
 use std::io::Write;
@@ -10,66 +13,15 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flashpick");
 
-struct Tmux {
-    server: String,
-}
-
-impl Tmux {
-    fn new(dir: &Path) -> Tmux {
-        // A server of our own (-S), so parallel tests and the developer's tmux never mix.
-        let server = dir.join("tmux.sock").display().to_string();
-        // The server it starts keeps whatever descriptors it was given: never our pipes, or
-        // reading its output would wait for ever.
-        let status = Command::new("tmux")
-            .args([
-                "-S",
-                &server,
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "100",
-                "-y",
-                "30",
-                "sh",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("tmux is installed (CI installs it)");
-        assert!(status.success(), "tmux new-session");
-        Tmux { server }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-S", &self.server])
-            .args(args)
-            .output()
-            .expect("tmux is installed (CI installs it)");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// Waits for the pane to show what `pred` looks for. tmux has no event for "the screen
-    /// changed", so this polls, with a deadline.
-    fn until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+/// A terminal the TUI runs in.
+trait Term {
+    /// Types keys (tmux key names: `Enter`, `Escape`, or text).
+    fn keys(&mut self, keys: &[&str]);
+    /// The screen as text.
+    fn screen(&mut self) -> String;
+    /// Waits for the screen to show what `pred` looks for. A terminal has no event for "the
+    /// screen changed", so this polls, with a deadline.
+    fn until(&mut self, what: &str, pred: &dyn Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut tick = Instant::now();
         loop {
@@ -89,12 +41,158 @@ impl Tmux {
     }
 }
 
+struct Tmux {
+    server: String,
+}
+
+impl Tmux {
+    fn new(dir: &Path, command: &str) -> Tmux {
+        // A server of our own (-S), so parallel tests and the developer's tmux never mix. The
+        // server keeps whatever descriptors it was given: never our pipes, or reading its
+        // output would wait for ever.
+        let server = dir.join("tmux.sock").display().to_string();
+        let status = Command::new("tmux")
+            .args([
+                "-S",
+                &server,
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "100",
+                "-y",
+                "30",
+                "sh",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session");
+        let mut t = Tmux { server };
+        t.keys(&[command, "Enter"]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-S", &self.server])
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Term for Tmux {
+    fn keys(&mut self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&mut self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
             .args(["-S", &self.server, "kill-server"])
             .output();
     }
+}
+
+/// `sh` on a pseudo-terminal of our own, its screen kept by a vt100 parser.
+struct Pty {
+    master: TTYPort,
+    parser: vt100::Parser,
+    _shell: std::process::Child,
+    // Held open so the master never sees a hang-up: Linux may drop output still queued when
+    // the last slave descriptor closes, and the shell's last lines are what the test reads.
+    _slave: TTYPort,
+}
+
+impl Pty {
+    fn new(command: &str) -> Pty {
+        let (master, slave) = TTYPort::pair().unwrap();
+        let device = slave.name().unwrap();
+        let status = Command::new("stty")
+            // serialport opened it raw; a terminal starts cooked, which the TUI must give back.
+            .args(["-F", &device, "sane", "rows", "30", "cols", "100"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let io = |d: &str| {
+            Stdio::from(
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(d)
+                    .unwrap(),
+            )
+        };
+        // A session of its own with the pty as its controlling terminal, as in a real terminal.
+        let shell = Command::new("setsid")
+            .args(["--ctty", "sh", "-c", command])
+            .env("TERM", "xterm")
+            .stdin(io(&device))
+            .stdout(io(&device))
+            .stderr(io(&device))
+            .spawn()
+            .unwrap();
+        let mut master = master;
+        master.set_timeout(Duration::from_millis(20)).unwrap();
+        let size = |n: u16| std::num::NonZeroU16::new(n).expect("not zero");
+        Pty {
+            master,
+            parser: vt100::Parser::new(size(30), size(100), 0),
+            _shell: shell,
+            _slave: slave,
+        }
+    }
+}
+
+impl Term for Pty {
+    fn keys(&mut self, keys: &[&str]) {
+        for k in keys {
+            let bytes: Vec<u8> = match *k {
+                "Enter" => b"\r".to_vec(),
+                "Escape" => b"\x1b".to_vec(),
+                text => text.as_bytes().to_vec(),
+            };
+            self.master.write_all(&bytes).unwrap();
+            // One key per write: an Escape must not run into the next key.
+            self.master.flush().unwrap();
+            let _ = self.screen();
+        }
+    }
+
+    fn screen(&mut self) -> String {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut self.master, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            self.parser.process(&buf[..n]);
+        }
+        self.parser.screen().contents()
+    }
+}
+
+fn has_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -136,33 +234,40 @@ fn pick_an_order_in_the_real_tui_with_a_real_scanner() {
         .unwrap();
     assert!(accept.status.success());
 
-    let tmux = Tmux::new(dir.path());
     let cmd = format!(
         "{BIN} --config {} tui --picker p1 --lang zh; echo \"EX\"\"IT=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; echo \"DO\"\"NE\"",
         cfg.display()
     );
-    tmux.keys(&[&cmd, "Enter"]);
-    tmux.until("the queue", |s| {
+    let mut term: Box<dyn Term> = if has_tmux() {
+        Box::new(Tmux::new(dir.path(), &cmd))
+    } else {
+        eprintln!("tmux is not installed: driving the TUI on a pty with a vt100 parser instead");
+        Box::new(Pty::new(&cmd))
+    };
+    let tmux = term.as_mut();
+    tmux.until("the queue", &|s| {
         s.contains("订单队列") && s.contains("新订单")
     });
     tmux.keys(&["a"]); // accept
-    tmux.until("the order accepted", |s| s.contains("待拣货"));
+    tmux.until("the order accepted", &|s| s.contains("待拣货"));
     tmux.keys(&["Enter"]); // claim
-    tmux.until("the pick screen", |s| {
+    tmux.until("the pick screen", &|s| {
         s.contains("货位") && s.contains("农夫山泉")
     });
     // The scanner on its serial line.
     gun.write_all(b"6901234567892\r").unwrap();
     gun.flush().unwrap();
-    let s = tmux.until("the scan result", |s| s.contains("✔ 正确"));
+    let s = tmux.until("the scan result", &|s| s.contains("✔ 正确"));
     assert!(s.contains("1/1"), "{s}");
     tmux.keys(&["Enter"]); // complete
-    tmux.until("the pack screen", |s| s.contains("取货码"));
+    tmux.until("the pack screen", &|s| s.contains("取货码"));
     tmux.keys(&["Escape"]);
-    tmux.until("back on the queue", |s| s.contains("待打包"));
+    tmux.until("back on the queue", &|s| {
+        s.contains("订单队列") && s.contains("待打包")
+    });
     tmux.keys(&["q"]);
     // The markers are split in the command line, so only the shell's output matches.
-    let s = tmux.until("the TUI to exit", |s| s.contains("DONE"));
+    let s = tmux.until("the TUI to exit", &|s| s.contains("DONE"));
     assert!(s.contains("EXIT=0"), "{s}");
     // The terminal is back in canonical mode: the TUI restored it.
     assert!(s.lines().any(|l| l.trim() == "icanon"), "{s}");
