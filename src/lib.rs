@@ -8,6 +8,8 @@
 //! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection.
 //! - [`sync`]: the delivery platforms — signatures, adapters, the outbox delivery workers, the
 //!   push receivers.
+//! - [`hq`]: headquarters over MQTT — events out of the outbox (done on PUBACK), relayed orders
+//!   and catalog deltas in, signed configs with rollback, fleet status.
 //! - [`sim`]: the platform simulator (`flashpick sim`): both platforms' side of the API, for the
 //!   demo and the tests.
 //! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
@@ -23,6 +25,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod hq;
 pub mod model;
 pub mod scan;
 pub mod sim;

@@ -3,6 +3,7 @@
 
 mod barcode_cmd;
 mod client_cmds;
+pub mod hq_cmd;
 
 pub use barcode_cmd::report as barcode_report;
 
@@ -76,6 +77,12 @@ pub enum Command {
     },
     /// The platform simulator: Meituan and JD Daojia on one local HTTP server.
     Sim(SimArgs),
+    /// HQ-side helpers: keygen, sign, push a config.
+    Hq {
+        /// What to do.
+        #[command(subcommand)]
+        action: hq_cmd::HqAction,
+    },
     /// How CODE decodes (type `<GS>` for the GS separator) and which item it is.
     Barcode {
         /// Raw scanner data, e.g. `]C10109520123456788<GS>10LOT1` or `(01)…(3103)…`.
@@ -206,6 +213,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
         Command::Sim(args) => sim(args),
+        Command::Hq { action } => hq_cmd::run(action),
         Command::Tui {
             station,
             picker,

@@ -1,9 +1,11 @@
 //! The store's local configuration file (TOML), parsed strictly: unknown keys, wrong types and
 //! invalid values are refused with the dotted key and the reason, and the daemon exits 78.
 
+mod hq;
 mod platforms;
 mod scanning;
 
+pub use hq::{BrokerAddr, HqSection};
 pub use platforms::{Delivery, IntakeMode, PlatformSection, Secret, WebhooksSection};
 pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, Suffix};
 
@@ -57,16 +59,12 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
-}
-
-/// `[hq]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HqSection {
-    /// Whether this store reports to headquarters: every order transition and stock move is then
-    /// queued in the outbox for HQ, in the same transaction as the change.
-    #[serde(default)]
-    pub enabled: bool,
+    /// The text this was parsed from (the base a config from HQ is laid over).
+    #[serde(skip)]
+    pub source: String,
+    /// The version of the config from HQ laid over the local file, if one is.
+    #[serde(skip)]
+    pub hq_version: Option<i64>,
 }
 
 /// `[store]`.
@@ -260,10 +258,11 @@ impl Config {
             }
         };
         let de = toml::Deserializer::parse(text).map_err(|e| parse_err(e, String::new()))?;
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             parse_err(e.into_inner(), key)
         })?;
+        config.source = text.to_string();
         config.validate(path)?;
         Ok(config)
     }
@@ -373,6 +372,9 @@ impl Config {
             platforms::validate(name, p, &self.webhooks)
                 .map_err(|(key, reason)| invalid(&key, reason))?;
         }
+        self.hq
+            .validate()
+            .map_err(|(key, reason)| invalid(&key, reason))?;
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;
         if self.tui.lang.parse::<crate::tui::i18n::Lang>().is_err() {

@@ -25,6 +25,16 @@ pub struct Metrics {
     pub scan_repeats: AtomicU64,
     /// Events dropped because a client was too slow.
     pub lagged: AtomicU64,
+    /// Connected to the HQ broker now (0 or 1).
+    pub hq_connected: AtomicU64,
+    /// Connections to the HQ broker made.
+    pub hq_connects: AtomicU64,
+    /// Events the HQ broker acknowledged.
+    pub hq_events_acked: AtomicU64,
+    /// Messages from HQ refused (malformed, unknown version, bad order, bad delta).
+    pub hq_rejected: AtomicU64,
+    /// Configs from HQ refused.
+    pub hq_config_rejected: AtomicU64,
 }
 
 fn scan_index(o: ScanOutcome) -> usize {
@@ -50,6 +60,11 @@ impl Metrics {
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n` to a counter.
+    pub fn inc_by(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts a scan.
@@ -118,6 +133,33 @@ impl Metrics {
             "counter",
             "Database writes that failed (not refusals).",
             vec![(String::new(), g(&self.store_errors))],
+        );
+        metric(
+            "flashpick_hq_connected",
+            "gauge",
+            "1 while connected to the HQ broker.",
+            vec![(String::new(), g(&self.hq_connected))],
+        );
+        metric(
+            "flashpick_hq_connects_total",
+            "counter",
+            "Connections made to the HQ broker.",
+            vec![(String::new(), g(&self.hq_connects))],
+        );
+        metric(
+            "flashpick_hq_events_acked_total",
+            "counter",
+            "Events the HQ broker acknowledged (PUBACK seen; outbox rows done).",
+            vec![(String::new(), g(&self.hq_events_acked))],
+        );
+        metric(
+            "flashpick_hq_rejected_total",
+            "counter",
+            "Messages from HQ refused, by topic.",
+            vec![
+                ("{topic=\"orders_or_catalog\"}".into(), g(&self.hq_rejected)),
+                ("{topic=\"config\"}".into(), g(&self.hq_config_rejected)),
+            ],
         );
         let scans = ScanOutcome::ALL
             .into_iter()

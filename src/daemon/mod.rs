@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     /// Connections subscribed to each topic (indexed like `Topic::ALL`), so that events nobody
     /// wants are not built at all.
     pub topic_subs: [std::sync::atomic::AtomicUsize; 5],
+    /// A new config to restart with (applied from HQ, or a rollback).
+    pub reload: tokio::sync::mpsc::Sender<Config>,
 }
 
 impl Shared {
@@ -116,6 +118,7 @@ pub struct Daemon {
     tasks: JoinSet<()>,
     readers: Vec<crate::scan::ScannerHandle>,
     stop_readers: Arc<std::sync::atomic::AtomicBool>,
+    reload: tokio::sync::mpsc::Receiver<Config>,
 }
 
 impl Daemon {
@@ -192,7 +195,9 @@ impl Daemon {
                 .collect(),
             bindings: std::sync::Mutex::new(bindings),
         };
+        let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
         let shared = Arc::new(Shared {
+            reload: reload_tx,
             rules: config.barcodes.rules(),
             config,
             store,
@@ -219,6 +224,9 @@ impl Daemon {
             shutdown.subscribe(),
         ));
         let webhook_addr = platforms::spawn(&shared, &mut tasks, &shutdown, webhooks).await?;
+        if shared.config.hq.enabled {
+            tasks.spawn(crate::hq::link::run(shared.clone(), shutdown.subscribe()));
+        }
         if let Some(every) = notify::watchdog_interval() {
             tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
         }
@@ -240,7 +248,17 @@ impl Daemon {
             tasks,
             readers,
             stop_readers,
+            reload,
         })
+    }
+
+    /// Waits until the daemon asks to be restarted with a new config (one from HQ was applied,
+    /// or rolled back).
+    pub async fn reload_requested(&mut self) -> Config {
+        match self.reload.recv().await {
+            Some(c) => c,
+            None => std::future::pending().await,
+        }
     }
 
     /// Where `/metrics` and `/healthz` are served (the real port when the config said 0).
@@ -297,15 +315,31 @@ impl Daemon {
     }
 }
 
-/// Runs the daemon until `shutdown` completes, then stops it cleanly.
+/// Runs the daemon until `shutdown` completes, then stops it cleanly. `config` is the local
+/// file's; the config from HQ in force is laid over it. When a config from HQ is applied (or
+/// rolled back) the daemon stops cleanly and starts again with it: clients reconnect by
+/// themselves, the store and its outbox carry on.
 pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    let daemon = Daemon::start(config).await?;
-    shutdown.await;
-    daemon.shutdown().await;
-    Ok(())
+    let mut config = crate::hq::applied::effective(config);
+    tokio::pin!(shutdown);
+    loop {
+        let mut daemon = Daemon::start(config).await?;
+        tokio::select! {
+            _ = &mut shutdown => {
+                daemon.shutdown().await;
+                return Ok(());
+            }
+            next = daemon.reload_requested() => {
+                tracing::info!(version = ?next.hq_version, "restarting with a new config");
+                notify::notify("RELOADING=1");
+                daemon.shutdown().await;
+                config = next;
+            }
+        }
+    }
 }
 
 fn mkdir(path: &Path) -> Result<(), DaemonError> {

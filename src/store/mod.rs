@@ -18,10 +18,13 @@ pub use read::{
     load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
     scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
 };
-pub use read::{OutboxRow, all_levels, parked_orders, pending_outbox, resolve_item, sync_state};
+pub use read::{
+    OutboxRow, all_levels, parked_orders, pending_outbox, pending_outbox_after, resolve_item,
+    sync_state,
+};
 pub use write::{
-    Applied, Ingested, NewLine, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind,
-    UnknownItem,
+    Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,
+    ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem,
 };
 
 use crate::model::{
@@ -366,6 +369,31 @@ impl Store {
     /// Queues every stock level for every selling platform (start-up, or on demand).
     pub async fn full_stock_sync(&self) -> Result<(), StoreError> {
         self.call(|reply| Command::FullStockSync { reply }).await
+    }
+
+    /// Applies a catalog delta from HQ if it is the next one (see [`CatalogDelta`]).
+    pub async fn catalog_delta(&self, delta: CatalogDelta) -> Result<DeltaOutcome, StoreError> {
+        self.call(|reply| Command::CatalogDelta { delta, reply })
+            .await
+    }
+
+    /// Queues a note for HQ; `about` (source, message id) dedupes it through the inbox. Returns
+    /// false when that message was seen before.
+    pub async fn hq_note(
+        &self,
+        about: Option<(&str, &str)>,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let about = about.map(|(s, m)| (s.to_string(), m.to_string()));
+        let kind = kind.to_string();
+        self.call(|reply| Command::HqNote {
+            about,
+            kind,
+            payload,
+            reply,
+        })
+        .await
     }
 
     /// Remembers a value for the platform channels.

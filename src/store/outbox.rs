@@ -99,7 +99,7 @@ pub(super) fn enqueue_fetch(
 }
 
 /// Remembers a polling position.
-pub(super) fn set_sync_state(
+pub(in crate::store) fn set_sync_state(
     tx: &Transaction<'_>,
     key: &str,
     value: &str,

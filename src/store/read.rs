@@ -507,11 +507,22 @@ pub fn pending_outbox(
     destination: &str,
     limit: usize,
 ) -> Result<Vec<OutboxRow>, StoreError> {
+    pending_outbox_after(conn, destination, 0, limit)
+}
+
+/// Pending rows for one destination after row `after`, in delivery order (the HQ link reads
+/// on from what it already has in flight).
+pub fn pending_outbox_after(
+    conn: &Connection,
+    destination: &str,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, event_id, kind, payload, attempts, next_attempt_at FROM outbox
-         WHERE destination = ?1 AND state = 'pending' ORDER BY id LIMIT ?2",
+         WHERE destination = ?1 AND state = 'pending' AND id > ?3 ORDER BY id LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![destination, limit as i64], |r| {
+    let rows = stmt.query_map(params![destination, limit as i64, after], |r| {
         let payload: String = r.get(3)?;
         Ok(OutboxRow {
             id: r.get(0)?,

@@ -66,6 +66,16 @@ pub(super) enum Command {
     FullStockSync {
         reply: Reply<()>,
     },
+    CatalogDelta {
+        delta: write::CatalogDelta,
+        reply: Reply<write::DeltaOutcome>,
+    },
+    HqNote {
+        about: Option<(String, String)>,
+        kind: String,
+        payload: serde_json::Value,
+        reply: Reply<bool>,
+    },
     /// Answers once every command queued before it is done: proves the writer is alive.
     Ping {
         reply: Reply<()>,
@@ -155,6 +165,18 @@ fn run(
             Command::FullStockSync { reply } => w.run(&mut conn, reply, |tx| {
                 write::queue_full_stock_sync(tx, &options, crate::model::Timestamp::now())?;
                 Ok(((), vec![StoreEvent::OutboxChanged]))
+            }),
+            Command::CatalogDelta { delta, reply } => w.run(&mut conn, reply, |tx| {
+                write::catalog_delta(tx, options.hq_events, &delta)
+            }),
+            Command::HqNote {
+                about,
+                kind,
+                payload,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
+                write::hq_note(tx, about, &kind, payload)
             }),
             Command::SetSyncState { key, value, reply } => w.run(&mut conn, reply, |tx| {
                 super::outbox::set_sync_state(tx, &key, &value)

@@ -147,6 +147,7 @@ mode = "poll"
 base_url = "http://127.0.0.1:9/djapi"
 [hq]
 enabled = true
+broker = "mqtt://127.0.0.1:9"
 "#,
         dir = dir.display()
     );

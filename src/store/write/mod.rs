@@ -8,10 +8,13 @@
 //! - `emit`: the outbox rows every change writes.
 
 mod emit;
+mod hq;
 mod order;
 mod scan;
 mod stock;
 
+pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome};
+pub(super) use hq::{catalog_delta, hq_note};
 pub(super) use order::{apply, ingest};
 pub use scan::{ScanDone, ScanRequest};
 pub(super) use scan::{log_scan, scan};

@@ -1,0 +1,262 @@
+//! The config from HQ in force, the one before it, and what HQ was last told — kept in
+//! `<state_dir>/hq-config.json`, written atomically, so a restart (or a crash) starts with the
+//! same config and still knows whether it must roll back.
+//!
+//! A config from HQ is a TOML text laid over the store's local file, table by table. A few keys
+//! stay local: they say who the store is and whom it trusts, and no remote document may change
+//! them.
+
+use super::wire::{ConfigResult, ConfigStatus, V};
+use crate::config::Config;
+use crate::model::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Keys only the local file may set.
+const LOCAL_ONLY: [(&str, &str); 5] = [
+    ("store", "id"),
+    ("store", "state_dir"),
+    ("api", "socket"),
+    ("hq", "trusted_keys"),
+    ("hq", "enabled"),
+];
+
+/// One applied config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// HQ's version number.
+    pub version: i64,
+    /// The TOML text as signed.
+    pub toml: String,
+    /// When it was applied (ms since the epoch).
+    pub applied_at: i64,
+    /// The store reached HQ with it: it is good.
+    pub confirmed: bool,
+}
+
+/// The persistent record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// In force; none means the local file alone.
+    pub current: Option<Applied>,
+    /// The last good one before it (what a rollback returns to; none: the local file).
+    pub previous: Option<Applied>,
+    /// The newest version ever tried here (a rolled-back version is not tried again).
+    pub newest_tried: i64,
+    /// What HQ was last told (published, retained, on every connect).
+    pub status: Option<ConfigStatus>,
+}
+
+/// The record cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}; fix or remove the file (the store then runs on its local config)")]
+pub struct LedgerError {
+    path: PathBuf,
+    message: String,
+}
+
+impl Ledger {
+    /// Where the record lives.
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join("hq-config.json")
+    }
+
+    /// Reads the record; none yet means the local file alone.
+    pub fn load(state_dir: &Path) -> Result<Ledger, LedgerError> {
+        let path = Self::path(state_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| LedgerError {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ledger::default()),
+            Err(e) => Err(LedgerError {
+                path,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// Writes the record atomically and durably (temporary file, fsync, rename, fsync of the
+    /// directory): after a power cut it is either the old record or the new one.
+    pub fn save(&self, state_dir: &Path) -> Result<(), LedgerError> {
+        use std::io::Write;
+        let path = Self::path(state_dir);
+        let err = |e: std::io::Error| LedgerError {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let tmp = path.with_extension("json.tmp");
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(&serde_json::to_vec_pretty(self).expect("the ledger serialises"))
+            .map_err(err)?;
+        f.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, &path).map_err(err)?;
+        std::fs::File::open(state_dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The version in force.
+    pub fn version(&self) -> Option<i64> {
+        self.current.as_ref().map(|a| a.version)
+    }
+
+    /// When the config in force must be undone unless HQ has been reached by then.
+    pub fn rollback_deadline(&self, after_secs: u64) -> Option<Timestamp> {
+        self.current
+            .as_ref()
+            .filter(|a| !a.confirmed)
+            .map(|a| Timestamp(a.applied_at + after_secs as i64 * 1000))
+    }
+
+    /// Puts a verified, valid offer in force (unconfirmed until HQ is reached with it).
+    pub fn apply(&mut self, store: &str, version: i64, toml: String, now: Timestamp) {
+        if let Some(cur) = self.current.take().filter(|c| c.confirmed) {
+            self.previous = Some(cur);
+        }
+        self.current = Some(Applied {
+            version,
+            toml,
+            applied_at: now.0,
+            confirmed: false,
+        });
+        self.newest_tried = self.newest_tried.max(version);
+        self.status = Some(status(
+            store,
+            ConfigResult::Applied,
+            Some(version),
+            Some(version),
+            None,
+            now,
+        ));
+    }
+
+    /// HQ was reached with the config in force: it is good. Returns whether anything changed.
+    pub fn confirm(&mut self) -> bool {
+        match self.current.as_mut() {
+            Some(c) if !c.confirmed => {
+                c.confirmed = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Records a refusal; the config in force stays.
+    pub fn reject(&mut self, store: &str, offered: Option<i64>, reason: String, now: Timestamp) {
+        if let Some(v) = offered {
+            self.newest_tried = self.newest_tried.max(v);
+        }
+        let version = self.version();
+        self.status = Some(status(
+            store,
+            ConfigResult::Rejected,
+            version,
+            offered,
+            Some(reason),
+            now,
+        ));
+    }
+
+    /// Goes back to the last good config.
+    pub fn roll_back(&mut self, store: &str, reason: String, now: Timestamp) {
+        let undone = self.current.take().map(|c| c.version);
+        self.current = self.previous.take();
+        let version = self.version();
+        self.status = Some(status(
+            store,
+            ConfigResult::RolledBack,
+            version,
+            undone,
+            Some(reason),
+            now,
+        ));
+    }
+}
+
+fn status(
+    store: &str,
+    result: ConfigResult,
+    version: Option<i64>,
+    offered: Option<i64>,
+    reason: Option<String>,
+    now: Timestamp,
+) -> ConfigStatus {
+    ConfigStatus {
+        v: V,
+        store: store.to_string(),
+        result,
+        version,
+        offered_version: offered,
+        reason,
+        at: now.0,
+    }
+}
+
+/// The local text with HQ's text laid over it, table by table (arrays and values replace).
+pub fn overlay(local: &str, remote: &str) -> Result<String, String> {
+    let mut base: toml::Table = local
+        .parse()
+        .map_err(|e: toml::de::Error| format!("the local file: {}", e.message()))?;
+    let top: toml::Table = remote
+        .parse()
+        .map_err(|e: toml::de::Error| format!("not TOML: {}", e.message().trim()))?;
+    for (section, key) in LOCAL_ONLY {
+        if top
+            .get(section)
+            .and_then(|t| t.as_table())
+            .is_some_and(|t| t.contains_key(key))
+        {
+            return Err(format!(
+                "`{section}.{key}` may only be set in the store's local file"
+            ));
+        }
+    }
+    merge(&mut base, top);
+    toml::to_string(&base).map_err(|e| e.to_string())
+}
+
+fn merge(base: &mut toml::Table, top: toml::Table) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The config a store runs with `remote` laid over its local file; `source` stays the local
+/// text, so the next offer is laid over the local file again, not over this one.
+pub fn with_remote(local: &Config, remote: &Applied) -> Result<Config, String> {
+    let text = overlay(&local.source, &remote.toml)?;
+    let mut config =
+        Config::parse(&text, Path::new("config from HQ")).map_err(|e| e.to_string())?;
+    config.source = local.source.clone();
+    config.hq_version = Some(remote.version);
+    Ok(config)
+}
+
+/// The config to start with: the local file, with the one from HQ in force laid over it. A
+/// record that cannot be read or a remote config that no longer validates (after an upgrade)
+/// leaves the local file alone in force, loudly.
+pub fn effective(local: Config) -> Config {
+    let ledger = match Ledger::load(&local.store.state_dir) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the config from HQ; running on the local file");
+            return local;
+        }
+    };
+    match ledger.current.as_ref().map(|c| with_remote(&local, c)) {
+        None => local,
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "the config from HQ in force does not apply; running on the local file");
+            local
+        }
+    }
+}

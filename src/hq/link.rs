@@ -1,0 +1,701 @@
+//! The one task that owns the MQTT connection to HQ.
+//!
+//! Delivery: the outbox is the queue. rumqttc keeps unacknowledged publishes in memory only and
+//! its publish call returns before the broker answers, so rows are marked done here, when the
+//! PUBACK of the message carrying them arrives. Publishes leave the event loop in the order they
+//! were queued, each announced by `Outgoing::Publish(pkid)`; the queue of messages waiting for
+//! that announcement pairs each message with its packet id. When the connection drops, the event
+//! loop is thrown away (it would resend its own copies) and every unacknowledged row is read
+//! from the outbox again: HQ may see a redelivery, with the same event id, never a gap.
+//!
+//! Incoming messages are acknowledged (manual acks) only after what they carry is committed.
+
+use super::applied::{self, Ledger};
+use super::signed::{self, Refusal};
+use super::wire::{self, ConfigDoc, EventBatch, HqEvent, RelayedOrder, StatusMsg, Topics, V};
+use crate::config::{Config, HqSection};
+use crate::daemon::Shared;
+use crate::daemon::metrics::Metrics;
+use crate::model::{Platform, Timestamp};
+use crate::store::{DeltaOutcome, Ingested, Settle, StoreError};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Publish, QoS, TlsConfiguration,
+    Transport,
+};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Largest message from HQ read (a config or a big catalog delta fits; more is refused).
+const MAX_INCOMING: usize = 4 << 20;
+
+/// What a message in flight carries, to settle when its PUBACK arrives.
+#[derive(Debug)]
+enum Carried {
+    /// Outbox rows (id, event id).
+    Events(Vec<(i64, String)>),
+    /// Status or config status: nothing to settle.
+    Other,
+}
+
+/// Runs until shutdown. Reconnects with backoff and jitter (rumqttc has none of its own).
+pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let hq = &shared.config.hq;
+    let store_id = shared.config.store.id.clone();
+    let state_dir = shared.config.store.state_dir.clone();
+    let mut ledger = Ledger::load(&state_dir).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "HQ config record unreadable; starting a new one");
+        Ledger::default()
+    });
+    let mut backoff = Duration::from_millis(hq.reconnect_min_ms);
+    loop {
+        let deadline = ledger.rollback_deadline(hq.rollback_after_secs);
+        let options = match options(&shared.config) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(error = %e, "HQ link cannot start; fix [hq] in the config");
+                // Without a link the config cannot be confirmed: that is what rollback is for.
+                if wait(&mut shutdown, Duration::from_secs(3600), deadline).await {
+                    return;
+                }
+                roll_back(&shared, &mut ledger).await;
+                return;
+            }
+        };
+        let mut link = Link::new(shared.clone(), options, &store_id);
+        let ended = link.session(&mut shutdown, &mut ledger, deadline).await;
+        shared
+            .metrics
+            .hq_connected
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        match ended {
+            Ended::Shutdown | Ended::Reloading => return,
+            Ended::Lost { was_up } => {
+                if was_up {
+                    backoff = Duration::from_millis(hq.reconnect_min_ms);
+                }
+            }
+        }
+        let pause = jitter(backoff);
+        backoff = (backoff * 2).min(Duration::from_millis(hq.reconnect_max_ms));
+        let deadline = ledger.rollback_deadline(hq.rollback_after_secs);
+        if wait(&mut shutdown, pause, deadline).await {
+            return;
+        }
+        if deadline.is_some_and(|d| Timestamp::now() >= d) {
+            roll_back(&shared, &mut ledger).await;
+            return;
+        }
+    }
+}
+
+/// Waits `pause`, or until shutdown (true), or until `deadline` passes (false).
+async fn wait(
+    shutdown: &mut watch::Receiver<bool>,
+    pause: Duration,
+    deadline: Option<Timestamp>,
+) -> bool {
+    let until_deadline = deadline
+        .map(|d| Duration::from_millis((d.0 - Timestamp::now().0).max(0) as u64))
+        .unwrap_or(pause);
+    tokio::select! {
+        _ = shutdown.changed() => true,
+        _ = tokio::time::sleep(pause.min(until_deadline)) => *shutdown.borrow(),
+    }
+}
+
+/// Full jitter over the upper half: many stores reconnecting after a broker restart spread out.
+fn jitter(d: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0) as u64;
+    let half = d.as_millis() as u64 / 2;
+    Duration::from_millis(half + nanos % (half + 1))
+}
+
+/// The config in force never reached HQ: go back to the last good one and restart with it.
+async fn roll_back(shared: &Arc<Shared>, ledger: &mut Ledger) {
+    let hq = &shared.config.hq;
+    let version = ledger.version();
+    let reason = format!(
+        "no connection to HQ within {} s of applying version {}",
+        hq.rollback_after_secs,
+        version.unwrap_or(0)
+    );
+    tracing::error!(%reason, "rolling back to the last good config");
+    ledger.roll_back(&shared.config.store.id, reason, Timestamp::now());
+    if let Err(e) = ledger.save(&shared.config.store.state_dir) {
+        tracing::error!(error = %e, "cannot record the rollback");
+        return;
+    }
+    let base = base_config(&shared.config);
+    let next = match ledger.current.as_ref() {
+        None => Ok(base),
+        Some(prev) => applied::with_remote(&base, prev),
+    };
+    match next {
+        Ok(c) => {
+            let _ = shared.reload.try_send(c);
+        }
+        Err(e) => tracing::error!(error = %e, "the previous config does not apply either"),
+    }
+}
+
+/// The local file's config alone (the base every remote config is laid over).
+fn base_config(running: &Config) -> Config {
+    let mut c = Config::parse(&running.source, std::path::Path::new("local config"))
+        .unwrap_or_else(|_| running.clone());
+    c.source = running.source.clone();
+    c
+}
+
+enum Ended {
+    Shutdown,
+    Reloading,
+    Lost { was_up: bool },
+}
+
+struct Link {
+    shared: Arc<Shared>,
+    client: AsyncClient,
+    eventloop: EventLoop,
+    topics: Topics,
+    /// Messages queued on the client, waiting for their packet id.
+    queued: VecDeque<Carried>,
+    /// Messages sent, waiting for their PUBACK.
+    in_flight: HashMap<u16, Carried>,
+    /// The last outbox row handed to the client in this session.
+    cursor: i64,
+    up: bool,
+    last_sync: Option<i64>,
+    last_status: std::time::Instant,
+}
+
+impl Link {
+    fn new(shared: Arc<Shared>, options: MqttOptions, store: &str) -> Link {
+        let window = shared.config.hq.window;
+        let (client, eventloop) = AsyncClient::new(options, window + 16);
+        Link {
+            shared,
+            client,
+            eventloop,
+            topics: Topics::new(store),
+            queued: VecDeque::new(),
+            in_flight: HashMap::new(),
+            cursor: 0,
+            up: false,
+            last_sync: None,
+            last_status: std::time::Instant::now(),
+        }
+    }
+
+    fn busy(&self) -> usize {
+        self.queued.len() + self.in_flight.len()
+    }
+
+    async fn session(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        ledger: &mut Ledger,
+        deadline: Option<Timestamp>,
+    ) -> Ended {
+        let mut changes = self.shared.store.subscribe();
+        let every = Duration::from_secs(self.shared.config.hq.status_every_secs);
+        let mut status_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let rollback_in = deadline
+            .map(|d| Duration::from_millis((d.0 - Timestamp::now().0).max(0) as u64))
+            .unwrap_or(Duration::MAX / 4);
+        let rollback = tokio::time::sleep(rollback_in);
+        tokio::pin!(rollback);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    if self.up {
+                        // A clean goodbye; the will is not sent, so say offline ourselves.
+                        let _ = self.client.try_publish(&self.topics.status, QoS::AtLeastOnce, true, offline(&self.shared.config.store.id));
+                        let _ = self.client.try_disconnect();
+                        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                            while let Ok(ev) = self.eventloop.poll().await {
+                                if matches!(ev, Event::Outgoing(Outgoing::Disconnect)) { break; }
+                            }
+                        }).await;
+                    }
+                    return Ended::Shutdown;
+                }
+                ev = self.eventloop.poll() => match ev {
+                    Ok(ev) => {
+                        if let Some(end) = self.on_event(ev, ledger).await {
+                            return end;
+                        }
+                    }
+                    Err(e) => {
+                        if self.up {
+                            tracing::warn!(error = %e, "lost the HQ broker; reconnecting");
+                        } else {
+                            tracing::debug!(error = %e, "cannot reach the HQ broker");
+                        }
+                        return Ended::Lost { was_up: self.up };
+                    }
+                },
+                // Any commit may have queued events (and a lagging receiver may have missed one).
+                _ = changes.recv() => self.fill().await,
+                _ = status_tick.tick() => self.publish_status().await,
+                _ = &mut rollback, if !self.up && deadline.is_some() => {
+                    roll_back(&self.shared, ledger).await;
+                    return Ended::Reloading;
+                }
+            }
+        }
+    }
+
+    async fn on_event(&mut self, ev: Event, ledger: &mut Ledger) -> Option<Ended> {
+        match ev {
+            Event::Incoming(rumqttc::Packet::ConnAck(_)) => {
+                self.up = true;
+                Metrics::inc(&self.shared.metrics.hq_connects);
+                self.shared
+                    .metrics
+                    .hq_connected
+                    .store(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(broker = %self.shared.config.hq.broker, "connected to HQ");
+                for t in [
+                    &self.topics.orders,
+                    &self.topics.config,
+                    &self.topics.catalog,
+                ] {
+                    let _ = self.client.try_subscribe(t.as_str(), QoS::AtLeastOnce);
+                }
+                if ledger.confirm() {
+                    tracing::info!(version = ?ledger.version(), "config from HQ confirmed");
+                    if let Err(e) = ledger.save(&self.shared.config.store.state_dir) {
+                        tracing::error!(error = %e, "cannot record the confirmation");
+                    }
+                }
+                if let Some(s) = &ledger.status {
+                    self.publish(&self.topics.config_status.clone(), true, json(s));
+                }
+                self.publish_status().await;
+                self.fill().await;
+            }
+            Event::Outgoing(Outgoing::Publish(pkid)) => {
+                if let Some(c) = self.queued.pop_front() {
+                    self.in_flight.insert(pkid, c);
+                }
+            }
+            Event::Incoming(rumqttc::Packet::PubAck(ack)) => {
+                if let Some(Carried::Events(rows)) = self.in_flight.remove(&ack.pkid) {
+                    let n = rows.len() as u64;
+                    if let Err(e) = self.shared.store.settle_outbox(rows, Settle::Done).await {
+                        // The rows stay pending: sent again later, deduped by HQ on their ids.
+                        tracing::error!(error = %e, "cannot mark events delivered");
+                    } else {
+                        Metrics::inc_by(&self.shared.metrics.hq_events_acked, n);
+                        self.last_sync = Some(Timestamp::now().0);
+                    }
+                }
+                self.fill().await;
+                // The backlog is gone: HQ's fleet view should say so without waiting a minute.
+                if self.busy() == 0 && self.last_status.elapsed() > Duration::from_secs(5) {
+                    self.publish_status().await;
+                }
+            }
+            Event::Incoming(rumqttc::Packet::Publish(p)) => {
+                let end = self.on_message(&p, ledger).await;
+                let _ = self.client.try_ack(&p);
+                return end;
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Queues messages of pending events until the window is full.
+    async fn fill(&mut self) {
+        if !self.up {
+            return;
+        }
+        let hq = &self.shared.config.hq;
+        let (window, batch) = (hq.window, hq.batch_events);
+        while self.busy() < window {
+            let after = self.cursor;
+            let rows = self
+                .shared
+                .store
+                .read_async(move |c| crate::store::pending_outbox_after(c, "hq", after, batch))
+                .await;
+            let rows = match rows {
+                Ok(r) if !r.is_empty() => r,
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the outbox for HQ");
+                    return;
+                }
+            };
+            self.cursor = rows.last().map(|r| r.id).unwrap_or(after);
+            let carried: Vec<(i64, String)> =
+                rows.iter().map(|r| (r.id, r.event_id.clone())).collect();
+            let batch = EventBatch {
+                v: V,
+                store: self.shared.config.store.id.clone(),
+                events: rows
+                    .into_iter()
+                    .map(|r| HqEvent {
+                        id: r.event_id,
+                        kind: r.kind,
+                        data: r.payload,
+                    })
+                    .collect(),
+            };
+            let topic = self.topics.events.clone();
+            if !self.publish_carrying(&topic, false, json(&batch), Carried::Events(carried)) {
+                return;
+            }
+        }
+    }
+
+    fn publish(&mut self, topic: &str, retain: bool, payload: Vec<u8>) -> bool {
+        self.publish_carrying(topic, retain, payload, Carried::Other)
+    }
+
+    fn publish_carrying(
+        &mut self,
+        topic: &str,
+        retain: bool,
+        payload: Vec<u8>,
+        c: Carried,
+    ) -> bool {
+        match self
+            .client
+            .try_publish(topic, QoS::AtLeastOnce, retain, payload)
+        {
+            Ok(()) => {
+                self.queued.push_back(c);
+                true
+            }
+            Err(e) => {
+                // The request channel is full: the rows stay pending and go in a later message.
+                if let Carried::Events(rows) = c {
+                    self.cursor = rows.first().map(|r| r.0 - 1).unwrap_or(self.cursor);
+                }
+                tracing::debug!(error = %e, "publish deferred");
+                false
+            }
+        }
+    }
+
+    async fn publish_status(&mut self) {
+        if !self.up {
+            return;
+        }
+        let Ok(status) = crate::daemon::status(&self.shared).await else {
+            return;
+        };
+        let now = Timestamp::now().0;
+        let msg = StatusMsg {
+            v: V,
+            store: self.shared.config.store.id.clone(),
+            online: true,
+            at: Some(now),
+            detail: Some(wire::StatusDetail {
+                version: status.version,
+                config_version: self.shared.config.hq_version,
+                schema_version: crate::store::schema::MIGRATIONS.len() as i64,
+                open_orders: status.open_orders,
+                outbox: status
+                    .outbox
+                    .iter()
+                    .map(|o| wire::OutboxInfo {
+                        destination: o.destination.clone(),
+                        pending: o.pending,
+                        parked: o.parked,
+                        oldest_age_secs: o.oldest_pending_at.map(|t| (now - t.0) / 1000),
+                    })
+                    .collect(),
+                scanners: status
+                    .scanners
+                    .iter()
+                    .map(|s| wire::ScannerInfo {
+                        name: s.name.clone(),
+                        connected: s.connected,
+                        frames: s.frames,
+                        errors: s.errors,
+                    })
+                    .collect(),
+                channels: status
+                    .channels
+                    .iter()
+                    .map(|c| wire::ChannelInfo {
+                        name: c.name.clone(),
+                        online: c.online,
+                        last_error: c.last_error.clone(),
+                    })
+                    .collect(),
+                last_sync: self.last_sync,
+            }),
+        };
+        let topic = self.topics.status.clone();
+        self.publish(&topic, true, json(&msg));
+        self.last_status = std::time::Instant::now();
+    }
+
+    async fn on_message(&mut self, p: &Publish, ledger: &mut Ledger) -> Option<Ended> {
+        let topic = p.topic.as_str();
+        if p.payload.len() > MAX_INCOMING {
+            self.reject(
+                topic,
+                None,
+                format!(
+                    "{} bytes is more than the {MAX_INCOMING} accepted",
+                    p.payload.len()
+                ),
+            )
+            .await;
+            return None;
+        }
+        if topic == self.topics.orders {
+            self.on_order(p).await;
+        } else if topic == self.topics.catalog {
+            self.on_catalog(p).await;
+        } else if topic == self.topics.config {
+            return self.on_config(p, ledger).await;
+        }
+        None
+    }
+
+    async fn on_order(&mut self, p: &Publish) {
+        let msg: RelayedOrder = match serde_json::from_slice(&p.payload) {
+            Ok(m) => m,
+            Err(e) => {
+                let id = message_id(&p.payload);
+                self.reject("orders", Some(id), format!("not a relayed order: {e}"))
+                    .await;
+                return;
+            }
+        };
+        if msg.v != V {
+            let reason = format!(
+                "payload version {} is not supported (this store reads 1)",
+                msg.v
+            );
+            self.reject("orders", Some(msg.id), reason).await;
+            return;
+        }
+        if msg.order.platform != Platform::Hq {
+            let reason = format!(
+                "relayed orders carry platform \"hq\", not \"{}\"",
+                msg.order.platform.as_str()
+            );
+            self.reject("orders", Some(msg.id), reason).await;
+            return;
+        }
+        match self.shared.store.ingest("hq", &msg.id, msg.order).await {
+            Ok(Ingested::New(o)) => {
+                tracing::info!(order = o.id.0, external = %o.external_id, "order relayed by HQ")
+            }
+            Ok(_) => {}
+            Err(e) if e.is_refusal() || matches!(e, StoreError::BadOrder(_)) => {
+                self.reject("orders", Some(msg.id), e.to_string()).await;
+            }
+            Err(e) => tracing::error!(error = %e, "cannot store a relayed order"),
+        }
+    }
+
+    async fn on_catalog(&mut self, p: &Publish) {
+        let delta: wire::CatalogMsg = match serde_json::from_slice(&p.payload) {
+            Ok(d) => d,
+            Err(e) => {
+                self.reject("catalog", None, format!("not a catalog delta: {e}"))
+                    .await;
+                return;
+            }
+        };
+        if delta.v != V {
+            let reason = format!(
+                "payload version {} is not supported (this store reads 1)",
+                delta.v
+            );
+            self.reject("catalog", None, reason).await;
+            return;
+        }
+        match self.shared.store.catalog_delta(delta).await {
+            Ok(DeltaOutcome::Applied(v)) => tracing::info!(version = v, "catalog delta applied"),
+            Ok(DeltaOutcome::Duplicate(_)) => {}
+            Err(e) => self.reject("catalog", None, e.to_string()).await,
+        }
+    }
+
+    /// Refuses a message from HQ: a counter, a log line, and a `rejected` event to HQ.
+    async fn reject(&mut self, topic: &str, id: Option<String>, reason: String) {
+        Metrics::inc(&self.shared.metrics.hq_rejected);
+        tracing::warn!(topic, id = ?id, %reason, "message from HQ refused");
+        let about = id
+            .as_ref()
+            .map(|i| (format!("hq-{topic}-rejected"), i.clone()));
+        let payload = serde_json::json!({ "topic": topic, "message_id": id, "reason": reason });
+        let about = about.as_ref().map(|(s, i)| (s.as_str(), i.as_str()));
+        if let Err(e) = self.shared.store.hq_note(about, "rejected", payload).await {
+            tracing::error!(error = %e, "cannot queue the refusal for HQ");
+        }
+    }
+
+    async fn on_config(&mut self, p: &Publish, ledger: &mut Ledger) -> Option<Ended> {
+        if p.payload.is_empty() {
+            return None; // the retained config was cleared
+        }
+        let store = self.shared.config.store.id.clone();
+        let now = Timestamp::now();
+        let doc: Result<ConfigDoc, _> = serde_json::from_slice(&p.payload);
+        let offered = doc.as_ref().ok().and_then(signed::offered_version);
+        let newest = ledger.newest_tried.max(ledger.version().unwrap_or(0));
+        let outcome = doc
+            .map_err(|e| Refusal::Malformed(e.to_string()))
+            .and_then(|d| signed::verify(&d, &store, &self.shared.config.hq.trusted_keys, newest))
+            .and_then(|offer| {
+                let remote = applied::Applied {
+                    version: offer.version,
+                    toml: offer.toml,
+                    applied_at: now.0,
+                    confirmed: false,
+                };
+                let base = base_config(&self.shared.config);
+                applied::with_remote(&base, &remote)
+                    .map(|c| (remote, c))
+                    .map_err(Refusal::Invalid)
+            });
+        match outcome {
+            // The retained copy of what is already in force (or was tried): nothing to say.
+            Err(Refusal::OldVersion { offered, .. })
+                if Some(offered) == ledger.version()
+                    || ledger.status.as_ref().and_then(|s| s.offered_version) == Some(offered) =>
+            {
+                None
+            }
+            Err(refusal) => {
+                Metrics::inc(&self.shared.metrics.hq_config_rejected);
+                tracing::warn!(reason = %refusal, offered = ?offered, "config from HQ refused");
+                ledger.reject(&store, offered, refusal.to_string(), now);
+                self.record(ledger);
+                None
+            }
+            Ok((remote, config)) => {
+                tracing::info!(version = remote.version, "applying the config from HQ");
+                ledger.apply(&store, remote.version, remote.toml, now);
+                if !self.record(ledger) {
+                    return None;
+                }
+                let _ = self.shared.reload.try_send(config);
+                Some(Ended::Reloading)
+            }
+        }
+    }
+
+    /// Saves the ledger and tells HQ its status. False when it could not be saved.
+    fn record(&mut self, ledger: &Ledger) -> bool {
+        if let Err(e) = ledger.save(&self.shared.config.store.state_dir) {
+            tracing::error!(error = %e, "cannot record the config decision");
+            return false;
+        }
+        if let Some(s) = &ledger.status {
+            let topic = self.topics.config_status.clone();
+            self.publish(&topic, true, json(s));
+        }
+        true
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("wire types serialise")
+}
+
+fn offline(store: &str) -> Vec<u8> {
+    json(&StatusMsg {
+        v: V,
+        store: store.to_string(),
+        online: false,
+        at: None,
+        detail: None,
+    })
+}
+
+/// An id for a message that has none of its own (to dedupe its refusal).
+fn message_id(payload: &[u8]) -> String {
+    use md5::Digest;
+    let d = md5::Md5::digest(payload);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The client's options from `[hq]`.
+pub fn options(config: &Config) -> Result<MqttOptions, String> {
+    let hq: &HqSection = &config.hq;
+    let addr = hq.broker_addr()?;
+    let mut o = MqttOptions::new(config.store.id.clone(), addr.host.clone(), addr.port);
+    o.set_keep_alive(Duration::from_secs(hq.keep_alive_secs));
+    // A persistent session: orders HQ relays while the store is away wait at the broker.
+    o.set_clean_session(false);
+    o.set_manual_acks(true);
+    o.set_inflight((hq.window as u16).saturating_mul(2).max(8));
+    o.set_max_packet_size(MAX_INCOMING + 1024, 8 << 20);
+    o.set_last_will(LastWill::new(
+        Topics::new(&config.store.id).status,
+        offline(&config.store.id),
+        QoS::AtLeastOnce,
+        true,
+    ));
+    if let (Some(u), p) = (&hq.username, &hq.password) {
+        o.set_credentials(
+            u.clone(),
+            p.as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_default(),
+        );
+    }
+    if addr.tls {
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            Arc::new(tls(hq)?),
+        )));
+    }
+    Ok(o)
+}
+
+fn tls(hq: &HqSection) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    match &hq.ca_file {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("hq.ca_file {}: {e}", path.display()))?
+            {
+                let cert = cert.map_err(|e| format!("hq.ca_file {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("hq.ca_file {}: {e}", path.display()))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err("no CA certificates to check the broker with: set hq.ca_file".into());
+    }
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    match (&hq.client_cert, &hq.client_key) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("hq.client_cert {}: {e}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("hq.client_key {}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("client certificate: {e}"))
+        }
+        _ => Ok(builder.with_no_client_auth()),
+    }
+}

@@ -1,0 +1,239 @@
+//! Writes that come from headquarters: catalog / price / layout deltas, and notes for HQ (a
+//! refused message and why) that go out through the outbox like every other event.
+
+use super::Out;
+use super::emit::outbox_with_id;
+use crate::model::{EventId, Fen, SkuCode, Timestamp, Unit};
+use crate::store::{StoreError, StoreEvent};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The sync-state key holding the last catalog delta applied.
+const VERSION_KEY: &str = "hq.catalog_version";
+
+/// A versioned set of catalog changes from HQ, applied whole or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogDelta {
+    /// Payload format, 1.
+    pub v: u32,
+    /// This delta's number: one more than the last one applied.
+    pub version: i64,
+    /// The changes, in order.
+    pub changes: Vec<CatalogChange>,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CatalogChange {
+    /// Creates or replaces an item's description (never its stock).
+    Item {
+        /// Store code.
+        sku: SkuCode,
+        /// Chinese name.
+        name: String,
+        /// English name.
+        #[serde(default)]
+        name_en: Option<String>,
+        /// Specification.
+        #[serde(default)]
+        spec: Option<String>,
+        /// `piece` or `gram`.
+        #[serde(default)]
+        unit: Unit,
+        /// Shelf location.
+        location: String,
+        /// Position on the pick walk.
+        #[serde(default)]
+        walk_seq: i64,
+        /// Shelf price.
+        #[serde(default)]
+        price_fen: Option<Fen>,
+        /// Barcodes (replace the item's codes).
+        #[serde(default)]
+        barcodes: Vec<String>,
+        /// Scale PLU.
+        #[serde(default)]
+        plu: Option<String>,
+    },
+    /// A new shelf price.
+    Price {
+        /// Store code.
+        sku: SkuCode,
+        /// Price.
+        price_fen: Fen,
+    },
+    /// A new place on the shelves (layout change).
+    Move {
+        /// Store code.
+        sku: SkuCode,
+        /// Shelf location.
+        location: String,
+        /// Position on the pick walk.
+        walk_seq: i64,
+    },
+}
+
+/// What became of a delta.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeltaOutcome {
+    /// Applied; the catalog is now at this version.
+    Applied(i64),
+    /// Already applied before (a redelivery): nothing done.
+    Duplicate(i64),
+}
+
+/// Applies a delta if it is the next one. A later one (a gap) or a change to an unknown item is
+/// refused whole, with the reason; an earlier one is a duplicate.
+pub(in crate::store) fn catalog_delta(
+    tx: &Transaction<'_>,
+    hq_events: bool,
+    delta: &CatalogDelta,
+) -> Out<DeltaOutcome> {
+    let current: i64 = tx
+        .query_row(
+            "SELECT value FROM sync_state WHERE key = ?1",
+            [VERSION_KEY],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if delta.version <= current {
+        return Ok((DeltaOutcome::Duplicate(current), vec![]));
+    }
+    if delta.version != current + 1 {
+        return Err(StoreError::BadOrder(format!(
+            "catalog delta {} arrived but the store is at {current}: send {} first",
+            delta.version,
+            current + 1
+        )));
+    }
+    let now = Timestamp::now();
+    let mut skus = Vec::new();
+    for (i, change) in delta.changes.iter().enumerate() {
+        let unknown = |sku: &SkuCode| {
+            StoreError::BadOrder(format!(
+                "catalog delta {} change {}: no item {}; send an `item` change first",
+                delta.version, i, sku.0
+            ))
+        };
+        match change {
+            CatalogChange::Item {
+                sku,
+                name,
+                name_en,
+                spec,
+                unit,
+                location,
+                walk_seq,
+                price_fen,
+                barcodes,
+                plu,
+            } => {
+                tx.prepare_cached(
+                    "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, updated_at, plu)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (sku) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
+                         spec = excluded.spec, unit = excluded.unit, location = excluded.location,
+                         walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
+                         updated_at = excluded.updated_at, plu = excluded.plu",
+                )?
+                .execute(params![
+                    sku.0,
+                    name,
+                    name_en,
+                    spec,
+                    unit.as_str(),
+                    location,
+                    walk_seq,
+                    price_fen.map(|p| p.0),
+                    now.0,
+                    plu
+                ])?;
+                tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?
+                    .execute([&sku.0])?;
+                for code in barcodes {
+                    tx.prepare_cached(
+                        "INSERT INTO barcode (code, sku) VALUES (?1, ?2)
+                         ON CONFLICT (code) DO UPDATE SET sku = excluded.sku",
+                    )?
+                    .execute(params![code, sku.0])?;
+                }
+                tx.prepare_cached(
+                    "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0) ON CONFLICT (sku) DO NOTHING",
+                )?
+                .execute([&sku.0])?;
+                skus.push(sku.clone());
+            }
+            CatalogChange::Price { sku, price_fen } => {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE sku SET price_fen = ?2, updated_at = ?3 WHERE sku = ?1",
+                    )?
+                    .execute(params![sku.0, price_fen.0, now.0])?;
+                if n == 0 {
+                    return Err(unknown(sku));
+                }
+            }
+            CatalogChange::Move {
+                sku,
+                location,
+                walk_seq,
+            } => {
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE sku SET location = ?2, walk_seq = ?3, updated_at = ?4 WHERE sku = ?1",
+                    )?
+                    .execute(params![sku.0, location, walk_seq, now.0])?;
+                if n == 0 {
+                    return Err(unknown(sku));
+                }
+            }
+        }
+    }
+    crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
+    if hq_events {
+        let event_id = EventId::new();
+        let payload = json!({
+            "v": 1, "type": "catalog_applied", "version": delta.version,
+            "changes": delta.changes.len(), "at": now.0,
+        });
+        outbox_with_id(tx, &event_id, "hq", "catalog_applied", None, payload, now)?;
+    }
+    Ok((
+        DeltaOutcome::Applied(delta.version),
+        vec![StoreEvent::StockChanged { skus }, StoreEvent::OutboxChanged],
+    ))
+}
+
+/// Queues a note for HQ (for example: a relayed order refused, and why), deduplicated on the
+/// message it is about when there is one. Returns false when that message was seen before.
+pub(in crate::store) fn hq_note(
+    tx: &Transaction<'_>,
+    about: Option<(&str, &str)>,
+    kind: &str,
+    mut payload: serde_json::Value,
+) -> Out<bool> {
+    let now = Timestamp::now();
+    if let Some((source, id)) = about {
+        let fresh = tx
+            .prepare_cached(
+                "INSERT INTO inbox (source, message_id, received_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![source, id, now.0])?
+            == 1;
+        if !fresh {
+            return Ok((false, vec![]));
+        }
+    }
+    let event_id = EventId::new();
+    payload["v"] = json!(1);
+    payload["type"] = json!(kind);
+    payload["at"] = json!(now.0);
+    outbox_with_id(tx, &event_id, "hq", kind, None, payload, now)?;
+    Ok((true, vec![StoreEvent::OutboxChanged]))
+}
