@@ -433,7 +433,7 @@ pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
                 last_error: c.state.last_error(),
             })
             .collect(),
-        config_version: None,
+        config_version: shared.config.hq_version.map(|v| v as u64),
         clients: shared
             .metrics
             .clients
