@@ -290,12 +290,15 @@ async fn pipe(
     }
 }
 
+/// Messages seen: (topic, payload).
+type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// HQ's side: every event received on `flashpick/v1/+/events`, in arrival order.
 pub struct Hq {
     pub client: AsyncClient,
     pub events: Arc<Mutex<Vec<HqEvent>>>,
     /// Other messages: (topic, payload).
-    pub other: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub other: Seen,
     changed: Arc<tokio::sync::Notify>,
 }
 
