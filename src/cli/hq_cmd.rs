@@ -214,7 +214,7 @@ pub async fn push(
                 fail(
                     1,
                     anyhow::anyhow!(if acked {
-                        "published, but the store did not answer in time (is it connected?)"
+                        "published, but the store did not answer in time (is it connected? an offer identical to the config in force gets no answer)"
                     } else {
                         "the broker did not acknowledge the publish in time"
                     }),
@@ -228,7 +228,8 @@ pub async fn push(
                     return Ok(None);
                 }
             }
-            Event::Incoming(Packet::Publish(p)) => {
+            // A retained status is about an earlier offer; the answer to this one comes live.
+            Event::Incoming(Packet::Publish(p)) if !p.retain => {
                 if let Ok(s) = serde_json::from_slice::<ConfigStatus>(&p.payload) {
                     // The retained status may be about an older offer: wait for ours.
                     if s.offered_version == offered || s.version == offered {

@@ -144,9 +144,17 @@ impl Ledger {
         }
     }
 
-    /// Records a refusal; the config in force stays.
-    pub fn reject(&mut self, store: &str, offered: Option<i64>, reason: String, now: Timestamp) {
-        if let Some(v) = offered {
+    /// Records a refusal; the config in force stays. `tried` marks a verified offer for this
+    /// store that is not tried again (an unverified version number must not block later ones).
+    pub fn reject(
+        &mut self,
+        store: &str,
+        offered: Option<i64>,
+        tried: bool,
+        reason: String,
+        now: Timestamp,
+    ) {
+        if let (true, Some(v)) = (tried, offered) {
             self.newest_tried = self.newest_tried.max(v);
         }
         let version = self.version();

@@ -548,6 +548,7 @@ impl Link {
         let now = Timestamp::now();
         let doc: Result<ConfigDoc, _> = serde_json::from_slice(&p.payload);
         let offered = doc.as_ref().ok().and_then(signed::offered_version);
+        let text = doc.as_ref().map(|d| d.config.clone()).unwrap_or_default();
         let newest = ledger.newest_tried.max(ledger.version().unwrap_or(0));
         let outcome = doc
             .map_err(|e| Refusal::Malformed(e.to_string()))
@@ -565,17 +566,25 @@ impl Link {
                     .map_err(Refusal::Invalid)
             });
         match outcome {
-            // The retained copy of what is already in force (or was tried): nothing to say.
+            // The retained copy of what is in force, or of the offer last answered, coming back
+            // on a reconnect: already answered.
             Err(Refusal::OldVersion { offered, .. })
-                if Some(offered) == ledger.version()
-                    || ledger.status.as_ref().and_then(|s| s.offered_version) == Some(offered) =>
+                if ledger
+                    .current
+                    .as_ref()
+                    .is_some_and(|c| c.version == offered && c.toml == text)
+                    || ledger.status.as_ref().is_some_and(|s| {
+                        s.offered_version == Some(offered)
+                            && s.result != wire::ConfigResult::Applied
+                    }) =>
             {
                 None
             }
             Err(refusal) => {
                 Metrics::inc(&self.shared.metrics.hq_config_rejected);
                 tracing::warn!(reason = %refusal, offered = ?offered, "config from HQ refused");
-                ledger.reject(&store, offered, refusal.to_string(), now);
+                let tried = matches!(refusal, Refusal::Invalid(_));
+                ledger.reject(&store, offered, tried, refusal.to_string(), now);
                 self.record(ledger);
                 None
             }
@@ -585,8 +594,33 @@ impl Link {
                 if !self.record(ledger) {
                     return None;
                 }
+                // Tell HQ before going down for the restart.
+                self.flush(Duration::from_secs(2)).await;
                 let _ = self.shared.reload.try_send(config);
                 Some(Ended::Reloading)
+            }
+        }
+    }
+
+    /// Drives the event loop until everything queued is acknowledged (or `limit` passes), so a
+    /// restart does not swallow the last word. Messages arriving meanwhile are not acknowledged:
+    /// the broker delivers them again after the restart.
+    async fn flush(&mut self, limit: Duration) {
+        let until = tokio::time::Instant::now() + limit;
+        while self.busy() > 0 {
+            match tokio::time::timeout_at(until, self.eventloop.poll()).await {
+                Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => {
+                    if let Some(c) = self.queued.pop_front() {
+                        self.in_flight.insert(pkid, c);
+                    }
+                }
+                Ok(Ok(Event::Incoming(rumqttc::Packet::PubAck(ack)))) => {
+                    if let Some(Carried::Events(rows)) = self.in_flight.remove(&ack.pkid) {
+                        let _ = self.shared.store.settle_outbox(rows, Settle::Done).await;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) | Err(_) => return,
             }
         }
     }

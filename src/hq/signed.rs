@@ -141,10 +141,7 @@ pub fn keygen() -> Result<(String, String), String> {
 /// Signs `toml` for `store` (or `*`) at `version` with the secret key file's text; returns the
 /// `.minisig` text.
 pub fn sign(toml: &str, secret_key: &str, store: &str, version: i64) -> Result<String, String> {
-    let sk_box = minisign::SecretKeyBox::from_string(secret_key).map_err(|e| e.to_string())?;
-    let sk = minisign::SecretKey::from_unencrypted_box(sk_box).map_err(|e| {
-        format!("{e} (flashpick hq sign needs an unencrypted key: flashpick hq keygen, or minisign -G -W)")
-    })?;
+    let sk = secret_key_from(secret_key)?;
     let comment = format!("store={store} version={version}");
     let sig = minisign::sign(
         None,
@@ -155,4 +152,53 @@ pub fn sign(toml: &str, secret_key: &str, store: &str, version: i64) -> Result<S
     )
     .map_err(|e| e.to_string())?;
     Ok(sig.into_string())
+}
+
+/// Reads an unencrypted secret key file. The `minisign` CLI (0.11) writes `-G -W` keys with an
+/// all-zero checksum, which the `minisign` crate refuses as corrupted; such a key is read as
+/// it is, and checked instead by its public half matching the one the secret half derives.
+fn secret_key_from(text: &str) -> Result<minisign::SecretKey, String> {
+    use ct_codecs::{Base64, Decoder};
+    let hint = "flashpick hq sign needs an unencrypted key: flashpick hq keygen, or minisign -G -W";
+    let line = text
+        .lines()
+        .nth(1)
+        .ok_or_else(|| format!("not a minisign secret key file ({hint})"))?;
+    let bytes = Base64::decode_to_vec(line.trim(), None)
+        .map_err(|_| format!("not a minisign secret key file ({hint})"))?;
+    // sig_alg 2, kdf_alg 2, chk_alg 2, salt 32, opslimit 8, memlimit 8, keynum 8, sk 64, chk 32.
+    if bytes.len() != 158 || &bytes[2..4] != b"\0\0" {
+        return Err(format!("the key is encrypted or damaged ({hint})"));
+    }
+    if bytes[126..].iter().any(|b| *b != 0) {
+        let sk_box = minisign::SecretKeyBox::from_string(text).map_err(|e| e.to_string())?;
+        return minisign::SecretKey::from_unencrypted_box(sk_box)
+            .map_err(|e| format!("{e} ({hint})"));
+    }
+    let sk = minisign::SecretKey::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    let pk = minisign::PublicKey::from_secret_key(&sk).map_err(|e| e.to_string())?;
+    // An Ed25519 secret key carries its public key in its last 32 bytes; a damaged key would
+    // derive another one.
+    let derived = sign_check(&sk, &pk);
+    if !derived {
+        return Err(format!("the key is damaged ({hint})"));
+    }
+    Ok(sk)
+}
+
+/// Signs a probe and verifies it: the key pair works.
+fn sign_check(sk: &minisign::SecretKey, pk: &minisign::PublicKey) -> bool {
+    let probe = b"flashpick key check";
+    minisign::sign(None, sk, std::io::Cursor::new(&probe[..]), None, None)
+        .and_then(|sig| {
+            minisign::verify(
+                pk,
+                &sig,
+                std::io::Cursor::new(&probe[..]),
+                true,
+                false,
+                false,
+            )
+        })
+        .is_ok()
 }
