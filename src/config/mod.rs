@@ -61,10 +61,27 @@ pub struct Config {
     pub log: LogSection,
     /// The text this was parsed from (the base a config from HQ is laid over).
     #[serde(skip)]
-    pub source: String,
+    pub source: SourceText,
     /// The version of the config from HQ laid over the local file, if one is.
     #[serde(skip)]
     pub hq_version: Option<i64>,
+}
+
+/// A config file's text. It holds credentials, so `Debug` shows only its size.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SourceText(pub String);
+
+impl std::ops::Deref for SourceText {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SourceText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} bytes of TOML>", self.0.len())
+    }
 }
 
 /// `[store]`.
@@ -262,7 +279,7 @@ impl Config {
             let key = e.path().to_string();
             parse_err(e.into_inner(), key)
         })?;
-        config.source = text.to_string();
+        config.source = SourceText(text.to_string());
         config.validate(path)?;
         Ok(config)
     }

@@ -348,7 +348,9 @@ async fn daemon_killed_mid_drain_resends_only_what_was_not_acknowledged() {
     // A small window and batch over 50 ms round trips: the drain takes seconds.
     std::fs::write(
         &cfg_path,
-        hq_config(dir.path(), &proxy.url(), "window = 2\nbatch_events = 50\n").source,
+        hq_config(dir.path(), &proxy.url(), "window = 2\nbatch_events = 50\n")
+            .source
+            .as_str(),
     )
     .unwrap();
     let start = || {
