@@ -35,10 +35,10 @@ fn validate(spec: &Value, schema: &Value, v: &Value, path: &str) -> Result<(), S
             .then_some(())
             .ok_or(format!("{path}: {v} is not {c}"));
     }
-    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
-        if !e.contains(v) {
-            return Err(format!("{path}: {v} is not one of {e:?}"));
-        }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{path}: {v} is not one of {e:?}"));
     }
     if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
         let ok = options
