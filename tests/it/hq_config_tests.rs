@@ -4,7 +4,8 @@
 //! key files and signatures interchangeable with the `minisign` CLI both ways.
 
 use crate::hq_tests::hq_config;
-use crate::mqtt::{Broker, Hq};
+use crate::mqtt::Hq;
+use crate::net::Broker;
 use flashpick::hq::signed;
 use flashpick::hq::wire::{ConfigDoc, ConfigResult, ConfigStatus};
 use std::path::{Path, PathBuf};

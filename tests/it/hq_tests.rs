@@ -2,7 +2,8 @@
 //! outages and a daemon killed mid-drain; orders and catalog deltas relayed by HQ; refusals.
 
 use crate::common::{daemon_config, within};
-use crate::mqtt::{Broker, Hq, Proxy};
+use crate::mqtt::Hq;
+use crate::net::{Broker, Proxy};
 use flashpick::daemon::Daemon;
 use flashpick::model::OrderEvent;
 use flashpick::store::{Ingested, Store};

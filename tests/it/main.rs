@@ -10,6 +10,7 @@ mod hq_tests;
 mod model_props;
 mod model_table;
 mod mqtt;
+mod net;
 mod platform_tests;
 mod scanner_tests;
 mod store_props;
