@@ -202,6 +202,11 @@ impl Link {
         deadline: Option<Timestamp>,
     ) -> Ended {
         let mut changes = self.shared.store.subscribe();
+        // Scanner and platform-channel changes arrive as alerts without an order: the fleet view
+        // hears of them within a few seconds (batched, so a flapping port is one update).
+        let mut alerts = self.shared.events.subscribe();
+        let mut dirty = false;
+        let mut soon = tokio::time::interval(Duration::from_secs(5));
         let every = Duration::from_secs(self.shared.config.hq.status_every_secs);
         let mut status_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let rollback_in = deadline
@@ -242,6 +247,15 @@ impl Link {
                 // Any commit may have queued events (and a lagging receiver may have missed one).
                 _ = changes.recv() => self.fill().await,
                 _ = status_tick.tick() => self.publish_status().await,
+                a = alerts.recv() => {
+                    if matches!(a, Ok(crate::api::Event::Alert { order_id: None, .. })) {
+                        dirty = true;
+                    }
+                }
+                _ = soon.tick(), if dirty => {
+                    dirty = false;
+                    self.publish_status().await;
+                }
                 _ = &mut rollback, if !self.up && deadline.is_some() => {
                     roll_back(&self.shared, ledger).await;
                     return Ended::Reloading;

@@ -367,8 +367,19 @@ async fn daemon_killed_mid_drain_resends_only_what_was_not_acknowledged() {
         h.distinct().len() >= 1000
     })
     .await;
+    assert!(
+        hq.last("T-0001/status")
+            .is_some_and(|s| s["online"] == true),
+        "online while draining"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // The broker speaks for the dead: the last will.
+    hq.until(10, "the last will at HQ", |h| {
+        h.last("T-0001/status")
+            .is_some_and(|s| s["online"] == false)
+    })
+    .await;
     let rows = hq_rows(&dir.path().join("store.db"));
     let done = rows.iter().filter(|r| r.3 == "done").count();
     assert!(
@@ -387,4 +398,43 @@ async fn daemon_killed_mid_drain_resends_only_what_was_not_acknowledged() {
         .status();
     child.wait().unwrap();
     check_exactly_once(&hq, &hq_rows(&dir.path().join("store.db")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hq_sees_a_scanner_unplugged_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let hq = Hq::connect(broker.port).await;
+    let link = dir.path().join("gun-1");
+    let gun = crate::scanner_tests::plug(&link);
+    let scanner = format!(
+        "[[scanners]]\nname = \"gun-1\"\npath = \"{}\"\n",
+        link.display()
+    );
+    let d = Daemon::start(hq_config(dir.path(), &broker.url(), &scanner))
+        .await
+        .unwrap();
+    let gun_state = |h: &Hq| {
+        h.last("T-0001/status")
+            .and_then(|s| s["detail"]["scanners"][0]["connected"].as_bool())
+    };
+    hq.until(15, "the scanner connected at HQ", |h| {
+        gun_state(h) == Some(true)
+    })
+    .await;
+    drop(gun); // unplugged
+    hq.until(15, "the scanner disconnected at HQ", |h| {
+        gun_state(h) == Some(false)
+    })
+    .await;
+    let s = hq.last("T-0001/status").unwrap();
+    assert_eq!(s["detail"]["schema_version"], 3, "{s}");
+    assert!(s["detail"]["version"].is_string(), "{s}");
+    d.shutdown().await;
+    // A clean stop says offline itself (the will is for when the store vanishes).
+    hq.until(10, "offline at HQ", |h| {
+        h.last("T-0001/status")
+            .is_some_and(|s| s["online"] == false)
+    })
+    .await;
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// Creates a pseudo-terminal pair and points `link` at its device, like a udev by-id link.
 /// Returns the scanner's end.
-fn plug(link: &Path) -> TTYPort {
+pub fn plug(link: &Path) -> TTYPort {
     let (master, slave) = TTYPort::pair().expect("a pseudo-terminal");
     let device = slave.name().expect("pty name");
     let _ = std::fs::remove_file(link);
