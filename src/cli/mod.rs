@@ -3,6 +3,7 @@
 
 mod barcode_cmd;
 mod client_cmds;
+mod demo;
 pub mod hq_cmd;
 
 pub use barcode_cmd::report as barcode_report;
@@ -36,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon (systemd Type=notify).
     Serve,
+    /// A whole store on this machine: simulated platforms, a virtual scanner, the screen.
+    Demo(demo::DemoArgs),
     /// Check configuration files.
     Config {
         /// What to check.
@@ -126,6 +129,9 @@ pub struct SimArgs {
     /// Percent of pushes sent twice on purpose.
     #[arg(long, default_value_t = 0)]
     pub duplicates: u32,
+    /// Make orders from this catalog CSV (default: the sample catalog).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
 }
 
 /// `flashpick config …`.
@@ -213,6 +219,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
         Command::Sim(args) => sim(args),
+        Command::Demo(args) => demo::run(args),
         Command::Hq { action } => hq_cmd::run(action),
         Command::Tui {
             station,
@@ -297,7 +304,7 @@ fn tui(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(crate::tui::run(socket, picker, lang))
+    rt.block_on(crate::tui::run(socket, picker, lang, None))
         .map_err(|e| {
             let unavailable = e
                 .downcast_ref::<crate::api::client::ClientError>()
@@ -324,6 +331,13 @@ fn sim(a: SimArgs) -> Result<(), Failure> {
         meituan_push_url: a.meituan_push_url,
         rate_per_min: a.rate,
         duplicate_pct: a.duplicates.min(100),
+        catalog_csv: match &a.catalog {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+            ),
+            None => None,
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -47,6 +47,9 @@ pub struct SimConfig {
     pub rate_per_min: f64,
     /// Percent of pushes sent twice.
     pub duplicate_pct: u32,
+    /// The catalog orders are made from (CSV text as `catalog import` reads it); none: the
+    /// sample catalog.
+    pub catalog_csv: Option<String>,
 }
 
 impl std::fmt::Debug for SimConfig {
@@ -74,6 +77,7 @@ impl Default for SimConfig {
             meituan_push_url: None,
             rate_per_min: 0.0,
             duplicate_pct: 0,
+            catalog_csv: None,
         }
     }
 }
@@ -123,7 +127,10 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         .timeout(std::time::Duration::from_secs(5))
         .build()
         .map_err(std::io::Error::other)?;
-    let mut state = State::new();
+    let mut state = match &config.catalog_csv {
+        Some(csv) => State::with_catalog(csv),
+        None => State::new(),
+    };
     state.push_to = config.push_to.clone();
     let sim = Arc::new(Sim {
         config,

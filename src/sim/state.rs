@@ -148,11 +148,12 @@ pub struct State {
 impl State {
     /// An empty platform with the sample catalog.
     pub fn new() -> Self {
-        let rows = crate::store::catalog::parse(
-            include_str!("../../assets/catalog-sample.csv").as_bytes(),
-            |_| {},
-        )
-        .unwrap_or_default();
+        Self::with_catalog(include_str!("../../assets/catalog-sample.csv"))
+    }
+
+    /// An empty platform selling the items of a catalog CSV (as `catalog import` reads it).
+    pub fn with_catalog(csv: &str) -> Self {
+        let rows = crate::store::catalog::parse(csv.as_bytes(), |_| {}).unwrap_or_default();
         let catalog = rows
             .into_iter()
             .map(|r| CatalogItem {

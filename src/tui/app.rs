@@ -186,6 +186,8 @@ pub struct App {
     pub help: bool,
     /// A transient message.
     pub toast: Option<Toast>,
+    /// A standing line where toasts go when there is none (the demo's scanner path).
+    pub hint: Option<String>,
     /// New orders nobody has claimed yet: the queue flashes.
     pub unclaimed_new: bool,
     /// Flash phase.
@@ -220,6 +222,7 @@ impl App {
             put_back: VecDeque::new(),
             help: false,
             toast: None,
+            hint: None,
             unclaimed_new: false,
             flash_on: false,
             now,

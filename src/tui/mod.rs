@@ -29,7 +29,12 @@ const TICK: Duration = Duration::from_millis(500);
 const RETRY: Duration = Duration::from_secs(1);
 
 /// Runs the TUI until the user quits. Fails before touching the terminal when no daemon answers.
-pub async fn run(socket: PathBuf, picker: String, lang: Lang) -> anyhow::Result<()> {
+pub async fn run(
+    socket: PathBuf,
+    picker: String,
+    lang: Lang,
+    hint: Option<String>,
+) -> anyhow::Result<()> {
     let name = format!("flashpick-tui {}", env!("CARGO_PKG_VERSION"));
     // First contact outside raw mode, so that "not running" is a plain message and the terminal
     // is never left in raw mode.
@@ -42,7 +47,7 @@ pub async fn run(socket: PathBuf, picker: String, lang: Lang) -> anyhow::Result<
         Err(e) => return Err(e).context("cannot talk to the daemon"),
     };
     let mut terminal = ratatui::init(); // also installs a panic hook that restores the terminal
-    let result = event_loop(&mut terminal, socket, name, picker, lang, first).await;
+    let result = event_loop(&mut terminal, socket, name, picker, lang, hint, first).await;
     ratatui::restore();
     result
 }
@@ -53,6 +58,7 @@ async fn event_loop(
     name: String,
     picker: String,
     lang: Lang,
+    hint: Option<String>,
     first: (Session, crate::api::Hello, mpsc::Receiver<Incoming>),
 ) -> anyhow::Result<()> {
     let (keys_tx, mut keys) = mpsc::channel(256);
@@ -69,6 +75,7 @@ async fn event_loop(
         to_app,
     ));
     let mut app = App::new(lang, &picker, Timestamp::now(), Instant::now());
+    app.hint = hint;
     let mut tick = tokio::time::interval(TICK);
     let outcome = loop {
         terminal

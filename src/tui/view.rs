@@ -80,6 +80,14 @@ pub fn render(app: &App, f: &mut Frame) {
             Style::default().fg(Color::Black).bg(level_color(&t.level)),
         ));
         f.render_widget(Paragraph::new(line), toast);
+    } else if let Some(h) = &app.hint {
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                fit(h, toast.width as usize),
+                Style::default().fg(Color::Cyan),
+            ))),
+            toast,
+        );
     }
     status_bar(app, f, status);
     let hint = match (&app.prompt, &app.screen) {

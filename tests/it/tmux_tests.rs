@@ -284,3 +284,58 @@ impl Drop for Stop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn the_demo_runs_in_one_command_and_quits_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let cmd = format!(
+        "{BIN} demo --dir {} --rate 30; echo \"EX\"\"IT=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; echo \"DO\"\"NE\"",
+        store.display()
+    );
+    let mut term: Box<dyn Term> = if has_tmux() {
+        Box::new(Tmux::new(dir.path(), &cmd))
+    } else {
+        Box::new(Pty::new(&cmd))
+    };
+    let t = term.as_mut();
+    // Orders from both platforms within seconds.
+    let s = t.until("orders from both platforms", &|s| {
+        s.contains("订单队列") && s.contains("美团") && s.contains("京东到家") && s.contains("#1")
+    });
+    // The scanner's path, as printed for the user.
+    let path = s
+        .lines()
+        .find_map(|l| l.split("6901234567892 > ").nth(1))
+        .map(|p| p.trim().to_string())
+        .unwrap_or_else(|| panic!("no scanner path on the screen:\n{s}"));
+    assert!(path.starts_with("/dev/pts/"), "{path}");
+    t.keys(&["Enter"]); // claim the most urgent order
+    let s = t.until("the pick screen", &|s| s.contains("货位"));
+    // Chinese product names on the lines.
+    let names = s
+        .lines()
+        .skip_while(|l| !l.contains("货位"))
+        .skip(1)
+        .filter(|l| l.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+        .count();
+    assert!(names >= 1, "{s}");
+    // A scan written to the printed path, as `echo` would.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .write_all(b"6901234567892\n")
+        .unwrap();
+    t.until("the scan on the screen", &|s| {
+        s.contains("6901234567892") && (s.contains("✔") || s.contains("✘"))
+    });
+    t.keys(&["Escape"]);
+    t.until("back on the queue", &|s| s.contains("订单队列"));
+    t.keys(&["q"]);
+    let s = t.until("the demo to exit", &|s| s.contains("DONE"));
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(s.lines().any(|l| l.trim() == "icanon"), "{s}");
+    // Everything it made is in the store directory, the catalog imported.
+    assert!(store.join("store.db").exists());
+}
