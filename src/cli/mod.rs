@@ -4,6 +4,7 @@
 mod barcode_cmd;
 mod client_cmds;
 mod demo;
+pub mod doctor;
 pub mod hq_cmd;
 
 pub use barcode_cmd::report as barcode_report;
@@ -39,6 +40,12 @@ pub enum Command {
     Serve,
     /// A whole store on this machine: simulated platforms, a virtual scanner, the screen.
     Demo(demo::DemoArgs),
+    /// Check this store PC: config, state dir, database, scanners, broker, platforms, clock.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check configuration files.
     Config {
         /// What to check.
@@ -220,6 +227,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
         Command::Sim(args) => sim(args),
         Command::Demo(args) => demo::run(args),
+        Command::Doctor { json } => doctor::run(&config_path(cli.config.as_deref()), json),
         Command::Hq { action } => hq_cmd::run(action),
         Command::Tui {
             station,

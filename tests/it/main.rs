@@ -5,6 +5,7 @@ mod barcode_table;
 mod cli_tests;
 mod common;
 mod daemon_tests;
+mod doctor_tests;
 mod hq_config_tests;
 mod hq_tests;
 mod model_props;

@@ -1,0 +1,511 @@
+//! `flashpick doctor`: what a technician runs on a store PC that misbehaves. Each check says
+//! what it found and, when something is wrong, the fix in one line. Exit 0 when nothing failed
+//! (warnings allowed), 1 otherwise, 78 when the config itself is bad.
+
+use super::{Failure, fail};
+use crate::config::{self, Config};
+use crate::model::{Platform, Timestamp};
+use crate::sync::Verdict;
+use crate::sync::channel::{Adapter, Channel};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Duration;
+
+/// How bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Fine.
+    Ok,
+    /// Works, but look.
+    Warn,
+    /// Broken.
+    Fail,
+}
+
+/// One check's finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// What was checked.
+    pub check: String,
+    /// How it went.
+    pub level: Level,
+    /// What was found.
+    pub detail: String,
+    /// What to do, when something is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+fn ok(check: impl Into<String>, detail: impl Into<String>) -> Finding {
+    Finding {
+        check: check.into(),
+        level: Level::Ok,
+        detail: detail.into(),
+        fix: None,
+    }
+}
+
+fn bad(
+    level: Level,
+    check: impl Into<String>,
+    detail: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding {
+        check: check.into(),
+        level,
+        detail: detail.into(),
+        fix: Some(fix.into()),
+    }
+}
+
+/// Runs every check and prints them.
+pub fn run(path: &Path, json: bool) -> Result<(), Failure> {
+    let findings = match Config::load(path) {
+        Err(e) => {
+            let f = bad(
+                Level::Fail,
+                "config",
+                e.to_string(),
+                format!(
+                    "edit {} and run `flashpick config check {}` until it says ok",
+                    path.display(),
+                    path.display()
+                ),
+            );
+            print(&[f], json);
+            return Err(fail(
+                config::EXIT_CONFIG as u8,
+                anyhow::anyhow!("bad config"),
+            ));
+        }
+        Ok(c) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| fail(1, e))?;
+            let mut all = vec![ok(
+                "config",
+                format!("{} (store {})", path.display(), c.store.id),
+            )];
+            all.extend(rt.block_on(checks(&c)));
+            all
+        }
+    };
+    print(&findings, json);
+    let failed = findings.iter().filter(|f| f.level == Level::Fail).count();
+    if failed > 0 {
+        return Err(fail(1, anyhow::anyhow!("{failed} check(s) failed")));
+    }
+    Ok(())
+}
+
+fn print(findings: &[Finding], json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(findings).expect("serialises")
+        );
+        return;
+    }
+    for f in findings {
+        let mark = match f.level {
+            Level::Ok => "✔",
+            Level::Warn => "!",
+            Level::Fail => "✘",
+        };
+        println!("{mark} {:<22} {}", f.check, f.detail);
+        if let Some(fix) = &f.fix {
+            println!("    fix: {fix}");
+        }
+    }
+}
+
+/// Every check after the config parsed.
+pub async fn checks(c: &Config) -> Vec<Finding> {
+    let mut out = vec![state_dir(&c.store.state_dir), database(c)];
+    let daemon = daemon_scanners(c).await;
+    for s in &c.scanners {
+        out.push(scanner(&s.name, Path::new(&s.path), daemon.as_ref()));
+    }
+    if c.hq.enabled {
+        out.push(broker(c).await);
+    }
+    let mut skew = None;
+    for p in c.selling_platforms() {
+        let (f, date) = platform(c, p).await;
+        out.push(f);
+        skew = skew.or(date);
+    }
+    out.push(clock(skew));
+    out
+}
+
+fn state_dir(dir: &Path) -> Finding {
+    let check = "state dir";
+    let probe = dir.join(".doctor-probe");
+    if !dir.is_dir() {
+        return bad(
+            Level::Fail,
+            check,
+            format!("{} does not exist or is not a directory", dir.display()),
+            format!(
+                "create it for the service user: install -d -o flashpick -g flashpick {} (the .deb's unit does this with StateDirectory=)",
+                dir.display()
+            ),
+        );
+    }
+    if let Err(e) = std::fs::write(&probe, b"probe") {
+        return bad(
+            Level::Fail,
+            check,
+            format!("{}: cannot write ({e})", dir.display()),
+            format!(
+                "give it to the service user: chown -R flashpick:flashpick {}",
+                dir.display()
+            ),
+        );
+    }
+    let _ = std::fs::remove_file(&probe);
+    match free_mb(dir) {
+        Some(mb) if mb < 200 => bad(
+            Level::Fail,
+            check,
+            format!("{}: only {mb} MB free", dir.display()),
+            "free disk space (old logs: journalctl --vacuum-size=200M); the database stops taking writes when the disk is full",
+        ),
+        Some(mb) if mb < 1024 => bad(
+            Level::Warn,
+            check,
+            format!("{}: {mb} MB free", dir.display()),
+            "free some disk space soon",
+        ),
+        Some(mb) => ok(check, format!("{}: writable, {mb} MB free", dir.display())),
+        None => ok(check, format!("{}: writable", dir.display())),
+    }
+}
+
+/// Free space in MB, from `df` (no unsafe statvfs here).
+fn free_mb(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-Pk"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kb: u64 = text
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
+}
+
+fn database(c: &Config) -> Finding {
+    let check = "database";
+    let path = c.db_path();
+    if !path.exists() {
+        return bad(
+            Level::Warn,
+            check,
+            format!("{} does not exist yet", path.display()),
+            "it is created when the daemon first starts (systemctl start flashpick)",
+        );
+    }
+    let conn = match rusqlite::Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            return bad(
+                Level::Fail,
+                check,
+                format!("{}: {e}", path.display()),
+                "check the file's owner and permissions (chown flashpick:flashpick)",
+            );
+        }
+    };
+    let integrity: Result<String, _> = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0));
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap_or(-1);
+    let ours = crate::store::schema::MIGRATIONS.len() as i64;
+    match integrity {
+        Ok(s) if s == "ok" => {}
+        Ok(s) => {
+            return bad(
+                Level::Fail,
+                check,
+                format!("integrity check: {s}"),
+                "stop the daemon, copy the database aside, and restore the last backup; call support with the copy",
+            );
+        }
+        Err(e) => {
+            return bad(
+                Level::Fail,
+                check,
+                format!("cannot read: {e}"),
+                "the file is not a flashpick database or is damaged; restore the last backup",
+            );
+        }
+    }
+    if version > ours {
+        return bad(
+            Level::Fail,
+            check,
+            format!("schema version {version}, this flashpick knows up to {ours}"),
+            "the database comes from a newer flashpick: install that version again",
+        );
+    }
+    ok(
+        check,
+        format!(
+            "{}: integrity ok, schema {version}{}",
+            path.display(),
+            if version < ours {
+                format!(" (migrated to {ours} at the next start)")
+            } else {
+                String::new()
+            }
+        ),
+    )
+}
+
+/// The scanners as the running daemon sees them (it holds their ports), if it runs.
+async fn daemon_scanners(c: &Config) -> Option<Vec<(String, bool)>> {
+    let mut client = crate::api::client::Client::connect(&c.api.socket, "flashpick-doctor", None)
+        .await
+        .ok()?;
+    let status = client.request(crate::api::Request::Status).await.ok()?;
+    Some(
+        status["scanners"]
+            .as_array()?
+            .iter()
+            .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["connected"].as_bool()?)))
+            .collect(),
+    )
+}
+
+fn scanner(name: &str, path: &Path, daemon: Option<&Vec<(String, bool)>>) -> Finding {
+    let check = format!("scanner {name}");
+    if !path.exists() {
+        return bad(
+            Level::Fail,
+            check,
+            format!("{} does not exist", path.display()),
+            "plug the scanner in (and check its cable), or correct the [[scanners]] path; `ls -l /dev/serial/by-id/` lists what is connected",
+        );
+    }
+    if let Some(list) = daemon
+        && let Some((_, connected)) = list.iter().find(|(n, _)| n == name)
+    {
+        return if *connected {
+            ok(
+                check,
+                format!("{}: open in the running daemon", path.display()),
+            )
+        } else {
+            bad(
+                Level::Fail,
+                check,
+                format!("{}: the daemon cannot open it", path.display()),
+                "see `journalctl -u flashpick` for why; another program may hold it (fuser -v PATH)",
+            )
+        };
+    }
+    match serialport::new(path.to_string_lossy(), 9600)
+        .timeout(Duration::from_millis(50))
+        .open_native()
+    {
+        Ok(_) => ok(check, format!("{}: opens", path.display())),
+        Err(e)
+            if matches!(
+                e.kind(),
+                serialport::ErrorKind::Io(std::io::ErrorKind::PermissionDenied)
+            ) =>
+        {
+            bad(
+                Level::Fail,
+                check,
+                format!("{}: permission denied", path.display()),
+                "install packaging/99-flashpick-scanners.rules (group dialout) and make sure the service user is in dialout",
+            )
+        }
+        Err(e) => bad(
+            Level::Fail,
+            check,
+            format!("{}: {e}", path.display()),
+            format!(
+                "another program may hold the port: fuser -v {}; stop it (ModemManager: the udev rules tell it to keep away)",
+                path.display()
+            ),
+        ),
+    }
+}
+
+async fn broker(c: &Config) -> Finding {
+    let check = "HQ broker";
+    let mut options = match crate::hq::options(c) {
+        Ok(o) => o,
+        Err(e) => return bad(Level::Fail, check, e, "fix [hq] in the config"),
+    };
+    // Never the store's own client id: that would take over the daemon's session.
+    options.set_client_id(format!("{}-doctor", c.store.id));
+    options.set_clean_session(true);
+    options.set_last_will(rumqttc::LastWill::new(
+        format!("flashpick/v1/{}/doctor", c.store.id),
+        Vec::new(),
+        rumqttc::QoS::AtMostOnce,
+        false,
+    ));
+    let (client, mut el) = rumqttc::AsyncClient::new(options, 8);
+    let topic = crate::hq::wire::Topics::new(&c.store.id).config;
+    let attempt = tokio::time::timeout(Duration::from_secs(8), async {
+        loop {
+            match el.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                    let _ = client.try_subscribe(topic.as_str(), rumqttc::QoS::AtLeastOnce);
+                }
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })
+    .await;
+    let _ = client.try_disconnect();
+    match attempt {
+        Ok(Ok(())) => ok(check, format!("{}: connected and subscribed", c.hq.broker)),
+        Ok(Err(e)) => {
+            let text = e.to_string();
+            let fix = if text.contains("refused") && !text.contains("Connection refused: ") {
+                "nothing accepts connections there: check hq.broker (host and port) and that the broker runs"
+            } else if text.to_lowercase().contains("tls") || text.contains("certificate") {
+                "the TLS handshake failed: check hq.ca_file (and client_cert / client_key for mutual TLS)"
+            } else if text.contains("BadUserNamePassword") || text.contains("NotAuthorized") {
+                "the broker refused the login: check hq.username and hq.password"
+            } else {
+                "check hq.broker, the network (firewall), and the broker's log"
+            };
+            bad(Level::Fail, check, format!("{}: {text}", c.hq.broker), fix)
+        }
+        Err(_) => bad(
+            Level::Fail,
+            check,
+            format!("{}: no answer in 8 s", c.hq.broker),
+            "a firewall may drop the traffic: check the network path to the broker",
+        ),
+    }
+}
+
+/// A harmless signed read, to see that the gateway answers and accepts the signature; also the
+/// gateway's clock (its `Date` header) for the clock check.
+async fn platform(c: &Config, p: Platform) -> (Finding, Option<i64>) {
+    let check = format!("platform {}", p.as_str());
+    let section = c.platform(p).expect("a selling platform");
+    let channel = match Channel::new(p, section) {
+        Ok(ch) => ch,
+        Err(e) => {
+            return (
+                bad(Level::Fail, check, e, "fix the platform's section"),
+                None,
+            );
+        }
+    };
+    let now = Timestamp::now();
+    let call = match &channel.adapter {
+        Adapter::Meituan(m) => m.day_seq_call(now),
+        Adapter::Jddj(j) => j.poll_call(1, now),
+    };
+    let skew = gateway_skew(&call.url).await;
+    let (verdict, _) = channel.send(&call, crate::sync::Kind::Query).await;
+    let section_name = format!("[platforms.{}]", p.as_str());
+    let f = match verdict {
+        Verdict::Done => ok(check, format!("{}: answers, signature accepted", call.url)),
+        Verdict::RateLimited(e) => bad(
+            Level::Warn,
+            check,
+            format!("rate limited: {e}"),
+            "wait a minute; if it lasts, ask the platform about the app's quota",
+        ),
+        Verdict::Permanent(e) => bad(
+            Level::Fail,
+            check,
+            format!("refused: {e}"),
+            format!(
+                "the platform refused the call: check app_id, secret{} and store_code in {section_name} against the platform's developer console",
+                if p == Platform::Jddj { ", token" } else { "" }
+            ),
+        ),
+        Verdict::Retry(e) => bad(
+            Level::Fail,
+            check,
+            format!("cannot reach: {e}"),
+            format!("check base_url in {section_name}, DNS and the internet connection"),
+        ),
+    };
+    (f, skew)
+}
+
+/// The gateway's clock minus ours, in seconds, from its `Date` header.
+async fn gateway_skew(url: &str) -> Option<i64> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let resp = client.get(url).send().await.ok()?;
+    let date = resp.headers().get("date")?.to_str().ok()?;
+    let theirs = parse_http_date(date)?;
+    Some(theirs - Timestamp::now().0 / 1000)
+}
+
+/// `Wed, 25 Nov 2026 17:30:00 GMT` → Unix seconds.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let mut w = s.split_whitespace().skip(1);
+    let day: i64 = w.next()?.parse().ok()?;
+    let name = w.next()?;
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == name)? as i64
+        + 1;
+    let year: i64 = w.next()?.parse().ok()?;
+    let mut hms = w.next()?.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + m * 60 + sec)
+}
+
+fn clock(skew: Option<i64>) -> Finding {
+    let check = "clock";
+    match skew {
+        None => bad(
+            Level::Warn,
+            check,
+            "no gateway to compare with",
+            "check that NTP runs: timedatectl status",
+        ),
+        Some(s) if s.abs() > 60 => bad(
+            Level::Fail,
+            check,
+            format!("{s:+} s against the platform's clock"),
+            "platforms refuse signed calls with a wrong timestamp: enable NTP (timedatectl set-ntp true)",
+        ),
+        Some(s) => ok(check, format!("{s:+} s against the platform's clock")),
+    }
+}

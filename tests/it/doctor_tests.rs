@@ -1,0 +1,225 @@
+//! `flashpick doctor` against real parts: the platform simulator over HTTP with real signatures,
+//! a real broker, scanners on pseudo-terminals, state directories on disk. Each failing check
+//! must say what is wrong and print its fix.
+
+use crate::net::Broker;
+use flashpick::sim::{self, SimConfig};
+use serde_json::Value;
+use std::path::Path;
+
+const BIN: &str = env!("CARGO_BIN_EXE_flashpick");
+
+struct Setup<'a> {
+    state_dir: &'a str,
+    scanner: &'a str,
+    broker: &'a str,
+    mt_secret: &'a str,
+}
+
+fn write_config(dir: &Path, sim: &sim::SimHandle, s: &Setup) -> std::path::PathBuf {
+    let text = format!(
+        r#"[store]
+id = "DR-1"
+state_dir = "{state}"
+[api]
+socket = "{d}/fp.sock"
+[http]
+listen = "127.0.0.1:0"
+[platforms.meituan]
+enabled = true
+base_url = "{mt}"
+app_id = "sim-meituan"
+secret = "{mt_secret}"
+store_code = "DR-1"
+mode = "poll"
+[platforms.jddj]
+enabled = true
+base_url = "{jd}"
+app_id = "sim-jd"
+secret = "sim-jd-secret"
+token = "sim-jd-token"
+store_code = "DR-1"
+mode = "poll"
+[hq]
+enabled = true
+broker = "{broker}"
+[[scanners]]
+name = "gun-1"
+path = "{scanner}"
+"#,
+        state = s.state_dir,
+        d = dir.display(),
+        mt = sim.meituan_base(),
+        jd = sim.jd_base(),
+        mt_secret = s.mt_secret,
+        broker = s.broker,
+        scanner = s.scanner,
+    );
+    let path = dir.join("store.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `flashpick doctor --json`: (exit code, findings by check name).
+async fn doctor(config: &Path) -> (i32, std::collections::HashMap<String, Value>) {
+    let config = config.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(["--config", config.to_str().unwrap(), "doctor", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let by_name = findings
+        .into_iter()
+        .map(|f| (f["check"].as_str().unwrap().to_string(), f))
+        .collect();
+    (out.status.code().unwrap(), by_name)
+}
+
+fn assert_finding(
+    f: &std::collections::HashMap<String, Value>,
+    check: &str,
+    level: &str,
+    detail: &str,
+    fix: &str,
+) {
+    let x = f
+        .get(check)
+        .unwrap_or_else(|| panic!("no `{check}` check in {f:?}"));
+    assert_eq!(x["level"], level, "{check}: {x}");
+    assert!(
+        x["detail"].as_str().unwrap().contains(detail),
+        "{check}: wanted `{detail}` in {x}"
+    );
+    if !fix.is_empty() {
+        assert!(
+            x["fix"].as_str().unwrap_or_default().contains(fix),
+            "{check}: wanted fix `{fix}` in {x}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_store_passes_every_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig::default(),
+    )
+    .await
+    .unwrap();
+    let broker = Broker::start();
+    let gun = crate::scanner_tests::plug(&dir.path().join("gun-1"));
+    crate::common::seed_db(dir.path(), &[]);
+    let cfg = write_config(
+        dir.path(),
+        &sim,
+        &Setup {
+            state_dir: &dir.path().display().to_string(),
+            scanner: &dir.path().join("gun-1").display().to_string(),
+            broker: &broker.url(),
+            mt_secret: "sim-meituan-secret",
+        },
+    );
+    let (code, f) = doctor(&cfg).await;
+    for (name, x) in &f {
+        assert_eq!(x["level"], "ok", "{name}: {x}");
+    }
+    assert_eq!(code, 0);
+    for check in [
+        "config",
+        "state dir",
+        "database",
+        "scanner gun-1",
+        "HQ broker",
+        "platform meituan",
+        "platform jddj",
+        "clock",
+    ] {
+        assert!(f.contains_key(check), "{check} missing: {f:?}");
+    }
+    assert_finding(&f, "database", "ok", "integrity ok", "");
+    drop(gun);
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_broken_part_is_named_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig::default(),
+    )
+    .await
+    .unwrap();
+    // A state directory that cannot exist: its parent is a file.
+    std::fs::write(dir.path().join("afile"), b"x").unwrap();
+    let closed = crate::net::free_port();
+    let cfg = write_config(
+        dir.path(),
+        &sim,
+        &Setup {
+            state_dir: &dir.path().join("afile/state").display().to_string(),
+            scanner: "/dev/serial/by-id/usb-Honeywell_1900-if00-port0",
+            broker: &format!("mqtt://127.0.0.1:{closed}"),
+            mt_secret: "not-the-secret",
+        },
+    );
+    let (code, f) = doctor(&cfg).await;
+    assert_eq!(code, 1);
+    assert_finding(&f, "state dir", "fail", "not a directory", "install -d");
+    assert_finding(
+        &f,
+        "scanner gun-1",
+        "fail",
+        "does not exist",
+        "ls -l /dev/serial/by-id/",
+    );
+    assert_finding(&f, "HQ broker", "fail", "127.0.0.1", "hq.broker");
+    assert_finding(
+        &f,
+        "platform meituan",
+        "fail",
+        "refused",
+        "check app_id, secret and store_code in [platforms.meituan]",
+    );
+    // The other platform's credentials are right: it passes, and the clock is compared.
+    assert_finding(&f, "platform jddj", "ok", "signature accepted", "");
+    assert_finding(&f, "clock", "ok", "against the platform's clock", "");
+    sim.stop().await;
+}
+
+#[test]
+fn a_bad_config_is_one_finding_and_exit_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("store.toml");
+    std::fs::write(&cfg, "[store]\nid = \"bad id!\"\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap(), "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("✘ config"), "{text}");
+    assert!(text.contains("fix: edit"), "{text}");
+}
+
+#[test]
+fn http_dates_parse() {
+    use flashpick::cli::doctor::parse_http_date;
+    assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+    assert_eq!(
+        parse_http_date("Wed, 25 Nov 2026 17:30:00 GMT"),
+        Some(1_795_627_800)
+    );
+    assert_eq!(parse_http_date("yesterday"), None);
+}
