@@ -232,7 +232,7 @@ pub async fn push(
             Event::Incoming(Packet::Publish(p)) if !p.retain => {
                 if let Ok(s) = serde_json::from_slice::<ConfigStatus>(&p.payload) {
                     // The retained status may be about an older offer: wait for ours.
-                    if s.offered_version == offered || s.version == offered {
+                    if s.offered_version == offered {
                         let _ = client.disconnect().await;
                         let _ = tokio::time::timeout(Duration::from_secs(1), async {
                             while let Ok(ev) = el.poll().await {

@@ -326,7 +326,20 @@ pub async fn run(
     let mut config = crate::hq::applied::effective(config);
     tokio::pin!(shutdown);
     loop {
-        let mut daemon = Daemon::start(config).await?;
+        let mut daemon = match Daemon::start(config.clone()).await {
+            Ok(d) => d,
+            // A config from HQ that parses but cannot run here (a port taken, say): undo it
+            // rather than crash-loop on it.
+            Err(e) if config.hq_version.is_some() => {
+                let reason = format!(
+                    "the daemon could not start with version {}: {e}",
+                    config.hq_version.unwrap_or(0)
+                );
+                config = crate::hq::applied::revert(&config, reason);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         tokio::select! {
             _ = &mut shutdown => {
                 daemon.shutdown().await;

@@ -13,12 +13,14 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Keys only the local file may set.
-const LOCAL_ONLY: [(&str, &str); 5] = [
+const LOCAL_ONLY: [(&str, &str); 6] = [
     ("store", "id"),
     ("store", "state_dir"),
     ("api", "socket"),
     ("hq", "trusted_keys"),
     ("hq", "enabled"),
+    // A config on trial must not set the length of its own trial.
+    ("hq", "rollback_after_secs"),
 ];
 
 /// One applied config.
@@ -105,10 +107,12 @@ impl Ledger {
 
     /// When the config in force must be undone unless HQ has been reached by then.
     pub fn rollback_deadline(&self, after_secs: u64) -> Option<Timestamp> {
-        self.current
-            .as_ref()
-            .filter(|a| !a.confirmed)
-            .map(|a| Timestamp(a.applied_at + after_secs as i64 * 1000))
+        self.current.as_ref().filter(|a| !a.confirmed).map(|a| {
+            Timestamp(
+                a.applied_at
+                    .saturating_add((after_secs as i64).saturating_mul(1000)),
+            )
+        })
     }
 
     /// Puts a verified, valid offer in force (unconfirmed until HQ is reached with it).
@@ -246,6 +250,36 @@ pub fn with_remote(local: &Config, remote: &Applied) -> Result<Config, String> {
     config.source = local.source.clone();
     config.hq_version = Some(remote.version);
     Ok(config)
+}
+
+/// The local file's config alone (the base every remote config is laid over).
+pub fn local_config(running: &Config) -> Config {
+    let mut c = Config::parse(&running.source, Path::new("local config"))
+        .unwrap_or_else(|_| running.clone());
+    c.source = running.source.clone();
+    c.hq_version = None;
+    c
+}
+
+/// Goes back to the last good config: records that (a record that cannot be written is
+/// logged; the store still runs on what is returned) and returns the config to run.
+pub fn revert(running: &Config, reason: String) -> Config {
+    let local = local_config(running);
+    let dir = local.store.state_dir.clone();
+    let mut ledger = Ledger::load(&dir).unwrap_or_default();
+    tracing::error!(%reason, version = ?ledger.version(), "rolling back to the last good config");
+    ledger.roll_back(&local.store.id, reason, Timestamp::now());
+    if let Err(e) = ledger.save(&dir) {
+        tracing::error!(error = %e, "cannot record the rollback");
+    }
+    match ledger.current.as_ref().map(|c| with_remote(&local, c)) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "the previous config does not apply either; running on the local file");
+            local
+        }
+        None => local,
+    }
 }
 
 /// The config to start with: the local file, with the one from HQ in force laid over it. A

@@ -19,13 +19,12 @@ use crate::daemon::metrics::Metrics;
 use crate::model::{Platform, Timestamp};
 use crate::store::{DeltaOutcome, Ingested, Settle, StoreError};
 use rumqttc::{
-    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Publish, QoS, TlsConfiguration,
-    Transport,
+    AsyncClient, Event, LastWill, MqttOptions, Outgoing, Publish, QoS, TlsConfiguration, Transport,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 /// Largest message from HQ read (a config or a big catalog delta fits; more is refused).
 const MAX_INCOMING: usize = 4 << 20;
@@ -55,11 +54,16 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(error = %e, "HQ link cannot start; fix [hq] in the config");
-                // Without a link the config cannot be confirmed: that is what rollback is for.
-                if wait(&mut shutdown, Duration::from_secs(3600), deadline).await {
+                // A config on trial that breaks the link is undone when its trial ends; any
+                // other config stays, and so does the problem, until someone fixes it.
+                if deadline.is_none() {
+                    let _ = shutdown.changed().await;
                     return;
                 }
-                roll_back(&shared, &mut ledger).await;
+                if wait(&mut shutdown, Duration::from_secs(86_400), deadline).await {
+                    return;
+                }
+                roll_back(&shared, &mut ledger);
                 return;
             }
         };
@@ -84,7 +88,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             return;
         }
         if deadline.is_some_and(|d| Timestamp::now() >= d) {
-            roll_back(&shared, &mut ledger).await;
+            roll_back(&shared, &mut ledger);
             return;
         }
     }
@@ -116,39 +120,44 @@ fn jitter(d: Duration) -> Duration {
 }
 
 /// The config in force never reached HQ: go back to the last good one and restart with it.
-async fn roll_back(shared: &Arc<Shared>, ledger: &mut Ledger) {
-    let hq = &shared.config.hq;
-    let version = ledger.version();
+fn roll_back(shared: &Arc<Shared>, ledger: &mut Ledger) {
     let reason = format!(
         "no connection to HQ within {} s of applying version {}",
-        hq.rollback_after_secs,
-        version.unwrap_or(0)
+        shared.config.hq.rollback_after_secs,
+        ledger.version().unwrap_or(0)
     );
-    tracing::error!(%reason, "rolling back to the last good config");
-    ledger.roll_back(&shared.config.store.id, reason, Timestamp::now());
-    if let Err(e) = ledger.save(&shared.config.store.state_dir) {
-        tracing::error!(error = %e, "cannot record the rollback");
-        return;
-    }
-    let base = base_config(&shared.config);
-    let next = match ledger.current.as_ref() {
-        None => Ok(base),
-        Some(prev) => applied::with_remote(&base, prev),
-    };
-    match next {
-        Ok(c) => {
-            let _ = shared.reload.try_send(c);
+    let next = applied::revert(&shared.config, reason);
+    *ledger = Ledger::load(&shared.config.store.state_dir).unwrap_or_default();
+    // A full channel means a restart is already on its way.
+    let _ = shared.reload.try_send(next);
+}
+
+/// Changes the ledger on a copy and keeps the change only once it is on disk, so what HQ is
+/// told and what a restart finds never differ.
+fn commit(shared: &Shared, ledger: &mut Ledger, change: impl FnOnce(&mut Ledger)) -> bool {
+    let mut next = ledger.clone();
+    change(&mut next);
+    match next.save(&shared.config.store.state_dir) {
+        Ok(()) => {
+            *ledger = next;
+            true
         }
-        Err(e) => tracing::error!(error = %e, "the previous config does not apply either"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record the config decision");
+            false
+        }
     }
 }
 
-/// The local file's config alone (the base every remote config is laid over).
-fn base_config(running: &Config) -> Config {
-    let mut c = Config::parse(&running.source, std::path::Path::new("local config"))
-        .unwrap_or_else(|_| running.clone());
-    c.source = running.source.clone();
-    c
+/// What to do with a message from HQ once handled.
+enum After {
+    /// Acknowledge it: what it carries is committed (or refused for good).
+    Ack,
+    /// Leave it unacknowledged and reconnect: the broker delivers it again (a store error that
+    /// may pass).
+    Retry,
+    /// Acknowledge it, then end the session.
+    End(Ended),
 }
 
 enum Ended {
@@ -160,7 +169,10 @@ enum Ended {
 struct Link {
     shared: Arc<Shared>,
     client: AsyncClient,
-    eventloop: EventLoop,
+    /// The event loop's events. It runs in a task of its own: `poll` is not cancel-safe, and
+    /// a `select!` here would drop it half-way through a write.
+    events: mpsc::Receiver<Result<Event, rumqttc::ConnectionError>>,
+    poller: tokio::task::JoinHandle<()>,
     topics: Topics,
     /// Messages queued on the client, waiting for their packet id.
     queued: VecDeque<Carried>,
@@ -176,11 +188,22 @@ struct Link {
 impl Link {
     fn new(shared: Arc<Shared>, options: MqttOptions, store: &str) -> Link {
         let window = shared.config.hq.window;
-        let (client, eventloop) = AsyncClient::new(options, window + 16);
+        let (client, mut eventloop) = AsyncClient::new(options, window + 16);
+        let (tx, events) = mpsc::channel(64);
+        let poller = tokio::spawn(async move {
+            loop {
+                let ev = eventloop.poll().await;
+                let end = ev.is_err();
+                if tx.send(ev).await.is_err() || end {
+                    return;
+                }
+            }
+        });
         Link {
             shared,
             client,
-            eventloop,
+            events,
+            poller,
             topics: Topics::new(store),
             queued: VecDeque::new(),
             in_flight: HashMap::new(),
@@ -209,9 +232,13 @@ impl Link {
         let mut soon = tokio::time::interval(Duration::from_secs(5));
         let every = Duration::from_secs(self.shared.config.hq.status_every_secs);
         let mut status_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        // At least one fair try at connecting before a config is judged.
         let rollback_in = deadline
-            .map(|d| Duration::from_millis((d.0 - Timestamp::now().0).max(0) as u64))
-            .unwrap_or(Duration::MAX / 4);
+            .map(|d| {
+                Duration::from_millis((d.0 - Timestamp::now().0).max(0) as u64)
+                    .max(Duration::from_secs(5))
+            })
+            .unwrap_or(Duration::from_secs(86_400 * 365));
         let rollback = tokio::time::sleep(rollback_in);
         tokio::pin!(rollback);
         loop {
@@ -222,20 +249,21 @@ impl Link {
                         let _ = self.client.try_publish(&self.topics.status, QoS::AtLeastOnce, true, offline(&self.shared.config.store.id));
                         let _ = self.client.try_disconnect();
                         let _ = tokio::time::timeout(Duration::from_millis(500), async {
-                            while let Ok(ev) = self.eventloop.poll().await {
+                            while let Some(Ok(ev)) = self.events.recv().await {
                                 if matches!(ev, Event::Outgoing(Outgoing::Disconnect)) { break; }
                             }
                         }).await;
                     }
                     return Ended::Shutdown;
                 }
-                ev = self.eventloop.poll() => match ev {
-                    Ok(ev) => {
+                ev = self.events.recv() => match ev {
+                    Some(Ok(ev)) => {
                         if let Some(end) = self.on_event(ev, ledger).await {
                             return end;
                         }
                     }
-                    Err(e) => {
+                    None => return Ended::Lost { was_up: self.up },
+                    Some(Err(e)) => {
                         if self.up {
                             tracing::warn!(error = %e, "lost the HQ broker; reconnecting");
                         } else {
@@ -257,7 +285,7 @@ impl Link {
                     self.publish_status().await;
                 }
                 _ = &mut rollback, if !self.up && deadline.is_some() => {
-                    roll_back(&self.shared, ledger).await;
+                    roll_back(&self.shared, ledger);
                     return Ended::Reloading;
                 }
             }
@@ -281,11 +309,12 @@ impl Link {
                 ] {
                     let _ = self.client.try_subscribe(t.as_str(), QoS::AtLeastOnce);
                 }
-                if ledger.confirm() {
+                if ledger.current.as_ref().is_some_and(|c| !c.confirmed)
+                    && commit(&self.shared, ledger, |l| {
+                        l.confirm();
+                    })
+                {
                     tracing::info!(version = ?ledger.version(), "config from HQ confirmed");
-                    if let Err(e) = ledger.save(&self.shared.config.store.state_dir) {
-                        tracing::error!(error = %e, "cannot record the confirmation");
-                    }
                 }
                 if let Some(s) = &ledger.status {
                     self.publish(&self.topics.config_status.clone(), true, json(s));
@@ -301,9 +330,13 @@ impl Link {
             Event::Incoming(rumqttc::Packet::PubAck(ack)) => {
                 if let Some(Carried::Events(rows)) = self.in_flight.remove(&ack.pkid) {
                     let n = rows.len() as u64;
+                    let first = rows.first().map(|r| r.0);
                     if let Err(e) = self.shared.store.settle_outbox(rows, Settle::Done).await {
-                        // The rows stay pending: sent again later, deduped by HQ on their ids.
+                        // The rows stay pending and go again (HQ dedupes on their ids).
                         tracing::error!(error = %e, "cannot mark events delivered");
+                        if let Some(first) = first {
+                            self.cursor = self.cursor.min(first - 1);
+                        }
                     } else {
                         Metrics::inc_by(&self.shared.metrics.hq_events_acked, n);
                         self.last_sync = Some(Timestamp::now().0);
@@ -315,14 +348,26 @@ impl Link {
                     self.publish_status().await;
                 }
             }
-            Event::Incoming(rumqttc::Packet::Publish(p)) => {
-                let end = self.on_message(&p, ledger).await;
-                let _ = self.client.try_ack(&p);
-                return end;
-            }
+            Event::Incoming(rumqttc::Packet::Publish(p)) => match self.on_message(&p, ledger).await
+            {
+                After::Ack => self.ack(&p),
+                After::Retry => return Some(Ended::Lost { was_up: true }),
+                After::End(end) => {
+                    self.ack(&p);
+                    return Some(end);
+                }
+            },
             _ => {}
         }
         None
+    }
+
+    fn ack(&self, p: &Publish) {
+        if let Err(e) = self.client.try_ack(p) {
+            // Not acknowledged: the broker sends it again after a reconnect; handled again
+            // harmlessly (deduplicated).
+            tracing::warn!(error = %e, "cannot acknowledge a message from HQ");
+        }
     }
 
     /// Queues messages of pending events until the window is full.
@@ -454,38 +499,36 @@ impl Link {
         self.last_status = std::time::Instant::now();
     }
 
-    async fn on_message(&mut self, p: &Publish, ledger: &mut Ledger) -> Option<Ended> {
+    async fn on_message(&mut self, p: &Publish, ledger: &mut Ledger) -> After {
         let topic = p.topic.as_str();
+        let short = topic.rsplit('/').next().unwrap_or(topic).to_string();
         if p.payload.len() > MAX_INCOMING {
-            self.reject(
-                topic,
-                None,
-                format!(
-                    "{} bytes is more than the {MAX_INCOMING} accepted",
-                    p.payload.len()
-                ),
-            )
-            .await;
-            return None;
+            let reason = format!(
+                "{} bytes is more than the {MAX_INCOMING} accepted",
+                p.payload.len()
+            );
+            let id = message_id(&p.payload);
+            return self.reject(&short, Some(id), reason).await;
         }
         if topic == self.topics.orders {
-            self.on_order(p).await;
+            self.on_order(p).await
         } else if topic == self.topics.catalog {
-            self.on_catalog(p).await;
+            self.on_catalog(p).await
         } else if topic == self.topics.config {
-            return self.on_config(p, ledger).await;
+            self.on_config(p, ledger).await
+        } else {
+            After::Ack
         }
-        None
     }
 
-    async fn on_order(&mut self, p: &Publish) {
+    async fn on_order(&mut self, p: &Publish) -> After {
         let msg: RelayedOrder = match serde_json::from_slice(&p.payload) {
             Ok(m) => m,
             Err(e) => {
                 let id = message_id(&p.payload);
-                self.reject("orders", Some(id), format!("not a relayed order: {e}"))
+                return self
+                    .reject("orders", Some(id), format!("not a relayed order: {e}"))
                     .await;
-                return;
             }
         };
         if msg.v != V {
@@ -493,36 +536,39 @@ impl Link {
                 "payload version {} is not supported (this store reads 1)",
                 msg.v
             );
-            self.reject("orders", Some(msg.id), reason).await;
-            return;
+            return self.reject("orders", Some(msg.id), reason).await;
         }
         if msg.order.platform != Platform::Hq {
             let reason = format!(
                 "relayed orders carry platform \"hq\", not \"{}\"",
                 msg.order.platform.as_str()
             );
-            self.reject("orders", Some(msg.id), reason).await;
-            return;
+            return self.reject("orders", Some(msg.id), reason).await;
         }
         match self.shared.store.ingest("hq", &msg.id, msg.order).await {
             Ok(Ingested::New(o)) => {
-                tracing::info!(order = o.id.0, external = %o.external_id, "order relayed by HQ")
+                tracing::info!(order = o.id.0, external = %o.external_id, "order relayed by HQ");
+                After::Ack
             }
-            Ok(_) => {}
+            Ok(_) => After::Ack,
             Err(e) if e.is_refusal() || matches!(e, StoreError::BadOrder(_)) => {
-                self.reject("orders", Some(msg.id), e.to_string()).await;
+                self.reject("orders", Some(msg.id), e.to_string()).await
             }
-            Err(e) => tracing::error!(error = %e, "cannot store a relayed order"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store a relayed order; it comes again after a reconnect");
+                After::Retry
+            }
         }
     }
 
-    async fn on_catalog(&mut self, p: &Publish) {
+    async fn on_catalog(&mut self, p: &Publish) -> After {
         let delta: wire::CatalogMsg = match serde_json::from_slice(&p.payload) {
             Ok(d) => d,
             Err(e) => {
-                self.reject("catalog", None, format!("not a catalog delta: {e}"))
+                let id = message_id(&p.payload);
+                return self
+                    .reject("catalog", Some(id), format!("not a catalog delta: {e}"))
                     .await;
-                return;
             }
         };
         if delta.v != V {
@@ -530,18 +576,25 @@ impl Link {
                 "payload version {} is not supported (this store reads 1)",
                 delta.v
             );
-            self.reject("catalog", None, reason).await;
-            return;
+            return self.reject("catalog", None, reason).await;
         }
         match self.shared.store.catalog_delta(delta).await {
-            Ok(DeltaOutcome::Applied(v)) => tracing::info!(version = v, "catalog delta applied"),
-            Ok(DeltaOutcome::Duplicate(_)) => {}
-            Err(e) => self.reject("catalog", None, e.to_string()).await,
+            Ok(DeltaOutcome::Applied(v)) => {
+                tracing::info!(version = v, "catalog delta applied");
+                After::Ack
+            }
+            Ok(DeltaOutcome::Duplicate(_)) => After::Ack,
+            Err(e @ StoreError::BadOrder(_)) => self.reject("catalog", None, e.to_string()).await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot apply a catalog delta; it comes again after a reconnect");
+                After::Retry
+            }
         }
     }
 
-    /// Refuses a message from HQ: a counter, a log line, and a `rejected` event to HQ.
-    async fn reject(&mut self, topic: &str, id: Option<String>, reason: String) {
+    /// Refuses a message from HQ for good: a counter, a log line, and a `rejected` event to HQ
+    /// (deduplicated on the message's id). If even that cannot be written, try again later.
+    async fn reject(&mut self, topic: &str, id: Option<String>, reason: String) -> After {
         Metrics::inc(&self.shared.metrics.hq_rejected);
         tracing::warn!(topic, id = ?id, %reason, "message from HQ refused");
         let about = id
@@ -549,14 +602,18 @@ impl Link {
             .map(|i| (format!("hq-{topic}-rejected"), i.clone()));
         let payload = serde_json::json!({ "topic": topic, "message_id": id, "reason": reason });
         let about = about.as_ref().map(|(s, i)| (s.as_str(), i.as_str()));
-        if let Err(e) = self.shared.store.hq_note(about, "rejected", payload).await {
-            tracing::error!(error = %e, "cannot queue the refusal for HQ");
+        match self.shared.store.hq_note(about, "rejected", payload).await {
+            Ok(_) => After::Ack,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot queue the refusal for HQ");
+                After::Retry
+            }
         }
     }
 
-    async fn on_config(&mut self, p: &Publish, ledger: &mut Ledger) -> Option<Ended> {
+    async fn on_config(&mut self, p: &Publish, ledger: &mut Ledger) -> After {
         if p.payload.is_empty() {
-            return None; // the retained config was cleared
+            return After::Ack; // the retained config was cleared
         }
         let store = self.shared.config.store.id.clone();
         let now = Timestamp::now();
@@ -574,7 +631,7 @@ impl Link {
                     applied_at: now.0,
                     confirmed: false,
                 };
-                let base = base_config(&self.shared.config);
+                let base = applied::local_config(&self.shared.config);
                 applied::with_remote(&base, &remote)
                     .map(|c| (remote, c))
                     .map_err(Refusal::Invalid)
@@ -592,26 +649,32 @@ impl Link {
                             && s.result != wire::ConfigResult::Applied
                     }) =>
             {
-                None
+                After::Ack
             }
             Err(refusal) => {
                 Metrics::inc(&self.shared.metrics.hq_config_rejected);
                 tracing::warn!(reason = %refusal, offered = ?offered, "config from HQ refused");
                 let tried = matches!(refusal, Refusal::Invalid(_));
-                ledger.reject(&store, offered, tried, refusal.to_string(), now);
-                self.record(ledger);
-                None
+                if !commit(&self.shared, ledger, |l| {
+                    l.reject(&store, offered, tried, refusal.to_string(), now)
+                }) {
+                    return After::Retry;
+                }
+                self.tell(ledger);
+                After::Ack
             }
             Ok((remote, config)) => {
                 tracing::info!(version = remote.version, "applying the config from HQ");
-                ledger.apply(&store, remote.version, remote.toml, now);
-                if !self.record(ledger) {
-                    return None;
+                if !commit(&self.shared, ledger, |l| {
+                    l.apply(&store, remote.version, remote.toml, now)
+                }) {
+                    return After::Retry;
                 }
+                self.tell(ledger);
                 // Tell HQ before going down for the restart.
                 self.flush(Duration::from_secs(2)).await;
                 let _ = self.shared.reload.try_send(config);
-                Some(Ended::Reloading)
+                After::End(Ended::Reloading)
             }
         }
     }
@@ -622,34 +685,35 @@ impl Link {
     async fn flush(&mut self, limit: Duration) {
         let until = tokio::time::Instant::now() + limit;
         while self.busy() > 0 {
-            match tokio::time::timeout_at(until, self.eventloop.poll()).await {
-                Ok(Ok(Event::Outgoing(Outgoing::Publish(pkid)))) => {
+            match tokio::time::timeout_at(until, self.events.recv()).await {
+                Ok(Some(Ok(Event::Outgoing(Outgoing::Publish(pkid))))) => {
                     if let Some(c) = self.queued.pop_front() {
                         self.in_flight.insert(pkid, c);
                     }
                 }
-                Ok(Ok(Event::Incoming(rumqttc::Packet::PubAck(ack)))) => {
+                Ok(Some(Ok(Event::Incoming(rumqttc::Packet::PubAck(ack))))) => {
                     if let Some(Carried::Events(rows)) = self.in_flight.remove(&ack.pkid) {
                         let _ = self.shared.store.settle_outbox(rows, Settle::Done).await;
                     }
                 }
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) | Err(_) => return,
+                Ok(Some(Ok(_))) => {}
+                _ => return,
             }
         }
     }
 
-    /// Saves the ledger and tells HQ its status. False when it could not be saved.
-    fn record(&mut self, ledger: &Ledger) -> bool {
-        if let Err(e) = ledger.save(&self.shared.config.store.state_dir) {
-            tracing::error!(error = %e, "cannot record the config decision");
-            return false;
-        }
-        if let Some(s) = &ledger.status {
+    /// Tells HQ the config status (retained).
+    fn tell(&mut self, ledger: &Ledger) {
+        if let Some(st) = &ledger.status {
             let topic = self.topics.config_status.clone();
-            self.publish(&topic, true, json(s));
+            self.publish(&topic, true, json(st));
         }
-        true
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.poller.abort();
     }
 }
 
@@ -684,7 +748,9 @@ pub fn options(config: &Config) -> Result<MqttOptions, String> {
     o.set_clean_session(false);
     o.set_manual_acks(true);
     o.set_inflight((hq.window as u16).saturating_mul(2).max(8));
-    o.set_max_packet_size(MAX_INCOMING + 1024, 8 << 20);
+    // Above what is accepted, so an oversized message is refused with a reason, not dropped
+    // with the connection (again and again, as the broker redelivers it).
+    o.set_max_packet_size(4 * MAX_INCOMING, 8 << 20);
     o.set_last_will(LastWill::new(
         Topics::new(&config.store.id).status,
         offline(&config.store.id),

@@ -320,3 +320,35 @@ fn keys_and_signatures_are_interchangeable_with_the_minisign_cli() {
     let v = minisign(&["-V", "-p", &s(&p("cli.pub")), "-m", &s(&p("store.toml"))]);
     assert!(v.status.success(), "{v:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_config_the_daemon_cannot_start_with_is_undone_not_crash_looped() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let hq = Hq::connect(broker.port).await;
+    let (pk, sk) = signed::keygen().unwrap();
+    let keys = format!("trusted_keys = [\"{}\"]\n", key_line(&pk));
+    let running = Running::start(hq_config(dir.path(), &broker.url(), &keys));
+    running_version(&hq, None).await;
+    // Valid TOML, valid config — but its metrics port is taken on this machine.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let toml = format!("[http]\nlisten = \"{}\"\n", taken.local_addr().unwrap());
+    let doc = ConfigDoc {
+        minisig: signed::sign(&toml, &sk, "T-0001", 3).unwrap(),
+        config: toml,
+    };
+    offer(&broker, &doc).await;
+    hq.until(20, "the failed start undone", |h| {
+        h.last("T-0001/config/status")
+            .is_some_and(|s| s["result"] == "rolled_back")
+    })
+    .await;
+    let s = hq.last("T-0001/config/status").unwrap();
+    assert!(
+        s["reason"].as_str().unwrap().contains("could not start"),
+        "{s}"
+    );
+    // And the store is back, on its local file.
+    running_version(&hq, None).await;
+    running.stop().await;
+}
