@@ -12,6 +12,7 @@ mod model_props;
 mod model_table;
 mod mqtt;
 mod net;
+mod packaging_tests;
 mod platform_tests;
 mod scanner_tests;
 mod store_props;
