@@ -112,12 +112,7 @@ fn the_deb_installs_every_part_and_keeps_the_config_as_a_conffile() {
         }
         dests.push(dest.to_string());
     }
-    for want in [
-        "usr/bin/",
-        "etc/flashpick/store.toml",
-        "lib/udev/rules.d/",
-        "usr/lib/sysusers.d/flashpick.conf",
-    ] {
+    for want in ["usr/bin/", "etc/flashpick/store.toml", "lib/udev/rules.d/"] {
         assert!(
             dests.iter().any(|d| d == want),
             "{want} not installed: {dests:?}"
