@@ -53,7 +53,7 @@ async fn big_stock(store: &Store) {
 }
 
 /// Every event for HQ in the store: (outbox row id, event id, order id).
-fn hq_rows(db: &Path) -> Vec<(i64, String, Option<i64>, String)> {
+pub fn hq_rows(db: &Path) -> Vec<(i64, String, Option<i64>, String)> {
     let c = rusqlite::Connection::open(db).unwrap();
     let mut s = c
         .prepare(
@@ -69,7 +69,7 @@ fn hq_rows(db: &Path) -> Vec<(i64, String, Option<i64>, String)> {
 
 /// Checks what HQ received against the store: every event, nothing else, duplicates only as
 /// the same id with the same content, and per order the first arrivals in the store's order.
-fn check_exactly_once(hq: &Hq, rows: &[(i64, String, Option<i64>, String)]) {
+pub fn check_exactly_once(hq: &Hq, rows: &[(i64, String, Option<i64>, String)]) {
     let events = hq.events.lock().unwrap().clone();
     let position: HashMap<&str, (i64, Option<i64>)> = rows
         .iter()

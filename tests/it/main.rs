@@ -2,6 +2,7 @@
 
 mod asyncapi_tests;
 mod barcode_table;
+mod campaign_tests;
 mod cli_tests;
 mod common;
 mod daemon_tests;

@@ -290,7 +290,7 @@ fn the_demo_runs_in_one_command_and_quits_clean() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let cmd = format!(
-        "{BIN} demo --dir {} --rate 30; echo \"EX\"\"IT=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; echo \"DO\"\"NE\"",
+        "{BIN} demo --dir {} --rate 0; echo \"EX\"\"IT=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon'; echo \"DO\"\"NE\"",
         store.display()
     );
     let mut term: Box<dyn Term> = if has_tmux() {
@@ -299,9 +299,18 @@ fn the_demo_runs_in_one_command_and_quits_clean() {
         Box::new(Pty::new(&cmd))
     };
     let t = term.as_mut();
-    // Orders from both platforms within seconds.
-    let s = t.until("orders from both platforms", &|s| {
-        s.contains("订单队列") && s.contains("美团") && s.contains("京东到家") && s.contains("#1")
+    // Orders from both platforms within seconds, accepted (the demo makes one of each at start;
+    // --rate 0 keeps the queue still, so Enter claims an accepted one).
+    let s = t.until("orders from both platforms, accepted", &|s| {
+        let rows: Vec<&str> = s.lines().filter(|l| l.contains(" #")).collect();
+        s.contains("订单队列")
+            && rows
+                .iter()
+                .any(|r| r.contains("美团") && r.contains("待拣货"))
+            && rows
+                .iter()
+                .any(|r| r.contains("京东到家") && r.contains("待拣货"))
+            && !rows.iter().any(|r| r.trim_end().ends_with("新订单"))
     });
     // The scanner's path, as printed for the user.
     let path = s
