@@ -108,13 +108,16 @@ struct Shift {
 impl Shift {
     /// Starts the daemon binary and waits for READY=1.
     fn start(&mut self) -> Running {
-        let child = std::process::Command::new(BIN)
-            .args(["--config", self.cfg.to_str().unwrap(), "serve"])
-            .env("NOTIFY_SOCKET", &self.notify_path)
-            .env("RUST_LOG", "error")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        // Held by `Running` at once, so a panic below still kills it.
+        let running = Running(
+            std::process::Command::new(BIN)
+                .args(["--config", self.cfg.to_str().unwrap(), "serve"])
+                .env("NOTIFY_SOCKET", &self.notify_path)
+                .env("RUST_LOG", "error")
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
         let mut buf = [0u8; 512];
         loop {
             let n = self
@@ -122,7 +125,7 @@ impl Shift {
                 .recv(&mut buf)
                 .expect("the daemon says READY in time");
             if buf[..n].starts_with(b"READY=1") {
-                return Running(child);
+                return running;
             }
         }
     }
