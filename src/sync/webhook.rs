@@ -31,6 +31,30 @@ pub struct Receivers {
     pub refused: AtomicU64,
 }
 
+/// The largest push read. Real pushes are a few KiB (JD's carry only ids); anything near this
+/// is not a platform talking, and is refused before it is buffered whole.
+pub const MAX_PUSH: usize = 256 * 1024;
+
+/// Reads a push body within [`MAX_PUSH`]; a larger or unreadable one is counted as refused and
+/// answered 413.
+async fn read_body(r: &Receivers, body: axum::body::Body) -> Result<String, Response> {
+    match axum::body::to_bytes(body, MAX_PUSH).await {
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(_) => {
+            r.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                limit = MAX_PUSH,
+                "push refused: body too large or unreadable"
+            );
+            Err((
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!("push bodies are limited to {MAX_PUSH} bytes"),
+            )
+                .into_response())
+        }
+    }
+}
+
 /// The router for the webhook listener.
 pub fn router(r: Arc<Receivers>) -> axum::Router {
     axum::Router::new()
@@ -66,8 +90,12 @@ fn fields(body: &str, double: &[&str]) -> Vec<(String, String)> {
 async fn meituan_push(
     State(r): State<Arc<Receivers>>,
     Path(message): Path<String>,
-    body: String,
+    body: axum::body::Body,
 ) -> Response {
+    let body = match read_body(&r, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
     let ok = || json_response(json!({"data": "ok"}));
     // The console calls a URL with no content when it is registered.
     if body.trim().is_empty() {
@@ -142,8 +170,12 @@ async fn meituan_push(
 async fn jd_push(
     State(r): State<Arc<Receivers>>,
     Path(message): Path<String>,
-    body: String,
+    body: axum::body::Body,
 ) -> Response {
+    let body = match read_body(&r, body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
     let answer =
         |code: &str, msg: &str| json_response(json!({"code": code, "msg": msg, "data": ""}));
     let Some(channel) = r.jddj.clone() else {

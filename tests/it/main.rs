@@ -16,6 +16,7 @@ mod net;
 mod packaging_tests;
 mod platform_tests;
 mod scanner_tests;
+mod security_tests;
 mod store_props;
 mod store_tests;
 mod tmux_tests;

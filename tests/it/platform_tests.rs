@@ -407,6 +407,16 @@ async fn forged_and_stale_pushes_are_refused() {
     .await
     .unwrap();
     assert_eq!(jd_forged["code"], "10014", "{jd_forged}");
+    // An oversized body is refused before it is read whole.
+    for path in ["/meituan/paid", "/djsw/newOrder"] {
+        let huge = http
+            .post(format!("{base}{path}"))
+            .body(vec![b'a'; flashpick::sync::webhook::MAX_PUSH + 1])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(huge.status(), 413, "{path}");
+    }
     // A genuine push still works after the forgeries.
     let good: Value = post(
         "/meituan/paid",
