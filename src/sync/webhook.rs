@@ -72,7 +72,7 @@ fn json_response(v: Value) -> Response {
 }
 
 /// Form fields, with Meituan's double-encoded fields decoded once more.
-fn fields(body: &str, double: &[&str]) -> Vec<(String, String)> {
+pub fn fields(body: &str, double: &[&str]) -> Vec<(String, String)> {
     form_urlencoded::parse(body.as_bytes())
         .map(|(k, v)| {
             let v = if double.contains(&k.as_ref()) {
