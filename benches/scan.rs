@@ -14,6 +14,8 @@ use serialport::{SerialPort, TTYPort};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+#[path = "support/record.rs"]
+mod record;
 mod support;
 
 use support::{CODE, percentile, seed};
@@ -155,4 +157,6 @@ fn main() {
         "  ratio of medians: {:.2}x (goal <= 1.5x)",
         p50.as_secs_f64() / b50.as_secs_f64()
     );
+    record::figure("scan latency p50", record::ms(p50), "ms", record::ms(b50));
+    record::figure("scan latency p99", record::ms(p99), "ms", record::ms(b99));
 }

@@ -8,6 +8,9 @@
 //!
 //! Run: `cargo bench --bench store` (FLASHPICK_BENCH_ROUNDS to change the rounds).
 
+#[path = "support/record.rs"]
+mod record;
+
 use flashpick::model::{Fen, OrderEvent, OrderId, Platform, SkuCode, Timestamp, Unit};
 use flashpick::store::{
     CatalogRow, Ingested, NewLine, NewOrder, Store, StoreOptions, catalog, schema,
@@ -238,6 +241,12 @@ fn bench_transition(rounds: usize) {
         "  ratio of medians: {:.2}x (goal <= 1.5x)",
         m_ours.as_secs_f64() / m_base.as_secs_f64()
     );
+    record::figure(
+        "order transition commit, median",
+        record::ms(m_ours),
+        "ms",
+        record::ms(m_base),
+    );
 }
 
 fn catalog_csv(n: usize) -> String {
@@ -329,6 +338,12 @@ fn bench_import(rounds: usize) {
     println!(
         "  ratio of medians: {:.2}x",
         m_ours.as_secs_f64() / m_base.as_secs_f64()
+    );
+    record::figure(
+        "catalog import, 100,000 skus, median",
+        record::ms(m_ours),
+        "ms",
+        record::ms(m_base),
     );
 }
 

@@ -11,6 +11,8 @@
 //! Run: `cargo bench --bench tui` (FLASHPICK_BENCH_FRAMES, FLASHPICK_BENCH_SCANS to change the
 //! counts; defaults 500 and 500).
 
+#[path = "support/record.rs"]
+mod record;
 mod support;
 
 use flashpick::api::session::{Incoming, Session};
@@ -144,6 +146,12 @@ fn rendering(frames: usize) {
                 "  {what:<18} {w:>3}x{h:<3} {ours:>9.3?}   baseline text frame {base:>9.3?}   {:.2}x",
                 ours.as_secs_f64() / base.as_secs_f64()
             );
+            record::figure(
+                &format!("TUI frame, {what}, {w}x{h}"),
+                record::ms(ours),
+                "ms",
+                record::ms(base),
+            );
         }
     }
 }
@@ -242,6 +250,12 @@ fn scan_to_frame(scans: usize) {
     println!(
         "  the TUI's share of a scan: {:.0}% of the median",
         100.0 * f50.as_secs_f64() / (f50 + w50).as_secs_f64()
+    );
+    record::figure(
+        "TUI scan event to frame p50 (baseline: the daemon's part)",
+        record::ms(f50),
+        "ms",
+        record::ms(w50),
     );
 }
 

@@ -171,7 +171,7 @@ struct Link {
     client: AsyncClient,
     /// The event loop's events. It runs in a task of its own: `poll` is not cancel-safe, and
     /// a `select!` here would drop it half-way through a write.
-    events: mpsc::Receiver<Result<Event, rumqttc::ConnectionError>>,
+    events: mpsc::UnboundedReceiver<Result<Event, rumqttc::ConnectionError>>,
     poller: tokio::task::JoinHandle<()>,
     topics: Topics,
     /// Messages queued on the client, waiting for their packet id.
@@ -188,13 +188,17 @@ struct Link {
 impl Link {
     fn new(shared: Arc<Shared>, options: MqttOptions, store: &str) -> Link {
         let window = shared.config.hq.window;
-        let (client, mut eventloop) = AsyncClient::new(options, window + 16);
-        let (tx, events) = mpsc::channel(64);
+        // Room for a full window of publishes plus acks and statuses, so neither waits long.
+        let (client, mut eventloop) = AsyncClient::new(options, 4 * window + 64);
+        // Unbounded, so the poller never waits on this task: this task may wait for room in
+        // the request queue (an ack), which only the poller makes. The broker's in-flight limits
+        // and our window bound what can pile up here.
+        let (tx, events) = mpsc::unbounded_channel();
         let poller = tokio::spawn(async move {
             loop {
                 let ev = eventloop.poll().await;
                 let end = ev.is_err();
-                if tx.send(ev).await.is_err() || end {
+                if tx.send(ev).is_err() || end {
                     return;
                 }
             }
@@ -350,10 +354,10 @@ impl Link {
             }
             Event::Incoming(rumqttc::Packet::Publish(p)) => match self.on_message(&p, ledger).await
             {
-                After::Ack => self.ack(&p),
+                After::Ack => self.ack(&p).await,
                 After::Retry => return Some(Ended::Lost { was_up: true }),
                 After::End(end) => {
-                    self.ack(&p);
+                    self.ack(&p).await;
                     return Some(end);
                 }
             },
@@ -362,11 +366,17 @@ impl Link {
         None
     }
 
-    fn ack(&self, p: &Publish) {
-        if let Err(e) = self.client.try_ack(p) {
-            // Not acknowledged: the broker sends it again after a reconnect; handled again
-            // harmlessly (deduplicated).
-            tracing::warn!(error = %e, "cannot acknowledge a message from HQ");
+    /// Acknowledges a message. Waits for room in the request queue rather than dropping the
+    /// ack: a broker holds back further messages while too many are unacknowledged (mosquitto:
+    /// 20), so a lost ack would stall HQ's orders until the next reconnect.
+    async fn ack(&self, p: &Publish) {
+        let sent = tokio::time::timeout(Duration::from_secs(5), self.client.ack(p)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            // The event loop is gone or stuck: the broker redelivers after the reconnect, and
+            // the message is handled again harmlessly (deduplicated).
+            tracing::warn!(
+                "cannot acknowledge a message from HQ; it comes again after a reconnect"
+            );
         }
     }
 

@@ -438,3 +438,54 @@ async fn hq_sees_a_scanner_unplugged_within_seconds() {
     })
     .await;
 }
+
+/// Regression: acks for HQ's messages were dropped when the client's request queue was full,
+/// and the link could deadlock waiting for room while the event loop waited for the link; a
+/// broker holding back messages until earlier ones are acked (mosquitto: 20) then stalled the
+/// relay for good. A burst of 1,000 relayed orders must all arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hq_relay_burst_is_not_stalled_by_acks() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start();
+    let hq = Hq::connect(broker.port).await;
+    let d = Daemon::start(hq_config(dir.path(), &broker.url(), ""))
+        .await
+        .unwrap();
+    big_stock(d.store()).await;
+    hq.until(10, "the store online", |h| {
+        h.last("T-0001/status").is_some_and(|s| s["online"] == true)
+    })
+    .await;
+    let n = 1000;
+    for i in 0..n {
+        let msg = serde_json::json!({
+            "v": 1, "id": format!("burst-{i}"),
+            "order": {
+                "platform": "hq", "external_id": format!("BURST-{i}"), "placed_at": 1_800_000_000_000i64,
+                "lines": [{"sku": "W550", "qty": 1}, {"sku": "MILK1L", "qty": 1}, {"sku": "BREAD", "qty": 1}]
+            }
+        });
+        hq.client
+            .publish(
+                "flashpick/v1/T-0001/orders",
+                QoS::AtLeastOnce,
+                false,
+                msg.to_string(),
+            )
+            .await
+            .unwrap();
+    }
+    let count = || -> i64 {
+        d.store()
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM \"order\"", [], |r| r.get(0))?))
+            .unwrap()
+    };
+    within(30, "every relayed order stored", async {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        while count() < n {
+            tick.tick().await;
+        }
+    })
+    .await;
+    d.shutdown().await;
+}
