@@ -22,6 +22,14 @@ pub fn hq_config(dir: &Path, broker: &str, extra: &str) -> flashpick::config::Co
     flashpick::config::Config::parse(&text, Path::new("test.toml")).expect("hq test config")
 }
 
+/// Waits until HQ sees the test store online (its link connected and subscribed).
+async fn store_online(hq: &Hq) {
+    hq.until(10, "the store online", |h| {
+        h.last("T-0001/status").is_some_and(|s| s["online"] == true)
+    })
+    .await;
+}
+
 /// `n` orders taken in and accepted: two events each for HQ.
 async fn produce(store: &Store, prefix: &str, n: usize) {
     for i in 0..n {
@@ -167,10 +175,7 @@ async fn relayed_orders_enter_once_and_bad_ones_are_refused_with_a_reason() {
         .await
         .unwrap();
     big_stock(d.store()).await;
-    hq.until(10, "the store online", |h| {
-        h.last("T-0001/status").is_some_and(|s| s["online"] == true)
-    })
-    .await;
+    store_online(&hq).await;
     let topic = "flashpick/v1/T-0001/orders";
     let order = serde_json::json!({
         "v": 1, "id": "hq-msg-1",
@@ -250,10 +255,7 @@ async fn catalog_deltas_apply_in_order_once() {
         .await
         .unwrap();
     big_stock(d.store()).await;
-    hq.until(10, "the store online", |h| {
-        h.last("T-0001/status").is_some_and(|s| s["online"] == true)
-    })
-    .await;
+    store_online(&hq).await;
     let topic = "flashpick/v1/T-0001/catalog";
     let v1 = serde_json::json!({"v": 1, "version": 1, "changes": [
         {"op": "item", "sku": "TEA1", "name": "东方树叶 茉莉花茶 500ml", "location": "A-09",
@@ -452,10 +454,7 @@ async fn hq_relay_burst_is_not_stalled_by_acks() {
         .await
         .unwrap();
     big_stock(d.store()).await;
-    hq.until(10, "the store online", |h| {
-        h.last("T-0001/status").is_some_and(|s| s["online"] == true)
-    })
-    .await;
+    store_online(&hq).await;
     let n = 1000;
     for i in 0..n {
         let msg = serde_json::json!({
