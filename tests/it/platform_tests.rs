@@ -615,3 +615,90 @@ async fn a_lost_answer_does_not_make_an_effect_happen_twice() {
     d.shutdown().await;
     sim.stop().await;
 }
+
+/// The internet goes down between the store and the platform (a cut line at the fault proxy):
+/// picking carries on, what must be reported waits in the outbox, and when the line is back
+/// every report arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picking_carries_on_through_a_platform_outage_and_reports_once_after() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let proxy = crate::net::Proxy::start(sim.addr.port(), std::time::Duration::ZERO).await;
+    let text = agent_config(dir.path(), &sim, "poll")
+        .source
+        .replace(&sim.addr.to_string(), &format!("127.0.0.1:{}", proxy.port));
+    let d = Daemon::start(Config::parse(&text, Path::new("outage.toml")).unwrap())
+        .await
+        .unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", Some("station"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders],
+    })
+    .await
+    .unwrap();
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let id = local_order(&mut c, &mt).await;
+    sim.sim
+        .wait_for("the confirm", 10, |st| {
+            effects(st, &mt)
+                .contains(&"confirm".to_string())
+                .then_some(())
+        })
+        .await;
+    proxy.down(); // the line is cut
+    c.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+    })
+    .await
+    .unwrap();
+    c.request(Request::RecordScan {
+        order_id: id,
+        code: "6901234567892".into(),
+        scanner: None,
+    })
+    .await
+    .unwrap();
+    c.request(Request::CompletePick { order_id: id })
+        .await
+        .unwrap();
+    let pending = |d: &Daemon| -> i64 {
+        d.store()
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM outbox WHERE destination = 'meituan' AND state = 'pending'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+    };
+    assert!(pending(&d) > 0, "the report waits in the outbox");
+    assert!(!effects(&sim.sim.state.lock().unwrap(), &mt).contains(&"pick_complete".to_string()));
+    proxy.up(); // the line is back
+    sim.sim
+        .wait_for("the pick-complete report", 30, |st| {
+            effects(st, &mt)
+                .contains(&"pick_complete".to_string())
+                .then_some(())
+        })
+        .await;
+    within(30, "the outbox drained", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        while pending(&d) > 0 {
+            tick.tick().await;
+        }
+    })
+    .await;
+    let all = effects(&sim.sim.state.lock().unwrap(), &mt);
+    assert_eq!(all, vec!["confirm", "pick_complete"], "each report once");
+    d.shutdown().await;
+    sim.stop().await;
+}
