@@ -218,6 +218,13 @@ fn minisign_cli() -> bool {
     here
 }
 
+fn flashpick(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn minisign(args: &[&str]) -> std::process::Output {
     std::process::Command::new("minisign")
         .args(args)
@@ -261,22 +268,19 @@ fn keys_and_signatures_are_interchangeable_with_the_minisign_cli() {
     std::fs::write(p("store.toml"), "[sla]\nat_risk_secs = 360\n").unwrap();
 
     // flashpick's key pair and signature → `minisign -V` accepts.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
-        .args(["hq", "keygen", "--out", &s(&p("ours"))])
-        .output()
-        .unwrap();
+    let out = flashpick(&["hq", "keygen", "--out", &s(&p("ours"))]);
     assert!(out.status.success(), "{out:?}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
-        .args([
-            "hq",
-            "sign",
-            &s(&p("store.toml")),
-            "--key",
-            &s(&p("ours.key")),
-        ])
-        .args(["--store", "T-0001", "--version", "3"])
-        .output()
-        .unwrap();
+    let out = flashpick(&[
+        "hq",
+        "sign",
+        &s(&p("store.toml")),
+        "--key",
+        &s(&p("ours.key")),
+        "--store",
+        "T-0001",
+        "--version",
+        "3",
+    ]);
     assert!(out.status.success(), "{out:?}");
     let v = minisign(&["-V", "-p", &s(&p("ours.pub")), "-m", &s(&p("store.toml"))]);
     assert!(v.status.success(), "{v:?}");
@@ -305,17 +309,17 @@ fn keys_and_signatures_are_interchangeable_with_the_minisign_cli() {
     let g = minisign(&["-G", "-W", "-p", &s(&p("cli.pub")), "-s", &s(&p("cli.key"))]);
     assert!(g.status.success(), "{g:?}");
     std::fs::remove_file(p("store.toml.minisig")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
-        .args([
-            "hq",
-            "sign",
-            &s(&p("store.toml")),
-            "--key",
-            &s(&p("cli.key")),
-        ])
-        .args(["--store", "*", "--version", "5"])
-        .output()
-        .unwrap();
+    let out = flashpick(&[
+        "hq",
+        "sign",
+        &s(&p("store.toml")),
+        "--key",
+        &s(&p("cli.key")),
+        "--store",
+        "*",
+        "--version",
+        "5",
+    ]);
     assert!(out.status.success(), "{out:?}");
     let v = minisign(&["-V", "-p", &s(&p("cli.pub")), "-m", &s(&p("store.toml"))]);
     assert!(v.status.success(), "{v:?}");

@@ -30,6 +30,18 @@ async fn store_online(hq: &Hq) {
     .await;
 }
 
+/// A broker, HQ's subscriber, and a daemon in `dir` with stock, online at HQ.
+async fn online_store(dir: &Path) -> (Broker, Hq, Daemon) {
+    let broker = Broker::start();
+    let hq = Hq::connect(broker.port).await;
+    let d = Daemon::start(hq_config(dir, &broker.url(), ""))
+        .await
+        .unwrap();
+    big_stock(d.store()).await;
+    store_online(&hq).await;
+    (broker, hq, d)
+}
+
 /// `n` orders taken in and accepted: two events each for HQ.
 async fn produce(store: &Store, prefix: &str, n: usize) {
     for i in 0..n {
@@ -169,13 +181,7 @@ async fn broker_outage_loses_nothing_and_doubles_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn relayed_orders_enter_once_and_bad_ones_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let hq = Hq::connect(broker.port).await;
-    let d = Daemon::start(hq_config(dir.path(), &broker.url(), ""))
-        .await
-        .unwrap();
-    big_stock(d.store()).await;
-    store_online(&hq).await;
+    let (_broker, hq, d) = online_store(dir.path()).await;
     let topic = "flashpick/v1/T-0001/orders";
     let order = serde_json::json!({
         "v": 1, "id": "hq-msg-1",
@@ -249,13 +255,7 @@ async fn relayed_orders_enter_once_and_bad_ones_are_refused_with_a_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn catalog_deltas_apply_in_order_once() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let hq = Hq::connect(broker.port).await;
-    let d = Daemon::start(hq_config(dir.path(), &broker.url(), ""))
-        .await
-        .unwrap();
-    big_stock(d.store()).await;
-    store_online(&hq).await;
+    let (_broker, hq, d) = online_store(dir.path()).await;
     let topic = "flashpick/v1/T-0001/catalog";
     let v1 = serde_json::json!({"v": 1, "version": 1, "changes": [
         {"op": "item", "sku": "TEA1", "name": "东方树叶 茉莉花茶 500ml", "location": "A-09",
@@ -448,13 +448,7 @@ async fn hq_sees_a_scanner_unplugged_within_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hq_relay_burst_is_not_stalled_by_acks() {
     let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::start();
-    let hq = Hq::connect(broker.port).await;
-    let d = Daemon::start(hq_config(dir.path(), &broker.url(), ""))
-        .await
-        .unwrap();
-    big_stock(d.store()).await;
-    store_online(&hq).await;
+    let (_broker, hq, d) = online_store(dir.path()).await;
     let n = 1000;
     for i in 0..n {
         let msg = serde_json::json!({
