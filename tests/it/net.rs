@@ -1,12 +1,13 @@
 //! Network parts for tests and benchmarks: a real MQTT broker (rumqttd embedded in this
 //! process by default; mosquitto when `FLASHPICK_TEST_BROKER=mosquitto`, as CI runs it — and
 //! then a broker that does not start fails), and a TCP fault proxy to put between the daemon
-//! and the broker (latency each way, cuts). Self-contained, so benches include it by path.
+//! and the broker or the platform simulator (latency, black holes, cuts, resets, slow closes).
+//! Self-contained, so benches include it by path.
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -173,118 +174,206 @@ impl Drop for Broker {
     }
 }
 
-/// How the proxy treats connections.
+/// How the proxy treats the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Bytes flow (after `latency` each way).
-    Pass = 0,
-    /// Every connection is cut and new ones are closed at once: the broker is gone.
-    Down = 1,
+pub enum Line {
+    /// Bytes flow (after the latency each way).
+    Pass,
+    /// The far side is gone: new connections are closed at once.
+    Down,
+    /// A black hole: nothing gets through either way and new connections hang, as when
+    /// packets are dropped on the route. Held bytes arrive if the line comes back before an
+    /// end gives up; a connection either side has closed meanwhile stays closed.
+    Stall,
 }
 
-/// A TCP proxy in front of a broker that can add latency and cut the line.
+/// How the proxy ends the connections open at a cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// A clean close (FIN) both ways.
+    Close,
+    /// A reset (RST) both ways.
+    Reset,
+    /// Silence first, then a clean close this much later.
+    SlowClose(Duration),
+}
+
+struct Control {
+    line: tokio::sync::watch::Sender<Line>,
+    latency_ms: AtomicU64,
+    /// (cuts so far, the kind of the last): connections from before a cut end its way.
+    cuts: tokio::sync::watch::Sender<(u64, Cut)>,
+}
+
+/// A TCP fault proxy in front of a server: latency, black holes, cuts, resets, slow closes.
 pub struct Proxy {
     pub port: u16,
-    mode: Arc<AtomicU8>,
-    /// Bumped on every cut: connections from before a cut end.
-    epoch: Arc<AtomicU64>,
+    ctl: Arc<Control>,
 }
 
 impl Proxy {
-    /// Proxies 127.0.0.1:`port` → `upstream`, each direction delayed by `latency`.
+    /// Proxies 127.0.0.1:`port` → 127.0.0.1:`upstream`, each direction delayed by `latency`.
     pub async fn start(upstream: u16, latency: Duration) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mode = Arc::new(AtomicU8::new(Mode::Pass as u8));
-        let epoch = Arc::new(AtomicU64::new(0));
-        let (m, e) = (mode.clone(), epoch.clone());
+        let ctl = Arc::new(Control {
+            line: tokio::sync::watch::Sender::new(Line::Pass),
+            latency_ms: AtomicU64::new(latency.as_millis() as u64),
+            cuts: tokio::sync::watch::Sender::new((0, Cut::Close)),
+        });
+        let c = ctl.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
-                if m.load(Ordering::SeqCst) == Mode::Down as u8 {
+                if *c.line.borrow() == Line::Down {
                     drop(client);
                     continue;
                 }
-                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
-                else {
-                    continue;
-                };
-                let _ = client.set_nodelay(true);
-                let _ = server.set_nodelay(true);
-                let born = e.load(Ordering::SeqCst);
-                let (cr, cw) = client.into_split();
-                let (sr, sw) = server.into_split();
-                tokio::spawn(pipe(cr, sw, latency, e.clone(), born));
-                tokio::spawn(pipe(sr, cw, latency, e.clone(), born));
+                tokio::spawn(connect(client, upstream, c.clone()));
             }
         });
-        Proxy { port, mode, epoch }
+        Proxy { port, ctl }
     }
 
-    /// Cuts every connection and refuses new ones until `up`.
+    /// The far side goes away: open connections are closed and new ones refused until `up`.
     pub fn down(&self) {
-        self.mode.store(Mode::Down as u8, Ordering::SeqCst);
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.ctl.line.send_replace(Line::Down);
+        self.cut(Cut::Close);
     }
 
-    /// Lets connections through again.
+    /// Lets bytes and connections through again (after a `down` or a `stall`).
     pub fn up(&self) {
-        self.mode.store(Mode::Pass as u8, Ordering::SeqCst);
+        self.ctl.line.send_replace(Line::Pass);
+    }
+
+    /// A black hole until `up`: bytes and new connections are held, not refused.
+    pub fn stall(&self) {
+        self.ctl.line.send_replace(Line::Stall);
+    }
+
+    /// Ends every open connection the given way; new ones are let through as the line allows.
+    pub fn cut(&self, how: Cut) {
+        self.ctl.cuts.send_modify(|(n, kind)| {
+            *n += 1;
+            *kind = how;
+        });
+    }
+
+    /// Sets the delay each way, for bytes read from now on.
+    pub fn set_latency(&self, latency: Duration) {
+        self.ctl
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// `mqtt://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
+
+    /// `127.0.0.1:PORT`, to put in place of the server's address.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
 }
 
-/// Copies one direction, each chunk delivered `latency` after it was read (in order), until
-/// either side closes or the proxy cuts the line.
+/// Waits while the line is stalled; false when it went down meanwhile.
+async fn through(line: &mut tokio::sync::watch::Receiver<Line>) -> bool {
+    loop {
+        match *line.borrow_and_update() {
+            Line::Pass => return true,
+            Line::Down => return false,
+            Line::Stall => {}
+        }
+        if line.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
+/// One client connection: held while the line is stalled (its SYN lost), then joined to the
+/// server; each direction is piped until it ends or a cut ends both.
+async fn connect(client: tokio::net::TcpStream, upstream: u16, ctl: Arc<Control>) {
+    let mut line = ctl.line.subscribe();
+    if !through(&mut line).await {
+        return;
+    }
+    let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (cr, cw) = client.into_split();
+    let (sr, sw) = server.into_split();
+    tokio::spawn(pipe(cr, sw, ctl.clone()));
+    tokio::spawn(pipe(sr, cw, ctl));
+}
+
+/// Copies one direction, each chunk delivered the latency after it was read (in order, held
+/// while the line is stalled), until either side closes or a cut ends the connection its way.
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    latency: Duration,
-    epoch: Arc<AtomicU64>,
-    born: u64,
+    ctl: Arc<Control>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut cuts = ctl.cuts.subscribe();
+    let born = cuts.borrow_and_update().0;
+    let mut line = ctl.line.subscribe();
     let (tx, mut rx) = mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-    let cut = {
-        let epoch = epoch.clone();
-        move || epoch.load(Ordering::SeqCst) != born
-    };
-    let writer = tokio::spawn({
-        let cut = cut.clone();
-        async move {
+    let outcome = {
+        let read = async {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n @ 1..) = from.read(&mut buf).await {
+                let due = tokio::time::Instant::now()
+                    + Duration::from_millis(ctl.latency_ms.load(Ordering::SeqCst));
+                let _ = tx.send((due, buf[..n].to_vec()));
+            }
+            drop(tx);
+        };
+        let write = async {
             while let Some((due, chunk)) = rx.recv().await {
                 tokio::time::sleep_until(due).await;
-                if cut() || to.write_all(&chunk).await.is_err() {
+                if !through(&mut line).await || to.write_all(&chunk).await.is_err() {
                     break;
                 }
             }
+        };
+        let cut = async {
+            loop {
+                let (n, how) = *cuts.borrow_and_update();
+                if n != born {
+                    return how;
+                }
+                if cuts.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = async { tokio::join!(read, write) } => None,
+            how = cut => Some(how),
+        }
+    };
+    match outcome {
+        // One side closed: pass the close on.
+        None => {
             let _ = to.shutdown().await;
         }
-    });
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    loop {
-        tokio::select! {
-            n = from.read(&mut buf) => match n {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if cut() { break; }
-                    let _ = tx.send((tokio::time::Instant::now() + latency, buf[..n].to_vec()));
-                }
-            },
-            _ = tick.tick() => if cut() { break; },
+        Some(Cut::Close) => {
+            let _ = to.shutdown().await;
         }
-    }
-    drop(tx);
-    if cut() {
-        writer.abort();
-    } else {
-        let _ = writer.await;
+        Some(Cut::Reset) => {
+            // Zero linger on both sockets and no FIN: closing them sends RST.
+            let _ = from.as_ref().set_zero_linger();
+            let _ = to.as_ref().set_zero_linger();
+            to.forget();
+        }
+        Some(Cut::SlowClose(after)) => {
+            tokio::time::sleep_until(tokio::time::Instant::now() + after).await;
+            let _ = to.shutdown().await;
+        }
     }
 }
