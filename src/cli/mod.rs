@@ -209,6 +209,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             action: ConfigAction::Check { file },
         } => {
             let c = Config::load(&file).map_err(config_failure)?;
+            for w in c.plaintext_warnings() {
+                eprintln!("warning: UNENCRYPTED: {w}");
+            }
             println!(
                 "{}: ok (store {}, database {})",
                 file.display(),

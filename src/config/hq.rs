@@ -15,6 +15,11 @@ pub struct HqSection {
     /// The broker: `mqtt://host:port` or `mqtts://host:port` (TLS).
     #[serde(default)]
     pub broker: String,
+    /// Lets `broker` be plain `mqtt://` to another machine: events, orders and the password
+    /// then travel unencrypted. For a private line (a VPN) only; only the local file may set it,
+    /// and every start logs a warning.
+    #[serde(default)]
+    pub allow_plaintext: bool,
     /// Broker user name.
     #[serde(default)]
     pub username: Option<String>,
@@ -84,6 +89,7 @@ impl Default for HqSection {
     fn default() -> Self {
         HqSection {
             enabled: false,
+            allow_plaintext: false,
             broker: String::new(),
             username: None,
             password: None,
@@ -161,6 +167,15 @@ impl HqSection {
         let addr = self
             .broker_addr()
             .map_err(|r| ("hq.broker".to_string(), r))?;
+        if !addr.tls && !super::is_local_host(&addr.host) && !self.allow_plaintext {
+            return bad(
+                "broker",
+                format!(
+                    "`{}` would send events, orders and the password unencrypted: use mqtts://, or set hq.allow_plaintext = true for a private line (a VPN)",
+                    self.broker
+                ),
+            );
+        }
         if !addr.tls && (self.ca_file.is_some() || self.client_cert.is_some()) {
             return bad(
                 "ca_file",

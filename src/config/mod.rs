@@ -306,6 +306,35 @@ impl Config {
             .collect()
     }
 
+    /// The lines this config lets run unencrypted to another machine (each `allow_plaintext`
+    /// in use), as warnings for the log and `config check`.
+    pub fn plaintext_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, p) in [
+            ("meituan", &self.platforms.meituan),
+            ("jddj", &self.platforms.jddj),
+        ] {
+            if let Some(url) = p.base_url.as_deref().filter(|_| p.enabled)
+                && platforms::plaintext_url(url).is_some_and(|h| !is_local_host(h))
+            {
+                out.push(format!(
+                    "platforms.{name}: {url} is plain http; orders and signed requests travel unencrypted (allow_plaintext = true)"
+                ));
+            }
+        }
+        if self.hq.enabled
+            && let Ok(addr) = self.hq.broker_addr()
+            && !addr.tls
+            && !is_local_host(&addr.host)
+        {
+            out.push(format!(
+                "hq: {} is plain mqtt; events, orders and the broker password travel unencrypted (allow_plaintext = true)",
+                self.hq.broker
+            ));
+        }
+        out
+    }
+
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key: &str, reason: String| ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -424,4 +453,12 @@ fn key_prefix(key: &str) -> String {
 fn unknown_field(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("unknown field `")?;
     rest.split('`').next()
+}
+
+/// Whether `host` is this machine (a loopback name or address), where plain text never leaves it.
+pub(crate) fn is_local_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }

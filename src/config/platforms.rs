@@ -74,6 +74,11 @@ pub struct PlatformSection {
     /// The gateway, up to and including `/api/v1` (Meituan) or `/djapi` (JD).
     #[serde(default)]
     pub base_url: Option<String>,
+    /// Lets `base_url` be plain `http://` to another machine: orders and signed requests then
+    /// travel unencrypted. For a private line only; only the local file may set it, and every
+    /// start logs a warning.
+    #[serde(default)]
+    pub allow_plaintext: bool,
     /// Meituan `app_id` / JD `app_key`.
     #[serde(default)]
     pub app_id: String,
@@ -149,6 +154,7 @@ impl Default for PlatformSection {
         PlatformSection {
             enabled: false,
             safety_stock: 0,
+            allow_plaintext: false,
             base_url: None,
             app_id: String::new(),
             secret: Secret::default(),
@@ -179,6 +185,17 @@ pub struct WebhooksSection {
     pub listen: Option<SocketAddr>,
 }
 
+/// The host of a plain `http://` URL.
+pub(super) fn plaintext_url(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    })
+}
+
 /// Checks one platform's section; `Err((key, reason))`.
 pub(super) fn validate(
     name: &str,
@@ -195,13 +212,22 @@ pub(super) fn validate(
     if !p.enabled {
         return Ok(());
     }
-    if let Some(url) = &p.base_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err((
-            key("base_url"),
-            format!("`{url}` must start with https:// (or http://)"),
-        ));
+    if let Some(url) = &p.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err((
+                key("base_url"),
+                format!("`{url}` must start with https:// (or http://)"),
+            ));
+        }
+        if plaintext_url(url).is_some_and(|host| !super::is_local_host(host)) && !p.allow_plaintext
+        {
+            return Err((
+                key("base_url"),
+                format!(
+                    "`{url}` would send orders and signed requests unencrypted: use https://, or set platforms.{name}.allow_plaintext = true for a private line"
+                ),
+            ));
+        }
     }
     for (k, empty) in [
         ("app_id", p.app_id.trim().is_empty()),

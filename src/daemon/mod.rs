@@ -125,6 +125,9 @@ impl Daemon {
     /// Starts everything and returns once the daemon is ready to serve (READY=1 has been sent).
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
         let started_at = Timestamp::now();
+        for w in config.plaintext_warnings() {
+            tracing::warn!("UNENCRYPTED: {w}");
+        }
         mkdir(&config.store.state_dir)?;
         let options = StoreOptions::from_config(&config);
         let db = config.db_path();

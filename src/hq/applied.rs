@@ -13,14 +13,18 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Keys only the local file may set.
-const LOCAL_ONLY: [(&str, &str); 6] = [
-    ("store", "id"),
-    ("store", "state_dir"),
-    ("api", "socket"),
-    ("hq", "trusted_keys"),
-    ("hq", "enabled"),
+const LOCAL_ONLY: [&[&str]; 9] = [
+    &["store", "id"],
+    &["store", "state_dir"],
+    &["api", "socket"],
+    &["hq", "trusted_keys"],
+    &["hq", "enabled"],
     // A config on trial must not set the length of its own trial.
-    ("hq", "rollback_after_secs"),
+    &["hq", "rollback_after_secs"],
+    // Nor may HQ turn encryption off.
+    &["hq", "allow_plaintext"],
+    &["platforms", "meituan", "allow_plaintext"],
+    &["platforms", "jddj", "allow_plaintext"],
 ];
 
 /// One applied config.
@@ -215,14 +219,15 @@ pub fn overlay(local: &str, remote: &str) -> Result<String, String> {
     let top: toml::Table = remote
         .parse()
         .map_err(|e: toml::de::Error| format!("not TOML: {}", e.message().trim()))?;
-    for (section, key) in LOCAL_ONLY {
-        if top
-            .get(section)
-            .and_then(|t| t.as_table())
-            .is_some_and(|t| t.contains_key(key))
-        {
+    for path in LOCAL_ONLY {
+        let (key, tables) = path.split_last().expect("a key");
+        let table = tables
+            .iter()
+            .try_fold(&top, |t, name| t.get(*name).and_then(|v| v.as_table()));
+        if table.is_some_and(|t| t.contains_key(*key)) {
             return Err(format!(
-                "`{section}.{key}` may only be set in the store's local file"
+                "`{}` may only be set in the store's local file",
+                path.join(".")
             ));
         }
     }

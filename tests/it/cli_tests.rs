@@ -336,7 +336,7 @@ fn barcode_decodes_looks_up_and_exits_by_validity() {
 fn secrets_never_appear_in_debug_output() {
     let text = "[store]\nid = \"S\"\n[platforms.jddj]\nenabled = true\napp_id = \"k\"\n\
                 secret = \"TOPSECRET-1\"\ntoken = \"TOPSECRET-2\"\nstore_code = \"1\"\nmode = \"poll\"\n\
-                [hq]\nenabled = true\nbroker = \"mqtt://hq:1883\"\nusername = \"u\"\npassword = \"TOPSECRET-3\"\n";
+                [hq]\nenabled = true\nbroker = \"mqtts://hq:8883\"\nusername = \"u\"\npassword = \"TOPSECRET-3\"\n";
     let c = flashpick::config::Config::parse(text, Path::new("s.toml")).unwrap();
     let shown = format!("{c:?} {}", c.platforms.jddj.secret);
     assert!(!shown.contains("TOPSECRET"), "{shown}");

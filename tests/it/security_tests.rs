@@ -1,6 +1,7 @@
 //! Secrets stay secret: a full run of the real daemon at `trace` level — orders polled from both
 //! platforms with real signatures, stock levels pushed, the HQ link logged in with a password —
-//! and its whole log is searched for every configured secret.
+//! and its whole log is searched for every configured secret. And encryption cannot be turned
+//! off by accident.
 
 use crate::mqtt::Hq;
 use crate::net::Broker;
@@ -127,4 +128,86 @@ password = "{HQ_PASSWORD}"
         );
     }
     sim.stop().await;
+}
+
+/// Encryption is not turned off by a typo: plain `http://` to a platform or `mqtt://` to a
+/// broker on another machine is refused by `config check` with the key and the fix; the
+/// explicit local switch lets it through with a warning; HQ can never send that switch; on this
+/// machine (the simulator, a local broker) plain text is fine.
+#[test]
+fn plain_text_to_another_machine_needs_an_explicit_local_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |body: &str| {
+        let path = dir.path().join("store.toml");
+        std::fs::write(&path, format!("[store]\nid = \"P-1\"\n{body}")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
+            .args(["config", "check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let meituan = |url: &str, extra: &str| {
+        format!(
+            "[platforms.meituan]\nenabled = true\nbase_url = \"{url}\"\napp_id = \"1\"\nsecret = \"s\"\nstore_code = \"1\"\nmode = \"poll\"\n{extra}"
+        )
+    };
+    let hq = |url: &str, extra: &str| format!("[hq]\nenabled = true\nbroker = \"{url}\"\n{extra}");
+
+    let (rc, err) = check(&meituan("http://waimaiopen.meituan.com/api/v1", ""));
+    assert_eq!(rc, Some(78), "{err}");
+    assert!(
+        err.contains("platforms.meituan.base_url") && err.contains("use https://"),
+        "{err}"
+    );
+    let (rc, err) = check(&hq("mqtt://mqtt.hq.example.com:1883", ""));
+    assert_eq!(rc, Some(78), "{err}");
+    assert!(
+        err.contains("hq.broker") && err.contains("use mqtts://"),
+        "{err}"
+    );
+    // Addresses that only look local are not.
+    let (rc, err) = check(&hq("mqtt://127.0.0.1.example.com", ""));
+    assert_eq!(rc, Some(78), "{err}");
+
+    // Said out loud in the local file: allowed, and warned about.
+    let (rc, err) = check(&meituan(
+        "http://10.0.0.5:8080/api/v1",
+        "allow_plaintext = true\n",
+    ));
+    assert_eq!(rc, Some(0), "{err}");
+    assert!(
+        err.contains("UNENCRYPTED") && err.contains("10.0.0.5"),
+        "{err}"
+    );
+    let (rc, err) = check(&hq("mqtt://10.0.0.6", "allow_plaintext = true\n"));
+    assert_eq!(rc, Some(0), "{err}");
+    assert!(err.contains("UNENCRYPTED") && err.contains("hq"), "{err}");
+
+    // This machine: no switch needed, no warning.
+    for body in [
+        meituan("http://127.0.0.1:9478/api/v1", ""),
+        meituan("http://[::1]:9478/api/v1", ""),
+        hq("mqtt://localhost:1883", ""),
+    ] {
+        let (rc, err) = check(&body);
+        assert_eq!((rc, err.contains("UNENCRYPTED")), (Some(0), false), "{err}");
+    }
+
+    // HQ may not send the switch, at any level.
+    let local = "[store]\nid = \"P-1\"\n";
+    for remote in [
+        "[hq]\nallow_plaintext = true\n",
+        "[platforms.jddj]\nallow_plaintext = true\n",
+        "[platforms.meituan]\nallow_plaintext = true\nbase_url = \"http://10.0.0.5/api/v1\"\n",
+    ] {
+        let e = flashpick::hq::applied::overlay(local, remote).unwrap_err();
+        assert!(
+            e.contains("allow_plaintext` may only be set in the store's local file"),
+            "{e}"
+        );
+    }
 }
