@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     pub scanners: scanning::Scanners,
     /// The delivery platforms' channels.
     pub channels: Vec<Arc<crate::sync::channel::Channel>>,
+    /// The link to HQ, as a channel in the status (when `[hq]` is enabled).
+    pub hq_link: crate::sync::channel::ChannelState,
     /// Connections subscribed to each topic (indexed like `Topic::ALL`), so that events nobody
     /// wants are not built at all.
     pub topic_subs: [std::sync::atomic::AtomicUsize; 5],
@@ -210,6 +212,7 @@ impl Daemon {
             scanners,
             topic_subs: Default::default(),
             channels,
+            hq_link: Default::default(),
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -448,6 +451,13 @@ pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
                 failures: c.state.failures(),
                 last_error: c.state.last_error(),
             })
+            .chain(shared.config.hq.enabled.then(|| crate::api::ChannelStatus {
+                name: "hq".into(),
+                online: shared.hq_link.online(),
+                calls: shared.hq_link.calls(),
+                failures: shared.hq_link.failures(),
+                last_error: shared.hq_link.last_error(),
+            }))
             .collect(),
         config_version: shared.config.hq_version.map(|v| v as u64),
         clients: shared

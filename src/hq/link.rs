@@ -94,6 +94,20 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
     }
 }
 
+/// A connection error with its causes (rumqttc's own text stops at "TLS error").
+fn link_error(e: &rumqttc::ConnectionError) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Waits `pause`, or until shutdown (true), or until `deadline` passes (false).
 async fn wait(
     shutdown: &mut watch::Receiver<bool>,
@@ -268,11 +282,16 @@ impl Link {
                     }
                     None => return Ended::Lost { was_up: self.up },
                     Some(Err(e)) => {
+                        let reason = link_error(&e);
                         if self.up {
-                            tracing::warn!(error = %e, "lost the HQ broker; reconnecting");
+                            tracing::warn!(error = %reason, "lost the HQ broker; reconnecting");
+                        } else if reason.contains("certificate") {
+                            // Retrying will not fix this one: say it where it is seen.
+                            tracing::error!(error = %reason, "the HQ broker's certificate is refused; check hq.ca_file and the broker's certificate names");
                         } else {
-                            tracing::debug!(error = %e, "cannot reach the HQ broker");
+                            tracing::debug!(error = %reason, "cannot reach the HQ broker");
                         }
+                        self.shared.hq_link.record_link(Err(reason));
                         return Ended::Lost { was_up: self.up };
                     }
                 },
@@ -300,6 +319,7 @@ impl Link {
         match ev {
             Event::Incoming(rumqttc::Packet::ConnAck(_)) => {
                 self.up = true;
+                self.shared.hq_link.record_link(Ok(()));
                 Metrics::inc(&self.shared.metrics.hq_connects);
                 self.shared
                     .metrics

@@ -74,6 +74,16 @@ impl ChannelState {
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().expect("channel state").clone()
     }
+    /// For a connection (the HQ link): connected, or the reason it is not.
+    pub fn record_link(&self, result: Result<(), String>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.online.store(result.is_ok(), Ordering::Relaxed);
+        if let Err(e) = result {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            *self.last_error.lock().expect("channel state") = Some(e);
+        }
+    }
+
     fn record(&self, verdict: &Verdict) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let (online, error) = match verdict {

@@ -21,5 +21,6 @@ mod scanner_tests;
 mod security_tests;
 mod store_props;
 mod store_tests;
+mod tls_tests;
 mod tmux_tests;
 mod tui_tests;
