@@ -97,6 +97,11 @@ pub struct PlatformSection {
     /// Polling period when `mode = "poll"`.
     #[serde(default = "default_poll")]
     pub poll_interval_secs: u64,
+    /// When `mode = "push"`: ask the platform for orders this often anyway (and once at
+    /// start-up), so an order whose push never arrived — the line was down and the platform gave
+    /// up — is still taken. 0 turns it off.
+    #[serde(default = "default_reconcile")]
+    pub reconcile_secs: u64,
     /// Accept new orders at once (reserving their stock); otherwise staff accept them.
     #[serde(default = "yes")]
     pub auto_accept: bool,
@@ -145,6 +150,9 @@ fn default_operator() -> String {
 fn default_timeout() -> u64 {
     10
 }
+fn default_reconcile() -> u64 {
+    60
+}
 fn default_max_retry() -> u64 {
     300
 }
@@ -162,6 +170,7 @@ impl Default for PlatformSection {
             store_code: String::new(),
             mode: IntakeMode::default(),
             poll_interval_secs: default_poll(),
+            reconcile_secs: default_reconcile(),
             auto_accept: true,
             delivery: Delivery::default(),
             stock_batch: default_batch(),
@@ -252,6 +261,12 @@ pub(super) fn validate(
     }
     if !(1..=3600).contains(&p.poll_interval_secs) {
         return Err((key("poll_interval_secs"), "use 1 to 3600 seconds".into()));
+    }
+    if p.reconcile_secs > 3600 {
+        return Err((
+            key("reconcile_secs"),
+            "use 1 to 3600 seconds, or 0 to turn it off".into(),
+        ));
     }
     if p.stock_delay_ms > 5000 {
         return Err((

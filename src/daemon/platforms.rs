@@ -10,6 +10,7 @@ use crate::sync::intake::Alerts;
 use crate::sync::{poll, webhook, worker};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -66,9 +67,14 @@ pub(super) async fn spawn(
             alerts.clone(),
             shutdown.subscribe(),
         ));
-        if channel.config.mode == IntakeMode::Poll {
+        let every = match channel.config.mode {
+            IntakeMode::Poll => channel.config.poll_interval_secs,
+            IntakeMode::Push => channel.config.reconcile_secs,
+        };
+        if every > 0 {
             tasks.spawn(poll::run(
                 channel.clone(),
+                Duration::from_secs(every),
                 shared.store.clone(),
                 alerts.clone(),
                 shutdown.subscribe(),

@@ -1,5 +1,6 @@
 //! Polling, for stores without a public URL: every `poll_interval_secs`, ask the platform for
-//! new orders; every few rounds, ask whether open orders were cancelled.
+//! new orders; every few rounds, ask whether open orders were cancelled. Stores taking pushes
+//! run the same rounds every `reconcile_secs`, for pushes that never arrived.
 
 use super::channel::{Adapter, Channel};
 use super::intake::{self, Alerts};
@@ -14,14 +15,14 @@ use tokio::sync::watch;
 /// Cancellations of open orders are checked every this many rounds (one call per open order).
 const CANCEL_CHECK_EVERY: u64 = 4;
 
-/// Runs until shutdown.
+/// Runs a round every `every` (the first at once) until shutdown.
 pub async fn run(
     channel: Arc<Channel>,
+    every: Duration,
     store: Store,
     alerts: Alerts,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let every = Duration::from_secs(channel.config.poll_interval_secs);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut round = 0u64;
@@ -134,7 +135,18 @@ async fn poll_meituan_day(
             Err(true) => None,
             Err(false) => return Ok(false),
         };
-        if let Some(order_id) = order_id {
+        // Already here (pushed, or taken by an earlier round): no need for its detail.
+        let known = match &order_id {
+            Some(id) => {
+                let id = id.clone();
+                store
+                    .read_async(move |c| store::order_id_by_external(c, Platform::Meituan, &id))
+                    .await?
+                    .is_some()
+            }
+            None => false,
+        };
+        if let Some(order_id) = order_id.filter(|_| !known) {
             let fetch = Action::FetchOrder {
                 order: order_id.clone(),
             };

@@ -1,6 +1,7 @@
 //! The network fault campaign: the same shift as the crash campaign (orders from both platforms
-//! and from HQ, a picker at work, stock sync, events to HQ), with a fault proxy on the store's
-//! line to the platforms and another on its line to the broker. Random faults hit either line —
+//! and from HQ, a picker at work, stock sync, events to HQ), Meituan pushing its orders and JD
+//! polled, with a fault proxy on each of the store's lines: its calls to the platforms, the
+//! platform's pushes to it, and its link to the broker. Random faults hit any line —
 //! added latency, black holes, refused connections, resets, clean and slow closes — and once
 //! per run the store goes offline on both lines for a long outage while picking carries on.
 //! Then every line comes back, and: every order is finished, every acknowledged scan is in the
@@ -27,8 +28,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The two lines of the store.
-const LINES: [&str; 2] = ["platforms", "broker"];
+/// The store's lines.
+const LINES: [&str; 3] = ["platforms", "pushes", "broker"];
+/// The push URL registered with Meituan (pushes are signed over it; any host will do).
+const PUSH_URL: &str = "http://store.example/meituan";
 
 /// What was injected, by line and kind, and the store-offline outage.
 #[derive(Default)]
@@ -145,7 +148,10 @@ async fn network_fault_campaign() {
     let hq = Hq::connect(broker.port).await;
     let sim = sim::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig::default(),
+        SimConfig {
+            meituan_push_url: Some(PUSH_URL.into()),
+            ..SimConfig::default()
+        },
     )
     .await
     .unwrap();
@@ -162,10 +168,23 @@ async fn network_fault_campaign() {
     .replace(
         "max_retry_secs = 1\n",
         "max_retry_secs = 1\ntimeout_secs = 2\n",
+    )
+    // Meituan pushes (with a reconciliation round every 2 s for pushes lost on the way).
+    .replacen(
+        "mode = \"poll\"",
+        &format!("mode = \"push\"\npush_url = \"{PUSH_URL}\"\nreconcile_secs = 2"),
+        1,
+    )
+    .replace(
+        "[platforms.meituan]",
+        "[webhooks]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]",
     );
     let d = Daemon::start(Config::parse(&text, Path::new("faults.toml")).unwrap())
         .await
         .unwrap();
+    let to_store = Arc::new(Proxy::start(d.webhook_addr().unwrap().port(), Duration::ZERO).await);
+    sim.sim
+        .set_push_to(Some(format!("http://{}", to_store.addr())));
     let mut feed = Feed::new(sim, hq);
     feed.store_online().await;
     let mut picker = Picker::new(Scan::Api);
@@ -176,12 +195,17 @@ async fn network_fault_campaign() {
     // The faults, in a task of their own while the picker works.
     let (phase_tx, mut phase) = tokio::sync::watch::channel(false);
     let injector = tokio::spawn({
-        let (to_sim, to_broker, db) = (to_sim.clone(), to_broker.clone(), db.clone());
+        let (to_sim, to_store, to_broker, db) = (
+            to_sim.clone(),
+            to_store.clone(),
+            to_broker.clone(),
+            db.clone(),
+        );
         let mut rng = Rng(rng.below(u64::MAX) | 1);
         let longest = Duration::from_millis(env("FLASHPICK_FAULT_MAX_MS", 3_000));
         async move {
             let mut tally = Tally::default();
-            let proxies = [&to_sim, &to_broker];
+            let proxies = [&to_sim, &to_store, &to_broker];
             for i in 0..faults {
                 if i == faults / 2 {
                     // The store offline: both lines gone while orders are being picked.
@@ -193,15 +217,17 @@ async fn network_fault_campaign() {
                     })
                     .await;
                     let _ = phase_tx.send(true);
-                    to_sim.down();
-                    to_broker.down();
+                    for p in proxies {
+                        p.down();
+                    }
                     hold(outage).await;
                     let _ = phase_tx.send(false);
-                    to_sim.up();
-                    to_broker.up();
+                    for p in proxies {
+                        p.up();
+                    }
                 }
                 hold(rng.ms(100, 1000)).await;
-                let line = rng.below(2) as usize;
+                let line = rng.below(LINES.len() as u64) as usize;
                 let started = Instant::now();
                 let kind = one_fault(&mut rng, proxies[line], longest).await;
                 tally.faulted += started.elapsed();
@@ -267,6 +293,11 @@ async fn network_fault_campaign() {
         .await;
     d.shutdown().await;
 
+    // Pushes the faults made fail: their orders were taken all the same (checked above).
+    let (pushes, lost) = {
+        let st = feed.sim.sim.state.lock().unwrap();
+        (st.pushes.len(), st.pushes.iter().filter(|p| !p.3).count())
+    };
     let conn = rusqlite::Connection::open(&db).unwrap();
     let acked = crate::picker::acked_scans_are_stored(&conn, &picker);
     let (handed, effects) = crate::picker::shift_ended_well(&conn, &feed);
@@ -278,7 +309,7 @@ async fn network_fault_campaign() {
         .collect::<Vec<_>>()
         .join(", ");
     println!(
-        "network fault campaign done: {} faults injected ({kinds}), {:.1} s under fault; offline {} s: {} orders handed over, {} scans acknowledged, {} reports queued; {} orders ({handed} handed over), {acked} acknowledged scans checked, {effects} platform effects checked once, {total_hq} HQ events checked once in order, stock levels {want:?} at both platforms",
+        "network fault campaign done: {} faults injected ({kinds}), {:.1} s under fault; offline {} s: {} orders handed over, {} scans acknowledged, {} reports queued; {lost} of {pushes} pushes failed on the way (their orders taken by reconciliation); {} orders ({handed} handed over), {acked} acknowledged scans checked, {effects} platform effects checked once, {total_hq} HQ events checked once in order, stock levels {want:?} at both platforms",
         tally.total,
         tally.faulted.as_secs_f64(),
         outage.as_secs(),

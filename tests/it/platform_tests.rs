@@ -22,6 +22,8 @@ async fn start_sim() -> SimHandle {
     sim::start(listener, config).await.unwrap()
 }
 
+/// The test store; in push mode without reconciliation rounds, so every call the platform sees
+/// comes from a push (the reconciliation test turns them on).
 fn agent_config(dir: &Path, sim: &SimHandle, mode: &str) -> Config {
     let webhooks = if mode == "push" {
         "[webhooks]\nlisten = \"127.0.0.1:0\"\n"
@@ -47,6 +49,7 @@ store_code = "PT-1"
 push_url = "{PUSH_URL}"
 mode = "{mode}"
 poll_interval_secs = 1
+reconcile_secs = 0
 max_retry_secs = 1
 [platforms.jddj]
 enabled = true
@@ -57,6 +60,7 @@ token = "sim-jd-token"
 store_code = "PT-1"
 mode = "{mode}"
 poll_interval_secs = 1
+reconcile_secs = 0
 max_retry_secs = 1
 "#,
         d = dir.display(),
@@ -699,6 +703,87 @@ async fn picking_carries_on_through_a_platform_outage_and_reports_once_after() {
     .await;
     let all = effects(&sim.sim.state.lock().unwrap(), &mt);
     assert_eq!(all, vec!["confirm", "pick_complete"], "each report once");
+    d.shutdown().await;
+    sim.stop().await;
+}
+
+/// An order whose push never arrived (the store's line was down and the platform gave up) is
+/// taken by a reconciliation round all the same; one that was pushed is not taken twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_push_was_lost_is_taken_by_reconciliation() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text = agent_config(dir.path(), &sim, "push")
+        .source
+        .replace("reconcile_secs = 0", "reconcile_secs = 1");
+    let d = Daemon::start(Config::parse(&text, Path::new("reconcile.toml")).unwrap())
+        .await
+        .unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", Some("station"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders],
+    })
+    .await
+    .unwrap();
+    // Nowhere to push to: both pushes are lost.
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    local_order(&mut c, &mt).await;
+    local_order(&mut c, &jd).await;
+    // Pushed this time, and seen by the rounds too.
+    sim.sim
+        .set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
+    let pushed = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    local_order(&mut c, &pushed).await;
+    for order in [&mt, &jd, &pushed] {
+        sim.sim
+            .wait_for("the confirm", 10, |st| {
+                effects(st, order)
+                    .contains(&"confirm".to_string())
+                    .then_some(())
+            })
+            .await;
+    }
+    // Two more rounds: nothing is taken or confirmed twice.
+    let rounds = sim.sim.state.lock().unwrap().calls.clone();
+    let day_seq = |calls: &std::collections::BTreeMap<String, u64>| {
+        calls
+            .get("meituan order/getOrderDaySeq")
+            .copied()
+            .unwrap_or(0)
+    };
+    sim.sim
+        .wait_for("two more rounds", 10, |st| {
+            (day_seq(&st.calls) >= day_seq(&rounds) + 2).then_some(())
+        })
+        .await;
+    let st = sim.sim.state.lock().unwrap();
+    let pushes: Vec<_> = st.pushes.iter().map(|p| p.2.clone()).collect();
+    assert!(
+        !pushes.contains(&mt) && !pushes.contains(&jd) && pushes.contains(&pushed),
+        "{pushes:?}"
+    );
+    for order in [&mt, &jd, &pushed] {
+        assert_eq!(effects(&st, order), vec!["confirm"], "{order}");
+    }
+    drop(st);
+    let list = c.request(Request::ListOrders { all: true }).await.unwrap();
+    assert_eq!(list["orders"].as_array().unwrap().len(), 3, "{list}");
     d.shutdown().await;
     sim.stop().await;
 }
