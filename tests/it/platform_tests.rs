@@ -772,16 +772,17 @@ async fn an_order_whose_push_was_lost_is_taken_by_reconciliation() {
             (day_seq(&st.calls) >= day_seq(&rounds) + 2).then_some(())
         })
         .await;
-    let st = sim.sim.state.lock().unwrap();
-    let pushes: Vec<_> = st.pushes.iter().map(|p| p.2.clone()).collect();
-    assert!(
-        !pushes.contains(&mt) && !pushes.contains(&jd) && pushes.contains(&pushed),
-        "{pushes:?}"
-    );
-    for order in [&mt, &jd, &pushed] {
-        assert_eq!(effects(&st, order), vec!["confirm"], "{order}");
+    {
+        let st = sim.sim.state.lock().unwrap();
+        let pushes: Vec<_> = st.pushes.iter().map(|p| p.2.clone()).collect();
+        assert!(
+            !pushes.contains(&mt) && !pushes.contains(&jd) && pushes.contains(&pushed),
+            "{pushes:?}"
+        );
+        for order in [&mt, &jd, &pushed] {
+            assert_eq!(effects(&st, order), vec!["confirm"], "{order}");
+        }
     }
-    drop(st);
     let list = c.request(Request::ListOrders { all: true }).await.unwrap();
     assert_eq!(list["orders"].as_array().unwrap().len(), 3, "{list}");
     d.shutdown().await;
