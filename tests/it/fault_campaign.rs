@@ -83,39 +83,17 @@ async fn one_fault(rng: &mut Rng, proxy: &Proxy, max: Duration) -> &'static str 
     }
 }
 
-/// Open orders in the store right now.
-fn open_orders(db: &Path) -> i64 {
+/// A count from the store's database as it is now.
+fn count(db: &Path, sql: &str) -> i64 {
     rusqlite::Connection::open(db)
         .unwrap()
-        .query_row(
-            "SELECT count(*) FROM \"order\" WHERE state IN ('new', 'accepted', 'picking')",
-            [],
-            |r| r.get(0),
-        )
+        .query_row(sql, [], |r| r.get(0))
         .unwrap()
 }
 
-fn handed_over(db: &Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM \"order\" WHERE state = 'handed_over'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-}
-
-fn pending_reports(db: &Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-}
+const OPEN: &str = "SELECT count(*) FROM \"order\" WHERE state IN ('new', 'accepted', 'picking')";
+const HANDED_OVER: &str = "SELECT count(*) FROM \"order\" WHERE state = 'handed_over'";
+const PENDING: &str = "SELECT count(*) FROM outbox WHERE state = 'pending'";
 
 /// Figures of the store-offline outage.
 #[derive(Default, Debug)]
@@ -211,7 +189,7 @@ async fn network_fault_campaign() {
                     // The store offline: both lines gone while orders are being picked.
                     crate::common::within(60, "open orders to pick offline", async {
                         let mut tick = tokio::time::interval(Duration::from_millis(50));
-                        while open_orders(&db) < 2 {
+                        while count(&db, OPEN) < 2 {
                             tick.tick().await;
                         }
                     })
@@ -247,7 +225,11 @@ async fn network_fault_campaign() {
             break injector.await.unwrap();
         }
         if phase.has_changed().unwrap_or(false) {
-            let now = (handed_over(&db), picker.acked_total(), pending_reports(&db));
+            let now = (
+                count(&db, HANDED_OVER),
+                picker.acked_total(),
+                count(&db, PENDING),
+            );
             if *phase.borrow_and_update() {
                 at_start = now;
             } else {

@@ -71,10 +71,25 @@ max_retry_secs = 1
 }
 
 async fn agent(dir: &Path, sim: &SimHandle, mode: &str) -> (Daemon, Client) {
-    let d = Daemon::start(agent_config(dir, sim, mode)).await.unwrap();
+    let (d, c) = agent_edited(dir, sim, mode, |t| t).await;
     if let Some(addr) = d.webhook_addr() {
         sim.sim.set_push_to(Some(format!("http://{addr}")));
     }
+    (d, c)
+}
+
+/// The test store with its config text edited first, a client subscribed to orders; pushes are
+/// left where they were.
+async fn agent_edited(
+    dir: &Path,
+    sim: &SimHandle,
+    mode: &str,
+    edit: impl FnOnce(String) -> String,
+) -> (Daemon, Client) {
+    let text = edit(agent_config(dir, sim, mode).source.0);
+    let d = Daemon::start(Config::parse(&text, Path::new("platform.toml")).unwrap())
+        .await
+        .unwrap();
     let mut c = Client::connect(d.socket_path(), "test", Some("station"))
         .await
         .unwrap();
@@ -629,20 +644,10 @@ async fn picking_carries_on_through_a_platform_outage_and_reports_once_after() {
     seed_db(dir.path(), &[]);
     let sim = start_sim().await;
     let proxy = crate::net::Proxy::start(sim.addr.port(), std::time::Duration::ZERO).await;
-    let text = agent_config(dir.path(), &sim, "poll")
-        .source
-        .replace(&sim.addr.to_string(), &format!("127.0.0.1:{}", proxy.port));
-    let d = Daemon::start(Config::parse(&text, Path::new("outage.toml")).unwrap())
-        .await
-        .unwrap();
-    let mut c = Client::connect(d.socket_path(), "test", Some("station"))
-        .await
-        .unwrap();
-    c.request(Request::Subscribe {
-        topics: vec![Topic::Orders],
+    let (d, mut c) = agent_edited(dir.path(), &sim, "poll", |t| {
+        t.replace(&sim.addr.to_string(), &proxy.addr())
     })
-    .await
-    .unwrap();
+    .await;
     let mt = sim
         .sim
         .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
@@ -714,20 +719,10 @@ async fn an_order_whose_push_was_lost_is_taken_by_reconciliation() {
     let dir = tempfile::tempdir().unwrap();
     seed_db(dir.path(), &[]);
     let sim = start_sim().await;
-    let text = agent_config(dir.path(), &sim, "push")
-        .source
-        .replace("reconcile_secs = 0", "reconcile_secs = 1");
-    let d = Daemon::start(Config::parse(&text, Path::new("reconcile.toml")).unwrap())
-        .await
-        .unwrap();
-    let mut c = Client::connect(d.socket_path(), "test", Some("station"))
-        .await
-        .unwrap();
-    c.request(Request::Subscribe {
-        topics: vec![Topic::Orders],
+    let (d, mut c) = agent_edited(dir.path(), &sim, "push", |t| {
+        t.replace("reconcile_secs = 0", "reconcile_secs = 1")
     })
-    .await
-    .unwrap();
+    .await;
     // Nowhere to push to: both pushes are lost.
     let mt = sim
         .sim
