@@ -44,6 +44,7 @@ fn catalog(n: usize) -> Vec<CatalogRow> {
             on_hand: 1_000_000,
             barcodes: vec![format!("2{:011}", i)],
             plu: None,
+            sale_unit_g: None,
         })
         .collect()
 }
@@ -67,6 +68,7 @@ fn order(ext: &str, skus: &[usize]) -> NewOrder {
                 qty: 2,
                 unit_price: Fen(200),
                 platform_item: None,
+                unit_g: None,
             })
             .collect(),
     }

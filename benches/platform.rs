@@ -38,6 +38,7 @@ fn seed(dir: &Path) {
             on_hand: 100_000,
             barcodes: vec![format!("B{i:03}")],
             plu: None,
+            sale_unit_g: None,
         })
         .collect();
     store.import_catalog_blocking(rows).unwrap();

@@ -41,6 +41,7 @@ fn row(i: usize, on_hand: i64) -> CatalogRow {
         on_hand,
         barcodes: vec![format!("69{i:011}")],
         plu: None,
+        sale_unit_g: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn store_with_orders(dir: &std::path::Path, n: usize) -> (Store, Vec<OrderId>) {
                     qty: 1000,
                     unit_price: Fen(200),
                     platform_item: None,
+                    unit_g: None,
                 }],
             };
             let Ingested::New(o) = store

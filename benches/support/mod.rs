@@ -26,6 +26,7 @@ pub fn seed(dir: &Path, qty: i64) -> i64 {
         on_hand: 10_000_000,
         barcodes: vec![CODE.into()],
         plu: None,
+        sale_unit_g: None,
     };
     store.import_catalog_blocking(vec![row]).unwrap();
     let new = NewOrder {
@@ -44,6 +45,7 @@ pub fn seed(dir: &Path, qty: i64) -> i64 {
             qty,
             unit_price: Fen(200),
             platform_item: None,
+            unit_g: None,
         }],
     };
     let Ingested::New(o) = store.ingest_blocking("bench", "m1", new).unwrap() else {

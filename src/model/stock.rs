@@ -65,6 +65,17 @@ impl StockFigures {
     pub fn publishable(&self) -> i64 {
         self.available().max(0)
     }
+
+    /// The level in the platform's sale units: pieces as they are; weighed goods in whole
+    /// portions of `sale_unit_g` grams (rounded down: a part portion cannot be sold). `None` for
+    /// weighed goods whose portion is not known: no level is better than one in grams.
+    pub fn platform_level(&self, unit: Unit, sale_unit_g: Option<i64>) -> Option<i64> {
+        match (unit, sale_unit_g) {
+            (Unit::Piece, _) => Some(self.publishable()),
+            (Unit::Gram, Some(g)) if g > 0 => Some(self.publishable() / g),
+            (Unit::Gram, _) => None,
+        }
+    }
 }
 
 /// Why the on-hand quantity of a sku changed. Stored in the ledger (frozen names).

@@ -175,16 +175,12 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
                     seen.insert(sku.to_string())
                         && o.items.iter().any(|i| {
                             i.sku == sku
-                                && l["skuCount"].as_i64().is_some_and(|c| {
-                                    c > 0 && c <= i.count * i.weight_g.unwrap_or(1)
-                                })
+                                && l["skuCount"]
+                                    .as_i64()
+                                    .is_some_and(|c| c > 0 && c <= i.count)
                         })
                 });
-            let ordered: i64 = o
-                .items
-                .iter()
-                .map(|i| i.count * i.weight_g.unwrap_or(1))
-                .sum();
+            let ordered: i64 = o.items.iter().map(|i| i.count).sum();
             let kept: i64 = list.iter().filter_map(|l| l["skuCount"].as_i64()).sum();
             if o.adjusted {
                 Err("订单已调整过，不能重复调整")

@@ -184,9 +184,7 @@ async fn answer(
                     let known = food.iter().all(|f| {
                         o.items.iter().any(|i| {
                             Some(i.sku.as_str()) == f["app_food_code"].as_str()
-                                && f["count"].as_i64().is_some_and(|c| {
-                                    c > 0 && c <= i.count * i.weight_g.unwrap_or(1)
-                                })
+                                && f["count"].as_i64().is_some_and(|c| c > 0 && c <= i.count)
                         })
                     });
                     if food.is_empty() || !known {

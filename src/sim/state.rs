@@ -116,7 +116,8 @@ struct CatalogItem {
     name: String,
     upc: Option<String>,
     price_fen: i64,
-    weighed: bool,
+    /// Weighed goods: grams per portion sold.
+    portion_g: Option<i64>,
 }
 
 /// The simulated platforms' state.
@@ -159,7 +160,7 @@ impl State {
             .map(|r| CatalogItem {
                 upc: r.barcodes.first().cloned(),
                 price_fen: r.price.map_or(1500, |p| p.0),
-                weighed: r.unit == Unit::Gram,
+                portion_g: r.sale_unit_g.filter(|_| r.unit == Unit::Gram),
                 sku: r.sku.0,
                 name: r.name,
             })
@@ -219,7 +220,7 @@ impl State {
                             name: format!("商品 {sku}"),
                             upc: None,
                             price_fen: 1000,
-                            weighed: false,
+                            portion_g: None,
                         });
                     (item, *q)
                 })
@@ -249,7 +250,7 @@ impl State {
                 .enumerate()
                 .map(|(i, (c, q))| SimItem {
                     platform_item: format!("{}-{}", c.sku, i + 1),
-                    weight_g: c.weighed.then_some(500),
+                    weight_g: c.portion_g,
                     sku: c.sku,
                     name: c.name,
                     upc: c.upc,

@@ -2,7 +2,8 @@
 //! means nothing is imported and the operator is told which line to fix.
 //!
 //! Columns: `sku,name,barcode,location,on_hand` required; `name_en,spec,unit,walk_seq,price_fen,
-//! safety_stock` optional, in any order. Several barcodes in one cell are separated by `|`.
+//! safety_stock,plu,sale_unit_g` optional, in any order (`sale_unit_g` is required on weighed
+//! rows). Several barcodes in one cell are separated by `|`.
 
 use crate::model::{Fen, SkuCode, Unit};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,10 @@ pub struct CatalogRow {
     /// The item code the store's scales print on their labels (leading zeros removed).
     #[serde(default)]
     pub plu: Option<String>,
+    /// Weighed goods: the grams of one portion as the platforms sell it (stock levels are
+    /// published in portions).
+    #[serde(default)]
+    pub sale_unit_g: Option<i64>,
 }
 
 /// A catalog file that cannot be imported.
@@ -55,7 +60,7 @@ pub enum CatalogError {
     MissingColumns(String),
     /// A column nobody knows (probably a typo).
     #[error(
-        "unknown column `{0}` in the header; known columns: sku,name,barcode,location,on_hand,name_en,spec,unit,walk_seq,price_fen,safety_stock,plu"
+        "unknown column `{0}` in the header; known columns: sku,name,barcode,location,on_hand,name_en,spec,unit,walk_seq,price_fen,safety_stock,plu,sale_unit_g"
     )]
     UnknownColumn(String),
     /// A row is wrong.
@@ -69,7 +74,7 @@ pub enum CatalogError {
 }
 
 const REQUIRED: [&str; 5] = ["sku", "name", "barcode", "location", "on_hand"];
-const OPTIONAL: [&str; 7] = [
+const OPTIONAL: [&str; 8] = [
     "name_en",
     "spec",
     "unit",
@@ -77,6 +82,7 @@ const OPTIONAL: [&str; 7] = [
     "price_fen",
     "safety_stock",
     "plu",
+    "sale_unit_g",
 ];
 
 /// Parses a whole catalog, calling `progress(bytes_read)` now and then.
@@ -238,9 +244,11 @@ fn parse_row(
         }
         p => return Err(err(format!("plu `{p}` must be up to 10 digits"))),
     };
+    let sale_unit_g = check_sale_unit(sku, unit, int("sale_unit_g")?).map_err(err)?;
     Ok(CatalogRow {
         line,
         plu,
+        sale_unit_g,
         sku: SkuCode::new(sku),
         name: name.to_string(),
         name_en: opt("name_en"),
@@ -255,6 +263,26 @@ fn parse_row(
     })
 }
 
+/// A weighed item must say how many grams the platforms sell as one; a counted one must not.
+pub fn check_sale_unit(
+    sku: &str,
+    unit: Unit,
+    sale_unit_g: Option<i64>,
+) -> Result<Option<i64>, String> {
+    match (unit, sale_unit_g) {
+        (Unit::Gram, None) => Err(format!(
+            "sku {sku} is weighed (unit gram): set sale_unit_g, the grams of one portion as the platforms sell it (e.g. 500), or stock levels would reach them in grams"
+        )),
+        (Unit::Gram, Some(g)) if !(1..=100_000).contains(&g) => Err(format!(
+            "sale_unit_g {g} must be between 1 and 100000 grams"
+        )),
+        (Unit::Piece, Some(_)) => Err(format!(
+            "sku {sku} is counted in pieces: sale_unit_g is for weighed items (unit gram) only"
+        )),
+        (_, g) => Ok(g),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,9 +294,9 @@ mod tests {
     #[test]
     fn reads_required_and_optional_columns_and_several_barcodes() {
         let rows = parse_str(
-            "sku,name,barcode,location,on_hand,price_fen,unit\n\
-             A1,农夫山泉 550ml,6901234567892|4006381333931,A-01-1,24,200,piece\n\
-             B2,\"猪肉, 前腿\",,F-02,3000,,gram\n",
+            "sku,name,barcode,location,on_hand,price_fen,unit,sale_unit_g\n\
+             A1,农夫山泉 550ml,6901234567892|4006381333931,A-01-1,24,200,piece,\n\
+             B2,\"猪肉, 前腿\",,F-02,3000,,gram,500\n",
         )
         .unwrap();
         assert_eq!(rows.len(), 2);
@@ -277,6 +305,10 @@ mod tests {
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].name, "猪肉, 前腿");
         assert_eq!(rows[1].unit, Unit::Gram);
+        assert_eq!(
+            (rows[0].sale_unit_g, rows[1].sale_unit_g),
+            (None, Some(500))
+        );
         assert!(rows[1].barcodes.is_empty());
     }
 
@@ -301,5 +333,27 @@ mod tests {
             matches!(e, CatalogError::UnknownColumn(ref c) if c == "colour"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn weighed_rows_need_their_portion_and_counted_rows_refuse_one() {
+        let e = parse_str("sku,name,barcode,location,on_hand,unit\nB2,猪肉,,F-02,3000,gram\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("line 2:") && e.contains("set sale_unit_g"),
+            "{e}"
+        );
+        let e = parse_str(
+            "sku,name,barcode,location,on_hand,unit,sale_unit_g\nA1,水,1,A,1,piece,500\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("weighed items (unit gram) only"), "{e}");
+        let e =
+            parse_str("sku,name,barcode,location,on_hand,unit,sale_unit_g\nB2,猪肉,,F,1,gram,0\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("between 1 and 100000"), "{e}");
     }
 }

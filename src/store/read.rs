@@ -177,6 +177,9 @@ pub struct SkuInfo {
     pub barcodes: Vec<String>,
     /// The item code on scale labels.
     pub plu: Option<String>,
+    /// Weighed goods: the grams of one portion as the platforms sell it.
+    #[serde(default)]
+    pub sale_unit_g: Option<i64>,
     /// On the shelf.
     pub on_hand: i64,
     /// Held for open orders.
@@ -184,7 +187,8 @@ pub struct SkuInfo {
 }
 
 const SKU_COLUMNS: &str = "k.sku, k.name, k.name_en, k.spec, k.unit, k.location, k.walk_seq, \
-    k.price_fen, k.safety_stock, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.plu";
+    k.price_fen, k.safety_stock, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.plu, \
+    k.sale_unit_g";
 
 fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
     let unit: String = r.get(4)?;
@@ -202,6 +206,7 @@ fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
         on_hand: r.get(9)?,
         reserved: r.get(10)?,
         plu: r.get(11)?,
+        sale_unit_g: r.get(12)?,
     })
 }
 
@@ -536,7 +541,9 @@ pub fn pending_outbox_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The level every sku should show on `platform` now (for a full stock sync).
+/// The level every sku should show on `platform` now (for a full stock sync), in the platform's
+/// sale units; weighed skus without a known portion are left out (see
+/// `StockFigures::platform_level`).
 pub fn all_levels(
     conn: &Connection,
     platform: Platform,
@@ -548,12 +555,35 @@ pub fn all_levels(
                             WHERE ps.sku = k.sku AND ps.platform = ?1
                               AND ps.safety_stock IS NOT NULL LIMIT 1),
                            k.safety_stock, ?2)
+                , k.unit, k.sale_unit_g
          FROM sku k LEFT JOIN stock s ON s.sku = k.sku ORDER BY k.sku",
     )?;
     let rows = stmt.query_map(params![platform.as_str(), default_safety], |r| {
-        Ok((SkuCode(r.get(0)?), r.get::<_, i64>(1)?.max(0)))
+        let figures = StockFigures {
+            on_hand: r.get::<_, i64>(1)?,
+            reserved: 0,
+            safety: 0,
+        };
+        let unit: Unit = r.get::<_, String>(2)?.parse().unwrap_or_default();
+        let level = figures.platform_level(unit, r.get(3)?);
+        let sku = SkuCode(r.get(0)?);
+        Ok(level.map(|l| (sku, l)))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows
+        .filter_map(Result::transpose)
+        .collect::<Result<_, _>>()?)
+}
+
+/// How a sku is sold on the platforms: its unit and, for weighed goods, the grams of a portion.
+pub fn sale_unit(conn: &Connection, sku: &SkuCode) -> Result<(Unit, Option<i64>), StoreError> {
+    let row = conn
+        .prepare_cached("SELECT unit, sale_unit_g FROM sku WHERE sku = ?1")?
+        .query_row([&sku.0], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+        })
+        .optional()?;
+    let (unit, g) = row.ok_or_else(|| StoreError::NoSuchSku(sku.clone()))?;
+    Ok((unit.parse().unwrap_or_default(), g))
 }
 
 /// The sku an item of a platform's order is: by the merchant code (our code, or a

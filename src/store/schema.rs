@@ -180,6 +180,12 @@ pub const MIGRATIONS: &[&str] = &[
         value  TEXT NOT NULL
     );
     "#,
+    // 4: weighed goods in the platforms' sale units: the grams of one portion as the catalog
+    // sells it, and as each order line was sold.
+    r#"
+    ALTER TABLE sku ADD COLUMN sale_unit_g INTEGER;
+    ALTER TABLE order_line ADD COLUMN unit_g INTEGER;
+    "#,
 ];
 
 /// The schema version of an open database.

@@ -167,7 +167,7 @@ fn run(
                 Ok(((), vec![StoreEvent::OutboxChanged]))
             }),
             Command::CatalogDelta { delta, reply } => w.run(&mut conn, reply, |tx| {
-                write::catalog_delta(tx, options.hq_events, &delta)
+                write::catalog_delta(tx, &options, &delta)
             }),
             Command::HqNote {
                 about,

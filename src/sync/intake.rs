@@ -30,17 +30,22 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
         };
         match info {
             Some(info) => {
-                // Weighed goods are counted in grams: the platform sells units of a weight.
-                let (qty, unit_price) = match (info.unit, l.unit_weight_g) {
-                    (Unit::Gram, Some(w)) => (l.count * w, Fen((l.unit_price.0 + w / 2) / w)),
-                    _ => (l.count, l.unit_price),
-                };
+                // Weighed goods are counted in grams: the platform sells portions of a weight
+                // (its own figure on the order, else the catalog's).
+                let (qty, unit_price, unit_g) =
+                    match (info.unit, l.unit_weight_g.or(info.sale_unit_g)) {
+                        (Unit::Gram, Some(w)) => {
+                            (l.count * w, Fen((l.unit_price.0 + w / 2) / w), Some(w))
+                        }
+                        _ => (l.count, l.unit_price, None),
+                    };
                 lines.push(NewLine {
                     sku: info.sku,
                     name: Some(l.name).filter(|n| !n.is_empty()),
                     qty,
                     unit_price,
                     platform_item: l.platform_item,
+                    unit_g,
                 });
             }
             None => unknown.push(UnknownItem {

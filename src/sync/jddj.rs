@@ -100,8 +100,8 @@ impl Jddj {
                 // adjusted to zero are left out.
                 let remaining: Vec<Value> = lines
                     .iter()
-                    .filter(|l| l.picked > 0)
-                    .map(|l| json!({"outSkuId": l.sku, "skuCount": l.picked}))
+                    .filter(|l| l.kept_units() > 0)
+                    .map(|l| json!({"outSkuId": l.sku, "skuCount": l.kept_units()}))
                     .collect();
                 if remaining.is_empty() {
                     return Err("every line would be adjusted to zero: the customer must cancel the order on JD".into());

@@ -109,12 +109,12 @@ impl Meituan {
             Action::Adjust { order, lines } => {
                 let food: Vec<Value> = lines
                     .iter()
-                    .filter(|l| l.short > 0)
+                    .filter(|l| l.short_units() > 0)
                     .map(|l| {
                         json!({
                             "app_food_code": l.sku,
                             "sku_id": l.platform_item.clone().unwrap_or_else(|| l.sku.clone()),
-                            "count": l.short,
+                            "count": l.short_units(),
                         })
                     })
                     .collect();

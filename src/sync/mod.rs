@@ -112,6 +112,29 @@ pub struct ReportLine {
     pub picked: i64,
     /// Short.
     pub short: i64,
+    /// Weighed goods: the grams of one portion as the platform sold it (the quantities above
+    /// are grams then).
+    pub unit_g: Option<i64>,
+}
+
+impl ReportLine {
+    /// Grams in the platform's portions, to the nearest whole one; pieces as they are.
+    fn portions(&self, qty: i64) -> i64 {
+        match self.unit_g {
+            Some(g) if g > 0 => (qty + g / 2) / g,
+            _ => qty,
+        }
+    }
+
+    /// What to refund, in the platform's units.
+    pub fn short_units(&self) -> i64 {
+        self.portions(self.short)
+    }
+
+    /// What the customer still gets, in the platform's units.
+    pub fn kept_units(&self) -> i64 {
+        (self.portions(self.qty) - self.short_units()).max(0)
+    }
 }
 
 /// One stock level to publish.
@@ -211,6 +234,7 @@ pub fn action_from_report(kind: &str, payload: &Value) -> Result<Action, String>
                     qty: l["qty"].as_i64().unwrap_or(0),
                     picked: l["picked"].as_i64().unwrap_or(0),
                     short: l["short"].as_i64().unwrap_or(0),
+                    unit_g: l["unit_g"].as_i64(),
                 })
                 .collect()
         })
@@ -284,5 +308,29 @@ mod tests {
         }
         assert_eq!(yuan_to_fen(&json!("abc")), None);
         assert_eq!(yuan_to_fen(&json!(null)), None);
+    }
+
+    #[test]
+    fn weighed_lines_go_back_in_portions_to_the_nearest() {
+        let line = |qty, short, unit_g| ReportLine {
+            sku: "FR003".into(),
+            platform_item: None,
+            qty,
+            picked: qty - short,
+            short,
+            unit_g,
+        };
+        // 3 portions of 500 g; 480 g short is one portion, 1,000 g two.
+        for (short, refund, kept) in [(0, 0, 3), (480, 1, 2), (1000, 2, 1), (1500, 3, 0)] {
+            let l = line(1500, short, Some(500));
+            assert_eq!(
+                (l.short_units(), l.kept_units()),
+                (refund, kept),
+                "{short} g"
+            );
+        }
+        // Pieces as they are.
+        let l = line(3, 1, None);
+        assert_eq!((l.short_units(), l.kept_units()), (1, 2));
     }
 }

@@ -12,8 +12,6 @@ use crate::hq_tests::{check_exactly_once, hq_rows};
 use crate::mqtt::Hq;
 use crate::net::Broker;
 use crate::picker::{Feed, Picker, Rng, STORE, Scan};
-use flashpick::api::client::Client;
-use flashpick::api::{Request, Topic};
 use flashpick::hq::signed;
 use flashpick::hq::wire::{ConfigDoc, ConfigResult, ConfigStatus};
 use flashpick::sim::{self, SimConfig, SimHandle};
@@ -73,18 +71,9 @@ impl Shift {
     /// Works until the connection breaks (the daemon was killed, or restarted for a new config)
     /// or `budget` runs out.
     async fn work(&mut self, budget: Duration) {
-        let Ok(mut c) = Client::connect(&self.dir.join("fp.sock"), "campaign", Some("p1")).await
-        else {
+        let Ok(mut c) = crate::picker::connect_picker(&self.dir.join("fp.sock")).await else {
             return;
         };
-        if c.request(Request::Subscribe {
-            topics: vec![Topic::Scans],
-        })
-        .await
-        .is_err()
-        {
-            return;
-        }
         let _ = tokio::time::timeout(budget, async {
             let mut idle = tokio::time::interval(Duration::from_millis(100));
             loop {
@@ -215,15 +204,14 @@ async fn crash_campaign() {
     // The end of the shift: one more start, every open order finished.
     let mut child = shift.start();
     shift.feed.closing = true;
-    let mut c = Client::connect(&dir.join("fp.sock"), "campaign", Some("p1"))
-        .await
-        .unwrap();
-    c.request(Request::Subscribe {
-        topics: vec![Topic::Scans],
-    })
-    .await
-    .unwrap();
-    crate::picker::finish_shift(&mut c, &mut shift.picker, &mut shift.feed, &db, 120).await;
+    crate::picker::finish_shift(
+        &dir.join("fp.sock"),
+        &mut shift.picker,
+        &mut shift.feed,
+        &db,
+        120,
+    )
+    .await;
     crate::picker::outbox_drains(&db, 60).await;
     let total_hq = hq_rows(&db).len();
     shift

@@ -275,7 +275,7 @@ fn barcode_decodes_looks_up_and_exits_by_validity() {
     let catalog = dir.path().join("c.csv");
     std::fs::write(
         &catalog,
-        "sku,name,barcode,location,on_hand,unit,plu\nW550,农夫山泉,6901234567892,A-01,5,piece,\nPORK,猪前腿肉,,G-01,8000,gram,00003\n",
+        "sku,name,barcode,location,on_hand,unit,plu,sale_unit_g\nW550,农夫山泉,6901234567892,A-01,5,piece,,\nPORK,猪前腿肉,,G-01,8000,gram,00003,500\n",
     )
     .unwrap();
     let c = cfg.to_str().unwrap();

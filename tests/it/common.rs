@@ -23,6 +23,7 @@ pub fn row(line: u64, sku: &str, name: &str, barcode: &str, on_hand: i64) -> Cat
         on_hand,
         barcodes: vec![barcode.into()],
         plu: None,
+        sale_unit_g: None,
     }
 }
 
@@ -72,6 +73,7 @@ pub fn new_order(external_id: &str, lines: &[(&str, i64)]) -> NewOrder {
                 qty: *qty,
                 unit_price: Fen(350),
                 platform_item: None,
+                unit_g: None,
             })
             .collect(),
     }

@@ -250,7 +250,8 @@ async fn network_fault_campaign() {
     );
 
     // Every line back: the shift ends, and nothing was lost or doubled.
-    crate::picker::finish_shift(&mut c, &mut picker, &mut feed, &db, 120).await;
+    drop(c);
+    crate::picker::finish_shift(d.socket_path(), &mut picker, &mut feed, &db, 120).await;
     crate::picker::outbox_drains(&db, 60).await;
     let total_hq = hq_rows(&db).len();
     feed.hq

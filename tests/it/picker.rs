@@ -369,9 +369,20 @@ pub fn seed_catalog(db: &std::path::Path) {
     .unwrap();
 }
 
-/// The end of the shift: works until every order placed is in the store and none is open.
+/// The picker's connection: `p1` at work, subscribed to scan results.
+pub async fn connect_picker(sock: &Path) -> Result<Client, ClientError> {
+    let mut c = Client::connect(sock, "campaign", Some("p1")).await?;
+    c.request(Request::Subscribe {
+        topics: vec![flashpick::api::Topic::Scans],
+    })
+    .await?;
+    Ok(c)
+}
+
+/// The end of the shift: works until every order placed is in the store and none is open. The
+/// daemon may restart meanwhile (a config from HQ): the picker connects again, as the screens do.
 pub async fn finish_shift(
-    c: &mut Client,
+    sock: &Path,
     picker: &mut Picker,
     feed: &mut Feed,
     db: &std::path::Path,
@@ -381,8 +392,22 @@ pub async fn finish_shift(
     let mut last = String::new();
     let finish = async {
         let mut idle = tokio::time::interval(Duration::from_millis(100));
+        let mut client = None;
         loop {
-            let open = c.request(Request::ListOrders { all: false }).await.unwrap();
+            if client.is_none() {
+                match connect_picker(sock).await {
+                    Ok(c) => client = Some(c),
+                    Err(_) => {
+                        idle.tick().await;
+                        continue;
+                    }
+                }
+            }
+            let c = client.as_mut().expect("connected");
+            let Ok(open) = c.request(Request::ListOrders { all: false }).await else {
+                client = None;
+                continue;
+            };
             let open = open["orders"].as_array().map_or(0, Vec::len);
             let made = feed.orders();
             let at_sim = feed.sim.sim.state.lock().unwrap().orders.len() as u64;
@@ -397,8 +422,17 @@ pub async fn finish_shift(
             last = format!(
                 "open {open}, in the store {in_store} of {made} made, at the simulator {at_sim}"
             );
-            if open == 0 || !picker.step(c, feed).await.unwrap() {
-                idle.tick().await;
+            let worked = if open == 0 {
+                Ok(false)
+            } else {
+                picker.step(c, feed).await
+            };
+            match worked {
+                Ok(true) => {}
+                Ok(false) => {
+                    idle.tick().await;
+                }
+                Err(_) => client = None,
             }
         }
     };

@@ -783,3 +783,70 @@ async fn an_order_whose_push_was_lost_is_taken_by_reconciliation() {
     d.shutdown().await;
     sim.stop().await;
 }
+
+/// Weighed goods reach the platforms in the portions they sell, never in grams: the stock level
+/// of 5,300 g of bananas sold by 500 g is 10, and a line of two portions picked short is
+/// refunded (Meituan) and adjusted away (JD) as two portions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weighed_goods_reach_the_platforms_in_portions() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let mut bananas = crate::common::row(5, "FR003", "海南 香蕉", "2000000000015", 5300);
+    bananas.unit = flashpick::model::Unit::Gram;
+    bananas.sale_unit_g = Some(500);
+    d.store().import_catalog(vec![bananas]).await.unwrap();
+    let level = |st: &State, p: &str| {
+        st.levels
+            .get(&format!("{p}:FR003"))
+            .and_then(|v| v.last().copied())
+    };
+    sim.sim
+        .wait_for("the bananas' level in portions", 10, |st| {
+            (level(st, "meituan") == Some(10) && level(st, "jddj") == Some(10)).then_some(())
+        })
+        .await;
+    for platform in [Platform::Meituan, Platform::Jddj] {
+        let ext = sim
+            .sim
+            .new_order(platform, &[("FR003".into(), 2), ("W550".into(), 1)], false)
+            .await
+            .unwrap();
+        let id = local_order(&mut c, &ext).await;
+        let order = c.request(Request::GetOrder { order_id: id }).await.unwrap();
+        let lines = order["order"]["lines"].as_array().unwrap().clone();
+        let bananas = lines.iter().find(|l| l["sku"] == "FR003").unwrap();
+        assert_eq!(bananas["qty"], 1000, "two portions of 500 g: {order}");
+        let line_no = bananas["line_no"].as_u64().unwrap() as u32;
+        pick(&mut c, id, &["6901234567892"], &[(line_no, 1000)]).await;
+        let adjust = sim
+            .sim
+            .wait_for("the adjustment", 10, |st| {
+                st.effects
+                    .iter()
+                    .find(|e| e.order.as_deref() == Some(ext.as_str()) && e.action != "confirm")
+                    .map(|e| (e.action.clone(), e.detail.clone()))
+            })
+            .await;
+        match platform {
+            Platform::Meituan => {
+                assert_eq!(adjust.0, "refund", "{adjust:?}");
+                assert_eq!(
+                    adjust.1["food_data"][0]["count"], 2,
+                    "two portions refunded: {adjust:?}"
+                );
+            }
+            _ => {
+                assert_eq!(adjust.0, "adjust", "{adjust:?}");
+                assert_eq!(
+                    adjust.1["remaining"],
+                    json!([{"outSkuId": "W550", "skuCount": 1}]),
+                    "{adjust:?}"
+                );
+            }
+        }
+    }
+    d.shutdown().await;
+    sim.stop().await;
+}

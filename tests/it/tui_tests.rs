@@ -300,6 +300,7 @@ fn every_screen_in_both_languages_at_both_sizes() {
             on_hand: 24,
             reserved: 3,
             plu: None,
+            sale_unit_g: None,
         }];
         screens.push(("stock", stock));
         let mut cancelled = sample(lang);

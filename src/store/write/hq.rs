@@ -57,6 +57,9 @@ pub enum CatalogChange {
         /// Scale PLU.
         #[serde(default)]
         plu: Option<String>,
+        /// Weighed goods: the grams of one portion as the platforms sell it (required then).
+        #[serde(default)]
+        sale_unit_g: Option<i64>,
     },
     /// A new shelf price.
     Price {
@@ -89,7 +92,7 @@ pub enum DeltaOutcome {
 /// refused whole, with the reason; an earlier one is a duplicate.
 pub(in crate::store) fn catalog_delta(
     tx: &Transaction<'_>,
-    hq_events: bool,
+    options: &crate::store::StoreOptions,
     delta: &CatalogDelta,
 ) -> Out<DeltaOutcome> {
     let current: i64 = tx
@@ -132,14 +135,24 @@ pub(in crate::store) fn catalog_delta(
                 price_fen,
                 barcodes,
                 plu,
+                sale_unit_g,
             } => {
+                crate::store::catalog::check_sale_unit(&sku.0, *unit, *sale_unit_g).map_err(
+                    |reason| {
+                        StoreError::BadOrder(format!(
+                            "catalog delta {} change {i}: {reason}",
+                            delta.version
+                        ))
+                    },
+                )?;
                 tx.prepare_cached(
-                    "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, updated_at, plu)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                    "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, updated_at, plu, sale_unit_g)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (sku) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
                          spec = excluded.spec, unit = excluded.unit, location = excluded.location,
                          walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
-                         updated_at = excluded.updated_at, plu = excluded.plu",
+                         updated_at = excluded.updated_at, plu = excluded.plu,
+                         sale_unit_g = excluded.sale_unit_g",
                 )?
                 .execute(params![
                     sku.0,
@@ -151,7 +164,8 @@ pub(in crate::store) fn catalog_delta(
                     walk_seq,
                     price_fen.map(|p| p.0),
                     now.0,
-                    plu
+                    plu,
+                    sale_unit_g
                 ])?;
                 tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?
                     .execute([&sku.0])?;
@@ -166,6 +180,8 @@ pub(in crate::store) fn catalog_delta(
                     "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0) ON CONFLICT (sku) DO NOTHING",
                 )?
                 .execute([&sku.0])?;
+                // Its unit or portion may have changed what the platforms should show.
+                super::stock::queue_stock_levels(tx, options, sku, now)?;
                 skus.push(sku.clone());
             }
             CatalogChange::Price { sku, price_fen } => {
@@ -195,7 +211,7 @@ pub(in crate::store) fn catalog_delta(
         }
     }
     crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
-    if hq_events {
+    if options.hq_events {
         let event_id = EventId::new();
         let payload = json!({
             "v": 1, "type": "catalog_applied", "version": delta.version,

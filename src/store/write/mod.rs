@@ -40,6 +40,10 @@ pub struct NewLine {
     /// The platform's own id of the item (Meituan `sku_id`, JD `skuId`), sent back in adjustments.
     #[serde(default)]
     pub platform_item: Option<String>,
+    /// Weighed goods sold by a platform: the grams of one portion, so that refunds and
+    /// adjustments go back in portions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_g: Option<i64>,
 }
 
 /// An item of an incoming order that matched nothing in the catalog: kept on the order, shown

@@ -91,8 +91,8 @@ pub(in crate::store) fn ingest(
         let name = line.name.clone().unwrap_or(info.name);
         tx.prepare_cached(
             "INSERT INTO order_line (order_id, line_no, sku, name, qty, unit_price_fen,
-                 platform_item)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 platform_item, unit_g)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             id.0,
@@ -101,7 +101,8 @@ pub(in crate::store) fn ingest(
             name,
             line.qty,
             line.unit_price.0,
-            line.platform_item
+            line.platform_item,
+            line.unit_g
         ])?;
     }
     let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
@@ -290,19 +291,21 @@ pub(super) fn platform_report(
     // Every line with the platform's own item id: an adjustment must name them all (JD lists
     // every remaining line) and the platform knows items by its ids.
     let mut items = tx.prepare_cached(
-        "SELECT line_no, platform_item FROM order_line WHERE order_id = ?1 ORDER BY line_no",
+        "SELECT line_no, platform_item, unit_g FROM order_line WHERE order_id = ?1 ORDER BY line_no",
     )?;
-    let ids: std::collections::HashMap<u32, Option<String>> = items
-        .query_map([order.id.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+    type Item = (Option<String>, Option<i64>);
+    let ids: std::collections::HashMap<u32, Item> = items
+        .query_map([order.id.0], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect::<Result<_, _>>()?;
     let lines: Vec<serde_json::Value> = order
         .lines
         .iter()
         .map(|l| {
+            let (platform_item, unit_g) = ids.get(&l.line_no).cloned().unwrap_or_default();
             json!({
-                "line_no": l.line_no, "sku": l.sku.0, "platform_item": ids.get(&l.line_no).cloned().flatten(),
+                "line_no": l.line_no, "sku": l.sku.0, "platform_item": platform_item,
                 "name": l.name, "qty": l.qty, "picked": l.picked, "short": l.short,
-                "unit_price_fen": l.unit_price.0,
+                "unit_price_fen": l.unit_price.0, "unit_g": unit_g,
             })
         })
         .collect();

@@ -114,12 +114,20 @@ pub(super) fn queue_stock_levels(
     sku: &SkuCode,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    if options.selling.is_empty() {
+        return Ok(());
+    }
+    let (unit, sale_unit_g) = crate::store::read::sale_unit(tx, sku)?;
     for (platform, default_safety) in &options.selling {
         let f = stock_figures(tx, sku, *platform, *default_safety)?;
+        // A weighed item without its portion size has no honest level to send.
+        let Some(level) = f.platform_level(unit, sale_unit_g) else {
+            continue;
+        };
         let payload = json!({
             "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
-            "level": f.publishable(), "on_hand": f.on_hand, "reserved": f.reserved,
-            "safety": f.safety, "at": now.0,
+            "level": level, "on_hand": f.on_hand, "reserved": f.reserved,
+            "safety": f.safety, "sale_unit_g": sale_unit_g, "at": now.0,
         });
         let key = format!("stock:{}:{}", platform.as_str(), sku.0);
         outbox(
@@ -171,13 +179,13 @@ pub(in crate::store) fn import_catalog(
     let now = Timestamp::now();
     let event_id = EventId::new();
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, safety_stock, updated_at, plu)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, safety_stock, updated_at, plu, sale_unit_g)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT (sku) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
              spec = excluded.spec, unit = excluded.unit, location = excluded.location,
              walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
              safety_stock = excluded.safety_stock, updated_at = excluded.updated_at,
-             plu = excluded.plu",
+             plu = excluded.plu, sale_unit_g = excluded.sale_unit_g",
     )?;
     let mut clear_codes = tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?;
     let mut add_code = tx.prepare_cached(
@@ -208,7 +216,8 @@ pub(in crate::store) fn import_catalog(
                 row.price.map(|p| p.0),
                 row.safety_stock,
                 now.0,
-                row.plu
+                row.plu,
+                row.sale_unit_g
             ])
             .map_err(at_line)?;
         clear_codes.execute([&row.sku.0]).map_err(at_line)?;
