@@ -223,3 +223,42 @@ fn http_dates_parse() {
     );
     assert_eq!(parse_http_date("yesterday"), None);
 }
+
+/// A weighed item without its portion size (imported before the column existed) is named, with
+/// the fix: its stock level is not sent to the platforms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weighed_item_without_its_portion_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig::default(),
+    )
+    .await
+    .unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let db = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+    db.execute(
+        "INSERT INTO sku (sku, name, unit, location, walk_seq, updated_at) VALUES ('PORK', '猪肉', 'gram', 'G-01', 1, 0)",
+        [],
+    )
+    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &sim,
+        &Setup {
+            state_dir: &dir.path().display().to_string(),
+            scanner: "/dev/null",
+            broker: &format!("mqtt://127.0.0.1:{}", crate::net::free_port()),
+            mt_secret: "sim-meituan-secret",
+        },
+    );
+    let (_, f) = doctor(&cfg).await;
+    assert_finding(
+        &f,
+        "database",
+        "warn",
+        "1 weighed item(s) (first: PORK) have no sale_unit_g",
+        "sale_unit_g column",
+    );
+    sim.stop().await;
+}

@@ -297,6 +297,7 @@ async fn a_badge_binds_the_scanner_and_scale_labels_pick_weighed_lines() {
             let st = Store::open(&dir.path().join("store.db"), options()).unwrap();
             let mut pork = row(9, "PORK", "猪前腿肉", "PORK-NO-GTIN", 8000);
             pork.unit = Unit::Gram;
+            pork.sale_unit_g = Some(500);
             pork.plu = Some("3".into());
             let mut rows = crate::common::small_catalog();
             rows.push(pork);

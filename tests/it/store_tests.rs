@@ -553,3 +553,71 @@ fn two_readers_see_consistent_snapshots_while_the_writer_works() {
         "readers checked {during} snapshots while the writer committed"
     );
 }
+
+/// Stock levels for weighed goods go out in whole portions; an item imported before portions
+/// existed gets no level at all (one in grams would sell a hundred times the shelf), and the
+/// store refuses a weighed row without its portion.
+#[test]
+fn weighed_levels_go_out_in_portions_and_never_in_grams() {
+    use flashpick::model::{Platform, Unit};
+    use flashpick::store::{StockOp, StockOpKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::common::seeded_store(dir.path());
+    let weighed = |line, sku: &str, code: &str, g: i64, portion| {
+        let mut r = crate::common::row(line, sku, "称重", code, g);
+        r.unit = Unit::Gram;
+        r.sale_unit_g = portion;
+        r
+    };
+    let e = store
+        .import_catalog_blocking(vec![weighed(5, "FR003", "2000000000015", 5300, None)])
+        .unwrap_err();
+    assert!(e.to_string().contains("set sale_unit_g"), "{e}");
+    store
+        .import_catalog_blocking(vec![
+            weighed(5, "FR003", "2000000000015", 5300, Some(500)),
+            weighed(6, "PORK", "2000000000022", 8000, Some(1000)),
+        ])
+        .unwrap();
+    // PORK as a store upgraded from before portions has it.
+    rusqlite::Connection::open(dir.path().join("store.db"))
+        .unwrap()
+        .execute("UPDATE sku SET sale_unit_g = NULL WHERE sku = 'PORK'", [])
+        .unwrap();
+    let levels: std::collections::HashMap<String, i64> = store
+        .read(|c| flashpick::store::all_levels(c, Platform::Meituan, 0))
+        .unwrap()
+        .into_iter()
+        .map(|(s, l)| (s.0, l))
+        .collect();
+    assert_eq!(levels.get("FR003"), Some(&10), "{levels:?}");
+    assert_eq!(levels.get("W550"), Some(&20), "{levels:?}");
+    assert!(!levels.contains_key("PORK"), "{levels:?}");
+    // One level at a time, the same.
+    for sku in ["FR003", "PORK"] {
+        store
+            .stock_blocking(StockOp {
+                sku: flashpick::model::SkuCode::new(sku),
+                kind: StockOpKind::Receive(700),
+                actor: "test".into(),
+                reason: None,
+            })
+            .unwrap();
+    }
+    let queued: Vec<(String, i64)> = store
+        .read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT json_extract(payload, '$.sku'), json_extract(payload, '$.level')
+                 FROM outbox WHERE kind = 'stock_level' AND destination = 'meituan'",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .unwrap();
+    assert_eq!(
+        queued,
+        vec![("FR003".to_string(), 12)],
+        "6,000 g in 500 g portions"
+    );
+    store.close();
+}

@@ -198,6 +198,15 @@ pub(in crate::store) fn import_catalog(
     )?;
     let mut changed = Vec::new();
     for row in rows {
+        // Rows may come over the socket, not only from `catalog::parse`.
+        crate::store::catalog::check_sale_unit(&row.sku.0, row.unit, row.sale_unit_g).map_err(
+            |message| {
+                StoreError::Catalog(crate::store::CatalogError::Row {
+                    line: row.line,
+                    message,
+                })
+            },
+        )?;
         let at_line = |e: rusqlite::Error| {
             StoreError::Catalog(crate::store::CatalogError::Row {
                 line: row.line,
