@@ -262,20 +262,14 @@ fn database(c: &Config) -> Finding {
         );
     }
     // Weighed items without their portion size (imported before the column existed) have no
-    // honest level to send: the daemon leaves them out, and says so here.
-    let unsized_weighed: Option<(i64, Option<String>)> = conn
-        .query_row(
-            "SELECT count(*), min(sku) FROM sku WHERE unit = 'gram' AND sale_unit_g IS NULL",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .ok();
-    if let Some((n @ 1.., first)) = unsized_weighed {
+    // honest level: the daemon sends 0 for them, and says so here.
+    // (Before migration 4 the column is missing: the daemon's next start tells.)
+    if let Ok((n @ 1.., first)) = crate::store::read::weighed_without_portion(&conn) {
         return bad(
             Level::Warn,
             check,
             format!(
-                "{n} weighed item(s) (first: {}) have no sale_unit_g: their stock levels are not sent to the platforms",
+                "{n} weighed item(s) (first: {}) have no sale_unit_g: the platforms are told 0 (not for sale)",
                 first.unwrap_or_default()
             ),
             "import the catalog again with a sale_unit_g column (the grams of one portion as the platforms sell it)",

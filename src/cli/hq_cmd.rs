@@ -56,6 +56,10 @@ pub enum HqAction {
         /// Seconds to wait for the store's config status (0: do not wait).
         #[arg(long, default_value_t = 30)]
         wait: u64,
+        /// Allow plain mqtt:// to a broker on another machine (the config and the password
+        /// travel unencrypted). For a private line only.
+        #[arg(long)]
+        allow_plaintext: bool,
     },
 }
 
@@ -77,7 +81,22 @@ pub fn run(action: HqAction) -> Result<(), Failure> {
             username,
             password,
             wait,
+            allow_plaintext,
         } => {
+            let remote = crate::config::HqSection {
+                broker: broker.clone(),
+                ..Default::default()
+            }
+            .broker_addr()
+            .is_ok_and(|a| !crate::config::is_local_host(&a.host));
+            if remote && !allow_plaintext {
+                return Err(fail(
+                    64,
+                    anyhow::anyhow!(
+                        "{broker} is another machine and flashpick hq push speaks plain mqtt: the config (and the password) would travel unencrypted; push on the broker's machine, or pass --allow-plaintext for a private line"
+                    ),
+                ));
+            }
             let sig = sig.unwrap_or_else(|| minisig_path(&file));
             let doc = ConfigDoc {
                 config: read(&file)?,

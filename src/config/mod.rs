@@ -315,7 +315,7 @@ impl Config {
             ("jddj", &self.platforms.jddj),
         ] {
             if let Some(url) = p.base_url.as_deref().filter(|_| p.enabled)
-                && platforms::plaintext_url(url).is_some_and(|h| !is_local_host(h))
+                && platforms::plaintext_remote(url)
             {
                 out.push(format!(
                     "platforms.{name}: {url} is plain http; orders and signed requests travel unencrypted (allow_plaintext = true)"

@@ -194,15 +194,17 @@ pub struct WebhooksSection {
     pub listen: Option<SocketAddr>,
 }
 
-/// The host of a plain `http://` URL.
-pub(super) fn plaintext_url(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("http://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    Some(match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
-    })
+/// Whether `url` is plain http to another machine, judged on the host the HTTP client itself
+/// will read from it (so no spelling — a backslash, user info, an IPv6 literal — can make a
+/// remote host look local). An unreadable URL counts as remote.
+pub(super) fn plaintext_remote(url: &str) -> bool {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "https" => false,
+        Ok(u) => u
+            .host_str()
+            .is_none_or(|h| !super::is_local_host(h.trim_start_matches('[').trim_end_matches(']'))),
+        Err(_) => true,
+    }
 }
 
 /// Checks one platform's section; `Err((key, reason))`.
@@ -228,8 +230,10 @@ pub(super) fn validate(
                 format!("`{url}` must start with https:// (or http://)"),
             ));
         }
-        if plaintext_url(url).is_some_and(|host| !super::is_local_host(host)) && !p.allow_plaintext
-        {
+        if let Err(e) = reqwest::Url::parse(url) {
+            return Err((key("base_url"), format!("`{url}` is not a URL: {e}")));
+        }
+        if plaintext_remote(url) && !p.allow_plaintext {
             return Err((
                 key("base_url"),
                 format!(

@@ -54,6 +54,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(error = %e, "HQ link cannot start; fix [hq] in the config");
+                shared.hq_link.record_link(Err(e.clone()));
                 // A config on trial that breaks the link is undone when its trial ends; any
                 // other config stays, and so does the problem, until someone fixes it.
                 if deadline.is_none() {
@@ -73,6 +74,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             .metrics
             .hq_connected
             .store(0, std::sync::atomic::Ordering::Relaxed);
+        shared.hq_link.set_offline();
         match ended {
             Ended::Shutdown | Ended::Reloading => return,
             Ended::Lost { was_up } => {

@@ -67,13 +67,14 @@ impl StockFigures {
     }
 
     /// The level in the platform's sale units: pieces as they are; weighed goods in whole
-    /// portions of `sale_unit_g` grams (rounded down: a part portion cannot be sold). `None` for
-    /// weighed goods whose portion is not known: no level is better than one in grams.
-    pub fn platform_level(&self, unit: Unit, sale_unit_g: Option<i64>) -> Option<i64> {
+    /// portions of `sale_unit_g` grams (rounded down: a part portion cannot be sold). Weighed
+    /// goods whose portion is not known show 0: the platform may still hold a level in grams
+    /// from before portions existed, and not selling beats selling a hundred times the shelf.
+    pub fn platform_level(&self, unit: Unit, sale_unit_g: Option<i64>) -> i64 {
         match (unit, sale_unit_g) {
-            (Unit::Piece, _) => Some(self.publishable()),
-            (Unit::Gram, Some(g)) if g > 0 => Some(self.publishable() / g),
-            (Unit::Gram, _) => None,
+            (Unit::Piece, _) => self.publishable(),
+            (Unit::Gram, Some(g)) if g > 0 => self.publishable() / g,
+            (Unit::Gram, _) => 0,
         }
     }
 }

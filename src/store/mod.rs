@@ -6,7 +6,7 @@
 
 pub mod catalog;
 mod outbox;
-mod read;
+pub mod read;
 pub mod schema;
 mod write;
 mod writer;

@@ -542,8 +542,7 @@ pub fn pending_outbox_after(
 }
 
 /// The level every sku should show on `platform` now (for a full stock sync), in the platform's
-/// sale units; weighed skus without a known portion are left out (see
-/// `StockFigures::platform_level`).
+/// sale units (see `StockFigures::platform_level`).
 pub fn all_levels(
     conn: &Connection,
     platform: Platform,
@@ -565,13 +564,18 @@ pub fn all_levels(
             safety: 0,
         };
         let unit: Unit = r.get::<_, String>(2)?.parse().unwrap_or_default();
-        let level = figures.platform_level(unit, r.get(3)?);
-        let sku = SkuCode(r.get(0)?);
-        Ok(level.map(|l| (sku, l)))
+        Ok((SkuCode(r.get(0)?), figures.platform_level(unit, r.get(3)?)))
     })?;
-    Ok(rows
-        .filter_map(Result::transpose)
-        .collect::<Result<_, _>>()?)
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Weighed skus without their portion size (imported before it existed): how many, and one.
+pub fn weighed_without_portion(conn: &Connection) -> Result<(i64, Option<String>), StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*), min(sku) FROM sku WHERE unit = 'gram' AND sale_unit_g IS NULL",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }
 
 /// How a sku is sold on the platforms: its unit and, for weighed goods, the grams of a portion.

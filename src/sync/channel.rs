@@ -74,6 +74,11 @@ impl ChannelState {
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().expect("channel state").clone()
     }
+    /// For a connection (the HQ link): gone, for a reason already recorded or none (a stop).
+    pub fn set_offline(&self) {
+        self.online.store(false, Ordering::Relaxed);
+    }
+
     /// For a connection (the HQ link): connected, or the reason it is not.
     pub fn record_link(&self, result: Result<(), String>) {
         self.calls.fetch_add(1, Ordering::Relaxed);

@@ -239,6 +239,22 @@ pub fn action_from_report(kind: &str, payload: &Value) -> Result<Action, String>
                 .collect()
         })
         .unwrap_or_default();
+    // An adjustment of a weighed line whose portion is unknown would go back in grams: refuse
+    // it, visibly (the row is parked with this reason).
+    let adjust = payload.get("action").and_then(Value::as_str) == Some("adjust");
+    if let Some(l) = payload
+        .get("order_lines")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|l| adjust && l["weighed"] == true && l["unit_g"].as_i64().is_none())
+    {
+        return Err(format!(
+            "line {} ({}) is weighed and its portion size is unknown: import the catalog with sale_unit_g, then retry this report",
+            l["line_no"],
+            l["sku"].as_str().unwrap_or_default()
+        ));
+    }
     match payload.get("action").and_then(Value::as_str) {
         Some("confirm") => Ok(Action::Confirm { order }),
         Some("pick_complete") => Ok(Action::PickComplete { order }),
@@ -332,5 +348,22 @@ mod tests {
         // Pieces as they are.
         let l = line(3, 1, None);
         assert_eq!((l.short_units(), l.kept_units()), (1, 2));
+    }
+
+    #[test]
+    fn an_adjustment_of_a_weighed_line_without_its_portion_is_refused_with_the_fix() {
+        let payload = |action: &str| {
+            json!({"external_id": "1", "action": action, "order_lines": [
+                {"line_no": 2, "sku": "PORK", "qty": 1000, "picked": 0, "short": 1000,
+                 "unit_g": null, "weighed": true}
+            ]})
+        };
+        let e = action_from_report("report", &payload("adjust")).unwrap_err();
+        assert!(
+            e.contains("line 2 (PORK)") && e.contains("sale_unit_g"),
+            "{e}"
+        );
+        // Nothing else about the order needs the portion.
+        assert!(action_from_report("report", &payload("pick_complete")).is_ok());
     }
 }

@@ -225,7 +225,7 @@ fn http_dates_parse() {
 }
 
 /// A weighed item without its portion size (imported before the column existed) is named, with
-/// the fix: its stock level is not sent to the platforms.
+/// the fix: the platforms are told 0 for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_weighed_item_without_its_portion_is_named() {
     let dir = tempfile::tempdir().unwrap();

@@ -171,7 +171,9 @@ async fn network_fault_campaign() {
         .unwrap();
 
     // The faults, in a task of their own while the picker works.
-    let (phase_tx, mut phase) = tokio::sync::watch::channel(false);
+    // The outage's start and end, each seen by the picker's loop (a channel, not a watch: both
+    // may come within one step).
+    let (phase_tx, mut phase) = tokio::sync::mpsc::unbounded_channel::<bool>();
     let injector = tokio::spawn({
         let (to_sim, to_store, to_broker, db) = (
             to_sim.clone(),
@@ -184,7 +186,8 @@ async fn network_fault_campaign() {
         async move {
             let mut tally = Tally::default();
             let proxies = [&to_sim, &to_store, &to_broker];
-            for i in 0..faults {
+            // At least one round, so that the outage happens with no other fault too.
+            for i in 0..faults.max(1) {
                 if i == faults / 2 {
                     // The store offline: both lines gone while orders are being picked.
                     crate::common::within(60, "open orders to pick offline", async {
@@ -203,6 +206,9 @@ async fn network_fault_campaign() {
                     for p in proxies {
                         p.up();
                     }
+                }
+                if i >= faults {
+                    break;
                 }
                 hold(rng.ms(100, 1000)).await;
                 let line = rng.below(LINES.len() as u64) as usize;
@@ -224,13 +230,13 @@ async fn network_fault_campaign() {
         if injector.is_finished() {
             break injector.await.unwrap();
         }
-        if phase.has_changed().unwrap_or(false) {
+        while let Ok(offline_now) = phase.try_recv() {
             let now = (
                 count(&db, HANDED_OVER),
                 picker.acked_total(),
                 count(&db, PENDING),
             );
-            if *phase.borrow_and_update() {
+            if offline_now {
                 at_start = now;
             } else {
                 offline = Offline {

@@ -228,10 +228,14 @@ impl Proxy {
                     return;
                 };
                 if *c.line.borrow() == Line::Down {
+                    // Nobody there: reset at once, as a closed port answers.
+                    let _ = client.set_zero_linger();
                     drop(client);
                     continue;
                 }
-                tokio::spawn(connect(client, upstream, c.clone()));
+                // Born now: a cut from here on ends it, even before it reaches the server.
+                let born = c.cuts.borrow().0;
+                tokio::spawn(connect(client, upstream, c.clone(), born));
             }
         });
         Proxy { port, ctl }
@@ -295,9 +299,9 @@ async fn through(line: &mut tokio::sync::watch::Receiver<Line>) -> bool {
 
 /// One client connection: held while the line is stalled (its SYN lost), then joined to the
 /// server; each direction is piped until it ends or a cut ends both.
-async fn connect(client: tokio::net::TcpStream, upstream: u16, ctl: Arc<Control>) {
+async fn connect(client: tokio::net::TcpStream, upstream: u16, ctl: Arc<Control>, born: u64) {
     let mut line = ctl.line.subscribe();
-    if !through(&mut line).await {
+    if !through(&mut line).await || ctl.cuts.borrow().0 != born {
         return;
     }
     let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
@@ -307,8 +311,8 @@ async fn connect(client: tokio::net::TcpStream, upstream: u16, ctl: Arc<Control>
     let _ = server.set_nodelay(true);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
-    tokio::spawn(pipe(cr, sw, ctl.clone()));
-    tokio::spawn(pipe(sr, cw, ctl));
+    tokio::spawn(pipe(cr, sw, ctl.clone(), born));
+    tokio::spawn(pipe(sr, cw, ctl, born));
 }
 
 /// Copies one direction, each chunk delivered the latency after it was read (in order, held
@@ -317,10 +321,10 @@ async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     ctl: Arc<Control>,
+    born: u64,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut cuts = ctl.cuts.subscribe();
-    let born = cuts.borrow_and_update().0;
     let mut line = ctl.line.subscribe();
     let (tx, mut rx) = mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
     let outcome = {

@@ -406,6 +406,7 @@ pub async fn finish_shift(
             let c = client.as_mut().expect("connected");
             let Ok(open) = c.request(Request::ListOrders { all: false }).await else {
                 client = None;
+                idle.tick().await;
                 continue;
             };
             let open = open["orders"].as_array().map_or(0, Vec::len);

@@ -169,9 +169,17 @@ fn plain_text_to_another_machine_needs_an_explicit_local_switch() {
         err.contains("hq.broker") && err.contains("use mqtts://"),
         "{err}"
     );
-    // Addresses that only look local are not.
+    // Addresses that only look local are not: the host is the one the client will connect to.
     let (rc, err) = check(&hq("mqtt://127.0.0.1.example.com", ""));
     assert_eq!(rc, Some(78), "{err}");
+    for url in [
+        "http://evil.example\\\\@127.0.0.1/api/v1",
+        "http://127.0.0.1@evil.example/api/v1",
+        "http://127.0.0.1.example.com/api/v1",
+    ] {
+        let (rc, err) = check(&meituan(url, ""));
+        assert_eq!(rc, Some(78), "{url}: {err}");
+    }
 
     // Said out loud in the local file: allowed, and warned about.
     let (rc, err) = check(&meituan(
@@ -191,11 +199,23 @@ fn plain_text_to_another_machine_needs_an_explicit_local_switch() {
     for body in [
         meituan("http://127.0.0.1:9478/api/v1", ""),
         meituan("http://[::1]:9478/api/v1", ""),
+        meituan("http://user@localhost:9478/api/v1", ""),
         hq("mqtt://localhost:1883", ""),
     ] {
         let (rc, err) = check(&body);
         assert_eq!((rc, err.contains("UNENCRYPTED")), (Some(0), false), "{err}");
     }
+
+    // HQ's own tool: a config (it may carry platform secrets) is not pushed in clear to another
+    // machine unless asked to.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
+        .args(["hq", "push", "sla.toml", "--broker", "mqtt://10.0.0.7:1883"])
+        .args(["--store", "P-1", "--wait", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(err.contains("--allow-plaintext"), "{err}");
 
     // HQ may not send the switch, at any level.
     let local = "[store]\nid = \"P-1\"\n";

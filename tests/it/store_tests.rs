@@ -555,8 +555,8 @@ fn two_readers_see_consistent_snapshots_while_the_writer_works() {
 }
 
 /// Stock levels for weighed goods go out in whole portions; an item imported before portions
-/// existed gets no level at all (one in grams would sell a hundred times the shelf), and the
-/// store refuses a weighed row without its portion.
+/// existed is shown as 0 (the platform may still hold a level in grams, which would sell a
+/// hundred times the shelf), and the store refuses a weighed row without its portion.
 #[test]
 fn weighed_levels_go_out_in_portions_and_never_in_grams() {
     use flashpick::model::{Platform, Unit};
@@ -592,7 +592,7 @@ fn weighed_levels_go_out_in_portions_and_never_in_grams() {
         .collect();
     assert_eq!(levels.get("FR003"), Some(&10), "{levels:?}");
     assert_eq!(levels.get("W550"), Some(&20), "{levels:?}");
-    assert!(!levels.contains_key("PORK"), "{levels:?}");
+    assert_eq!(levels.get("PORK"), Some(&0), "{levels:?}");
     // One level at a time, the same.
     for sku in ["FR003", "PORK"] {
         store
@@ -608,7 +608,8 @@ fn weighed_levels_go_out_in_portions_and_never_in_grams() {
         .read(|c| {
             let mut stmt = c.prepare(
                 "SELECT json_extract(payload, '$.sku'), json_extract(payload, '$.level')
-                 FROM outbox WHERE kind = 'stock_level' AND destination = 'meituan'",
+                 FROM outbox WHERE kind = 'stock_level' AND destination = 'meituan'
+                 ORDER BY 1",
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -616,8 +617,51 @@ fn weighed_levels_go_out_in_portions_and_never_in_grams() {
         .unwrap();
     assert_eq!(
         queued,
-        vec![("FR003".to_string(), 12)],
-        "6,000 g in 500 g portions"
+        vec![("FR003".to_string(), 12), ("PORK".to_string(), 0)],
+        "6,000 g in 500 g portions; none known for PORK"
     );
     store.close();
+}
+
+/// HQ's catalog deltas and weighed items: an item change without a portion (HQ software from
+/// before the field) keeps the portion the item has rather than stalling the deltas behind it;
+/// a nonsense portion is refused with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hq_item_changes_keep_a_weighed_items_portion() {
+    use flashpick::store::CatalogDelta;
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let store = Store::open(&dir.path().join("store.db"), crate::common::options()).unwrap();
+    let delta = |version: i64, portion: serde_json::Value| -> CatalogDelta {
+        serde_json::from_value(serde_json::json!({"v": 1, "version": version, "changes": [
+            {"op": "item", "sku": "FR003", "name": "香蕉", "unit": "gram", "location": "F-02",
+             "sale_unit_g": portion}
+        ]}))
+        .unwrap()
+    };
+    let portion = |store: &Store| {
+        store
+            .read(|c| {
+                flashpick::store::read::sale_unit(c, &flashpick::model::SkuCode::new("FR003"))
+            })
+            .unwrap()
+            .1
+    };
+    store.catalog_delta(delta(1, 500.into())).await.unwrap();
+    assert_eq!(portion(&store), Some(500));
+    store
+        .catalog_delta(delta(2, serde_json::Value::Null))
+        .await
+        .unwrap();
+    assert_eq!(portion(&store), Some(500), "kept");
+    let e = store
+        .catalog_delta(delta(3, 0.into()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("catalog delta 3 change 0") && e.contains("between 1 and 100000"),
+        "{e}"
+    );
+    store.close_async().await;
 }

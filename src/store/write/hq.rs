@@ -57,7 +57,8 @@ pub enum CatalogChange {
         /// Scale PLU.
         #[serde(default)]
         plu: Option<String>,
-        /// Weighed goods: the grams of one portion as the platforms sell it (required then).
+        /// Weighed goods: the grams of one portion as the platforms sell it (absent: the item
+        /// keeps the one it has).
         #[serde(default)]
         sale_unit_g: Option<i64>,
     },
@@ -137,14 +138,19 @@ pub(in crate::store) fn catalog_delta(
                 plu,
                 sale_unit_g,
             } => {
-                crate::store::catalog::check_sale_unit(&sku.0, *unit, *sale_unit_g).map_err(
-                    |reason| {
-                        StoreError::BadOrder(format!(
-                            "catalog delta {} change {i}: {reason}",
-                            delta.version
-                        ))
-                    },
-                )?;
+                // A weighed item sent without its portion (HQ software from before the field)
+                // keeps the one it has; with none it shows 0 on the platforms (doctor names
+                // it) rather than stall every later delta behind this one.
+                if sale_unit_g.is_some() {
+                    crate::store::catalog::check_sale_unit(&sku.0, *unit, *sale_unit_g).map_err(
+                        |reason| {
+                            StoreError::BadOrder(format!(
+                                "catalog delta {} change {i}: {reason}",
+                                delta.version
+                            ))
+                        },
+                    )?;
+                }
                 tx.prepare_cached(
                     "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, updated_at, plu, sale_unit_g)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -152,7 +158,8 @@ pub(in crate::store) fn catalog_delta(
                          spec = excluded.spec, unit = excluded.unit, location = excluded.location,
                          walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
                          updated_at = excluded.updated_at, plu = excluded.plu,
-                         sale_unit_g = excluded.sale_unit_g",
+                         sale_unit_g = CASE WHEN excluded.unit = 'gram'
+                             THEN COALESCE(excluded.sale_unit_g, sale_unit_g) END",
                 )?
                 .execute(params![
                     sku.0,

@@ -290,22 +290,30 @@ pub(super) fn platform_report(
 ) -> Result<(), StoreError> {
     // Every line with the platform's own item id: an adjustment must name them all (JD lists
     // every remaining line) and the platform knows items by its ids.
+    // Weighed lines go back in the portions they were sold by: the line's own (from the order),
+    // else the catalog's (lines taken before portions were recorded).
     let mut items = tx.prepare_cached(
-        "SELECT line_no, platform_item, unit_g FROM order_line WHERE order_id = ?1 ORDER BY line_no",
+        "SELECT ol.line_no, ol.platform_item,
+                COALESCE(ol.unit_g, CASE WHEN k.unit = 'gram' THEN k.sale_unit_g END),
+                k.unit = 'gram'
+         FROM order_line ol JOIN sku k ON k.sku = ol.sku
+         WHERE ol.order_id = ?1 ORDER BY ol.line_no",
     )?;
-    type Item = (Option<String>, Option<i64>);
+    type Item = (Option<String>, Option<i64>, bool);
     let ids: std::collections::HashMap<u32, Item> = items
-        .query_map([order.id.0], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .query_map([order.id.0], |r| {
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?
         .collect::<Result<_, _>>()?;
     let lines: Vec<serde_json::Value> = order
         .lines
         .iter()
         .map(|l| {
-            let (platform_item, unit_g) = ids.get(&l.line_no).cloned().unwrap_or_default();
+            let (platform_item, unit_g, weighed) = ids.get(&l.line_no).cloned().unwrap_or_default();
             json!({
                 "line_no": l.line_no, "sku": l.sku.0, "platform_item": platform_item,
                 "name": l.name, "qty": l.qty, "picked": l.picked, "short": l.short,
-                "unit_price_fen": l.unit_price.0, "unit_g": unit_g,
+                "unit_price_fen": l.unit_price.0, "unit_g": unit_g, "weighed": weighed,
             })
         })
         .collect();

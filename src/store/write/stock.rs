@@ -120,10 +120,7 @@ pub(super) fn queue_stock_levels(
     let (unit, sale_unit_g) = crate::store::read::sale_unit(tx, sku)?;
     for (platform, default_safety) in &options.selling {
         let f = stock_figures(tx, sku, *platform, *default_safety)?;
-        // A weighed item without its portion size has no honest level to send.
-        let Some(level) = f.platform_level(unit, sale_unit_g) else {
-            continue;
-        };
+        let level = f.platform_level(unit, sale_unit_g);
         let payload = json!({
             "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
             "level": level, "on_hand": f.on_hand, "reserved": f.reserved,
