@@ -264,7 +264,7 @@ fn database(c: &Config) -> Finding {
     // Weighed items without their portion size (imported before the column existed) have no
     // honest level: the daemon sends 0 for them, and says so here.
     // (Before migration 4 the column is missing: the daemon's next start tells.)
-    if let Ok((n @ 1.., first)) = crate::store::read::weighed_without_portion(&conn) {
+    if let Ok((n @ 1.., first)) = crate::store::weighed_without_portion(&conn) {
         return bad(
             Level::Warn,
             check,

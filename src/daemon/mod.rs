@@ -136,7 +136,7 @@ impl Daemon {
         let store = tokio::task::spawn_blocking(move || Store::open(&db, options))
             .await
             .map_err(|_| StoreError::Closed)??;
-        if let Ok((n @ 1.., first)) = store.read(crate::store::read::weighed_without_portion) {
+        if let Ok((n @ 1.., first)) = store.read(crate::store::weighed_without_portion) {
             tracing::warn!(
                 "{n} weighed item(s) (first: {}) have no sale_unit_g: the platforms are told 0 until the catalog is imported again with that column",
                 first.unwrap_or_default()

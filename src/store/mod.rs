@@ -6,7 +6,7 @@
 
 pub mod catalog;
 mod outbox;
-pub mod read;
+mod read;
 pub mod schema;
 mod write;
 mod writer;
@@ -20,7 +20,7 @@ pub use read::{
 };
 pub use read::{
     OutboxRow, all_levels, parked_orders, pending_outbox, pending_outbox_after, resolve_item,
-    sync_state,
+    sale_unit, sync_state, weighed_without_portion,
 };
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,

@@ -16,6 +16,15 @@ struct Setup<'a> {
     mt_secret: &'a str,
 }
 
+async fn start_sim() -> sim::SimHandle {
+    sim::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        SimConfig::default(),
+    )
+    .await
+    .unwrap()
+}
+
 fn write_config(dir: &Path, sim: &sim::SimHandle, s: &Setup) -> std::path::PathBuf {
     let text = format!(
         r#"[store]
@@ -111,12 +120,7 @@ fn assert_finding(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_store_passes_every_check() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig::default(),
-    )
-    .await
-    .unwrap();
+    let sim = start_sim().await;
     let broker = Broker::start();
     let gun = crate::scanner_tests::plug(&dir.path().join("gun-1"));
     crate::common::seed_db(dir.path(), &[]);
@@ -155,12 +159,7 @@ async fn a_healthy_store_passes_every_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_part_is_named_with_its_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig::default(),
-    )
-    .await
-    .unwrap();
+    let sim = start_sim().await;
     // A state directory that cannot exist: its parent is a file.
     std::fs::write(dir.path().join("afile"), b"x").unwrap();
     let closed = crate::net::free_port();
@@ -229,12 +228,7 @@ fn http_dates_parse() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_weighed_item_without_its_portion_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        SimConfig::default(),
-    )
-    .await
-    .unwrap();
+    let sim = start_sim().await;
     crate::common::seed_db(dir.path(), &[]);
     let db = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
     db.execute(

@@ -641,9 +641,7 @@ async fn hq_item_changes_keep_a_weighed_items_portion() {
     };
     let portion = |store: &Store| {
         store
-            .read(|c| {
-                flashpick::store::read::sale_unit(c, &flashpick::model::SkuCode::new("FR003"))
-            })
+            .read(|c| flashpick::store::sale_unit(c, &flashpick::model::SkuCode::new("FR003")))
             .unwrap()
             .1
     };
