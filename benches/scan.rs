@@ -135,6 +135,7 @@ fn main() {
         samples
     });
     let _ = order;
+    let (request, writer) = breakdown(dir.path(), &rt, scans);
     let mut raw = Connection::open(raw_dir.join("store.db")).unwrap();
     schema::configure(&raw).unwrap();
     let mut base: Vec<Duration> = (0..scans as i64)
@@ -157,6 +158,77 @@ fn main() {
         "  ratio of medians: {:.2}x (goal <= 1.5x)",
         p50.as_secs_f64() / b50.as_secs_f64()
     );
+    println!(
+        "  where the time goes (p50): the writer alone {:>9.3?}, a RecordScan request over the socket {:>9.3?}",
+        writer, request
+    );
     record::figure("scan latency p50", record::ms(p50), "ms", record::ms(b50));
     record::figure("scan latency p99", record::ms(p99), "ms", record::ms(b99));
+}
+
+/// The median of the same scan at two inner points of the path: a `RecordScan` request over the
+/// socket (no pty, no reader thread) and the store's writer alone (no daemon at all).
+fn breakdown(
+    dir: &std::path::Path,
+    rt: &tokio::runtime::Runtime,
+    scans: usize,
+) -> (Duration, Duration) {
+    let (sock_dir, writer_dir) = (dir.join("sock"), dir.join("writer"));
+    std::fs::create_dir_all(&sock_dir).unwrap();
+    std::fs::create_dir_all(&writer_dir).unwrap();
+    let sock_order = seed(&sock_dir, 1_000_000);
+    let writer_order = seed(&writer_dir, 1_000_000);
+    let config = support::config(&sock_dir, "/nonexistent/scanner");
+    let out = rt.block_on(async {
+        let d = Daemon::start(config).await.unwrap();
+        let mut c = Client::connect(d.socket_path(), "bench", None)
+            .await
+            .unwrap();
+        let mut req = Vec::with_capacity(scans);
+        for _ in 0..scans {
+            let t = Instant::now();
+            let r = c
+                .request(Request::RecordScan {
+                    order_id: sock_order,
+                    code: CODE.into(),
+                    scanner: None,
+                })
+                .await
+                .unwrap();
+            req.push(t.elapsed());
+            assert_eq!(r["result"], "ok", "{r}");
+        }
+        d.shutdown().await;
+        let store = flashpick::store::Store::open(
+            &writer_dir.join("store.db"),
+            flashpick::store::StoreOptions::default(),
+        )
+        .unwrap();
+        let rules = flashpick::model::barcode::DecodeRules::default();
+        let mut w = Vec::with_capacity(scans);
+        for _ in 0..scans {
+            let t = Instant::now();
+            let done = store
+                .scan(flashpick::store::ScanRequest {
+                    order: flashpick::model::OrderId(writer_order),
+                    code: CODE.into(),
+                    decoded: flashpick::model::barcode::decode(CODE, &rules),
+                    scanner: None,
+                    tolerance_pct: 5,
+                })
+                .await
+                .unwrap();
+            w.push(t.elapsed());
+            assert_eq!(
+                done.outcome,
+                flashpick::model::ScanOutcome::Ok,
+                "{}",
+                done.message
+            );
+        }
+        (store, percentile(&mut req, 0.5), percentile(&mut w, 0.5))
+    });
+    let (store, request, writer) = out;
+    store.close();
+    (request, writer)
 }

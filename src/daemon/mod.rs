@@ -14,6 +14,7 @@ mod views;
 use crate::api::{Event, Status};
 use crate::config::Config;
 use crate::model::Timestamp;
+use crate::scan::ScannerStats;
 use crate::store::{self, Store, StoreError, StoreOptions};
 use metrics::Metrics;
 use std::net::SocketAddr;
@@ -123,6 +124,16 @@ pub struct Daemon {
     reload: tokio::sync::mpsc::Receiver<Config>,
 }
 
+/// A daemon dropped without [`Daemon::shutdown`] (a failed start-up, a test that panicked) still
+/// lets go of its serial ports: its reader threads stop within one read timeout, so the ports
+/// can be opened again.
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop_readers
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Daemon {
     /// Starts everything and returns once the daemon is ready to serve (READY=1 has been sent).
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
@@ -175,19 +186,6 @@ impl Daemon {
         let channels = platforms::channels(&config)?;
         let webhooks = platforms::bind_webhooks(&config).await?;
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
-        // Bounded: a scanner gone mad waits for the daemon instead of filling memory.
-        let (frames_tx, frames) = tokio::sync::mpsc::channel(256);
-        let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut readers = Vec::new();
-        for cfg in &config.scanners {
-            match crate::scan::spawn(cfg.clone(), frames_tx.clone(), stop_readers.clone()) {
-                Ok(h) => readers.push(h),
-                Err(e) => {
-                    tracing::error!(scanner = %cfg.name, error = %e, "cannot start a reader thread")
-                }
-            }
-        }
-        drop(frames_tx);
         let mut bindings: std::collections::HashMap<String, String> = config
             .scanners
             .iter()
@@ -199,10 +197,10 @@ impl Daemon {
                 .filter(|(s, _)| config.scanners.iter().any(|c| &c.name == s)),
         );
         let scanners = scanning::Scanners {
-            list: readers
+            list: config
+                .scanners
                 .iter()
-                .zip(&config.scanners)
-                .map(|(h, c)| (h.stats.clone(), c.station.clone()))
+                .map(|c| (Arc::new(ScannerStats::new(c)), c.station.clone()))
                 .collect(),
             bindings: std::sync::Mutex::new(bindings),
         };
@@ -230,17 +228,24 @@ impl Daemon {
         tasks.spawn(http::serve(http, shared.clone(), shutdown.subscribe()));
         tasks.spawn(views::fan_out(shared.clone(), shutdown.subscribe()));
         tasks.spawn(status_ticker(shared.clone(), shutdown.subscribe()));
-        tasks.spawn(scanning::serial_loop(
-            shared.clone(),
-            frames,
-            shutdown.subscribe(),
-        ));
         let webhook_addr = platforms::spawn(&shared, &mut tasks, &shutdown, webhooks).await?;
         if shared.config.hq.enabled {
             tasks.spawn(crate::hq::link::run(shared.clone(), shutdown.subscribe()));
         }
         if let Some(every) = notify::watchdog_interval() {
             tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
+        }
+        // Last, so that nothing below can fail and leave reader threads running.
+        let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for (cfg, (stats, _)) in shared.config.scanners.iter().zip(&shared.scanners.list) {
+            let sink = scanning::sink(shared.clone());
+            match crate::scan::spawn(cfg.clone(), stats.clone(), sink, stop_readers.clone()) {
+                Ok(h) => readers.push(h),
+                Err(e) => {
+                    tracing::error!(scanner = %cfg.name, error = %e, "cannot start a reader thread")
+                }
+            }
         }
         tracing::info!(
             store = %shared.config.store.id,

@@ -7,12 +7,11 @@ use super::views::view_with;
 use crate::api::{Event, Expected, ScanOutcome, ScanReply};
 use crate::model::barcode::{self, CodeKind};
 use crate::model::{Order, OrderId, Timestamp};
-use crate::scan::{ReaderMsg, RepeatFilter, ScanFrame, ScannerStats};
-use crate::store::{self, ScanLog, ScanRequest, StoreError};
+use crate::scan::{ReaderMsg, RepeatFilter, ScanFrame, ScannerStats, Sink};
+use crate::store::{self, ScanDone, ScanLog, ScanRequest, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
 
 /// The configured scanners and who each one belongs to.
 pub(crate) struct Scanners {
@@ -32,41 +31,31 @@ impl Scanners {
     }
 }
 
-/// Handles what the reader threads send until shutdown, one at a time, in arrival order.
-pub(crate) async fn serial_loop(
-    shared: Arc<Shared>,
-    mut inbox: mpsc::Receiver<ReaderMsg>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// The sink for one scanner's reader thread. A frame is handled right there, on the reader
+/// thread: decoded, bound or scanned into the picker's order through the writer, and published.
+/// Handing it to a task first would add two thread wake-ups to every scan. Frames of one scanner
+/// are handled in arrival order; the writer orders scans of several scanners.
+pub(crate) fn sink(shared: Arc<Shared>) -> Sink {
     let window = Duration::from_millis(shared.config.picking.repeat_window_ms);
     let mut repeats = RepeatFilter::new(window);
-    loop {
-        let msg = tokio::select! {
-            _ = shutdown.changed() => return,
-            m = inbox.recv() => match m {
-                Some(m) => m,
-                None => return,
-            },
-        };
+    Box::new(move |msg| {
         let frame = match msg {
             ReaderMsg::Frame(f) => f,
             ReaderMsg::Connected { scanner } => {
-                alert(&shared, "info", format!("scanner {scanner} connected"));
-                continue;
+                return alert(&shared, "info", format!("scanner {scanner} connected"));
             }
             ReaderMsg::Disconnected { scanner, reason } => {
-                alert(&shared, "warning", format!("scanner {scanner}: {reason}"));
-                continue;
+                return alert(&shared, "warning", format!("scanner {scanner}: {reason}"));
             }
         };
         if repeats.is_repeat(&frame) {
             super::metrics::Metrics::inc(&shared.metrics.scan_repeats);
-            continue;
+            return;
         }
-        if let Err(e) = serial_scan(&shared, frame).await {
+        if let Err(e) = serial_scan(&shared, frame) {
             tracing::error!(error = %e, "scan could not be handled");
         }
-    }
+    })
 }
 
 fn alert(shared: &Arc<Shared>, level: &str, message: String) {
@@ -77,18 +66,15 @@ fn alert(shared: &Arc<Shared>, level: &str, message: String) {
     });
 }
 
-async fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError> {
+/// Blocking: runs on the scanner's reader thread.
+fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError> {
     let decoded = barcode::decode(&frame.code, &shared.rules);
     let scanner = frame.scanner.clone();
     if let Ok(d) = &decoded
         && d.kind == Some(CodeKind::Badge)
     {
-        let badge = d.data.clone();
-        let picker = shared
-            .store
-            .read_async(move |c| store::picker_for_badge(c, &badge))
-            .await?;
-        shared.store.bind_scanner(&scanner, &picker).await?;
+        let picker = shared.store.read(|c| store::picker_for_badge(c, &d.data))?;
+        shared.store.bind_scanner_blocking(&scanner, &picker)?;
         shared
             .scanners
             .bindings
@@ -109,41 +95,40 @@ async fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), Store
     }
     let Some(picker) = shared.scanners.picker_of(&scanner) else {
         let message = format!("scanner {scanner} belongs to no picker: scan your badge first");
-        return no_order(shared, frame.code, message, scanner, None).await;
+        return no_order(shared, frame.code, message, scanner, None);
     };
-    let who = picker.clone();
-    let order = shared
-        .store
-        .read_async(move |c| store::current_order(c, &who))
-        .await?;
-    let Some(order) = order else {
+    let Some(order) = shared.store.read(|c| store::current_order_id(c, &picker))? else {
         let message = format!("picker {picker} has no order in picking: claim one first");
-        return no_order(shared, frame.code, message, scanner, Some(picker)).await;
+        return no_order(shared, frame.code, message, scanner, Some(picker));
     };
-    scan_into(shared, order.id, frame.code, Some(scanner)).await?;
-    Ok(())
+    let (req, weight_g) = scan_request(shared, order, frame.code.clone(), Some(scanner.clone()));
+    // Answered on the writer thread as soon as it commits; the reader goes back to the wire.
+    let on_writer = shared.clone();
+    shared.store.scan_then(req, move |done| match done {
+        Ok(done) => {
+            answer(&on_writer, done, frame.code, Some(scanner), weight_g);
+        }
+        Err(e) => tracing::error!(error = %e, "scan could not be handled"),
+    })
 }
 
-async fn no_order(
+fn no_order(
     shared: &Arc<Shared>,
     code: String,
     message: String,
     scanner: String,
     picker: Option<String>,
 ) -> Result<(), StoreError> {
-    shared
-        .store
-        .log_scan(ScanLog {
-            order_id: None,
-            line_no: None,
-            code: code.clone(),
-            result: ScanOutcome::NoOrder.as_str().into(),
-            qty: 0,
-            actor: picker.clone().unwrap_or_else(|| scanner.clone()),
-            scanner: Some(scanner.clone()),
-            at: Timestamp::now(),
-        })
-        .await?;
+    shared.store.log_scan_blocking(ScanLog {
+        order_id: None,
+        line_no: None,
+        code: code.clone(),
+        result: ScanOutcome::NoOrder.as_str().into(),
+        qty: 0,
+        actor: picker.clone().unwrap_or_else(|| scanner.clone()),
+        scanner: Some(scanner.clone()),
+        at: Timestamp::now(),
+    })?;
     shared.metrics.scan(ScanOutcome::NoOrder);
     publish(
         shared,
@@ -201,18 +186,38 @@ pub(crate) async fn scan_into(
     code: String,
     scanner: Option<String>,
 ) -> Result<ScanReply, StoreError> {
+    let (req, weight_g) = scan_request(shared, order, code.clone(), scanner.clone());
+    let done = shared.store.scan(req).await?;
+    Ok(answer(shared, done, code, scanner, weight_g))
+}
+
+/// The writer's request for a scan, and the weight the code carried.
+fn scan_request(
+    shared: &Arc<Shared>,
+    order: OrderId,
+    code: String,
+    scanner: Option<String>,
+) -> (ScanRequest, Option<i64>) {
     let decoded = barcode::decode(&code, &shared.rules);
     let weight_g = decoded.as_ref().ok().and_then(|d| d.weight_g);
-    let done = shared
-        .store
-        .scan(ScanRequest {
-            order,
-            code: code.clone(),
-            decoded,
-            scanner: scanner.clone(),
-            tolerance_pct: shared.config.picking.weight_tolerance_pct,
-        })
-        .await?;
+    let req = ScanRequest {
+        order,
+        code,
+        decoded,
+        scanner,
+        tolerance_pct: shared.config.picking.weight_tolerance_pct,
+    };
+    (req, weight_g)
+}
+
+/// Counts what the writer did with a scan, tells every screen, and returns the reply.
+fn answer(
+    shared: &Arc<Shared>,
+    done: ScanDone,
+    code: String,
+    scanner: Option<String>,
+    weight_g: Option<i64>,
+) -> ScanReply {
     shared.metrics.scan(done.outcome);
     let reply = ScanReply {
         result: done.outcome,
@@ -233,5 +238,5 @@ pub(crate) async fn scan_into(
         )),
     };
     publish(shared, reply.clone());
-    Ok(reply)
+    reply
 }

@@ -4,7 +4,7 @@
 pub mod framer;
 mod port;
 
-pub use port::{ReaderMsg, ScanFrame, ScannerHandle, ScannerStats, spawn};
+pub use port::{ReaderMsg, ScanFrame, ScannerHandle, ScannerStats, Sink, spawn};
 
 /// Tells a scanner repeating one read (some resend on a noisy line) from a person scanning the
 /// same item again, who is much slower than the window.

@@ -14,9 +14,9 @@ mod writer;
 pub use catalog::{CatalogError, CatalogRow};
 pub use outbox::Settle;
 pub use read::{
-    Invariants, LineWalk, OutboxDepth, SkuInfo, check_invariants, current_order, list_orders,
-    load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth, picker_for_badge,
-    scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
+    Invariants, LineWalk, OutboxDepth, SkuInfo, check_invariants, current_order, current_order_id,
+    list_orders, load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth,
+    picker_for_badge, scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
 };
 pub use read::{
     OutboxRow, all_levels, parked_orders, pending_outbox, pending_outbox_after, resolve_item,
@@ -34,7 +34,7 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, oneshot};
-use writer::Command;
+use writer::{Command, Reply};
 
 /// Something went wrong in the store. `is_refusal` tells a refused request from a broken store.
 #[derive(Debug, thiserror::Error)]
@@ -452,6 +452,36 @@ impl Store {
         })
     }
 
+    /// [`Store::scan`] from a plain thread (a scanner's reader) that does not wait for the
+    /// result: `then` gets it on the writer thread right after the commit, so it must be quick
+    /// and must not call the store. Blocks only while the writer's queue is full.
+    pub fn scan_then(
+        &self,
+        req: ScanRequest,
+        then: impl FnOnce(Result<ScanDone, StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let reply = Reply::Then(Box::new(then));
+        self.inner
+            .commands
+            .blocking_send(Command::Scan { req, reply })
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// [`Store::bind_scanner`] from a plain thread.
+    pub fn bind_scanner_blocking(&self, scanner: &str, picker: &str) -> Result<(), StoreError> {
+        let (scanner, picker) = (scanner.to_string(), picker.to_string());
+        self.call_blocking(|reply| Command::BindScanner {
+            scanner,
+            picker,
+            reply,
+        })
+    }
+
+    /// [`Store::log_scan`] from a plain thread.
+    pub fn log_scan_blocking(&self, scan: ScanLog) -> Result<(), StoreError> {
+        self.call_blocking(|reply| Command::LogScan { scan, reply })
+    }
+
     /// Blocking form of [`Store::stock`].
     pub fn stock_blocking(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
         self.call_blocking(|reply| Command::Stock { op, reply })
@@ -475,27 +505,21 @@ impl Store {
         }
     }
 
-    async fn call<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
-    ) -> Result<T, StoreError> {
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .commands
-            .send(make(tx))
+            .send(make(Reply::Wait(tx)))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    fn call_blocking<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Command,
-    ) -> Result<T, StoreError> {
+    fn call_blocking<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.inner
             .commands
-            .blocking_send(make(tx))
+            .blocking_send(make(Reply::Wait(tx)))
             .map_err(|_| StoreError::Closed)?;
         rx.blocking_recv().map_err(|_| StoreError::Closed)?
     }

@@ -427,17 +427,21 @@ pub fn scanner_bindings(conn: &Connection) -> Result<Vec<(String, String)>, Stor
 
 /// The picker's order in picking (the latest claimed, should there be several).
 pub fn current_order(conn: &Connection, picker: &str) -> Result<Option<Order>, StoreError> {
-    let id = conn
+    match current_order_id(conn, picker)? {
+        Some(id) => load_order(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// The id of [`current_order`], without loading the order.
+pub fn current_order_id(conn: &Connection, picker: &str) -> Result<Option<OrderId>, StoreError> {
+    Ok(conn
         .prepare_cached(
             "SELECT id FROM \"order\" WHERE state = 'picking' AND picker = ?1
              ORDER BY updated_at DESC, id DESC LIMIT 1",
         )?
         .query_row([picker], |r| r.get(0).map(OrderId))
-        .optional()?;
-    match id {
-        Some(id) => load_order(conn, id),
-        None => Ok(None),
-    }
+        .optional()?)
 }
 
 /// The picker a badge code stands for: the picker table's id when the badge is registered, else

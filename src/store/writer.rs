@@ -1,6 +1,6 @@
 //! The writer thread: the only owner of the write connection. Commands arrive in order over a
 //! channel; each runs in its own `BEGIN IMMEDIATE` transaction, and its events are broadcast only
-//! after the commit succeeded.
+//! after the commit succeeded (and after the caller has its answer).
 
 use super::write::{self, Applied, Ingested, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp};
 use super::{CatalogRow, StoreError, StoreEvent, StoreOptions};
@@ -8,7 +8,27 @@ use crate::model::{OrderEvent, OrderId, StockFigures};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+/// Where a command's result goes.
+pub(super) enum Reply<T> {
+    /// To a caller waiting for it.
+    Wait(oneshot::Sender<Result<T, StoreError>>),
+    /// To a function run on the writer thread right after the commit, so no thread has to be
+    /// woken to pass the result on (a scanner's reader does not wait for its scans). It must be
+    /// quick and must not call the store.
+    Then(Box<dyn FnOnce(Result<T, StoreError>) + Send>),
+}
+
+impl<T> Reply<T> {
+    pub(super) fn send(self, result: Result<T, StoreError>) {
+        match self {
+            // The caller may have given up waiting; the change stands either way.
+            Reply::Wait(tx) => {
+                let _ = tx.send(result);
+            }
+            Reply::Then(f) => f(result),
+        }
+    }
+}
 
 /// A typed request to the writer.
 pub(super) enum Command {
@@ -107,7 +127,7 @@ fn run(
         match cmd {
             Command::Shutdown => break,
             Command::Ping { reply } => {
-                let _ = reply.send(Ok(()));
+                reply.send(Ok(()));
             }
             Command::Ingest {
                 source,
@@ -227,18 +247,21 @@ impl Writer<'_> {
                 .unwrap_or("unknown panic");
             Err(StoreError::Bug(what.to_string()))
         });
-        let result = result.map(|(value, events)| {
-            for e in events {
-                // No subscriber is fine: the daemon may not be listening (CLI, benchmarks).
-                let _ = self.events.send(e);
-            }
-            value
-        });
+        let (result, events) = match result {
+            Ok((value, events)) => (Ok(value), events),
+            Err(e) => (Err(e), Vec::new()),
+        };
         if let Err(e) = &result
             && !e.is_refusal()
         {
             tracing::error!(error = %e, "store write failed; rolled back");
         }
-        let _ = reply.send(result);
+        // The caller first: it is waiting, while the subscribers' work (views, outbox workers)
+        // is background that would otherwise be woken in front of it.
+        reply.send(result);
+        for e in events {
+            // No subscriber is fine: the daemon may not be listening (CLI, benchmarks).
+            let _ = self.events.send(e);
+        }
     }
 }

@@ -424,7 +424,7 @@ async fn hq_sees_a_scanner_unplugged_within_seconds() {
         gun_state(h) == Some(true)
     })
     .await;
-    drop(gun); // unplugged
+    crate::scanner_tests::unplug(&link, gun);
     hq.until(15, "the scanner disconnected at HQ", |h| {
         gun_state(h) == Some(false)
     })

@@ -23,6 +23,14 @@ pub fn plug(link: &Path) -> TTYPort {
     master
 }
 
+/// Unplugs the scanner behind `link` as udev does: the by-id link goes, then the device. A
+/// reader still retrying the link cannot then open the pseudo-terminal number that the kernel
+/// hands to the next test.
+pub fn unplug(link: &Path, gun: TTYPort) {
+    std::fs::remove_file(link).unwrap();
+    drop(gun);
+}
+
 fn config(dir: &Path, scanners: &[(&str, Option<&str>)], repeat_ms: u64) -> Config {
     let mut text = format!(
         "[store]\nid = \"SC-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
@@ -210,7 +218,7 @@ async fn an_unplugged_scanner_comes_back_by_itself() {
     let mut c = client(&d).await;
     connected(&mut c, "gun-1").await;
     claim(&mut c, ids[0], "p1").await;
-    drop(gun); // unplugged
+    unplug(&link, gun);
     alert(&mut c, "gun-1: disconnected").await;
     let status = c.request(Request::Status).await.unwrap();
     assert_eq!(status["scanners"][0]["connected"], false);
