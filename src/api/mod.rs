@@ -94,7 +94,7 @@ impl Topic {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "req", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    /// Open orders by deadline (`all`: the latest orders of every state).
+    /// Open orders by deadline (`all`: orders of every state, by deadline, at most 500).
     ListOrders {
         /// Include finished orders.
         #[serde(default)]

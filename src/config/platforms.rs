@@ -127,7 +127,8 @@ pub struct PlatformSection {
     /// The longest wait between two tries of an undelivered update.
     #[serde(default = "default_max_retry")]
     pub max_retry_secs: u64,
-    /// Meituan: minutes before the promised delivery time that picking must be done.
+    /// The rider's travel time, taken off the promised delivery time of orders that come
+    /// without the platform's own pick deadline (seconds); `[sla] travel_buffer_secs` when unset.
     #[serde(default)]
     pub travel_buffer_secs: Option<i64>,
 }

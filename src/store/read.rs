@@ -97,9 +97,17 @@ pub fn list_orders(
     } else {
         ""
     };
-    let sql = format!(
-        "SELECT {ORDER_COLUMNS} FROM \"order\" {filter} ORDER BY pick_deadline, id LIMIT ?1"
-    );
+    // The open orders are few; of all orders, the latest are the ones anybody looks for.
+    let sql = if open_only {
+        format!(
+            "SELECT {ORDER_COLUMNS} FROM \"order\" {filter} ORDER BY pick_deadline, id LIMIT ?1"
+        )
+    } else {
+        format!(
+            "SELECT * FROM (SELECT {ORDER_COLUMNS} FROM \"order\" ORDER BY pick_deadline DESC, id DESC LIMIT ?1)
+             ORDER BY pick_deadline, id"
+        )
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut orders: Vec<Order> = stmt
         .query_map([limit as i64], order_from_row)?

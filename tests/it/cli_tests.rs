@@ -49,6 +49,87 @@ fn the_shipped_example_config_passes_the_check() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+/// Every key the config knows is in the example, set or commented out. The keys come from the
+/// parser itself: a probe key put into each table is refused with the list of the table's keys.
+#[test]
+fn the_example_config_shows_every_key() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("store-config.example.toml");
+    let text = std::fs::read_to_string(&example).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let is_header = |l: &str| l.starts_with('[');
+    // (header line index or none for the top level, its table's text)
+    let mut tables: Vec<(Option<usize>, String)> = vec![(None, String::new())];
+    for (i, l) in lines.iter().enumerate() {
+        if is_header(l) {
+            let body: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| !is_header(l))
+                .copied()
+                .collect();
+            tables.push((Some(i), body.join("\n")));
+        }
+    }
+    let all_tables = tables.clone();
+    let same_tables = |header: &str| -> String {
+        all_tables
+            .iter()
+            .filter(|(i, _)| i.is_some_and(|i| lines[i] == header))
+            .map(|(_, body)| body.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (mut checked, mut missing) = (0, Vec::new());
+    for (at, body) in tables {
+        let mut probed: Vec<&str> = lines.clone();
+        let insert = at.map_or(0, |i| i + 1);
+        probed.insert(insert, "zz_probe = 1");
+        let err = flashpick::config::Config::parse(&probed.join("\n"), &example)
+            .err()
+            .unwrap_or_else(|| panic!("a probe key after line {insert} was accepted"))
+            .to_string();
+        let expected = err
+            .split_once("expected")
+            .unwrap_or_else(|| panic!("no list of keys in: {err}"))
+            .1;
+        let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        assert!(!keys.is_empty(), "{err}");
+        let table = at.map_or("the top level".to_string(), |i| lines[i].to_string());
+        for key in keys {
+            let shown = match at {
+                // Top-level keys are tables: their headers (perhaps commented out) show them.
+                None => text.lines().any(|l| {
+                    let l = l.trim_start_matches(['#', ' ']);
+                    l.starts_with(&format!("[{key}]"))
+                        || l.starts_with(&format!("[{key}."))
+                        || l.starts_with(&format!("[[{key}]]"))
+                }),
+                Some(_) => {
+                    body.lines().any(|l| {
+                        let l = l.trim_start_matches(['#', ' ']);
+                        l.starts_with(&format!("{key} =")) || l.starts_with(&format!("{key}="))
+                    }) || same_tables(lines[at.unwrap()]).lines().any(|l| {
+                        // An array of tables shows a key in any of its entries.
+                        let l = l.trim_start_matches(['#', ' ']);
+                        l.starts_with(&format!("{key} ="))
+                    }) || text.contains(&format!(
+                        "{}.{key}]",
+                        lines[at.unwrap()].trim_matches(['[', ']'])
+                    ))
+                }
+            };
+            if !shown {
+                missing.push(format!("`{key}` of {table}"));
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "missing from the example config: {missing:?}"
+    );
+    assert!(checked > 60, "only {checked} keys checked");
+}
+
 #[test]
 fn bad_configs_exit_78_naming_the_key_and_the_reason() {
     let cases = [

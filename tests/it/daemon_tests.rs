@@ -525,3 +525,48 @@ async fn a_second_daemon_on_the_same_socket_is_refused() {
     let again = Daemon::start(daemon_config(dir.path())).await.unwrap();
     again.shutdown().await;
 }
+
+/// The protocol document names every request, every event and every scan result the code has:
+/// the names come from serde itself (an unknown name is refused with the list of known ones).
+#[test]
+fn the_protocol_document_names_every_request_event_and_scan_result() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/protocol.md"),
+    )
+    .unwrap();
+    let known = |probe: Value, what: &str| -> Vec<String> {
+        let err = match what {
+            "req" => serde_json::from_value::<Request>(probe).unwrap_err(),
+            _ => serde_json::from_value::<Event>(probe).unwrap_err(),
+        }
+        .to_string();
+        let list = err
+            .split_once("expected one of")
+            .unwrap_or_else(|| panic!("{err}"))
+            .1;
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let requests = known(serde_json::json!({"req": "zz_probe"}), "req");
+    let events = known(serde_json::json!({"type": "zz_probe"}), "type");
+    assert!(
+        requests.len() > 20 && events.len() >= 6,
+        "{requests:?} {events:?}"
+    );
+    for name in requests.iter().chain(&events) {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "assets/protocol.md has no row for `{name}`"
+        );
+    }
+    for outcome in ScanOutcome::ALL {
+        assert!(
+            doc.contains(&format!("`{}`", outcome.as_str())),
+            "assets/protocol.md does not name the scan result `{}`",
+            outcome.as_str()
+        );
+    }
+}

@@ -70,6 +70,12 @@ fn events() -> Vec<OrderEvent> {
             reason: "顾客要求".into(),
         },
         OrderEvent::ConfirmReturn,
+        // A scale label for line 2 (nothing picked on it yet).
+        OrderEvent::PickWeighed {
+            line: 2,
+            grams: 1,
+            tolerance_pct: 10,
+        },
     ]
 }
 
@@ -79,14 +85,14 @@ fn every_state_and_event_is_allowed_or_refused_as_specified() {
     // Rows: states; columns: the events above, in order. `Ok(state)` or the refusal's name.
     type E = Result<OrderState, &'static str>;
     const N: E = Err("not_allowed");
-    let table: [(OrderState, [E; 11]); 7] = [
+    let table: [(OrderState, [E; 12]); 7] = [
         (
             New,
-            [Ok(Accepted), N, N, N, N, N, N, N, N, Ok(Cancelled), N],
+            [Ok(Accepted), N, N, N, N, N, N, N, N, Ok(Cancelled), N, N],
         ),
         (
             Accepted,
-            [N, Ok(Picking), N, N, N, N, N, N, N, Ok(Cancelled), N],
+            [N, Ok(Picking), N, N, N, N, N, N, N, Ok(Cancelled), N, N],
         ),
         (
             Picking,
@@ -102,18 +108,19 @@ fn every_state_and_event_is_allowed_or_refused_as_specified() {
                 N,
                 Ok(Cancelled),
                 N,
+                Ok(Picking),
             ],
         ),
         (
             Picked,
-            [N, N, N, N, N, N, N, Ok(Packed), N, Ok(Cancelled), N],
+            [N, N, N, N, N, N, N, Ok(Packed), N, Ok(Cancelled), N, N],
         ),
         (
             Packed,
-            [N, N, N, N, N, N, N, N, Ok(HandedOver), Ok(Cancelled), N],
+            [N, N, N, N, N, N, N, N, Ok(HandedOver), Ok(Cancelled), N, N],
         ),
-        (HandedOver, [N, N, N, N, N, N, N, N, N, N, N]),
-        (Cancelled, [N, N, N, N, N, N, N, N, N, N, N]),
+        (HandedOver, [N, N, N, N, N, N, N, N, N, N, N, N]),
+        (Cancelled, [N, N, N, N, N, N, N, N, N, N, N, N]),
     ];
     let mut checked = 0;
     for (state, row) in table {
@@ -132,7 +139,7 @@ fn every_state_and_event_is_allowed_or_refused_as_specified() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7 * 11);
+    assert_eq!(checked, 7 * 12);
 }
 
 #[test]

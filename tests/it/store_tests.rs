@@ -348,6 +348,45 @@ fn catalog_import_updates_in_place_and_a_bad_row_commits_nothing() {
         .read(|c| Ok(c.query_row("SELECT name FROM sku WHERE sku = 'W550'", [], |r| r.get(0))?))
         .unwrap();
     assert_eq!(name, "农夫山泉 550ml", "the failed import changed nothing");
+
+    // A changed file: a new name, a counted level and a new barcode, each updated in place.
+    let mut changed = small_catalog();
+    changed[0].name = "农夫山泉 550ml 新包装".into();
+    changed[0].on_hand = 25;
+    changed[2].barcodes = vec!["6920152400012".into()];
+    assert_eq!(store.import_catalog_blocking(changed).unwrap(), 3);
+    let (name, on_hand, skus, moved): (String, i64, i64, i64) = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT name, (SELECT on_hand FROM stock WHERE sku = 'W550'), (SELECT COUNT(*) FROM sku),
+                        (SELECT SUM(delta) FROM stock_move WHERE sku = 'W550' AND kind = 'import')
+                 FROM sku WHERE sku = 'W550'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(name, "农夫山泉 550ml 新包装");
+    assert_eq!(
+        (on_hand, moved),
+        (25, 25),
+        "the level moved by a ledger row, not overwritten"
+    );
+    assert_eq!(skus, 3, "updated in place, nothing added");
+    assert_eq!(moves(&store), after_first + 1);
+    let by_code = |code: &str| {
+        let code = code.to_string();
+        store
+            .read(move |c| store::sku_by_code(c, &code))
+            .unwrap()
+            .map(|s| s.0)
+    };
+    assert_eq!(by_code("6920152400012").as_deref(), Some("BREAD"));
+    assert_eq!(
+        by_code("96385074"),
+        None,
+        "the file's barcodes replace the old ones"
+    );
 }
 
 #[test]
@@ -662,4 +701,30 @@ async fn hq_item_changes_keep_a_weighed_items_portion() {
         "{e}"
     );
     store.close_async().await;
+}
+
+/// `list_orders` of every state gives the latest orders when there are more than it may list
+/// (a store's history grows by hundreds a day), open-only gives the most urgent; both by deadline.
+#[test]
+fn all_orders_are_the_latest_and_open_orders_the_most_urgent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    for (ext, deadline) in [("A", 3_000), ("B", 1_000), ("C", 2_000), ("D", 4_000)] {
+        let mut o = new_order(ext, &[("W550", 1)]);
+        o.platform_deadline = Some(flashpick::model::Timestamp(deadline));
+        let Ingested::New(_) = store.ingest_blocking("meituan", ext, o).unwrap() else {
+            panic!("duplicate")
+        };
+    }
+    let listed = |open_only| {
+        store
+            .read(|c| store::list_orders(c, open_only, 2))
+            .unwrap()
+            .into_iter()
+            .map(|o| o.external_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(false), ["A", "D"], "the two latest, by deadline");
+    assert_eq!(listed(true), ["B", "C"], "the two most urgent");
+    store.close();
 }
