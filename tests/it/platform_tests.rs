@@ -426,6 +426,38 @@ async fn forged_and_stale_pushes_are_refused() {
     .await
     .unwrap();
     assert_eq!(jd_forged["code"], "10014", "{jd_forged}");
+    // Correctly signed, but an hour old: a replay.
+    let mut jd_old: Vec<(String, String)> = vec![
+        ("app_key".into(), "sim-jd".into()),
+        ("token".into(), "sim-jd-token".into()),
+        (
+            "timestamp".into(),
+            flashpick::sync::china_time::format(flashpick::model::Timestamp(now.0 - 3_600_000)),
+        ),
+        ("format".into(), "json".into()),
+        ("v".into(), "1.0".into()),
+        (
+            "jd_param_json".into(),
+            r#"{"billId":"900002","statusId":"41000"}"#.into(),
+        ),
+    ];
+    let refs: Vec<(&str, &str)> = jd_old
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let sign = flashpick::sync::sign::jddj(&refs, "sim-jd-secret");
+    jd_old.push(("sign".into(), sign));
+    let jd_stale: Value = post("/djsw/newOrder", jd_old)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jd_stale["code"], "10014", "{jd_stale}");
+    assert!(
+        jd_stale["msg"].as_str().unwrap().contains("stale"),
+        "{jd_stale}"
+    );
     // An oversized body is refused before it is read whole.
     for path in ["/meituan/paid", "/djsw/newOrder"] {
         let huge = http
@@ -497,6 +529,140 @@ async fn a_store_without_a_public_url_polls_for_orders_and_cancellations() {
     sim.sim
         .wait_for("the milk level restored", 10, |st| {
             (st.levels.get("jddj:MILK1L").and_then(|v| v.last().copied()) == Some(5)).then_some(())
+        })
+        .await;
+    d.shutdown().await;
+    sim.stop().await;
+}
+
+/// Customers cancel on both platforms, pushed to the store: one order still waiting, one half
+/// picked. The waiting one frees its stock at once; the half-picked one asks for its goods back
+/// and frees them when staff confirm they are on the shelf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_cancellations_release_stock_and_ask_for_picked_goods_back() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &[("MILK1L".into(), 1)], false)
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    sim.sim
+        .wait_for("both confirmations", 10, |st| {
+            (effects(st, &mt) == ["confirm"] && effects(st, &jd) == ["confirm"]).then_some(())
+        })
+        .await;
+    c.request(Request::ClaimOrder {
+        order_id: mt_local,
+        picker: "p1".into(),
+    })
+    .await
+    .unwrap();
+    let r = c
+        .request(Request::RecordScan {
+            order_id: mt_local,
+            code: "6901234567892".into(),
+            scanner: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(r["result"], "ok", "{r}");
+    let figures = |v: Value| {
+        (
+            v["items"][0]["on_hand"].as_i64(),
+            v["items"][0]["reserved"].as_i64(),
+        )
+    };
+    let w550 = c
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        figures(w550),
+        (Some(19), Some(1)),
+        "one in the tote, one held"
+    );
+
+    sim.sim.cancel(Platform::Meituan, &mt).await.unwrap();
+    sim.sim.cancel(Platform::Jddj, &jd).await.unwrap();
+    let (mut cancelled, mut put_back) = (Vec::new(), None);
+    within(10, "both cancellations and the put-back alert", async {
+        while cancelled.len() < 2 || put_back.is_none() {
+            match c.next_event().await.unwrap() {
+                Event::OrderChanged { cause, order } if cause == "cancel" => {
+                    cancelled.push(order.order.id.0)
+                }
+                Event::Alert {
+                    level,
+                    message,
+                    order_id,
+                } if order_id == Some(mt_local) => {
+                    assert_eq!(level, "error");
+                    put_back = Some(message);
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    cancelled.sort();
+    assert_eq!(cancelled, {
+        let mut v = vec![mt_local, jd_local];
+        v.sort();
+        v
+    });
+    let put_back = put_back.unwrap();
+    assert!(put_back.contains("W550 ×1"), "{put_back}");
+    // The waiting JD order's milk is free at once, at the platform too.
+    sim.sim
+        .wait_for("the milk level restored at JD", 10, |st| {
+            (st.levels.get("jddj:MILK1L").and_then(|v| v.last().copied()) == Some(5)).then_some(())
+        })
+        .await;
+    // The unpicked water is released; the bottle in the tote counts only once it is back.
+    let w550 = c
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(figures(w550), (Some(19), Some(0)));
+    let o = c
+        .request(Request::GetOrder { order_id: mt_local })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["state"], "cancelled");
+    assert_eq!(o["order"]["return_pending"], true);
+    c.request(Request::ConfirmReturn { order_id: mt_local })
+        .await
+        .unwrap();
+    let w550 = c
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(figures(w550), (Some(20), Some(0)), "back on the shelf");
+    // Nothing was reported back for a cancellation the platform made itself.
+    sim.sim
+        .wait_for("no store-side effects", 1, |st| {
+            (effects(st, &mt) == ["confirm"] && effects(st, &jd) == ["confirm"]).then_some(())
         })
         .await;
     d.shutdown().await;
