@@ -68,6 +68,7 @@ fn order(ext: &str, skus: &[usize]) -> NewOrder {
                 qty: 2,
                 unit_price: Fen(200),
                 platform_item: None,
+                merchant_code: None,
                 unit_g: None,
             })
             .collect(),

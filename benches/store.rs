@@ -79,6 +79,7 @@ fn store_with_orders(dir: &std::path::Path, n: usize) -> (Store, Vec<OrderId>) {
                     qty: 1000,
                     unit_price: Fen(200),
                     platform_item: None,
+                    merchant_code: None,
                     unit_g: None,
                 }],
             };

@@ -45,6 +45,7 @@ pub fn seed(dir: &Path, qty: i64) -> i64 {
             qty,
             unit_price: Fen(200),
             platform_item: None,
+            merchant_code: None,
             unit_g: None,
         }],
     };

@@ -554,20 +554,24 @@ pub fn pending_outbox_after(
 }
 
 /// The level every sku should show on `platform` now (for a full stock sync), in the platform's
-/// sale units (see `StockFigures::platform_level`).
+/// sale units (see `StockFigures::platform_level`), by the code the platform knows it under.
 pub fn all_levels(
     conn: &Connection,
     platform: Platform,
     default_safety: i64,
-) -> Result<Vec<(SkuCode, i64)>, StoreError> {
+) -> Result<Vec<(String, i64)>, StoreError> {
+    // Under the platform's own codes for the sku when it has any (learned from its orders),
+    // else under the sku.
     let mut stmt = conn.prepare_cached(
-        "SELECT k.sku, COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0)
+        "SELECT COALESCE(m.platform_sku_id, k.sku), COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0)
                 - COALESCE((SELECT ps.safety_stock FROM platform_sku ps
                             WHERE ps.sku = k.sku AND ps.platform = ?1
                               AND ps.safety_stock IS NOT NULL LIMIT 1),
                            k.safety_stock, ?2)
                 , k.unit, k.sale_unit_g
-         FROM sku k LEFT JOIN stock s ON s.sku = k.sku ORDER BY k.sku",
+         FROM sku k LEFT JOIN stock s ON s.sku = k.sku
+              LEFT JOIN platform_sku m ON m.sku = k.sku AND m.platform = ?1
+         ORDER BY 1",
     )?;
     let rows = stmt.query_map(params![platform.as_str(), default_safety], |r| {
         let figures = StockFigures {
@@ -576,7 +580,7 @@ pub fn all_levels(
             safety: 0,
         };
         let unit: Unit = r.get::<_, String>(2)?.parse().unwrap_or_default();
-        Ok((SkuCode(r.get(0)?), figures.platform_level(unit, r.get(3)?)))
+        Ok((r.get(0)?, figures.platform_level(unit, r.get(3)?)))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -192,6 +192,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX sku_weighed_without_portion ON sku(sku)
         WHERE unit = 'gram' AND sale_unit_g IS NULL;
     "#,
+    // 6: the code the platform sent for each line's item (its merchant code), so reports name
+    // the item as the platform knows it even when it matched ours by barcode.
+    r#"
+    ALTER TABLE order_line ADD COLUMN merchant_code TEXT;
+    "#,
 ];
 
 /// The schema version of an open database.

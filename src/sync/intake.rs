@@ -39,12 +39,14 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
                         }
                         _ => (l.count, l.unit_price, None),
                     };
+                let merchant_code = l.merchant_code.clone().filter(|c| *c != info.sku.0);
                 lines.push(NewLine {
                     sku: info.sku,
                     name: Some(l.name).filter(|n| !n.is_empty()),
                     qty,
                     unit_price,
                     platform_item: l.platform_item,
+                    merchant_code,
                     unit_g,
                 });
             }

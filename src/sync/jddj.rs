@@ -101,7 +101,7 @@ impl Jddj {
                 let remaining: Vec<Value> = lines
                     .iter()
                     .filter(|l| l.kept_units() > 0)
-                    .map(|l| json!({"outSkuId": l.sku, "skuCount": l.kept_units()}))
+                    .map(|l| json!({"outSkuId": l.code, "skuCount": l.kept_units()}))
                     .collect();
                 if remaining.is_empty() {
                     return Err("every line would be adjusted to zero: the customer must cancel the order on JD".into());
@@ -129,7 +129,7 @@ impl Jddj {
             Action::Stock(levels) => {
                 let list: Vec<Value> = levels
                     .iter()
-                    .map(|l| json!({"outSkuId": l.sku, "stockQty": l.level}))
+                    .map(|l| json!({"outSkuId": l.code, "stockQty": l.level}))
                     .collect();
                 self.call(
                     "stock/batchUpdateCurrentQtys",

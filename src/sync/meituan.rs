@@ -112,8 +112,8 @@ impl Meituan {
                     .filter(|l| l.short_units() > 0)
                     .map(|l| {
                         json!({
-                            "app_food_code": l.sku,
-                            "sku_id": l.platform_item.clone().unwrap_or_else(|| l.sku.clone()),
+                            "app_food_code": l.code,
+                            "sku_id": l.platform_item.clone().unwrap_or_else(|| l.code.clone()),
                             "count": l.short_units(),
                         })
                     })
@@ -135,7 +135,7 @@ impl Meituan {
             Action::Stock(levels) => {
                 let food: Vec<Value> = levels
                     .iter()
-                    .map(|l| json!({"app_food_code": l.sku, "skus": [{"sku_id": l.sku, "stock": l.level.to_string()}]}))
+                    .map(|l| json!({"app_food_code": l.code, "skus": [{"sku_id": l.code, "stock": l.level.to_string()}]}))
                     .collect();
                 self.call(
                     true,

@@ -102,8 +102,11 @@ pub struct DraftLine {
 /// One line of an order as a report carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportLine {
-    /// Store sku (the merchant code on the platform).
+    /// Store sku.
     pub sku: String,
+    /// The item's code on the platform (its merchant code; the sku unless the platform sent
+    /// another).
+    pub code: String,
     /// The platform's item id.
     pub platform_item: Option<String>,
     /// Ordered.
@@ -140,8 +143,9 @@ impl ReportLine {
 /// One stock level to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Level {
-    /// Store sku (the merchant code on the platform).
-    pub sku: String,
+    /// The item's code on the platform: the store sku, unless the platform sells it under a
+    /// merchant code of its own.
+    pub code: String,
     /// Units the platform may sell.
     pub level: i64,
 }
@@ -230,6 +234,11 @@ pub fn action_from_report(kind: &str, payload: &Value) -> Result<Action, String>
             ls.iter()
                 .map(|l| ReportLine {
                     sku: l["sku"].as_str().unwrap_or_default().to_string(),
+                    code: l["merchant_code"]
+                        .as_str()
+                        .or(l["sku"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
                     platform_item: l["platform_item"].as_str().map(str::to_string),
                     qty: l["qty"].as_i64().unwrap_or(0),
                     picked: l["picked"].as_i64().unwrap_or(0),
@@ -330,6 +339,7 @@ mod tests {
     fn weighed_lines_go_back_in_portions_to_the_nearest() {
         let line = |qty, short, unit_g| ReportLine {
             sku: "FR003".into(),
+            code: "FR003".into(),
             platform_item: None,
             qty,
             picked: qty - short,

@@ -149,7 +149,12 @@ async fn deliver(
 fn levels(rows: &[OutboxRow]) -> Vec<Level> {
     rows.iter()
         .map(|r| Level {
-            sku: r.payload["sku"].as_str().unwrap_or_default().to_string(),
+            // Rows queued before codes were learned name only the sku.
+            code: r.payload["code"]
+                .as_str()
+                .or(r.payload["sku"].as_str())
+                .unwrap_or_default()
+                .to_string(),
             level: r.payload["level"].as_i64().unwrap_or(0),
         })
         .collect()
@@ -311,8 +316,8 @@ async fn full_sync(
     for chunk in all.chunks(channel.config.stock_batch.max(1)) {
         let levels = chunk
             .iter()
-            .map(|(sku, level)| Level {
-                sku: sku.0.clone(),
+            .map(|(code, level)| Level {
+                code: code.clone(),
                 level: *level,
             })
             .collect();

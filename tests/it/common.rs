@@ -73,6 +73,7 @@ pub fn new_order(external_id: &str, lines: &[(&str, i64)]) -> NewOrder {
                 qty: *qty,
                 unit_price: Fen(350),
                 platform_item: None,
+                merchant_code: None,
                 unit_g: None,
             })
             .collect(),

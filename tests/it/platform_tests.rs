@@ -269,6 +269,119 @@ async fn every_action_reaches_the_platform_once_and_in_order() {
     sim.stop().await;
 }
 
+/// The platforms sell the store's water under a merchant code of their own ("P-WATER"); it is
+/// matched to W550 by its barcode. Refunds, adjustments and stock levels must then name the
+/// item as the platform knows it, or the platform answers "no such item".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_sold_under_the_platforms_own_codes_are_reported_under_them() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = sim::start(
+        listener,
+        SimConfig {
+            meituan_push_url: Some(PUSH_URL.into()),
+            catalog_csv: Some(
+                "sku,name,barcode,location,on_hand\n\
+                 P-WATER,农夫山泉 550ml,6901234567892,A,100\n\
+                 MILK1L,光明鲜牛奶 1L,4006381333931,B,100\n"
+                    .into(),
+            ),
+            ..SimConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let items = [("P-WATER".to_string(), 2), ("MILK1L".to_string(), 1)];
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &items, false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &items, false)
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    let o = c
+        .request(Request::GetOrder { order_id: mt_local })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["lines"][0]["sku"], "W550", "matched by barcode");
+    // One water short on each.
+    for id in [mt_local, jd_local] {
+        pick(&mut c, id, &["6901234567892", "4006381333931"], &[(1, 1)]).await;
+    }
+    sim.sim
+        .wait_for("both pick-completes", 10, |st| {
+            (effects(st, &mt).last().map(String::as_str) == Some("pick_complete")
+                && effects(st, &jd).last().map(String::as_str) == Some("pick_complete"))
+            .then_some(())
+        })
+        .await;
+    let st = sim.sim.snapshot();
+    let detail = |order: &str, action: &str| -> Value {
+        st["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["order"] == order && e["action"] == action)
+            .map(|e| e["detail"].clone())
+            .unwrap_or_else(|| panic!("no {action} of {order}: {}", st["effects"]))
+    };
+    assert_eq!(effects_of(&st, &mt), ["confirm", "refund", "pick_complete"]);
+    assert_eq!(
+        detail(&mt, "refund")["food_data"][0]["app_food_code"],
+        "P-WATER"
+    );
+    assert_eq!(effects_of(&st, &jd), ["confirm", "adjust", "pick_complete"]);
+    assert_eq!(
+        detail(&jd, "adjust")["remaining"],
+        json!([{"outSkuId": "P-WATER", "skuCount": 1}, {"outSkuId": "MILK1L", "skuCount": 1}])
+    );
+    // Levels go out under the learned code: 20 − 2 picked − 2 written off as missing = 16.
+    sim.sim
+        .wait_for(
+            "the water level under P-WATER on both platforms",
+            10,
+            |st| {
+                let last = |k: &str| st.levels.get(k).and_then(|v| v.last().copied());
+                (last("meituan:P-WATER") == Some(16) && last("jddj:P-WATER") == Some(16))
+                    .then_some(())
+            },
+        )
+        .await;
+    // And a full resync does the same, and no longer names W550 to the platform.
+    let sent = |k: &str| -> usize {
+        sim.sim.snapshot()["levels"][k]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    let (water_before, w550_before) = (sent("meituan:P-WATER"), sent("meituan:W550"));
+    c.request(Request::StockResync).await.unwrap();
+    sim.sim
+        .wait_for("the resync under P-WATER", 10, |st| {
+            (st.levels.get("meituan:P-WATER").map_or(0, Vec::len) > water_before).then_some(())
+        })
+        .await;
+    assert_eq!(sent("meituan:W550"), w550_before);
+    d.shutdown().await;
+    sim.stop().await;
+}
+
+fn effects_of(st: &Value, order: &str) -> Vec<String> {
+    st["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["order"] == order)
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_platform_outage_delays_reports_but_loses_none() {
     let dir = tempfile::tempdir().unwrap();

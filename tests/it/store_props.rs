@@ -44,6 +44,7 @@ fn open(dir: &std::path::Path, on_hand: [i64; 3], specs: &[OrderSpec]) -> (Store
                         qty: *q,
                         unit_price: Fen(100),
                         platform_item: None,
+                        merchant_code: None,
                         unit_g: None,
                     })
                     .collect(),

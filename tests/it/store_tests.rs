@@ -627,7 +627,6 @@ fn weighed_levels_go_out_in_portions_and_never_in_grams() {
         .read(|c| flashpick::store::all_levels(c, Platform::Meituan, 0))
         .unwrap()
         .into_iter()
-        .map(|(s, l)| (s.0, l))
         .collect();
     assert_eq!(levels.get("FR003"), Some(&10), "{levels:?}");
     assert_eq!(levels.get("W550"), Some(&20), "{levels:?}");

@@ -91,8 +91,8 @@ pub(in crate::store) fn ingest(
         let name = line.name.clone().unwrap_or(info.name);
         tx.prepare_cached(
             "INSERT INTO order_line (order_id, line_no, sku, name, qty, unit_price_fen,
-                 platform_item, unit_g)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 platform_item, unit_g, merchant_code)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             id.0,
@@ -102,8 +102,20 @@ pub(in crate::store) fn ingest(
             line.qty,
             line.unit_price.0,
             line.platform_item,
-            line.unit_g
+            line.unit_g,
+            line.merchant_code
         ])?;
+        if let Some(code) = &line.merchant_code
+            && new.platform != Platform::Hq
+        {
+            // The platform sells our item under its own code (it matched by barcode): learn it,
+            // so that stock levels go out under that code from now on.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO platform_sku (platform, platform_sku_id, sku)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![new.platform.as_str(), code, line.sku.0])?;
+        }
     }
     let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
     let event_id = EventId::new();
@@ -295,23 +307,25 @@ pub(super) fn platform_report(
     let mut items = tx.prepare_cached(
         "SELECT ol.line_no, ol.platform_item,
                 COALESCE(ol.unit_g, CASE WHEN k.unit = 'gram' THEN k.sale_unit_g END),
-                k.unit = 'gram'
+                k.unit = 'gram', ol.merchant_code
          FROM order_line ol JOIN sku k ON k.sku = ol.sku
          WHERE ol.order_id = ?1 ORDER BY ol.line_no",
     )?;
-    type Item = (Option<String>, Option<i64>, bool);
+    type Item = (Option<String>, Option<i64>, bool, Option<String>);
     let ids: std::collections::HashMap<u32, Item> = items
         .query_map([order.id.0], |r| {
-            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+            Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         })?
         .collect::<Result<_, _>>()?;
     let lines: Vec<serde_json::Value> = order
         .lines
         .iter()
         .map(|l| {
-            let (platform_item, unit_g, weighed) = ids.get(&l.line_no).cloned().unwrap_or_default();
+            let (platform_item, unit_g, weighed, merchant_code) =
+                ids.get(&l.line_no).cloned().unwrap_or_default();
             json!({
                 "line_no": l.line_no, "sku": l.sku.0, "platform_item": platform_item,
+                "merchant_code": merchant_code,
                 "name": l.name, "qty": l.qty, "picked": l.picked, "short": l.short,
                 "unit_price_fen": l.unit_price.0, "unit_g": unit_g, "weighed": weighed,
             })

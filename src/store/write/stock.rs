@@ -121,20 +121,33 @@ pub(super) fn queue_stock_levels(
     for (platform, default_safety) in &options.selling {
         let f = stock_figures(tx, sku, *platform, *default_safety)?;
         let level = f.platform_level(unit, sale_unit_g);
-        let payload = json!({
-            "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
-            "level": level, "on_hand": f.on_hand, "reserved": f.reserved,
-            "safety": f.safety, "sale_unit_g": sale_unit_g, "at": now.0,
-        });
-        let key = format!("stock:{}:{}", platform.as_str(), sku.0);
-        outbox(
-            tx,
-            platform.as_str(),
-            "stock_level",
-            Some(&key),
-            payload,
-            now,
-        )?;
+        // The platform's own codes for the item when it sells it under others (learned from its
+        // orders), else the sku.
+        let mut codes: Vec<String> = tx
+            .prepare_cached(
+                "SELECT platform_sku_id FROM platform_sku WHERE sku = ?1 AND platform = ?2",
+            )?
+            .query_map(rusqlite::params![sku.0, platform.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if codes.is_empty() {
+            codes.push(sku.0.clone());
+        }
+        for code in codes {
+            let payload = json!({
+                "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
+                "code": code, "level": level, "on_hand": f.on_hand, "reserved": f.reserved,
+                "safety": f.safety, "sale_unit_g": sale_unit_g, "at": now.0,
+            });
+            let key = format!("stock:{}:{code}", platform.as_str());
+            outbox(
+                tx,
+                platform.as_str(),
+                "stock_level",
+                Some(&key),
+                payload,
+                now,
+            )?;
+        }
     }
     Ok(())
 }
