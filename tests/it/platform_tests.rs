@@ -1129,3 +1129,135 @@ async fn weighed_goods_reach_the_platforms_in_portions() {
     d.shutdown().await;
     sim.stop().await;
 }
+
+/// Sends a call as the adapter built it and returns the platform's answer: Meituan's envelope, or
+/// JD's with its doubly encoded `data` opened.
+async fn raw(call: &flashpick::sync::HttpCall) -> Value {
+    let http = reqwest::Client::new();
+    let request = if call.post {
+        http.post(&call.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(flashpick::sync::channel::form(&call.params))
+    } else {
+        http.get(format!(
+            "{}?{}",
+            call.url,
+            flashpick::sync::channel::form(&call.params)
+        ))
+    };
+    let mut v: Value = request.send().await.unwrap().json().await.unwrap();
+    if let Some(data) = v["data"].as_str().filter(|d| d.starts_with('{')) {
+        v["data"] = serde_json::from_str(data).unwrap();
+    }
+    v
+}
+
+/// The simulator holds the agent to the platforms' rules, answering exactly what the platform
+/// would: bad signatures (703 / 10014), confirming twice (808), pick-complete before accepting,
+/// and adjusting a JD order twice are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_refuses_what_the_platforms_refuse() {
+    use flashpick::sync::channel::Channel;
+    use flashpick::sync::{Action, ReportLine};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = start_sim().await;
+    let config = agent_config(dir.path(), &sim, "poll");
+    let mt = Channel::new(Platform::Meituan, &config.platforms.meituan).unwrap();
+    let jd = Channel::new(Platform::Jddj, &config.platforms.jddj).unwrap();
+    let now = flashpick::model::Timestamp::now;
+
+    // Meituan.
+    let id = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let call = |a: Action| mt.adapter.action(&a, now()).unwrap();
+    let early = raw(&call(Action::PickComplete { order: id.clone() })).await;
+    assert_eq!(
+        early["error"]["code"], 808,
+        "pick complete before confirm: {early}"
+    );
+    let mut forged = call(Action::Confirm { order: id.clone() });
+    for (k, v) in &mut forged.params {
+        if k == "sig" {
+            *v = "0".repeat(32);
+        }
+    }
+    let forged = raw(&forged).await;
+    assert_eq!(forged["error"]["code"], 703, "{forged}");
+    let first = raw(&call(Action::Confirm { order: id.clone() })).await;
+    assert_eq!(first["data"], "ok", "{first}");
+    let again = raw(&call(Action::Confirm { order: id.clone() })).await;
+    assert_eq!(again["error"]["code"], 808, "confirm twice: {again}");
+
+    // JD Daojia.
+    let id = sim
+        .sim
+        .new_order(
+            Platform::Jddj,
+            &[("W550".into(), 2), ("BREAD".into(), 1)],
+            false,
+        )
+        .await
+        .unwrap();
+    let call = |a: Action| jd.adapter.action(&a, now()).unwrap();
+    let line = |sku: &str, qty, short| ReportLine {
+        sku: sku.into(),
+        code: sku.into(),
+        platform_item: None,
+        qty,
+        picked: qty - short,
+        short,
+        unit_g: None,
+    };
+    let adjust = || Action::Adjust {
+        order: id.clone(),
+        lines: vec![line("W550", 2, 1), line("BREAD", 1, 0)],
+    };
+    let early = raw(&call(Action::PickComplete { order: id.clone() })).await;
+    assert_eq!(
+        early["data"]["code"], "-1",
+        "pick complete before accepting: {early}"
+    );
+    let early = raw(&call(adjust())).await;
+    assert_eq!(
+        early["data"]["code"], "-1",
+        "adjust before accepting: {early}"
+    );
+    let mut forged = call(Action::Confirm { order: id.clone() });
+    for (k, v) in &mut forged.params {
+        if k == "sign" {
+            *v = "0".repeat(32);
+        }
+    }
+    let forged = raw(&forged).await;
+    assert_eq!(forged["code"], "10014", "{forged}");
+    let first = raw(&call(Action::Confirm { order: id.clone() })).await;
+    assert_eq!(first["data"]["code"], "0", "{first}");
+    let again = raw(&call(Action::Confirm { order: id.clone() })).await;
+    assert_eq!(again["data"]["code"], "-1", "accept twice: {again}");
+    let first = raw(&call(adjust())).await;
+    assert_eq!(first["data"]["code"], "0", "{first}");
+    let twice = raw(&call(adjust())).await;
+    assert_eq!(twice["data"]["code"], "-1", "adjust twice: {twice}");
+    assert!(
+        twice["data"]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("不能重复调整"),
+        "{twice}"
+    );
+
+    // What the platforms saw: two forgeries, and one effect per accepted action.
+    let st = sim.sim.snapshot();
+    assert_eq!(st["bad_signatures"], 2, "{st}");
+    let actions: Vec<&str> = st["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["order"].as_str().map(|_| e["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, ["confirm", "confirm", "adjust"]);
+    sim.stop().await;
+}
