@@ -140,6 +140,15 @@ pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
             "outbox {:<8} pending {:>5}  parked {:>3}",
             d.destination, d.pending, d.parked
         );
+        // Refused for good: a person settles these on the platform's console.
+        for p in &d.parked_rows {
+            let what = p.action.as_deref().unwrap_or(&p.kind);
+            let order = p
+                .order
+                .as_deref()
+                .map_or(String::new(), |o| format!(" of order {o}"));
+            println!("  parked {what}{order}: {}", p.reason);
+        }
     }
     println!(
         "config version: {}",

@@ -14,9 +14,10 @@ mod writer;
 pub use catalog::{CatalogError, CatalogRow};
 pub use outbox::Settle;
 pub use read::{
-    Invariants, LineWalk, OutboxDepth, SkuInfo, check_invariants, current_order, current_order_id,
-    list_orders, load_order, lookup_skus, order_counts, order_id_by_external, outbox_depth,
-    picker_for_badge, scanner_bindings, sku_by_code, sku_for_scan, sku_info, stock_figures, walk,
+    Invariants, LineWalk, OutboxDepth, ParkedRow, SkuInfo, check_invariants, current_order,
+    current_order_id, list_orders, load_order, lookup_skus, order_counts, order_id_by_external,
+    outbox_depth, picker_for_badge, scanner_bindings, sku_by_code, sku_for_scan, sku_info,
+    stock_figures, walk,
 };
 pub use read::{
     OutboxRow, all_levels, parked_orders, pending_outbox, pending_outbox_after, resolve_item,

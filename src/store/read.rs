@@ -302,6 +302,24 @@ pub struct OutboxDepth {
     pub parked: i64,
     /// When the oldest pending row was written.
     pub oldest_pending_at: Option<Timestamp>,
+    /// The latest parked rows (at most five), with the platform's reason.
+    #[serde(default)]
+    pub parked_rows: Vec<ParkedRow>,
+}
+
+/// A row a destination refused for good, as `status` shows it to whoever must settle it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkedRow {
+    /// `report`, `stock_level`, `fetch_order`, …
+    pub kind: String,
+    /// What the report did (`confirm`, `adjust`, `pick_complete`, `cancel`), for reports.
+    pub action: Option<String>,
+    /// The platform's order id, for rows about an order.
+    pub order: Option<String>,
+    /// The platform's answer.
+    pub reason: String,
+    /// When the row was queued.
+    pub queued_at: Timestamp,
 }
 
 /// Outbox depth per destination.
@@ -318,9 +336,29 @@ pub fn outbox_depth(conn: &Connection) -> Result<Vec<OutboxDepth>, StoreError> {
             pending: r.get(1)?,
             parked: r.get(2)?,
             oldest_pending_at: r.get::<_, Option<i64>>(3)?.map(Timestamp),
+            parked_rows: Vec::new(),
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut depths: Vec<OutboxDepth> = rows.collect::<Result<_, _>>()?;
+    let mut latest = conn.prepare_cached(
+        "SELECT kind, json_extract(payload, '$.action'), json_extract(payload, '$.external_id'),
+                COALESCE(last_error, ''), created_at
+         FROM outbox WHERE destination = ?1 AND state = 'parked' ORDER BY id DESC LIMIT 5",
+    )?;
+    for d in depths.iter_mut().filter(|d| d.parked > 0) {
+        d.parked_rows = latest
+            .query_map([&d.destination], |r| {
+                Ok(ParkedRow {
+                    kind: r.get(0)?,
+                    action: r.get(1)?,
+                    order: r.get(2)?,
+                    reason: r.get(3)?,
+                    queued_at: Timestamp(r.get(4)?),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(depths)
 }
 
 /// Counts of orders per state (open ones and today's totals for the status screen).

@@ -290,12 +290,30 @@ async fn park(
     reason: String,
 ) -> Result<(), StoreError> {
     tracing::warn!(platform = %channel.platform, rows = rows.len(), "{reason}");
-    let message = format!("{} refused an update for good: {reason}", channel.platform);
+    // Name what was refused, and tie the alert to the order so its screen shows it.
+    let first = rows.first().map(|r| &r.payload);
+    let what = first
+        .and_then(|p| p["action"].as_str().or(p["type"].as_str()))
+        .unwrap_or("update")
+        .replace('_', " ");
+    let order = first.and_then(|p| p["external_id"].as_str());
+    let message = match order {
+        Some(o) => format!(
+            "{} refused the {what} of order {o} for good: {reason}; settle it on the platform's console",
+            channel.platform
+        ),
+        None => format!(
+            "{} refused {} {what} row(s) for good: {reason}",
+            channel.platform,
+            rows.len()
+        ),
+    };
+    let order_id = first.and_then(|p| p["order_id"].as_i64());
     // Parked first, then announced: whoever looks after the alert finds it parked.
     store
         .settle_outbox(ids(rows), Settle::Park { reason })
         .await?;
-    alerts("error", message, None);
+    alerts("error", message, order_id);
     Ok(())
 }
 

@@ -825,17 +825,23 @@ async fn store_cancels_reach_meituan_and_jd_refusals_are_parked_with_the_reason(
         .await;
     // JD has no store-side cancel after accepting: the row is parked with the reason, and the
     // screens are told.
-    let message = within(10, "the parked JD cancel", async {
+    let (message, alerted_order) = within(10, "the parked JD cancel", async {
         loop {
-            if let Event::Alert { message, .. } = c.next_event().await.unwrap()
+            if let Event::Alert {
+                message, order_id, ..
+            } = c.next_event().await.unwrap()
                 && message.contains("no store-side cancel")
             {
-                return message;
+                return (message, order_id);
             }
         }
     })
     .await;
-    assert!(message.contains("jddj"), "{message}");
+    assert!(
+        message.contains("jddj") && message.contains(&format!("cancel of order {jd}")),
+        "{message}"
+    );
+    assert_eq!(alerted_order, Some(jd_local), "the alert names the order");
     let status = c.request(Request::Status).await.unwrap();
     let jd_outbox = status["outbox"]
         .as_array()
@@ -844,6 +850,17 @@ async fn store_cancels_reach_meituan_and_jd_refusals_are_parked_with_the_reason(
         .find(|o| o["destination"] == "jddj")
         .unwrap();
     assert_eq!(jd_outbox["parked"], 1, "{status}");
+    // Status says what was refused and why, for whoever settles it on the console.
+    let parked = &jd_outbox["parked_rows"][0];
+    assert_eq!(parked["action"], "cancel", "{status}");
+    assert_eq!(parked["order"], jd.as_str(), "{status}");
+    assert!(
+        parked["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no store-side cancel"),
+        "{status}"
+    );
     assert_eq!(effects(&sim.sim.state.lock().unwrap(), &jd), ["confirm"]);
     // Locally both are cancelled and their milk is back on sale.
     let milk = c

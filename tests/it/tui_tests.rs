@@ -201,12 +201,14 @@ fn sample(lang: Lang) -> App {
                 pending: 2,
                 parked: 1,
                 oldest_pending_at: None,
+                parked_rows: Vec::new(),
             },
             OutboxDepth {
                 destination: "jddj".into(),
                 pending: 1,
                 parked: 0,
                 oldest_pending_at: None,
+                parked_rows: Vec::new(),
             },
         ],
         scanners: vec![
