@@ -58,6 +58,12 @@ pub enum Command {
         #[command(subcommand)]
         action: CatalogAction,
     },
+    /// Stock at the platforms (asks the running daemon).
+    Stock {
+        /// What to do.
+        #[command(subcommand)]
+        action: StockAction,
+    },
     /// Open orders, most urgent first (asks the running daemon).
     Orders {
         /// Print JSON instead of a table.
@@ -161,6 +167,14 @@ pub enum CatalogAction {
     },
 }
 
+/// `flashpick stock …`
+#[derive(Debug, Subcommand)]
+pub enum StockAction {
+    /// Send every stock level to every platform again: after items were fixed on a platform's
+    /// console, or to be sure the platforms show what the shelves hold.
+    Resync,
+}
+
 /// A failure with the exit status it deserves.
 #[derive(Debug)]
 pub struct Failure {
@@ -227,6 +241,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+        Command::Stock {
+            action: StockAction::Resync,
+        } => client_cmds::stock_resync(&socket_path(cli.config.as_deref())?),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
         Command::Sim(args) => sim(args),
         Command::Demo(args) => demo::run(args),

@@ -307,6 +307,10 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
         bad.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(65), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line 4"), "{}", stderr(&o));
+    let o = run(&["--config", cfg.to_str().unwrap(), "stock", "resync"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("every stock level is queued"));
     let mode = std::fs::metadata(dir.path().join("fp.sock")).unwrap();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(mode.permissions().mode() & 0o777, 0o660);
