@@ -3,7 +3,7 @@
 //! (accept twice, pick before accept, adjust twice refused).
 
 use super::Sim;
-use super::state::{self, FaultKind, JD_ACCEPTED, JD_PICKED, JD_WAITING};
+use super::state::{self, JD_ACCEPTED, JD_PICKED, JD_WAITING};
 use crate::model::{Platform, Timestamp};
 use crate::sync::{china_time, sign};
 use axum::extract::{Path, State};
@@ -46,18 +46,9 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
         .lock()
         .expect("sim state")
         .call(Platform::Jddj, &path);
-    match fault {
-        Some(FaultKind::ServerError) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
-        }
-        Some(FaultKind::RateLimit) => return outer("10032", "访问太频繁"),
-        Some(FaultKind::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        Some(FaultKind::Drop) => tokio::time::sleep(std::time::Duration::from_secs(120)).await,
-        Some(FaultKind::TooMany) => {
-            return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
-        }
-        Some(FaultKind::LoseAnswer) => {}
-        None => {}
+    if let Some(early) = super::fault::before_call(fault, || outer("10032", "访问太频繁")).await
+    {
+        return early;
     }
     let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
         .into_owned()

@@ -6,6 +6,7 @@
 //!
 //! Control: `POST /sim/orders`, `POST /sim/cancel`, `POST /sim/faults`, `DELETE /sim/faults`.
 
+mod fault;
 mod jd;
 mod mt;
 mod push;
@@ -310,11 +311,12 @@ async fn add_fault(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<FaultReq>) -
         "rate_limit" => FaultKind::RateLimit,
         "slow" => FaultKind::Slow(req.slow_ms.unwrap_or(2000)),
         "drop" => FaultKind::Drop,
+        "cut" => FaultKind::Cut,
         "429" => FaultKind::TooMany,
         "lose_answer" => FaultKind::LoseAnswer,
         other => {
             return bad(format!(
-                "unknown fault `{other}` (5xx, rate_limit, slow, drop)"
+                "unknown fault `{other}` (5xx, rate_limit, 429, slow, drop, cut, lose_answer)"
             ));
         }
     };

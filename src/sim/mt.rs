@@ -2,7 +2,7 @@
 //! rules enforced (confirm twice → 808, pick complete before confirm → 808, …).
 
 use super::Sim;
-use super::state::{self, FaultKind, MT_CANCELLED, MT_CONFIRMED};
+use super::state::{self, MT_CANCELLED, MT_CONFIRMED};
 use crate::model::Platform;
 use crate::sync::sign;
 use axum::extract::{Path, RawQuery, State};
@@ -54,18 +54,8 @@ async fn answer(
         .lock()
         .expect("sim state")
         .call(Platform::Meituan, &path);
-    match fault {
-        Some(FaultKind::ServerError) => {
-            return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
-        }
-        Some(FaultKind::RateLimit) => return ng(711, "调用频率超限"),
-        Some(FaultKind::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        Some(FaultKind::Drop) => tokio::time::sleep(std::time::Duration::from_secs(120)).await,
-        Some(FaultKind::TooMany) => {
-            return (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
-        }
-        Some(FaultKind::LoseAnswer) => {}
-        None => {}
+    if let Some(early) = super::fault::before_call(fault, || ng(711, "调用频率超限")).await {
+        return early;
     }
     let raw = if method == Method::GET {
         query.unwrap_or_default()

@@ -92,6 +92,8 @@ pub enum FaultKind {
     Slow(u64),
     /// Never answer (the client times out).
     Drop,
+    /// Cut the connection mid-answer (the client reads a broken answer).
+    Cut,
     /// HTTP 429.
     TooMany,
     /// Do what was asked, then lose the answer (HTTP 503): the client must not do it twice.

@@ -466,6 +466,100 @@ async fn a_platform_outage_delays_reports_but_loses_none() {
     sim.stop().await;
 }
 
+/// Every kind of fault the platforms throw, one after another on both lines: rate limits (711,
+/// 10032, HTTP 429), cut connections, slow answers and server errors. Picking goes on; every
+/// report arrives once, in order, and every fault was actually met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_cut_lines_and_slow_answers_delay_reports_but_double_none() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let faults = [
+        json!({"platform": "meituan", "kind": "rate_limit", "count": 2}),
+        json!({"platform": "meituan", "kind": "429", "count": 2}),
+        json!({"platform": "meituan", "kind": "cut", "count": 2}),
+        json!({"platform": "meituan", "kind": "slow", "slow_ms": 1500, "count": 1}),
+        json!({"platform": "meituan", "kind": "5xx", "count": 2}),
+        json!({"platform": "jddj", "kind": "rate_limit", "count": 2}),
+        json!({"platform": "jddj", "kind": "cut", "count": 2}),
+        json!({"platform": "jddj", "kind": "slow", "slow_ms": 1500, "count": 1}),
+        json!({"platform": "jddj", "kind": "429", "count": 1}),
+    ];
+    for fault in faults {
+        let r = reqwest::Client::new()
+            .post(format!("http://{}/sim/faults", sim.addr))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{fault}");
+    }
+    let mt = sim
+        .sim
+        .new_order(
+            Platform::Meituan,
+            &[("W550".into(), 2), ("MILK1L".into(), 1)],
+            false,
+        )
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(
+            Platform::Jddj,
+            &[("W550".into(), 1), ("BREAD".into(), 2)],
+            false,
+        )
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    pick(
+        &mut c,
+        mt_local,
+        &["6901234567892", "6901234567892"],
+        &[(2, 1)],
+    )
+    .await;
+    pick(&mut c, jd_local, &["6901234567892", "96385074"], &[(2, 1)]).await;
+    sim.sim
+        .wait_for("every report through the faults", 60, |st| {
+            (effects(st, &mt) == ["confirm", "refund", "pick_complete"]
+                && effects(st, &jd) == ["confirm", "adjust", "pick_complete"])
+            .then_some(())
+        })
+        .await;
+    let st = sim.sim.snapshot();
+    assert_eq!(
+        st["faults"],
+        json!([]),
+        "every fault was met: {}",
+        st["faults"]
+    );
+    // The levels caught up: 20 − 3 waters picked.
+    sim.sim
+        .wait_for("the water level after the faults", 20, |st| {
+            let last = |k: &str| st.levels.get(k).and_then(|v| v.last().copied());
+            (last("meituan:W550") == Some(17) && last("jddj:W550") == Some(17)).then_some(())
+        })
+        .await;
+    // Each failed call was seen as one (slow answers are not failures).
+    let status = c.request(Request::Status).await.unwrap();
+    let failures = |name: &str| {
+        status["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|ch| ch["name"] == name)
+            .and_then(|ch| ch["failures"].as_u64())
+    };
+    assert!(failures("meituan") >= Some(8), "{status}");
+    assert!(failures("jddj") >= Some(5), "{status}");
+    d.shutdown().await;
+    sim.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_stale_pushes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
