@@ -75,6 +75,7 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
             pick_deadline: now.plus_secs(left),
             pickup_code: None,
             remark: None,
+            unknown_items: Vec::new(),
             lines: (1..=lines)
                 .map(|n| OrderLine {
                     line_no: n,

@@ -403,8 +403,8 @@ pub enum Event {
     OrderChanged {
         /// What happened (`ingest`, `accept`, `pick`, …).
         cause: String,
-        /// The order afterwards.
-        order: OrderView,
+        /// The order afterwards (boxed: the largest event by far).
+        order: Box<OrderView>,
     },
     /// What a scan did, for the screens: OK, or what was scanned and what was expected.
     ScanResult {

@@ -122,7 +122,7 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
                 0,
                 Event::OrderChanged {
                     cause: cause.to_string(),
-                    order: view,
+                    order: Box::new(view),
                 },
             );
             out

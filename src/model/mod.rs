@@ -14,7 +14,7 @@ pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
 pub use money::Fen;
 pub use order::{
     CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ScanMatch, ShortReason,
-    Transition, TransitionError, match_scan, transition,
+    Transition, TransitionError, UnknownItem, match_scan, transition,
 };
 pub use scan::{ScanOutcome, ScanPlan, ScannedItem, plan_scan};
 pub use sla::{SlaPolicy, SlaState};

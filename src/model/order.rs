@@ -202,6 +202,21 @@ pub struct Order {
     /// The customer's remark (what to do when an item is out of stock, …).
     #[serde(default)]
     pub remark: Option<String>,
+    /// Items the platform sold that matched nothing in the catalog: shown with the order so that
+    /// staff mark them short or cancel, never silently dropped.
+    #[serde(default)]
+    pub unknown_items: Vec<UnknownItem>,
+}
+
+/// An item of an incoming order that matched nothing in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownItem {
+    /// Name as sold.
+    pub name: String,
+    /// The merchant code and barcode the platform sent.
+    pub codes: Vec<String>,
+    /// Quantity ordered.
+    pub qty: i64,
 }
 
 impl Order {

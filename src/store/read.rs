@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 const ORDER_COLUMNS: &str = "id, platform, external_id, day_seq, state, picker, return_pending, \
-    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark";
+    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark, unknown_items";
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -30,6 +30,12 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         pick_deadline: Timestamp(r.get(10)?),
         pickup_code: r.get(11)?,
         remark: r.get(12)?,
+        // Written by ingest from the same type; unreadable text is shown as nothing rather than
+        // hiding the whole order.
+        unknown_items: r
+            .get::<_, Option<String>>(13)?
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
     })
 }
 

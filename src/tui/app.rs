@@ -429,7 +429,7 @@ impl App {
                 if !order.order.return_pending {
                     self.put_back.retain(|x| *x != id);
                 }
-                self.upsert(order);
+                self.upsert(*order);
                 let gone = match self.screen {
                     Screen::Pick(x) | Screen::Pack(x) => {
                         x == id

@@ -95,6 +95,8 @@ pub struct Strings {
     pub weighed: &'static str,
     /// The remark label.
     pub remark: &'static str,
+    /// Items of the order the catalog does not have.
+    pub not_in_catalog: &'static str,
     /// Everything picked: press Enter.
     pub ready_to_complete: &'static str,
     /// Pieces unit.
@@ -147,6 +149,7 @@ const ZH: Strings = Strings {
     reason: "原因",
     weighed: "称重",
     remark: "备注",
+    not_in_catalog: "目录中没有（标缺货或取消订单）",
     ready_to_complete: "已全部拣完或标记缺货，按 Enter 完成拣货",
     pieces: "件",
     grams: "克",
@@ -195,6 +198,7 @@ const EN: Strings = Strings {
     reason: "Reason",
     weighed: "weighed",
     remark: "Remark",
+    not_in_catalog: "Not in the catalog (mark short or cancel)",
     ready_to_complete: "Every line is picked or short: press Enter to complete",
     pieces: "pc",
     grams: "g",

@@ -303,12 +303,6 @@ fn pick(app: &App, f: &mut Frame, area: Rect, id: i64) {
     let Some(o) = app.order(id) else { return };
     let s = app.s();
     let w = area.width as usize;
-    let [info, scan, table] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(3),
-        Constraint::Min(1),
-    ])
-    .areas(area);
     let sla = sla_now(app, o);
     let mut head = vec![
         Span::styled(
@@ -335,6 +329,25 @@ fn pick(app: &App, f: &mut Frame, area: Rect, id: i64) {
             Style::default().fg(Color::Yellow),
         )));
     }
+    // Items the catalog does not know are on no line: say so, or the picker never looks.
+    if !o.order.unknown_items.is_empty() {
+        let items: Vec<String> = o
+            .order
+            .unknown_items
+            .iter()
+            .map(|u| format!("{} ×{}", u.name, u.qty))
+            .collect();
+        info_lines.push(Line::from(Span::styled(
+            fit(&format!(" {}：{}", s.not_in_catalog, items.join("、")), w),
+            Style::default().fg(Color::White).bg(Color::Red),
+        )));
+    }
+    let [info, scan, table] = Layout::vertical([
+        Constraint::Length(info_lines.len().max(2) as u16),
+        Constraint::Length(3),
+        Constraint::Min(1),
+    ])
+    .areas(area);
     f.render_widget(Paragraph::new(info_lines), info);
     // The last scan, large and coloured.
     if let Some(r) = &app.last_scan {

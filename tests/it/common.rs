@@ -111,6 +111,7 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
         pick_deadline: Timestamp(600_000),
         pickup_code: None,
         remark: None,
+        unknown_items: Vec::new(),
     }
 }
 

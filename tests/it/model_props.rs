@@ -159,6 +159,7 @@ impl Sim {
                 pick_deadline: Timestamp(0),
                 pickup_code: None,
                 remark: None,
+                unknown_items: Vec::new(),
             })
             .collect::<Vec<_>>();
         let n = orders.len();

@@ -560,6 +560,103 @@ async fn rate_limits_cut_lines_and_slow_answers_delay_reports_but_double_none() 
     sim.stop().await;
 }
 
+/// What the platforms send becomes the store's order field by field: the day sequence, the
+/// customer's remark, the pick deadline (JD's own; Meituan's from the promised time less the
+/// travel buffer), items matched to the catalog, and an item the catalog lacks kept on the order
+/// and announced, not dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_orders_are_normalised_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    // A second screen listening for alerts only (the first one's waits skip them).
+    let mut screen = Client::connect(d.socket_path(), "screen", None)
+        .await
+        .unwrap();
+    screen
+        .request(Request::Subscribe {
+            topics: vec![Topic::Alerts],
+        })
+        .await
+        .unwrap();
+    let items = [("W550".to_string(), 2), ("GHOST".to_string(), 3)];
+    let mt = sim
+        .sim
+        .new_order(Platform::Meituan, &items, false)
+        .await
+        .unwrap();
+    let jd = sim
+        .sim
+        .new_order(Platform::Jddj, &items, false)
+        .await
+        .unwrap();
+    let mt_local = local_order(&mut c, &mt).await;
+    let jd_local = local_order(&mut c, &jd).await;
+    let alert = within(10, "the unknown-item alert", async {
+        loop {
+            if let Event::Alert {
+                message, order_id, ..
+            } = screen.next_event().await.unwrap()
+                && message.contains("not in the catalog")
+            {
+                return (message, order_id);
+            }
+        }
+    })
+    .await;
+    assert!(alert.0.contains("商品 GHOST ×3"), "{}", alert.0);
+    assert!(alert.1 == Some(mt_local) || alert.1 == Some(jd_local));
+    let sim_order = |id: &str| {
+        sim.sim.snapshot()["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    for (ext, local, platform) in [(&mt, mt_local, "meituan"), (&jd, jd_local, "jddj")] {
+        let at_platform = sim_order(ext);
+        let o = c
+            .request(Request::GetOrder { order_id: local })
+            .await
+            .unwrap()["order"]
+            .clone();
+        assert_eq!(o["platform"], platform);
+        assert_eq!(o["day_seq"], at_platform["day_seq"], "{o}");
+        assert_eq!(o["remark"], at_platform["remark"], "{o}");
+        assert_eq!(
+            o["placed_at"],
+            at_platform["ctime"].as_i64().unwrap() * 1000
+        );
+        let lines = o["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), 1, "{o}");
+        assert_eq!(
+            (&lines[0]["sku"], &lines[0]["qty"]),
+            (&json!("W550"), &json!(2))
+        );
+        // Sent in yuan (Meituan "10.00", JD fen), kept in fen.
+        assert_eq!(lines[0]["unit_price"], at_platform["items"][0]["price_fen"]);
+        assert_eq!(
+            o["unknown_items"],
+            json!([{"name": "商品 GHOST", "codes": ["GHOST"], "qty": 3}]),
+            "{o}"
+        );
+        let ctime = at_platform["ctime"].as_i64().unwrap();
+        let deadline = if platform == "jddj" {
+            // JD's own pickDeadline (the simulator sets ten minutes after the order).
+            ctime + 600
+        } else {
+            // Meituan: the estimated arrival less the store's 20-minute travel buffer.
+            ctime + 1800 - 1200
+        };
+        assert_eq!(o["pick_deadline"], deadline * 1000, "{platform}: {o}");
+    }
+    d.shutdown().await;
+    sim.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_stale_pushes_are_refused() {
     let dir = tempfile::tempdir().unwrap();

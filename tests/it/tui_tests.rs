@@ -106,6 +106,7 @@ fn view_of(
             pick_deadline: NOW.plus_secs(left),
             pickup_code: None,
             remark: (id == 1).then(|| "缺货时电话与我沟通".to_string()),
+            unknown_items: Vec::new(),
             lines,
         },
         sla,
@@ -558,4 +559,33 @@ async fn a_wrong_item_is_loud_and_a_cancel_while_picking_cannot_be_missed() {
     assert_eq!(stock["items"][0]["on_hand"], 20);
     assert_eq!(stock["items"][0]["reserved"], 0);
     d.shutdown().await;
+}
+
+/// Items the catalog does not know sit on no line: the pick screen names them in red, in both
+/// languages, so the picker marks them short or asks for a cancel.
+#[test]
+fn items_not_in_the_catalog_are_named_on_the_pick_screen() {
+    for (lang, words) in [(Lang::Zh, "目录中没有"), (Lang::En, "Not in the catalog")] {
+        let mut app = sample(lang);
+        app.screen = Screen::Pick(1);
+        let before = screen(&app, 80, 24);
+        assert!(!before.contains(words), "{before}");
+        app.orders
+            .iter_mut()
+            .find(|o| o.order.id.0 == 1)
+            .unwrap()
+            .order
+            .unknown_items = vec![flashpick::model::UnknownItem {
+            name: "进口榴莲".into(),
+            codes: vec!["MT-DURIAN".into()],
+            qty: 2,
+        }];
+        let after = screen(&app, 80, 24);
+        assert!(
+            after.contains(words) && after.contains("进口榴莲 ×2"),
+            "{after}"
+        );
+        // The remark is still there too.
+        assert!(after.contains("缺货时电话与我沟通"), "{after}");
+    }
 }

@@ -50,17 +50,7 @@ pub struct NewLine {
     pub unit_g: Option<i64>,
 }
 
-/// An item of an incoming order that matched nothing in the catalog: kept on the order, shown
-/// to staff, never silently dropped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UnknownItem {
-    /// Name as sold.
-    pub name: String,
-    /// The merchant code and barcode the platform sent.
-    pub codes: Vec<String>,
-    /// Quantity ordered.
-    pub qty: i64,
-}
+pub use crate::model::UnknownItem;
 
 /// An incoming order, normalised from whichever platform sent it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
