@@ -343,6 +343,48 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     assert!(!dir.path().join("fp.sock").exists());
 }
 
+/// Ctrl-C on the store manager's SSH session stops the daemon as cleanly as systemd's SIGTERM.
+#[test]
+fn serve_stops_cleanly_on_sigint_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let notify_path = dir.path().join("notify.sock");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let child = bin()
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
+    assert!(buf[..n].starts_with(b"READY=1"));
+    let kill = Command::new("sh")
+        .args(["-c", "kill -INT \"$0\"", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let n = notify.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the daemon exits within 5 s of SIGINT")
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("fp.sock").exists());
+}
+
 #[test]
 fn barcode_decodes_looks_up_and_exits_by_validity() {
     let dir = tempfile::tempdir().unwrap();

@@ -570,3 +570,52 @@ fn the_protocol_document_names_every_request_event_and_scan_result() {
         );
     }
 }
+
+/// The two topics the other tests do not watch: a stock change names its sku, and the status
+/// arrives by itself every few seconds; a client sees only the topics it asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_and_status_events_reach_their_subscribers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
+    let mut stock = connect(&d).await;
+    req(
+        &mut stock,
+        Request::Subscribe {
+            topics: vec![Topic::Stock],
+        },
+    )
+    .await;
+    let mut status = connect(&d).await;
+    req(
+        &mut status,
+        Request::Subscribe {
+            topics: vec![Topic::Status],
+        },
+    )
+    .await;
+    req(
+        &mut stock,
+        Request::StockReceive {
+            code: "6901234567892".into(),
+            qty: 6,
+        },
+    )
+    .await;
+    let e = within(5, "the stock change", stock.next_event())
+        .await
+        .unwrap();
+    let Event::StockChanged { skus } = e else {
+        panic!("a stock subscriber got {e:?}")
+    };
+    assert_eq!(skus, ["W550"]);
+    let e = within(12, "a status event", status.next_event())
+        .await
+        .unwrap();
+    let Event::Status { status: s } = e else {
+        panic!("a status subscriber got {e:?}")
+    };
+    assert_eq!(s.store_id, "T-0001");
+    assert_eq!(s.open_orders, 0);
+    d.shutdown().await;
+}
