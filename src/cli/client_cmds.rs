@@ -115,13 +115,14 @@ pub fn orders_table(orders: &[OrderView]) -> String {
     out
 }
 
-/// `flashpick status`.
+/// `flashpick stock resync`.
 pub(super) fn stock_resync(socket: &Path) -> Result<(), Failure> {
     ask(socket, Request::StockResync)?;
     println!("every stock level is queued for every platform; `flashpick status` shows them leave");
     Ok(())
 }
 
+/// `flashpick status`.
 pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
     let reply = ask(socket, Request::Status)?;
     if json {

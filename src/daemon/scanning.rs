@@ -108,6 +108,20 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
         Ok(done) => {
             answer(&on_writer, done, frame.code, Some(scanner), weight_g);
         }
+        // The order left picking between the lookup and the scan (released, cancelled): the
+        // picker must hear it, not only the log.
+        Err(e) if e.is_refusal() => {
+            tracing::warn!(scanner = %scanner, error = %e, "scan refused");
+            let reply = bare_reply(
+                ScanOutcome::Invalid,
+                frame.code,
+                e.to_string(),
+                Some(scanner),
+                Some(picker),
+            );
+            on_writer.metrics.scan(ScanOutcome::Invalid);
+            publish(&on_writer, reply);
+        }
         Err(e) => tracing::error!(error = %e, "scan could not be handled"),
     })
 }

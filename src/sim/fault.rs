@@ -36,8 +36,9 @@ pub(super) async fn before_call(
     }
 }
 
-/// An answer whose connection dies after the status line: the body fails at once, so the
-/// server drops the connection and the client sees it cut mid-answer, as on a flaky line.
+/// An answer whose body fails at once: the server drops the connection instead of answering
+/// (perhaps after the status line), so the client reads a broken answer, as on a flaky line.
+/// It fires before the call is handled; `lose_answer` is the fault for "done, answer lost".
 struct Cut;
 
 impl http_body::Body for Cut {

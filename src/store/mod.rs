@@ -20,8 +20,8 @@ pub use read::{
     stock_figures, walk,
 };
 pub use read::{
-    OutboxRow, all_levels, parked_orders, pending_outbox, pending_outbox_after, resolve_item,
-    sale_unit, sync_state, weighed_without_portion,
+    OutboxRow, PlatformLevel, all_levels, parked_orders, pending_outbox, pending_outbox_after,
+    platform_codes, resolve_item, sale_unit, sync_state, weighed_without_portion,
 };
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,
@@ -461,7 +461,7 @@ impl Store {
         req: ScanRequest,
         then: impl FnOnce(Result<ScanDone, StoreError>) + Send + 'static,
     ) -> Result<(), StoreError> {
-        let reply = Reply::Then(Box::new(then));
+        let reply = Reply::then(then);
         self.inner
             .commands
             .blocking_send(Command::Scan { req, reply })
@@ -510,7 +510,7 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         self.inner
             .commands
-            .send(make(Reply::Wait(tx)))
+            .send(make(Reply::wait(tx)))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -520,7 +520,7 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         self.inner
             .commands
-            .blocking_send(make(Reply::Wait(tx)))
+            .blocking_send(make(Reply::wait(tx)))
             .map_err(|_| StoreError::Closed)?;
         rx.blocking_recv().map_err(|_| StoreError::Closed)?
     }

@@ -110,7 +110,7 @@ pub fn list_orders(
         )
     } else {
         format!(
-            "SELECT * FROM (SELECT {ORDER_COLUMNS} FROM \"order\" ORDER BY pick_deadline DESC, id DESC LIMIT ?1)
+            "SELECT * FROM (SELECT {ORDER_COLUMNS} FROM \"order\" ORDER BY id DESC LIMIT ?1)
              ORDER BY pick_deadline, id"
         )
     };
@@ -603,7 +603,7 @@ pub fn all_levels(
     conn: &Connection,
     platform: Platform,
     default_safety: i64,
-) -> Result<Vec<(String, i64)>, StoreError> {
+) -> Result<Vec<PlatformLevel>, StoreError> {
     // Under the platform's own codes for the sku when it has any (learned from its orders),
     // else under the sku.
     let mut stmt = conn.prepare_cached(
@@ -612,7 +612,7 @@ pub fn all_levels(
                             WHERE ps.sku = k.sku AND ps.platform = ?1
                               AND ps.safety_stock IS NOT NULL LIMIT 1),
                            k.safety_stock, ?2)
-                , k.unit, k.sale_unit_g
+                , k.unit, k.sale_unit_g, m.item_id
          FROM sku k LEFT JOIN stock s ON s.sku = k.sku
               LEFT JOIN platform_sku m ON m.sku = k.sku AND m.platform = ?1
          ORDER BY 1",
@@ -624,9 +624,41 @@ pub fn all_levels(
             safety: 0,
         };
         let unit: Unit = r.get::<_, String>(2)?.parse().unwrap_or_default();
-        Ok((r.get(0)?, figures.platform_level(unit, r.get(3)?)))
+        Ok(PlatformLevel {
+            code: r.get(0)?,
+            item: r.get(4)?,
+            level: figures.platform_level(unit, r.get(3)?),
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A level as a platform is told it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformLevel {
+    /// The code the platform knows the item by (the sku unless it sells it under its own).
+    pub code: String,
+    /// The platform's own item id, when learned from its orders (Meituan's `sku_id`).
+    pub item: Option<String>,
+    /// Units it may sell, in its sale units.
+    pub level: i64,
+}
+
+/// The codes (and item ids) a platform knows a sku by, learned from its orders; empty: the sku.
+pub fn platform_codes(
+    conn: &Connection,
+    sku: &SkuCode,
+    platform: Platform,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT platform_sku_id, item_id FROM platform_sku
+             WHERE sku = ?1 AND platform = ?2 ORDER BY platform_sku_id",
+        )?
+        .query_map(params![sku.0, platform.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?)
 }
 
 /// Weighed skus without their portion size (imported before it existed): how many, and one.
@@ -650,24 +682,17 @@ pub fn sale_unit(conn: &Connection, sku: &SkuCode) -> Result<(Unit, Option<i64>)
     Ok((unit.parse().unwrap_or_default(), g))
 }
 
-/// The sku an item of a platform's order is: by the merchant code (our code, or a
-/// `platform_sku` mapping), then by its barcode.
+/// The sku an item of a platform's order is: the merchant code when it is one of ours, else its
+/// barcode (the catalog's current truth, even after a code was learned for another item), else a
+/// code learned from earlier orders (`platform_sku`), for items sent without a barcode.
 pub fn resolve_item(
     conn: &Connection,
     platform: Platform,
     merchant_code: Option<&str>,
     upc: Option<&str>,
 ) -> Result<Option<SkuCode>, StoreError> {
-    if let Some(code) = merchant_code.filter(|c| !c.is_empty()) {
-        let mapped = conn
-            .prepare_cached(
-                "SELECT sku FROM platform_sku WHERE platform = ?1 AND platform_sku_id = ?2",
-            )?
-            .query_row(params![platform.as_str(), code], |r| r.get(0).map(SkuCode))
-            .optional()?;
-        if mapped.is_some() {
-            return Ok(mapped);
-        }
+    let code = merchant_code.filter(|c| !c.is_empty());
+    if let Some(code) = code {
         let own = conn
             .prepare_cached("SELECT sku FROM sku WHERE sku = ?1")?
             .query_row([code], |r| r.get(0).map(SkuCode))
@@ -676,11 +701,19 @@ pub fn resolve_item(
             return Ok(own);
         }
     }
-    match upc.filter(|u| !u.is_empty()) {
-        Some(upc) => {
-            let decoded = crate::model::barcode::decode(upc, &Default::default()).ok();
-            sku_for_scan(conn, decoded.as_ref(), upc)
+    if let Some(upc) = upc.filter(|u| !u.is_empty()) {
+        let decoded = crate::model::barcode::decode(upc, &Default::default()).ok();
+        if let Some(sku) = sku_for_scan(conn, decoded.as_ref(), upc)? {
+            return Ok(Some(sku));
         }
+    }
+    match code {
+        Some(code) => Ok(conn
+            .prepare_cached(
+                "SELECT sku FROM platform_sku WHERE platform = ?1 AND platform_sku_id = ?2",
+            )?
+            .query_row(params![platform.as_str(), code], |r| r.get(0).map(SkuCode))
+            .optional()?),
         None => Ok(None),
     }
 }

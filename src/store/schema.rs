@@ -193,9 +193,13 @@ pub const MIGRATIONS: &[&str] = &[
         WHERE unit = 'gram' AND sale_unit_g IS NULL;
     "#,
     // 6: the code the platform sent for each line's item (its merchant code), so reports name
-    // the item as the platform knows it even when it matched ours by barcode.
+    // the item as the platform knows it even when it matched ours by barcode; the platform's own
+    // item id learned with it (Meituan's sku_id, for stock calls); parked rows found for
+    // `status` without reading the whole outbox.
     r#"
     ALTER TABLE order_line ADD COLUMN merchant_code TEXT;
+    ALTER TABLE platform_sku ADD COLUMN item_id TEXT;
+    CREATE INDEX outbox_parked ON outbox(destination, id) WHERE state = 'parked';
     "#,
 ];
 

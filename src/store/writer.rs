@@ -8,24 +8,59 @@ use crate::model::{OrderEvent, OrderId, StockFigures};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-/// Where a command's result goes.
-pub(super) enum Reply<T> {
-    /// To a caller waiting for it.
+/// Where a command's result goes. A command dropped unanswered (queued behind the shutdown
+/// marker) answers `Closed` as it goes: nothing was written for it.
+pub(super) struct Reply<T>(Option<To<T>>);
+
+enum To<T> {
+    /// A caller waiting for it.
     Wait(oneshot::Sender<Result<T, StoreError>>),
-    /// To a function run on the writer thread right after the commit, so no thread has to be
-    /// woken to pass the result on (a scanner's reader does not wait for its scans). It must be
-    /// quick and must not call the store.
+    /// A function run on the writer thread right after the commit, so no thread has to be woken
+    /// to pass the result on (a scanner's reader does not wait for its scans). It must be quick
+    /// and must not call the store (the writer would wait for itself).
     Then(Box<dyn FnOnce(Result<T, StoreError>) + Send>),
 }
 
 impl<T> Reply<T> {
-    pub(super) fn send(self, result: Result<T, StoreError>) {
-        match self {
+    /// To a caller waiting on `tx`.
+    pub(super) fn wait(tx: oneshot::Sender<Result<T, StoreError>>) -> Self {
+        Reply(Some(To::Wait(tx)))
+    }
+
+    /// To `f`, on the writer thread.
+    pub(super) fn then(f: impl FnOnce(Result<T, StoreError>) + Send + 'static) -> Self {
+        Reply(Some(To::Then(Box::new(f))))
+    }
+
+    pub(super) fn send(mut self, result: Result<T, StoreError>) {
+        match self.0.take() {
             // The caller may have given up waiting; the change stands either way.
-            Reply::Wait(tx) => {
+            Some(To::Wait(tx)) => {
                 let _ = tx.send(result);
             }
-            Reply::Then(f) => f(result),
+            // A bug in the answer must not take the writer down: the change is committed.
+            Some(To::Then(f)) => {
+                let answered =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(result)));
+                if answered.is_err() {
+                    tracing::error!("answering a committed write panicked; the write stands");
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        match self.0.take() {
+            Some(To::Then(f)) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    f(Err(StoreError::Closed))
+                }));
+            }
+            // A waiting caller sees its channel close: `Closed` too.
+            Some(To::Wait(_)) | None => {}
         }
     }
 }
@@ -223,7 +258,7 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Runs `f` in one immediate transaction; commits, then broadcasts, then replies.
+    /// Runs `f` in one immediate transaction; commits, then answers the caller, then broadcasts.
     fn run<T>(
         &self,
         conn: &mut Connection,

@@ -39,7 +39,8 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
                         }
                         _ => (l.count, l.unit_price, None),
                     };
-                let merchant_code = l.merchant_code.clone().filter(|c| *c != info.sku.0);
+                // Kept even when it is our sku: the platform may list the item under both.
+                let merchant_code = l.merchant_code.clone().filter(|c| !c.is_empty());
                 lines.push(NewLine {
                     sku: info.sku,
                     name: Some(l.name).filter(|n| !n.is_empty()),

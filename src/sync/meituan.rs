@@ -135,7 +135,10 @@ impl Meituan {
             Action::Stock(levels) => {
                 let food: Vec<Value> = levels
                     .iter()
-                    .map(|l| json!({"app_food_code": l.code, "skus": [{"sku_id": l.code, "stock": l.level.to_string()}]}))
+                    .map(|l| {
+                        let sku_id = l.item.as_deref().unwrap_or(&l.code);
+                        json!({"app_food_code": l.code, "skus": [{"sku_id": sku_id, "stock": l.level.to_string()}]})
+                    })
                     .collect();
                 self.call(
                     true,

@@ -146,6 +146,8 @@ pub struct Level {
     /// The item's code on the platform: the store sku, unless the platform sells it under a
     /// merchant code of its own.
     pub code: String,
+    /// The platform's own item id, when learned from its orders (Meituan's `sku_id`).
+    pub item: Option<String>,
     /// Units the platform may sell.
     pub level: i64,
 }

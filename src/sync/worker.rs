@@ -149,12 +149,13 @@ async fn deliver(
 fn levels(rows: &[OutboxRow]) -> Vec<Level> {
     rows.iter()
         .map(|r| Level {
-            // Rows queued before codes were learned name only the sku.
+            // Rows queued by versions before `code` existed name only the sku.
             code: r.payload["code"]
                 .as_str()
                 .or(r.payload["sku"].as_str())
                 .unwrap_or_default()
                 .to_string(),
+            item: r.payload["item"].as_str().map(str::to_string),
             level: r.payload["level"].as_i64().unwrap_or(0),
         })
         .collect()
@@ -334,9 +335,10 @@ async fn full_sync(
     for chunk in all.chunks(channel.config.stock_batch.max(1)) {
         let levels = chunk
             .iter()
-            .map(|(code, level)| Level {
-                code: code.clone(),
-                level: *level,
+            .map(|l| Level {
+                code: l.code.clone(),
+                item: l.item.clone(),
+                level: l.level,
             })
             .collect();
         let action = Action::Stock(levels);

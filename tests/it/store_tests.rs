@@ -627,6 +627,7 @@ fn weighed_levels_go_out_in_portions_and_never_in_grams() {
         .read(|c| flashpick::store::all_levels(c, Platform::Meituan, 0))
         .unwrap()
         .into_iter()
+        .map(|l| (l.code, l.level))
         .collect();
     assert_eq!(levels.get("FR003"), Some(&10), "{levels:?}");
     assert_eq!(levels.get("W550"), Some(&20), "{levels:?}");
@@ -702,8 +703,9 @@ async fn hq_item_changes_keep_a_weighed_items_portion() {
     store.close_async().await;
 }
 
-/// `list_orders` of every state gives the latest orders when there are more than it may list
-/// (a store's history grows by hundreds a day), open-only gives the most urgent; both by deadline.
+/// `list_orders` of every state gives the latest orders taken when there are more than it may
+/// list (a store's history grows by hundreds a day; an order booked for tomorrow does not push
+/// out today's), open-only gives the most urgent; both by deadline.
 #[test]
 fn all_orders_are_the_latest_and_open_orders_the_most_urgent() {
     let dir = tempfile::tempdir().unwrap();
@@ -723,7 +725,107 @@ fn all_orders_are_the_latest_and_open_orders_the_most_urgent() {
             .map(|o| o.external_id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(listed(false), ["A", "D"], "the two latest, by deadline");
+    assert_eq!(
+        listed(false),
+        ["C", "D"],
+        "the two latest taken, by deadline"
+    );
     assert_eq!(listed(true), ["B", "C"], "the two most urgent");
+    store.close();
+}
+
+/// A platform sells the water under its own code, "P-WATER": the first order teaches the store
+/// that code (and the platform's item id), drops the level still waiting under "W550" and queues
+/// it under the code at once. When the catalog later moves that barcode to another item, the
+/// barcode wins over what was learned: the code follows it, and both items' levels go out again.
+#[test]
+fn platform_codes_are_learned_from_orders_and_follow_the_barcode() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let pending = |s: &Store| -> Vec<(String, String, Option<String>)> {
+        s.read(|c| {
+            let mut st = c.prepare(
+                "SELECT coalesce_key, json_extract(payload, '$.sku'), json_extract(payload, '$.item')
+                 FROM outbox WHERE destination = 'meituan' AND kind = 'stock_level'
+                   AND state = 'pending' ORDER BY coalesce_key",
+            )?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .unwrap()
+    };
+    let order = |ext: &str| {
+        let sku = store
+            .read(|c| {
+                store::resolve_item(c, Platform::Meituan, Some("P-WATER"), Some("6901234567892"))
+            })
+            .unwrap()
+            .expect("matched by barcode");
+        let mut o = crate::common::new_order(ext, &[(sku.0.as_str(), 1)]);
+        o.lines[0].merchant_code = Some("P-WATER".into());
+        o.lines[0].platform_item = Some("P-WATER-1".into());
+        let Ingested::New(o) = store.ingest_blocking("meituan", ext, o).unwrap() else {
+            panic!("duplicate")
+        };
+        o
+    };
+    // Six bottles arrive before the platform's first order: their level waits under "W550".
+    store
+        .stock_blocking(store::StockOp {
+            sku: SkuCode::new("W550"),
+            kind: store::StockOpKind::Receive(6),
+            actor: "p1".into(),
+            reason: None,
+        })
+        .unwrap();
+    assert!(
+        pending(&store)
+            .iter()
+            .any(|(k, ..)| k == "stock:meituan:W550")
+    );
+    assert_eq!(order("MT-1").lines[0].sku.0, "W550");
+    assert_eq!(
+        pending(&store)
+            .into_iter()
+            .filter(|(_, sku, _)| sku == "W550")
+            .collect::<Vec<_>>(),
+        [(
+            "stock:meituan:P-WATER".to_string(),
+            "W550".to_string(),
+            Some("P-WATER-1".to_string())
+        )],
+        "W550's level waits under the platform's code only, with its item id"
+    );
+    let levels = |s: &Store| -> Vec<(String, i64)> {
+        s.read(|c| store::all_levels(c, Platform::Meituan, 0))
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.code, l.level))
+            .collect()
+    };
+    assert!(levels(&store).contains(&("P-WATER".to_string(), 26)));
+    assert!(!levels(&store).iter().any(|(c, _)| c == "W550"));
+
+    // The barcode moves to the milk (a relabelled product): the next order's barcode wins.
+    let mut rows = crate::common::small_catalog();
+    rows[0].barcodes = vec!["6920152400012".into()];
+    rows[1].barcodes = vec!["6901234567892".into()];
+    store.import_catalog_blocking(rows).unwrap();
+    assert_eq!(order("MT-2").lines[0].sku.0, "MILK1L");
+    let all = levels(&store);
+    assert!(all.contains(&("P-WATER".to_string(), 5)), "{all:?}");
+    // (The file counted the water back to 20.)
+    assert!(all.contains(&("W550".to_string(), 20)), "{all:?}");
+    let waiting: Vec<(String, String)> = pending(&store)
+        .into_iter()
+        .map(|(k, sku, _)| (k, sku))
+        .collect();
+    assert!(
+        waiting.contains(&("stock:meituan:W550".into(), "W550".into()))
+            && waiting.contains(&("stock:meituan:P-WATER".into(), "MILK1L".into())),
+        "{waiting:?}"
+    );
     store.close();
 }

@@ -40,8 +40,8 @@ pub struct NewLine {
     /// The platform's own id of the item (Meituan `sku_id`, JD `skuId`), sent back in adjustments.
     #[serde(default)]
     pub platform_item: Option<String>,
-    /// The platform's merchant code of the item (Meituan `app_food_code`, JD `skuIdIsv`) when
-    /// it differs from the store sku: reports and stock levels use it.
+    /// The platform's merchant code of the item (Meituan `app_food_code`, JD `skuIdIsv`), as it
+    /// sent it: reports and stock levels use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_code: Option<String>,
     /// Weighed goods sold by a platform: the grams of one portion, so that refunds and

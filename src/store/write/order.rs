@@ -10,9 +10,59 @@ use super::*;
 use crate::model::{
     self, EventId, Order, OrderEvent, OrderId, OrderState, Report, SkuCode, StockFigures, Timestamp,
 };
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 use std::collections::BTreeMap;
+
+/// Learns the code (and item id) a platform sells a line's item under, so that its stock levels
+/// go out under that code from now on. A code that named another item before (the catalog's
+/// barcodes moved) is moved to this one. When anything changed, the levels of the items
+/// concerned are queued again under their codes now, and the ones still waiting under a code the
+/// platform does not use are dropped.
+fn learn_code(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    platform: Platform,
+    code: &str,
+    line: &super::NewLine,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let before: Option<(String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT sku, item_id FROM platform_sku WHERE platform = ?1 AND platform_sku_id = ?2",
+        )?
+        .query_row(params![platform.as_str(), code], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let item = line.platform_item.clone();
+    let unchanged = before
+        .as_ref()
+        .is_some_and(|(sku, known)| *sku == line.sku.0 && (item.is_none() || *known == item));
+    if unchanged {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO platform_sku (platform, platform_sku_id, sku, item_id) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (platform, platform_sku_id)
+         DO UPDATE SET sku = excluded.sku, item_id = COALESCE(excluded.item_id, item_id)",
+    )?
+    .execute(params![platform.as_str(), code, line.sku.0, item])?;
+    let mut skus = vec![line.sku.clone()];
+    if let Some((old, _)) = before.filter(|(old, _)| *old != line.sku.0) {
+        tracing::warn!(%platform, code, from = %old, to = %line.sku, "the platform's code now names another item (its barcode says so)");
+        skus.push(SkuCode(old));
+    }
+    for sku in &skus {
+        tx.prepare_cached(
+            "DELETE FROM outbox WHERE destination = ?1 AND kind = 'stock_level' AND state = 'pending'
+             AND json_extract(payload, '$.sku') = ?2",
+        )?
+        .execute(params![platform.as_str(), sku.0])?;
+        queue_stock_levels(tx, options, sku, now)?;
+    }
+    Ok(())
+}
 
 pub(in crate::store) fn ingest(
     tx: &Transaction<'_>,
@@ -108,13 +158,7 @@ pub(in crate::store) fn ingest(
         if let Some(code) = &line.merchant_code
             && new.platform != Platform::Hq
         {
-            // The platform sells our item under its own code (it matched by barcode): learn it,
-            // so that stock levels go out under that code from now on.
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO platform_sku (platform, platform_sku_id, sku)
-                 VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![new.platform.as_str(), code, line.sku.0])?;
+            learn_code(tx, options, new.platform, code, line, now)?;
         }
     }
     let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;

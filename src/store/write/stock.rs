@@ -106,8 +106,9 @@ pub(in crate::store) fn queue_full_stock_sync(
     Ok(())
 }
 
-/// Queues the sku's current level for every selling platform. A level not yet sent is replaced,
-/// so only the newest one per (platform, sku) ever leaves.
+/// Queues the sku's current level for every selling platform, under each code the platform
+/// knows it by. A level not yet sent is replaced, so only the newest one per (platform, code)
+/// ever leaves.
 pub(super) fn queue_stock_levels(
     tx: &Transaction<'_>,
     options: &StoreOptions,
@@ -121,22 +122,17 @@ pub(super) fn queue_stock_levels(
     for (platform, default_safety) in &options.selling {
         let f = stock_figures(tx, sku, *platform, *default_safety)?;
         let level = f.platform_level(unit, sale_unit_g);
-        // The platform's own codes for the item when it sells it under others (learned from its
-        // orders), else the sku.
-        let mut codes: Vec<String> = tx
-            .prepare_cached(
-                "SELECT platform_sku_id FROM platform_sku WHERE sku = ?1 AND platform = ?2",
-            )?
-            .query_map(rusqlite::params![sku.0, platform.as_str()], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        // The codes the platform knows the item by (learned from its orders), else the sku.
+        let mut codes = crate::store::read::platform_codes(tx, sku, *platform)?;
         if codes.is_empty() {
-            codes.push(sku.0.clone());
+            codes.push((sku.0.clone(), None));
         }
-        for code in codes {
+        for (code, item) in codes {
             let payload = json!({
                 "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
-                "code": code, "level": level, "on_hand": f.on_hand, "reserved": f.reserved,
-                "safety": f.safety, "sale_unit_g": sale_unit_g, "at": now.0,
+                "code": code, "item": item, "level": level, "on_hand": f.on_hand,
+                "reserved": f.reserved, "safety": f.safety, "sale_unit_g": sale_unit_g,
+                "at": now.0,
             });
             let key = format!("stock:{}:{code}", platform.as_str());
             outbox(
