@@ -301,6 +301,13 @@ pub enum OrderEvent {
 }
 
 impl OrderEvent {
+    /// Whether [`transition`] reads stock figures for this event (accepting checks what is
+    /// available; a short writes off what the shelf was believed to hold). The store reads them
+    /// only then: a scan is the hottest write there is.
+    pub fn reads_stock(&self) -> bool {
+        matches!(self, OrderEvent::Accept | OrderEvent::Short { .. })
+    }
+
     /// A short name for messages and metrics.
     pub fn name(&self) -> &'static str {
         match self {

@@ -21,7 +21,7 @@ pub use read::{
 };
 pub use read::{
     OutboxRow, PlatformLevel, all_levels, parked_orders, pending_outbox, pending_outbox_after,
-    platform_codes, resolve_item, sale_unit, sync_state, weighed_without_portion,
+    resolve_item, sale_unit, sync_state, weighed_without_portion,
 };
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,

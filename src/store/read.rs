@@ -644,21 +644,93 @@ pub struct PlatformLevel {
     pub level: i64,
 }
 
-/// The codes (and item ids) a platform knows a sku by, learned from its orders; empty: the sku.
-pub fn platform_codes(
-    conn: &Connection,
-    sku: &SkuCode,
-    platform: Platform,
-) -> Result<Vec<(String, Option<String>)>, StoreError> {
-    Ok(conn
+/// What every selling platform should be told about one sku, read at once (see
+/// [`selling_view`]).
+#[derive(Debug, Clone)]
+pub struct SellingView {
+    on_hand: i64,
+    reserved: i64,
+    own_safety: Option<i64>,
+    /// The sku's unit.
+    pub unit: Unit,
+    /// Grams of one portion, for weighed goods.
+    pub sale_unit_g: Option<i64>,
+    /// (platform, code, item id, safety stock) from `platform_sku`.
+    mapped: Vec<(String, String, Option<String>, Option<i64>)>,
+}
+
+impl SellingView {
+    /// As [`stock_figures`] gives them for `platform`.
+    pub fn figures(&self, platform: Platform, default_safety: i64) -> StockFigures {
+        let p = platform.as_str();
+        let override_safety = self
+            .mapped
+            .iter()
+            .find(|m| m.0 == p && m.3.is_some())
+            .and_then(|m| m.3);
+        let safety = if platform == Platform::Hq {
+            0
+        } else {
+            override_safety
+                .or(self.own_safety)
+                .unwrap_or(default_safety)
+        };
+        StockFigures {
+            on_hand: self.on_hand,
+            reserved: self.reserved,
+            safety,
+        }
+    }
+
+    /// The codes (and item ids) `platform` knows the sku by, learned from its orders; empty:
+    /// the sku.
+    pub fn codes(&self, platform: Platform) -> Vec<(String, Option<String>)> {
+        let p = platform.as_str();
+        self.mapped
+            .iter()
+            .filter(|m| m.0 == p)
+            .map(|m| (m.1.clone(), m.2.clone()))
+            .collect()
+    }
+}
+
+/// A sku's figures, unit and platform codes for every platform, in two reads.
+pub fn selling_view(conn: &Connection, sku: &SkuCode) -> Result<SellingView, StoreError> {
+    let row = conn
         .prepare_cached(
-            "SELECT platform_sku_id, item_id FROM platform_sku
-             WHERE sku = ?1 AND platform = ?2 ORDER BY platform_sku_id",
+            "SELECT COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.safety_stock, k.unit,
+                    k.sale_unit_g
+             FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE k.sku = ?1",
         )?
-        .query_map(params![sku.0, platform.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+        .query_row([&sku.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .optional()?;
+    let (on_hand, reserved, own_safety, unit, sale_unit_g) =
+        row.ok_or_else(|| StoreError::NoSuchSku(sku.clone()))?;
+    let mapped = conn
+        .prepare_cached(
+            "SELECT platform, platform_sku_id, item_id, safety_stock FROM platform_sku
+             WHERE sku = ?1 ORDER BY platform, platform_sku_id",
+        )?
+        .query_map([&sku.0], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
-        .collect::<Result<_, _>>()?)
+        .collect::<Result<_, _>>()?;
+    Ok(SellingView {
+        on_hand,
+        reserved,
+        own_safety,
+        unit: unit.parse().unwrap_or_default(),
+        sale_unit_g,
+        mapped,
+    })
 }
 
 /// Weighed skus without their portion size (imported before it existed): how many, and one.

@@ -440,3 +440,27 @@ fn a_scan_is_planned_from_the_order_the_code_and_the_item() {
         }
     }
 }
+
+/// The store reads stock figures only for events that say they need them (a scan is the hottest
+/// write): every other event, in every state, must decide without them.
+#[test]
+fn only_accept_and_short_read_stock_figures() {
+    use OrderState::*;
+    let mut read = 0;
+    for state in [
+        New, Accepted, Picking, Picked, Packed, HandedOver, Cancelled,
+    ] {
+        let order = fixture(state);
+        for event in events() {
+            if event.reads_stock() {
+                read += 1;
+                continue;
+            }
+            let no_figures = |sku: &SkuCode| -> StockFigures {
+                panic!("{state} + {} read the figures of {sku}", event.name())
+            };
+            let _ = transition(&order, &event, &no_figures);
+        }
+    }
+    assert_eq!(read, 7 * 2, "accept and short, in every state");
+}

@@ -230,7 +230,7 @@ pub(super) fn apply_loaded(
     let id = order.id;
     let safety = options.default_safety(order.platform);
     let mut figures: BTreeMap<SkuCode, StockFigures> = BTreeMap::new();
-    for l in &order.lines {
+    for l in order.lines.iter().filter(|_| event.reads_stock()) {
         if !figures.contains_key(&l.sku) {
             figures.insert(
                 l.sku.clone(),
@@ -242,7 +242,7 @@ pub(super) fn apply_loaded(
         figures.get(sku).copied().unwrap_or_default()
     })?;
     let event_id = EventId::new();
-    save_order(tx, &t.order, now)?;
+    save_order(tx, Some(&order), &t.order, now)?;
     let reason = match event {
         OrderEvent::Short { reason, .. } => Some(reason.as_str().to_string()),
         OrderEvent::Cancel { reason, .. } => Some(reason.clone()),
@@ -301,8 +301,11 @@ pub(super) fn apply_loaded(
     ))
 }
 
+/// Writes the order's state and its lines; with `before`, only the lines that changed (a scan
+/// changes one line of many).
 pub(super) fn save_order(
     tx: &Transaction<'_>,
+    before: Option<&Order>,
     o: &Order,
     now: Timestamp,
 ) -> Result<(), StoreError> {
@@ -323,7 +326,10 @@ pub(super) fn save_order(
         "UPDATE order_line SET picked = ?3, short = ?4, short_reason = ?5, weighed_g = ?6
          WHERE order_id = ?1 AND line_no = ?2",
     )?;
-    for l in &o.lines {
+    let unchanged = |l: &crate::model::OrderLine| {
+        before.is_some_and(|b| b.lines.iter().find(|old| old.line_no == l.line_no) == Some(l))
+    };
+    for l in o.lines.iter().filter(|l| !unchanged(l)) {
         stmt.execute(params![
             o.id.0,
             l.line_no,

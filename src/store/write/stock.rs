@@ -118,12 +118,14 @@ pub(super) fn queue_stock_levels(
     if options.selling.is_empty() {
         return Ok(());
     }
-    let (unit, sale_unit_g) = crate::store::read::sale_unit(tx, sku)?;
+    // Two reads for every platform at once: this runs on every pick.
+    let item = crate::store::read::selling_view(tx, sku)?;
     for (platform, default_safety) in &options.selling {
-        let f = stock_figures(tx, sku, *platform, *default_safety)?;
-        let level = f.platform_level(unit, sale_unit_g);
+        let f = item.figures(*platform, *default_safety);
+        let level = f.platform_level(item.unit, item.sale_unit_g);
+        let sale_unit_g = item.sale_unit_g;
         // The codes the platform knows the item by (learned from its orders), else the sku.
-        let mut codes = crate::store::read::platform_codes(tx, sku, *platform)?;
+        let mut codes = item.codes(*platform);
         if codes.is_empty() {
             codes.push((sku.0.clone(), None));
         }
