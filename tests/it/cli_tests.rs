@@ -251,11 +251,14 @@ fn orders_and_status_without_a_daemon_fail_clearly() {
     }
 }
 
-#[test]
-fn serve_notifies_ready_answers_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path());
-    let notify_path = dir.path().join("notify.sock");
+/// `flashpick serve` on the config `cfg` with a notify socket of ours in `dir` (systemd's part),
+/// and `env` besides.
+fn spawn_serve(
+    dir: &Path,
+    cfg: &Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, UnixDatagram) {
+    let notify_path = dir.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -263,11 +266,19 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     let child = bin()
         .args(["--config", cfg.to_str().unwrap(), "serve"])
         .env("NOTIFY_SOCKET", &notify_path)
-        .env("WATCHDOG_USEC", "400000")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    (child, notify)
+}
+
+#[test]
+fn serve_notifies_ready_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let (child, notify) = spawn_serve(dir.path(), &cfg, &[("WATCHDOG_USEC", "400000")]);
     let mut buf = [0u8; 512];
     let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
     let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
@@ -321,6 +332,12 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(kill.success());
+    stops_cleanly(child, &notify, dir.path(), "SIGTERM");
+}
+
+/// After a stop signal: STOPPING=1 (after any watchdog pings), exit 0 within 5 s, the socket gone.
+fn stops_cleanly(child: std::process::Child, notify: &UnixDatagram, dir: &Path, signal: &str) {
+    let mut buf = [0u8; 512];
     let stopping = loop {
         let n = notify.recv(&mut buf).expect("STOPPING=1");
         if &buf[..n] != b"WATCHDOG=1" {
@@ -332,7 +349,7 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
     std::thread::spawn(move || tx.send(child.wait_with_output()));
     let out = rx
         .recv_timeout(Duration::from_secs(5))
-        .expect("the daemon exits within 5 s of SIGTERM")
+        .unwrap_or_else(|_| panic!("the daemon exits within 5 s of {signal}"))
         .unwrap();
     assert_eq!(
         out.status.code(),
@@ -340,7 +357,7 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!dir.path().join("fp.sock").exists());
+    assert!(!dir.join("fp.sock").exists());
 }
 
 /// Ctrl-C on the store manager's SSH session stops the daemon as cleanly as systemd's SIGTERM.
@@ -348,18 +365,7 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
 fn serve_stops_cleanly_on_sigint_too() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path());
-    let notify_path = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let child = bin()
-        .args(["--config", cfg.to_str().unwrap(), "serve"])
-        .env("NOTIFY_SOCKET", &notify_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (child, notify) = spawn_serve(dir.path(), &cfg, &[]);
     let mut buf = [0u8; 512];
     let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
     assert!(buf[..n].starts_with(b"READY=1"));
@@ -368,21 +374,7 @@ fn serve_stops_cleanly_on_sigint_too() {
         .status()
         .unwrap();
     assert!(kill.success());
-    let n = notify.recv(&mut buf).expect("STOPPING=1");
-    assert_eq!(&buf[..n], b"STOPPING=1");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(child.wait_with_output()));
-    let out = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the daemon exits within 5 s of SIGINT")
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!dir.path().join("fp.sock").exists());
+    stops_cleanly(child, &notify, dir.path(), "SIGINT");
 }
 
 #[test]

@@ -162,32 +162,59 @@ async fn pick(c: &mut Client, id: i64, scans: &[&str], shorts: &[(u32, i64)]) {
         .unwrap();
 }
 
+/// Injects a fault at the simulator (`POST /sim/faults`).
+async fn add_fault(sim: &SimHandle, fault: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/sim/faults", sim.addr))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{fault}");
+}
+
+/// One order on each platform, pushed (twice when `twice`) and taken. Returns their (platform
+/// id, local id), Meituan's first.
+async fn orders_on_both(
+    sim: &SimHandle,
+    c: &mut Client,
+    mt_items: &[(&str, i64)],
+    jd_items: &[(&str, i64)],
+    twice: bool,
+) -> [(String, i64); 2] {
+    let mut out = Vec::new();
+    for (platform, items) in [(Platform::Meituan, mt_items), (Platform::Jddj, jd_items)] {
+        let items: Vec<(String, i64)> = items.iter().map(|(s, q)| (s.to_string(), *q)).collect();
+        let ext = sim.sim.new_order(platform, &items, twice).await.unwrap();
+        out.push(ext);
+    }
+    let mut taken = Vec::new();
+    for ext in out {
+        let local = local_order(c, &ext).await;
+        taken.push((ext, local));
+    }
+    taken.try_into().unwrap()
+}
+
+/// The two orders of the action tests: Meituan water ×2 and milk ×1, JD water ×1 and bread ×2.
+async fn two_orders(sim: &SimHandle, c: &mut Client, twice: bool) -> [(String, i64); 2] {
+    let (mt, jd) = ([("W550", 2), ("MILK1L", 1)], [("W550", 1), ("BREAD", 2)]);
+    orders_on_both(sim, c, &mt, &jd, twice).await
+}
+
+/// Picks [`two_orders`]: Meituan is one milk short, JD one bread short.
+async fn pick_two_orders_short(c: &mut Client, mt_local: i64, jd_local: i64) {
+    pick(c, mt_local, &["6901234567892", "6901234567892"], &[(2, 1)]).await;
+    pick(c, jd_local, &["6901234567892", "96385074"], &[(2, 1)]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_action_reaches_the_platform_once_and_in_order() {
     let dir = tempfile::tempdir().unwrap();
     seed_db(dir.path(), &[]);
     let sim = start_sim().await;
     let (d, mut c) = agent(dir.path(), &sim, "push").await;
-    let mt = sim
-        .sim
-        .new_order(
-            Platform::Meituan,
-            &[("W550".into(), 2), ("MILK1L".into(), 1)],
-            true,
-        )
-        .await
-        .unwrap();
-    let jd = sim
-        .sim
-        .new_order(
-            Platform::Jddj,
-            &[("W550".into(), 1), ("BREAD".into(), 2)],
-            true,
-        )
-        .await
-        .unwrap();
-    let mt_local = local_order(&mut c, &mt).await;
-    let jd_local = local_order(&mut c, &jd).await;
+    let [(mt, mt_local), (jd, jd_local)] = two_orders(&sim, &mut c, true).await;
     // Auto-accepted: the platforms hear the confirmation.
     sim.sim
         .wait_for("both confirmations", 10, |st| {
@@ -196,16 +223,8 @@ async fn every_action_reaches_the_platform_once_and_in_order() {
             .then_some(())
         })
         .await;
-    // Milk is missing on the shelf: one unit short.
-    pick(
-        &mut c,
-        mt_local,
-        &["6901234567892", "6901234567892"],
-        &[(2, 1)],
-    )
-    .await;
-    // JD: one bread short of two.
-    pick(&mut c, jd_local, &["6901234567892", "96385074"], &[(2, 1)]).await;
+    // Milk is missing on the shelf: one unit short; JD: one bread short of two.
+    pick_two_orders_short(&mut c, mt_local, jd_local).await;
     sim.sim
         .wait_for("both pick-completes", 10, |st| {
             (effects(st, &mt).last().map(String::as_str) == Some("pick_complete")
@@ -393,14 +412,7 @@ async fn a_platform_outage_delays_reports_but_loses_none() {
         json!({"platform": "meituan", "kind": "5xx"}),
         json!({"platform": "jddj", "kind": "rate_limit", "count": 5}),
     ] {
-        let url = format!("http://{}/sim/faults", sim.addr);
-        let r = reqwest::Client::new()
-            .post(&url)
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        add_fault(&sim, fault).await;
     }
     let mut orders = Vec::new();
     for (p, items) in [
@@ -487,42 +499,10 @@ async fn rate_limits_cut_lines_and_slow_answers_delay_reports_but_double_none() 
         json!({"platform": "jddj", "kind": "429", "count": 1}),
     ];
     for fault in faults {
-        let r = reqwest::Client::new()
-            .post(format!("http://{}/sim/faults", sim.addr))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{fault}");
+        add_fault(&sim, fault).await;
     }
-    let mt = sim
-        .sim
-        .new_order(
-            Platform::Meituan,
-            &[("W550".into(), 2), ("MILK1L".into(), 1)],
-            false,
-        )
-        .await
-        .unwrap();
-    let jd = sim
-        .sim
-        .new_order(
-            Platform::Jddj,
-            &[("W550".into(), 1), ("BREAD".into(), 2)],
-            false,
-        )
-        .await
-        .unwrap();
-    let mt_local = local_order(&mut c, &mt).await;
-    let jd_local = local_order(&mut c, &jd).await;
-    pick(
-        &mut c,
-        mt_local,
-        &["6901234567892", "6901234567892"],
-        &[(2, 1)],
-    )
-    .await;
-    pick(&mut c, jd_local, &["6901234567892", "96385074"], &[(2, 1)]).await;
+    let [(mt, mt_local), (jd, jd_local)] = two_orders(&sim, &mut c, false).await;
+    pick_two_orders_short(&mut c, mt_local, jd_local).await;
     sim.sim
         .wait_for("every report through the faults", 60, |st| {
             (effects(st, &mt) == ["confirm", "refund", "pick_complete"]
@@ -853,18 +833,8 @@ async fn pushed_cancellations_release_stock_and_ask_for_picked_goods_back() {
     })
     .await
     .unwrap();
-    let mt = sim
-        .sim
-        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
-        .await
-        .unwrap();
-    let jd = sim
-        .sim
-        .new_order(Platform::Jddj, &[("MILK1L".into(), 1)], false)
-        .await
-        .unwrap();
-    let mt_local = local_order(&mut c, &mt).await;
-    let jd_local = local_order(&mut c, &jd).await;
+    let [(mt, mt_local), (jd, jd_local)] =
+        orders_on_both(&sim, &mut c, &[("W550", 2)], &[("MILK1L", 1)], false).await;
     sim.sim
         .wait_for("both confirmations", 10, |st| {
             (effects(st, &mt) == ["confirm"] && effects(st, &jd) == ["confirm"]).then_some(())
@@ -984,18 +954,8 @@ async fn store_cancels_reach_meituan_and_jd_refusals_are_parked_with_the_reason(
     })
     .await
     .unwrap();
-    let mt = sim
-        .sim
-        .new_order(Platform::Meituan, &[("MILK1L".into(), 1)], false)
-        .await
-        .unwrap();
-    let jd = sim
-        .sim
-        .new_order(Platform::Jddj, &[("MILK1L".into(), 1)], false)
-        .await
-        .unwrap();
-    let mt_local = local_order(&mut c, &mt).await;
-    let jd_local = local_order(&mut c, &jd).await;
+    let [(mt, mt_local), (jd, jd_local)] =
+        orders_on_both(&sim, &mut c, &[("MILK1L", 1)], &[("MILK1L", 1)], false).await;
     sim.sim
         .wait_for("both confirmations", 10, |st| {
             (effects(st, &mt) == ["confirm"] && effects(st, &jd) == ["confirm"]).then_some(())
@@ -1079,13 +1039,11 @@ async fn a_lost_answer_does_not_make_an_effect_happen_twice() {
         })
         .await;
     for platform in ["meituan", "jddj"] {
-        let fault = json!({"platform": platform, "kind": "lose_answer", "count": 10});
-        reqwest::Client::new()
-            .post(format!("http://{}/sim/faults", sim.addr))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
+        add_fault(
+            &sim,
+            json!({"platform": platform, "kind": "lose_answer", "count": 10}),
+        )
+        .await;
     }
     let mt = sim
         .sim
