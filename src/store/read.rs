@@ -132,38 +132,7 @@ pub fn stock_figures(
     platform: Platform,
     default_safety: i64,
 ) -> Result<StockFigures, StoreError> {
-    // Two plain lookups rather than one query with a correlated subquery: with the bundled
-    // SQLite's STAT4 the combined form was re-prepared on every call, ten times the cost.
-    let row = conn
-        .prepare_cached(
-            "SELECT COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.safety_stock
-             FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE k.sku = ?1",
-        )?
-        .query_row(params![sku.0], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })
-        .optional()?;
-    let override_safety: Option<i64> = conn
-        .prepare_cached(
-            "SELECT safety_stock FROM platform_sku
-             WHERE sku = ?1 AND platform = ?2 AND safety_stock IS NOT NULL LIMIT 1",
-        )?
-        .query_row(params![sku.0, platform.as_str()], |r| r.get(0))
-        .optional()?;
-    let row = row.map(|(on_hand, reserved, own)| StockFigures {
-        on_hand,
-        reserved,
-        safety: override_safety.or(own).unwrap_or(default_safety),
-    });
-    let mut figures = row.ok_or_else(|| StoreError::NoSuchSku(sku.clone()))?;
-    if platform == Platform::Hq {
-        figures.safety = 0;
-    }
-    Ok(figures)
+    Ok(selling_view(conn, sku)?.figures(platform, default_safety))
 }
 
 /// Everything about one item, as shown on the stock screen.
@@ -660,7 +629,8 @@ pub struct SellingView {
 }
 
 impl SellingView {
-    /// As [`stock_figures`] gives them for `platform`.
+    /// The figures `platform` sees: its own safety stock, else the sku's, else `default_safety`;
+    /// none for orders relayed by HQ.
     pub fn figures(&self, platform: Platform, default_safety: i64) -> StockFigures {
         let p = platform.as_str();
         let override_safety = self
@@ -694,7 +664,9 @@ impl SellingView {
     }
 }
 
-/// A sku's figures, unit and platform codes for every platform, in two reads.
+/// A sku's figures, unit and platform codes for every platform, in two plain reads (one query
+/// with a correlated subquery was re-prepared on every call under the bundled SQLite's STAT4: ten
+/// times the cost).
 pub fn selling_view(conn: &Connection, sku: &SkuCode) -> Result<SellingView, StoreError> {
     let row = conn
         .prepare_cached(
