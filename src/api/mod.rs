@@ -351,6 +351,10 @@ pub struct Status {
     pub config_version: Option<u64>,
     /// Clients attached to the socket.
     pub clients: u64,
+    /// What is wrong with the store itself (its database deleted or damaged), each with what to
+    /// do; empty when all is well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// One scanner's state.

@@ -1,6 +1,7 @@
 //! The `flashpick` command line. Each command is a thin shell over the library; exit codes follow
 //! sysexits: 78 bad config, 69 daemon not running, 65 bad input file, 1 anything else.
 
+mod backup;
 mod barcode_cmd;
 mod client_cmds;
 mod demo;
@@ -37,7 +38,24 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon (systemd Type=notify).
-    Serve,
+    Serve {
+        /// Start with a new empty database even where one was before and is now missing
+        /// (after a loss, when there is nothing to restore).
+        #[arg(long)]
+        new_database: bool,
+    },
+    /// Copy the database to a snapshot file while the daemon runs (default: the state dir's
+    /// backups folder).
+    Backup {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Put a snapshot back as the store's database (the daemon must be stopped).
+    Restore {
+        /// The snapshot (`flashpick doctor` lists them).
+        file: PathBuf,
+    },
     /// A whole store on this machine: simulated platforms, a virtual scanner, the screen.
     Demo(demo::DemoArgs),
     /// Check this store PC: config, state dir, database, scanners, broker, platforms, clock.
@@ -218,7 +236,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve => serve(&config_path(cli.config.as_deref())),
+        Command::Serve { new_database } => serve(&config_path(cli.config.as_deref()), new_database),
+        Command::Backup { out } => backup::backup(&config_path(cli.config.as_deref()), out),
+        Command::Restore { file } => backup::restore(&config_path(cli.config.as_deref()), &file),
         Command::Config {
             action: ConfigAction::Check { file },
         } => {
@@ -279,7 +299,7 @@ fn init_logging(filter: &str) {
         .try_init();
 }
 
-fn serve(path: &Path) -> Result<(), Failure> {
+fn serve(path: &Path, new_database: bool) -> Result<(), Failure> {
     let config = Config::load(path).map_err(config_failure)?;
     init_logging(&config.log.level);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -287,7 +307,9 @@ fn serve(path: &Path) -> Result<(), Failure> {
         .thread_name("flashpick")
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(crate::daemon::run(config, shutdown_signal()))?;
+    let opts = crate::daemon::StartOptions { new_database };
+    rt.block_on(crate::daemon::run_with(config, opts, shutdown_signal()))
+        .map_err(|e| fail(e.exit_code(), e))?;
     Ok(())
 }
 
@@ -419,7 +441,12 @@ fn import(config_path: &Path, file: &Path) -> Result<(), Failure> {
     bar.set_message("writing");
     std::fs::create_dir_all(&config.store.state_dir)
         .with_context(|| format!("cannot create {}", config.store.state_dir.display()))?;
-    let store = Store::open(&config.db_path(), StoreOptions::from_config(&config))?;
+    // No daemon answered on the socket; one may still be running on this state dir under
+    // another socket path: the lock says.
+    let _lock = crate::store::lock::StateLock::acquire(&config.store.state_dir, "catalog import")
+        .map_err(|e| fail(crate::daemon::EXIT_LOCKED, e))?;
+    let store = Store::open(&config.db_path(), StoreOptions::from_config(&config))
+        .map_err(|e| fail(e.exit_code().unwrap_or(1), e))?;
     let result = store.import_catalog_blocking(rows);
     store.close();
     bar.finish_and_clear();

@@ -74,6 +74,13 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let alarms = shared.alarms.list();
+    if !alarms.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("alarm: {}\n", alarms.join("\nalarm: ")),
+        );
+    }
     // Through the writer: it is what must be alive for a scan to be confirmed.
     let alive = tokio::time::timeout(Duration::from_secs(2), shared.store.ping()).await;
     match alive {

@@ -4,6 +4,7 @@
 //! [`run`] lives in the library so tests start the real daemon in-process (as mini-redis does).
 
 mod conn;
+mod guard;
 mod http;
 pub mod metrics;
 pub mod notify;
@@ -62,6 +63,9 @@ pub enum DaemonError {
     /// A platform channel cannot be set up.
     #[error("platform: {0}")]
     Platform(String),
+    /// Another process holds the state dir.
+    #[error("{0}")]
+    Locked(#[from] crate::store::lock::LockError),
     /// The HTTP port cannot be bound.
     #[error(
         "cannot listen on {addr} for /metrics: {cause}; change http.listen or stop what uses the port"
@@ -72,6 +76,34 @@ pub enum DaemonError {
         /// Why.
         cause: std::io::Error,
     },
+}
+
+impl DaemonError {
+    /// The exit status: 77 and 74 for a database (or state dir) restarting cannot fix, 75 while
+    /// another process holds the state dir, 1 for anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DaemonError::Store(e) => e.exit_code().unwrap_or(1),
+            DaemonError::Dir { cause, .. }
+                if cause.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                crate::store::EXIT_NOPERM
+            }
+            DaemonError::Locked(crate::store::lock::LockError::Held { .. }) => EXIT_LOCKED,
+            _ => 1,
+        }
+    }
+}
+
+/// Exit status while another process holds the state dir (EX_TEMPFAIL: try again later).
+pub const EXIT_LOCKED: u8 = 75;
+
+/// How the daemon starts, beyond its config.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StartOptions {
+    /// Create a new empty database even where one was before and is now missing
+    /// (`serve --new-database`).
+    pub new_database: bool,
 }
 
 /// What every task shares.
@@ -95,6 +127,8 @@ pub(crate) struct Shared {
     pub topic_subs: [std::sync::atomic::AtomicUsize; 5],
     /// A new config to restart with (applied from HQ, or a rollback).
     pub reload: tokio::sync::mpsc::Sender<Config>,
+    /// What is wrong with the store itself (its file lost or damaged).
+    pub alarms: guard::Alarms,
 }
 
 impl Shared {
@@ -137,6 +171,11 @@ impl Drop for Daemon {
 impl Daemon {
     /// Starts everything and returns once the daemon is ready to serve (READY=1 has been sent).
     pub async fn start(config: Config) -> Result<Daemon, DaemonError> {
+        Self::start_with(config, StartOptions::default()).await
+    }
+
+    /// [`Daemon::start`] with start options.
+    pub async fn start_with(config: Config, opts: StartOptions) -> Result<Daemon, DaemonError> {
         let started_at = Timestamp::now();
         for w in config.plaintext_warnings() {
             tracing::warn!("UNENCRYPTED: {w}");
@@ -144,9 +183,23 @@ impl Daemon {
         mkdir(&config.store.state_dir)?;
         let options = StoreOptions::from_config(&config);
         let db = config.db_path();
-        let store = tokio::task::spawn_blocking(move || Store::open(&db, options))
-            .await
-            .map_err(|_| StoreError::Closed)??;
+        let store = tokio::task::spawn_blocking(move || {
+            if opts.new_database {
+                Store::open_allowing_new(&db, options)
+            } else {
+                Store::open(&db, options)
+            }
+        })
+        .await
+        .map_err(|_| StoreError::Closed)??;
+        if let Ok((n @ 1.., first)) =
+            store.read(|c| Ok(crate::store::schema::bad_stock_figures(c)?))
+        {
+            tracing::error!(
+                "{n} sku(s) (first: {}) hold stock figures that are not whole numbers or beyond 1000000000 (written by an older flashpick): the platforms are told 0 for them; count those shelves",
+                first.join(", ")
+            );
+        }
         if let Ok((n @ 1.., first)) = store.read(crate::store::weighed_without_portion) {
             tracing::warn!(
                 "{n} weighed item(s) (first: {}) have no sale_unit_g: the platforms are told 0 until the catalog is imported again with that column",
@@ -217,6 +270,7 @@ impl Daemon {
             topic_subs: Default::default(),
             channels,
             hq_link: Default::default(),
+            alarms: Default::default(),
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -232,9 +286,18 @@ impl Daemon {
         if shared.config.hq.enabled {
             tasks.spawn(crate::hq::link::run(shared.clone(), shutdown.subscribe()));
         }
-        if let Some(every) = notify::watchdog_interval() {
+        let watchdog_every = notify::watchdog_interval();
+        if let Some(every) = watchdog_every {
             tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
         }
+        let file_every = watchdog_every.map_or(guard::FILE_CHECK, |w| w.min(guard::FILE_CHECK));
+        tasks.spawn(guard::watch_file(
+            shared.clone(),
+            file_every,
+            shutdown.subscribe(),
+        ));
+        tasks.spawn(guard::quick_check(shared.clone()));
+        tasks.spawn(guard::snapshots(shared.clone(), shutdown.subscribe()));
         // Last, so that nothing below can fail and leave reader threads running.
         let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut readers = Vec::new();
@@ -340,14 +403,32 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    run_with(config, StartOptions::default(), shutdown).await
+}
+
+/// [`run`] with start options (they apply to the first start only).
+///
+/// The state dir's lock is taken here, before the first start, and held across the restarts a
+/// config from HQ causes: taken in [`Daemon::start`], every restart would open a window for a
+/// second daemon.
+pub async fn run_with(
+    config: Config,
+    mut opts: StartOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    mkdir(&config.store.state_dir)?;
+    let _lock = crate::store::lock::StateLock::acquire(&config.store.state_dir, "serve")?;
     let mut config = crate::hq::applied::effective(config);
     tokio::pin!(shutdown);
     loop {
-        let mut daemon = match Daemon::start(config.clone()).await {
+        let started = Daemon::start_with(config.clone(), opts).await;
+        opts.new_database = false;
+        let mut daemon = match started {
             Ok(d) => d,
             // A config from HQ that parses but cannot run here (a port taken, say): undo it
-            // rather than crash-loop on it.
-            Err(e) if config.hq_version.is_some() => {
+            // rather than crash-loop on it. A database that cannot be used is not the config's
+            // fault: undoing it would not help.
+            Err(e) if config.hq_version.is_some() && !matches!(e, DaemonError::Store(_)) => {
                 let reason = format!(
                     "the daemon could not start with version {}: {e}",
                     config.hq_version.unwrap_or(0)
@@ -475,6 +556,7 @@ pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
             .metrics
             .clients
             .load(std::sync::atomic::Ordering::Relaxed),
+        alarms: shared.alarms.list(),
     })
 }
 
@@ -509,10 +591,14 @@ async fn watchdog(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Rec
             tokio::time::timeout(every, shared.store.ping()).await,
             Ok(Ok(()))
         );
-        if alive {
-            notify::notify("WATCHDOG=1");
-        } else {
+        if !alive {
             tracing::error!("store does not answer; withholding the watchdog ping");
+        } else if !shared.alarms.is_empty() {
+            // An alarm (the database lost or damaged) stands until someone acts: systemd sees
+            // the daemon as failed instead of healthy.
+            tracing::error!("an alarm stands; withholding the watchdog ping");
+        } else {
+            notify::notify("WATCHDOG=1");
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod barcode;
 pub mod ids;
+pub mod item;
 pub mod money;
 pub mod order;
 pub mod scan;

@@ -70,10 +70,22 @@ impl StockFigures {
     /// portions of `sale_unit_g` grams (rounded down: a part portion cannot be sold). Weighed
     /// goods whose portion is not known show 0: the platform may still hold a level in grams
     /// from before portions existed, and not selling beats selling a hundred times the shelf.
+    ///
+    /// The last guard before a figure leaves the store: a negative safety stock counts as none,
+    /// and figures beyond [`MAX_QTY`] (only a database written before the bounds existed can
+    /// hold them) publish 0 — not sold rather than oversold.
     pub fn platform_level(&self, unit: Unit, sale_unit_g: Option<i64>) -> i64 {
+        let available = self
+            .on_hand
+            .saturating_sub(self.reserved.max(0))
+            .saturating_sub(self.safety.max(0));
+        if self.on_hand > MAX_QTY || available > MAX_QTY {
+            return 0;
+        }
+        let publishable = available.max(0);
         match (unit, sale_unit_g) {
-            (Unit::Piece, _) => self.publishable(),
-            (Unit::Gram, Some(g)) if g > 0 => self.publishable() / g,
+            (Unit::Piece, _) => publishable,
+            (Unit::Gram, Some(g)) if g > 0 => publishable / g,
             (Unit::Gram, _) => 0,
         }
     }
@@ -158,20 +170,50 @@ pub enum StockError {
     /// A zero adjustment is a no-op that would still write a ledger row.
     #[error("an adjustment of zero changes nothing")]
     ZeroAdjust,
+    /// The change would leave more than [`MAX_QTY`] on the shelf.
+    #[error(
+        "{sku} has {current} on hand: changing it by {delta} would make {result}, more than 1000000000; check the number, or count the shelf"
+    )]
+    AboveMax {
+        /// The item.
+        sku: SkuCode,
+        /// On hand now.
+        current: i64,
+        /// The requested change.
+        delta: i64,
+        /// What it would make (wide, so that it can show an overflow).
+        result: i128,
+    },
     /// A quantity beyond [`MAX_QTY`].
     #[error("quantity {0} is too large (at most 1000000000); check the number")]
     TooLarge(i64),
 }
 
-/// Goods received: on_hand grows by `qty`.
-pub fn receive(sku: &SkuCode, qty: i64) -> Result<StockEffect, StockError> {
+/// Goods received: on_hand grows by `qty`, and may not grow past [`MAX_QTY`].
+pub fn receive(sku: &SkuCode, current: i64, qty: i64) -> Result<StockEffect, StockError> {
     if qty <= 0 {
         return Err(StockError::NonPositive(qty));
     }
     if qty > MAX_QTY {
         return Err(StockError::TooLarge(qty));
     }
+    within_max(sku, current, qty)?;
     Ok(on_hand(sku, MoveKind::Receive, qty))
+}
+
+/// Refuses a change that would take on_hand past [`MAX_QTY`] (or overflow on the way).
+fn within_max(sku: &SkuCode, current: i64, delta: i64) -> Result<i64, StockError> {
+    match current.checked_add(delta) {
+        Some(result) if result <= MAX_QTY => Ok(result),
+        result => Err(StockError::AboveMax {
+            sku: sku.clone(),
+            current,
+            delta,
+            result: result
+                .map(i128::from)
+                .unwrap_or(i128::from(current) + i128::from(delta)),
+        }),
+    }
 }
 
 /// A shelf count: on_hand becomes `counted`; the difference is the ledger move. `None` when equal.
@@ -196,9 +238,7 @@ pub fn adjust(sku: &SkuCode, current: i64, delta: i64) -> Result<StockEffect, St
     if delta.unsigned_abs() > MAX_QTY as u64 {
         return Err(StockError::TooLarge(delta));
     }
-    let result = current
-        .checked_add(delta)
-        .ok_or(StockError::TooLarge(delta))?;
+    let result = within_max(sku, current, delta)?;
     if result < 0 {
         return Err(StockError::BelowZero {
             sku: sku.clone(),
@@ -245,8 +285,8 @@ mod tests {
 
     #[test]
     fn receive_count_and_adjust_give_ledger_moves() {
-        assert_eq!(receive(&sku(), 5).unwrap().on_hand_delta, 5);
-        assert_eq!(receive(&sku(), 0), Err(StockError::NonPositive(0)));
+        assert_eq!(receive(&sku(), 0, 5).unwrap().on_hand_delta, 5);
+        assert_eq!(receive(&sku(), 0, 0), Err(StockError::NonPositive(0)));
         assert_eq!(count(&sku(), 7, 4).unwrap().unwrap().on_hand_delta, -3);
         assert_eq!(count(&sku(), 7, 7).unwrap(), None);
         assert_eq!(count(&sku(), 7, -1), Err(StockError::NegativeCount(-1)));
@@ -265,12 +305,47 @@ mod tests {
             Err(StockError::TooLarge(i64::MIN))
         );
         assert_eq!(
-            receive(&sku(), MAX_QTY + 1),
+            receive(&sku(), 0, MAX_QTY + 1),
             Err(StockError::TooLarge(MAX_QTY + 1))
         );
         assert_eq!(
             count(&sku(), -5, i64::MAX),
             Err(StockError::TooLarge(i64::MAX))
         );
+    }
+
+    #[test]
+    fn on_hand_never_grows_past_the_bound_nor_wraps() {
+        assert!(receive(&sku(), MAX_QTY - 1, 1).is_ok());
+        assert!(matches!(
+            receive(&sku(), MAX_QTY, 1),
+            Err(StockError::AboveMax { result, .. }) if result == i128::from(MAX_QTY) + 1
+        ));
+        // A figure from before the bounds: the sum would overflow, and is refused, not wrapped.
+        assert!(matches!(
+            receive(&sku(), i64::MAX, 1),
+            Err(StockError::AboveMax { result, .. }) if result == i128::from(i64::MAX) + 1
+        ));
+        assert!(matches!(
+            adjust(&sku(), MAX_QTY, 5),
+            Err(StockError::AboveMax { .. })
+        ));
+    }
+
+    #[test]
+    fn absurd_figures_publish_nothing_and_negative_safety_counts_as_none() {
+        let level = |on_hand, reserved, safety| {
+            StockFigures {
+                on_hand,
+                reserved,
+                safety,
+            }
+            .platform_level(Unit::Piece, None)
+        };
+        assert_eq!(level(5, 0, -100), 5, "a safety of -100 must not sell 105");
+        assert_eq!(level(i64::MAX - 1, 0, 0), 0);
+        assert_eq!(level(MAX_QTY, 0, 0), MAX_QTY);
+        assert_eq!(level(3, i64::MIN, 0), 3);
+        assert_eq!(level(i64::MIN, 0, i64::MAX), 0);
     }
 }

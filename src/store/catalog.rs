@@ -5,6 +5,8 @@
 //! safety_stock,plu,sale_unit_g` optional, in any order (`sale_unit_g` is required on weighed
 //! rows). Several barcodes in one cell are separated by `|`.
 
+pub use crate::model::item::check_sale_unit;
+use crate::model::item::{ItemFields, check_item};
 use crate::model::{Fen, SkuCode, Unit};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -192,26 +194,7 @@ fn parse_row(
             .map_err(|_| err(format!("{name} `{v}` is not a whole number")))
     };
     let sku = get("sku");
-    if sku.is_empty() {
-        return Err(err("sku is empty".into()));
-    }
-    let name = get("name");
-    if name.is_empty() {
-        return Err(err(format!("sku {sku} has no name")));
-    }
-    let location = get("location");
-    if location.is_empty() {
-        return Err(err(format!("sku {sku} has no location")));
-    }
     let on_hand = int("on_hand")?.ok_or_else(|| err(format!("sku {sku} has no on_hand")))?;
-    if on_hand < 0 {
-        return Err(err(format!("on_hand {on_hand} is negative")));
-    }
-    if on_hand > crate::model::MAX_QTY {
-        return Err(err(format!(
-            "on_hand {on_hand} is too large (at most 1000000000)"
-        )));
-    }
     let unit = get("unit").parse::<Unit>().map_err(err)?;
     let mut barcodes = Vec::new();
     for code in get("barcode")
@@ -219,67 +202,63 @@ fn parse_row(
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
-        if !code.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(err(format!(
-                "barcode `{code}` has characters a scanner cannot send"
-            )));
-        }
         if !barcodes.iter().any(|b| b == code) {
             barcodes.push(code.to_string());
         }
     }
-    let price = int("price_fen")?;
-    if price.is_some_and(|p| p < 0) {
-        return Err(err("price_fen is negative".into()));
-    }
-    let safety_stock = int("safety_stock")?;
-    if safety_stock.is_some_and(|s| !(0..=crate::model::MAX_QTY).contains(&s)) {
-        return Err(err("safety_stock must be between 0 and 1000000000".into()));
-    }
     let plu = match get("plu") {
         "" => None,
+        // Scales print the PLU with leading zeros; it is stored without them.
         p if p.bytes().all(|c| c.is_ascii_digit()) && p.len() <= 10 => {
             let trimmed = p.trim_start_matches('0');
             Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
         }
         p => return Err(err(format!("plu `{p}` must be up to 10 digits"))),
     };
-    let sale_unit_g = check_sale_unit(sku, unit, int("sale_unit_g")?).map_err(err)?;
-    Ok(CatalogRow {
+    let row = CatalogRow {
         line,
         plu,
-        sale_unit_g,
+        sale_unit_g: int("sale_unit_g")?,
         sku: SkuCode::new(sku),
-        name: name.to_string(),
+        name: get("name").to_string(),
         name_en: opt("name_en"),
         spec: opt("spec"),
         unit,
-        location: location.to_string(),
+        location: get("location").to_string(),
         walk_seq: int("walk_seq")?.unwrap_or(0),
-        price: price.map(Fen),
-        safety_stock,
+        price: int("price_fen")?.map(Fen),
+        safety_stock: int("safety_stock")?,
         on_hand,
         barcodes,
-    })
+    };
+    // The same check the writer makes on rows from every door: told here with the line number,
+    // before anything is sent or written.
+    row.check().map_err(err)?;
+    Ok(row)
 }
 
-/// A weighed item must say how many grams the platforms sell as one; a counted one must not.
-pub fn check_sale_unit(
-    sku: &str,
-    unit: Unit,
-    sale_unit_g: Option<i64>,
-) -> Result<Option<i64>, String> {
-    match (unit, sale_unit_g) {
-        (Unit::Gram, None) => Err(format!(
-            "sku {sku} is weighed (unit gram): set sale_unit_g, the grams of one portion as the platforms sell it (e.g. 500), or stock levels would reach them in grams"
-        )),
-        (Unit::Gram, Some(g)) if !(1..=100_000).contains(&g) => Err(format!(
-            "sale_unit_g {g} must be between 1 and 100000 grams"
-        )),
-        (Unit::Piece, Some(_)) => Err(format!(
-            "sku {sku} is counted in pieces: sale_unit_g is for weighed items (unit gram) only"
-        )),
-        (_, g) => Ok(g),
+impl CatalogRow {
+    /// The fields as the one item check takes them.
+    pub fn fields(&self) -> ItemFields<'_> {
+        ItemFields {
+            sku: &self.sku.0,
+            name: &self.name,
+            name_en: self.name_en.as_deref(),
+            spec: self.spec.as_deref(),
+            location: &self.location,
+            walk_seq: self.walk_seq,
+            price_fen: self.price.map(|p| p.0),
+            safety_stock: self.safety_stock,
+            on_hand: Some(self.on_hand),
+            barcodes: &self.barcodes,
+            plu: self.plu.as_deref(),
+        }
+    }
+
+    /// The one item check ([`check_item`]) and the portion rule of weighed goods.
+    pub fn check(&self) -> Result<(), String> {
+        check_item(&self.fields())?;
+        check_sale_unit(&self.sku.0, self.unit, self.sale_unit_g)
     }
 }
 

@@ -4,7 +4,10 @@
 //! Every order transition, its stock moves, its history row and its outbox rows are written in one
 //! `BEGIN IMMEDIATE` transaction; subscribers hear about a change only after it is committed.
 
+pub mod backup;
 pub mod catalog;
+pub mod file;
+pub mod lock;
 mod outbox;
 mod read;
 pub mod schema;
@@ -80,6 +83,47 @@ pub enum StoreError {
     /// The writer has stopped (the daemon is shutting down).
     #[error("the store is closed (flashpick is shutting down)")]
     Closed,
+    /// The database cannot be written by this process: restarting will not help.
+    #[error(
+        "the database {path} cannot be written ({cause}); give the state dir and its files back to the service user, e.g. `sudo chown -R flashpick:flashpick {dir}` (a command run with sudo may have created them as root)",
+        dir = path.parent().unwrap_or(path).display()
+    )]
+    Unwritable {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite or the system said.
+        cause: String,
+    },
+    /// The database file is damaged: restarting will not help.
+    #[error(
+        "the database {path} is damaged: {reason}; restore the last good copy (`flashpick restore FILE`; `flashpick doctor` lists the snapshots), or move the file away and start a new empty one with `flashpick serve --new-database`"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The database is gone from where flashpick created it.
+    #[error(
+        "the database {path} is missing, but flashpick created one there before (see {marker}); restore it (`flashpick restore FILE`; `flashpick doctor` lists the snapshots), or start a new empty one with `flashpick serve --new-database`",
+        marker = file::marker_path(path).display()
+    )]
+    Missing {
+        /// Where it should be.
+        path: PathBuf,
+    },
+    /// A file next to the database (a snapshot, a restore) cannot be read or written.
+    #[error("{path}: {cause}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// Writes are refused: the store found something wrong with its file while running.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 impl StoreError {
@@ -95,7 +139,25 @@ impl StoreError {
                 | StoreError::BadOrder(_)
         )
     }
+
+    /// The exit status for an error that restarting cannot fix, so the unit does not restart
+    /// on it (`RestartPreventExitStatus=`): 77 the database cannot be written, 74 it is damaged,
+    /// missing where one was, or newer than this build. `None`: restarting may help.
+    pub fn exit_code(&self) -> Option<u8> {
+        match self {
+            StoreError::Unwritable { .. } => Some(EXIT_NOPERM),
+            StoreError::Corrupt { .. }
+            | StoreError::Missing { .. }
+            | StoreError::Migrate(schema::MigrateError::TooNew { .. }) => Some(EXIT_IOERR),
+            _ => None,
+        }
+    }
 }
+
+/// Exit status: the database or state dir cannot be written (EX_NOPERM).
+pub const EXIT_NOPERM: u8 = 77;
+/// Exit status: the database is damaged, missing or too new (EX_IOERR).
+pub const EXIT_IOERR: u8 = 74;
 
 /// Settings the store needs from the config.
 #[derive(Debug, Clone)]
@@ -169,6 +231,9 @@ pub struct Store {
 
 struct Inner {
     path: PathBuf,
+    /// The file opened, to tell when the path names another one (deleted, replaced).
+    file_id: Option<file::FileId>,
+    health: Arc<Health>,
     options: StoreOptions,
     // Bounded: a flood of commands (a jammed scanner) waits here instead of growing memory
     // without limit; async callers simply await a free slot.
@@ -183,22 +248,92 @@ const QUEUE: usize = 1024;
 /// How many committed events a slow subscriber may fall behind before it must resync.
 const EVENT_BACKLOG: usize = 4096;
 
+/// Whether the store still takes writes: set once when its file turns out to be gone or
+/// replaced, read by the writer before every command.
+#[derive(Default)]
+pub(crate) struct Health {
+    refusing: std::sync::atomic::AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+impl Health {
+    /// Why writes are refused, if they are.
+    pub(crate) fn refusal(&self) -> Option<String> {
+        if !self.refusing.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        self.reason.lock().expect("health").clone()
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) the database at `path`, migrates it and starts the writer thread.
+    /// Opens the database at `path` (creating it on a first start), checks that it is whole and
+    /// writable, migrates it and starts the writer thread. A database missing where flashpick
+    /// created one before is refused ([`StoreError::Missing`]), not silently made anew.
     pub fn open(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        let open_err = |cause| StoreError::Open {
-            path: path.to_path_buf(),
-            cause,
+        Self::open_checked(path, options, false)
+    }
+
+    /// Like [`Store::open`], but a missing or empty database where one was before is replaced by a
+    /// new empty one (`serve --new-database`: the operator chose to start over).
+    pub fn open_allowing_new(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        Self::open_checked(path, options, true)
+    }
+
+    fn open_checked(
+        path: &Path,
+        options: StoreOptions,
+        allow_new: bool,
+    ) -> Result<Store, StoreError> {
+        let found = file::preflight(path, allow_new)?;
+        if found == file::Found::New && allow_new {
+            // A new start: the old marker described the database that was lost.
+            let _ = std::fs::remove_file(file::marker_path(path));
+        }
+        let classify = |e| file::classify(path, e);
+        let mut conn = Connection::open(path).map_err(classify)?;
+        schema::configure(&conn).map_err(classify)?;
+        schema::migrate(&mut conn).map_err(|e| match e {
+            schema::MigrateError::Failed { cause, .. }
+                if cause.sqlite_error_code().is_some_and(|c| {
+                    matches!(
+                        c,
+                        rusqlite::ErrorCode::ReadOnly
+                            | rusqlite::ErrorCode::DatabaseCorrupt
+                            | rusqlite::ErrorCode::NotADatabase
+                    )
+                }) =>
+            {
+                classify(cause)
+            }
+            e => StoreError::Migrate(e),
+        })?;
+        file::write_probe(&conn).map_err(classify)?;
+        let note = match found {
+            file::Found::New => format!(
+                "It was created on {} (unix ms).",
+                crate::model::Timestamp::now().0
+            ),
+            file::Found::Existing => "It was found there by this release of flashpick.".into(),
         };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        schema::configure(&conn).map_err(open_err)?;
-        schema::migrate(&mut conn)?;
+        if let Err(e) = file::write_marker(path, &note) {
+            tracing::warn!(error = %e, "cannot write the database marker next to {}", path.display());
+        }
+        for suffix in ["", "-wal", "-shm", ".expected"] {
+            let mut p = path.as_os_str().to_os_string();
+            p.push(suffix);
+            file::adopt_owner(Path::new(&p));
+        }
+        let file_id = file::file_id(path).ok();
+        let health = Arc::new(Health::default());
         let (commands, rx) = mpsc::channel(QUEUE);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
-        let writer = writer::spawn(conn, rx, events.clone(), options.clone())?;
+        let writer = writer::spawn(conn, rx, events.clone(), options.clone(), health.clone())?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
+                file_id,
+                health,
                 options,
                 commands,
                 events,
@@ -211,6 +346,44 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether the path still names the file this store opened: `Err` says what became of it
+    /// (deleted, or replaced by another file).
+    pub fn check_file(&self) -> Result<(), String> {
+        let Some(opened) = self.inner.file_id else {
+            return Ok(());
+        };
+        let path = self.inner.path.display();
+        match file::file_id(&self.inner.path) {
+            Ok(now) if now == opened => Ok(()),
+            Ok(_) => Err(format!(
+                "the database file {path} was replaced by another file while flashpick was running"
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "the database file {path} was deleted while flashpick was running"
+            )),
+            // Cannot tell (a permission changed): not a reason to stop the store.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// From now on every write is refused with `reason` (and what to do): the store found that
+    /// acknowledging more would lose it.
+    pub fn refuse_writes(&self, reason: &str) {
+        let h = &self.inner.health;
+        let mut r = h.reason.lock().expect("health");
+        if r.is_none() {
+            *r = Some(format!(
+                "{reason}: writes are refused so that nothing more is acknowledged and then lost; restart flashpick (systemctl restart flashpick) and restore the database if it is gone (flashpick doctor)"
+            ));
+        }
+        h.refusing.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Why writes are refused, if they are.
+    pub fn refusing_writes(&self) -> Option<String> {
+        self.inner.health.refusal()
     }
 
     /// The options the store was opened with.

@@ -576,8 +576,8 @@ pub fn all_levels(
     // Under the platform's own codes for the sku when it has any (learned from its orders),
     // else under the sku.
     let mut stmt = conn.prepare_cached(
-        "SELECT COALESCE(m.platform_sku_id, k.sku), COALESCE(s.on_hand, 0) - COALESCE(s.reserved, 0)
-                - COALESCE((SELECT ps.safety_stock FROM platform_sku ps
+        "SELECT COALESCE(m.platform_sku_id, k.sku), COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0),
+                COALESCE((SELECT ps.safety_stock FROM platform_sku ps
                             WHERE ps.sku = k.sku AND ps.platform = ?1
                               AND ps.safety_stock IS NOT NULL LIMIT 1),
                            k.safety_stock, ?2)
@@ -587,16 +587,32 @@ pub fn all_levels(
          ORDER BY 1",
     )?;
     let rows = stmt.query_map(params![platform.as_str(), default_safety], |r| {
-        let figures = StockFigures {
-            on_hand: r.get::<_, i64>(1)?,
-            reserved: 0,
-            safety: 0,
+        // The arithmetic is done here, checked, rather than in SQL, where an overflow would
+        // turn into a REAL; a figure that is not a whole number (a database from before the
+        // stock triggers) publishes 0.
+        let whole = |i| -> rusqlite::Result<Option<i64>> {
+            Ok(match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Integer(n) => Some(n),
+                _ => None,
+            })
         };
-        let unit: Unit = r.get::<_, String>(2)?.parse().unwrap_or_default();
+        let figures = match (whole(1)?, whole(2)?, whole(3)?) {
+            (Some(on_hand), Some(reserved), Some(safety)) => StockFigures {
+                on_hand,
+                reserved,
+                safety,
+            },
+            _ => StockFigures {
+                on_hand: 0,
+                reserved: 0,
+                safety: 0,
+            },
+        };
+        let unit: Unit = r.get::<_, String>(4)?.parse().unwrap_or_default();
         Ok(PlatformLevel {
             code: r.get(0)?,
-            item: r.get(4)?,
-            level: figures.platform_level(unit, r.get(3)?),
+            item: r.get(6)?,
+            level: figures.platform_level(unit, r.get(5)?),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

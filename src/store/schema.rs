@@ -201,7 +201,41 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE platform_sku ADD COLUMN item_id TEXT;
     CREATE INDEX outbox_parked ON outbox(destination, id) WHERE state = 'parked';
     "#,
+    // 7: stock figures stay whole numbers. SQLite turns an integer overflow (`on_hand + delta`
+    // past i64) into a REAL and stores it; every later read of that sku would then fail. Add-only:
+    // triggers rather than a rebuilt table, and rows already holding a REAL are reported by
+    // `non_integer_stock` (doctor), not refused here.
+    r#"
+    CREATE TRIGGER stock_whole_insert BEFORE INSERT ON stock
+        WHEN typeof(NEW.on_hand) != 'integer' OR typeof(NEW.reserved) != 'integer'
+        BEGIN SELECT RAISE(ABORT, 'stock figures must be whole numbers (an overflow?); nothing was written'); END;
+    CREATE TRIGGER stock_whole_update BEFORE UPDATE ON stock
+        WHEN typeof(NEW.on_hand) != 'integer' OR typeof(NEW.reserved) != 'integer'
+        BEGIN SELECT RAISE(ABORT, 'stock figures must be whole numbers (an overflow?); nothing was written'); END;
+    CREATE TRIGGER stock_move_whole BEFORE INSERT ON stock_move
+        WHEN typeof(NEW.delta) != 'integer'
+        BEGIN SELECT RAISE(ABORT, 'stock moves must be whole numbers (an overflow?); nothing was written'); END;
+    "#,
 ];
+
+/// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),
+/// or beyond the bound every door now checks: how many, and the first few.
+pub fn bad_stock_figures(conn: &Connection) -> rusqlite::Result<(i64, Vec<String>)> {
+    let bad = "typeof(on_hand) != 'integer' OR typeof(reserved) != 'integer'
+               OR on_hand > 1000000000 OR on_hand < -1000000000";
+    let n = conn.query_row(
+        &format!("SELECT count(*) FROM stock WHERE {bad}"),
+        [],
+        |r| r.get(0),
+    )?;
+    let first = conn
+        .prepare(&format!(
+            "SELECT sku FROM stock WHERE {bad} ORDER BY sku LIMIT 5"
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok((n, first))
+}
 
 /// The schema version of an open database.
 pub fn version(conn: &Connection) -> rusqlite::Result<u32> {

@@ -144,10 +144,11 @@ pub(super) fn spawn(
     rx: mpsc::Receiver<Command>,
     events: broadcast::Sender<StoreEvent>,
     options: StoreOptions,
+    health: std::sync::Arc<super::Health>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     std::thread::Builder::new()
         .name("store-writer".into())
-        .spawn(move || run(conn, rx, events, options))
+        .spawn(move || run(conn, rx, events, options, health))
         .map_err(|e| StoreError::BadOrder(format!("cannot start the writer thread: {e}")))
 }
 
@@ -156,8 +157,12 @@ fn run(
     mut rx: mpsc::Receiver<Command>,
     events: broadcast::Sender<StoreEvent>,
     options: StoreOptions,
+    health: std::sync::Arc<super::Health>,
 ) {
-    let w = Writer { events: &events };
+    let w = Writer {
+        events: &events,
+        health: &health,
+    };
     while let Some(cmd) = rx.blocking_recv() {
         match cmd {
             Command::Shutdown => break,
@@ -255,6 +260,7 @@ fn run(
 
 struct Writer<'a> {
     events: &'a broadcast::Sender<StoreEvent>,
+    health: &'a super::Health,
 }
 
 impl Writer<'_> {
@@ -268,6 +274,10 @@ impl Writer<'_> {
         // A bug that panics inside one command must not take the writer down with it: the open
         // transaction rolls back as it unwinds, the caller gets an error, the writer carries on.
         // (Release builds abort on panic instead; systemd then restarts the daemon.)
+        if let Some(reason) = self.health.refusal() {
+            reply.send(Err(StoreError::Unusable(reason)));
+            return;
+        }
         let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (value, events) = f(&tx)?;

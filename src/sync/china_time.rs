@@ -42,6 +42,18 @@ pub fn format(t: Timestamp) -> String {
     )
 }
 
+/// `20110720-111004` for a moment, in China time: for file names that sort by time.
+pub fn compact(t: Timestamp) -> String {
+    format(t)
+        .chars()
+        .filter_map(|c| match c {
+            '-' | ':' => None,
+            ' ' => Some('-'),
+            c => Some(c),
+        })
+        .collect()
+}
+
 /// Reads `yyyy-MM-dd HH:mm:ss` (China time); `None` when it is not that.
 pub fn parse(text: &str) -> Option<Timestamp> {
     let b = text.trim().as_bytes();

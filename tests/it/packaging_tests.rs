@@ -34,7 +34,19 @@ fn the_unit_is_notify_watched_restarted_hardened_and_keeps_the_scanners_reachabl
     assert_eq!(one("Type"), "notify");
     assert!(one("WatchdogSec").parse::<u32>().unwrap() > 0);
     assert_eq!(one("Restart"), "on-failure");
-    assert_eq!(one("RestartPreventExitStatus"), "78");
+    // Every exit status the code uses for "restarting cannot fix this".
+    let mut prevent: Vec<u8> = one("RestartPreventExitStatus")
+        .split_whitespace()
+        .map(|c| c.parse().unwrap())
+        .collect();
+    prevent.sort();
+    let mut ours = vec![
+        flashpick::store::EXIT_IOERR,
+        flashpick::store::EXIT_NOPERM,
+        flashpick::config::EXIT_CONFIG as u8,
+    ];
+    ours.sort();
+    assert_eq!(prevent, ours);
     assert_eq!(one("User"), "flashpick");
     assert!(
         one("SupplementaryGroups")

@@ -252,6 +252,7 @@ fn sample(lang: Lang) -> App {
         ],
         config_version: Some(12),
         clients: 2,
+        alarms: Vec::new(),
     });
     app
 }

@@ -138,18 +138,33 @@ pub(in crate::store) fn catalog_delta(
                 plu,
                 sale_unit_g,
             } => {
+                let refuse = |reason: String| {
+                    StoreError::BadOrder(format!(
+                        "catalog delta {} change {i}: {reason}",
+                        delta.version
+                    ))
+                };
+                // The one item check every door makes (HQ never sets stock).
+                crate::model::item::check_item(&crate::model::item::ItemFields {
+                    sku: &sku.0,
+                    name,
+                    name_en: name_en.as_deref(),
+                    spec: spec.as_deref(),
+                    location,
+                    walk_seq: *walk_seq,
+                    price_fen: price_fen.map(|p| p.0),
+                    safety_stock: None,
+                    on_hand: None,
+                    barcodes,
+                    plu: plu.as_deref(),
+                })
+                .map_err(refuse)?;
                 // A weighed item sent without its portion (HQ software from before the field)
                 // keeps the one it has; with none it shows 0 on the platforms (doctor names
                 // it) rather than stall every later delta behind this one.
                 if sale_unit_g.is_some() {
-                    crate::store::catalog::check_sale_unit(&sku.0, *unit, *sale_unit_g).map_err(
-                        |reason| {
-                            StoreError::BadOrder(format!(
-                                "catalog delta {} change {i}: {reason}",
-                                delta.version
-                            ))
-                        },
-                    )?;
+                    crate::store::catalog::check_sale_unit(&sku.0, *unit, *sale_unit_g)
+                        .map_err(refuse)?;
                 }
                 tx.prepare_cached(
                     "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, updated_at, plu, sale_unit_g)
@@ -192,6 +207,12 @@ pub(in crate::store) fn catalog_delta(
                 skus.push(sku.clone());
             }
             CatalogChange::Price { sku, price_fen } => {
+                crate::model::item::check_price(price_fen.0).map_err(|reason| {
+                    StoreError::BadOrder(format!(
+                        "catalog delta {} change {i}: {reason}",
+                        delta.version
+                    ))
+                })?;
                 let n = tx
                     .prepare_cached(
                         "UPDATE sku SET price_fen = ?2, updated_at = ?3 WHERE sku = ?1",
@@ -206,6 +227,12 @@ pub(in crate::store) fn catalog_delta(
                 location,
                 walk_seq,
             } => {
+                crate::model::item::check_place(location, *walk_seq).map_err(|reason| {
+                    StoreError::BadOrder(format!(
+                        "catalog delta {} change {i}: {reason}",
+                        delta.version
+                    ))
+                })?;
                 let n = tx
                     .prepare_cached(
                         "UPDATE sku SET location = ?2, walk_seq = ?3, updated_at = ?4 WHERE sku = ?1",

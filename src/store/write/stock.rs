@@ -158,7 +158,7 @@ pub(in crate::store) fn stock(
     let now = Timestamp::now();
     let mut current = stock_figures(tx, &op.sku, Platform::Hq, 0)?;
     let effect = match op.kind {
-        StockOpKind::Receive(qty) => Some(model::stock::receive(&op.sku, qty)?),
+        StockOpKind::Receive(qty) => Some(model::stock::receive(&op.sku, current.on_hand, qty)?),
         StockOpKind::Count(counted) => model::stock::count(&op.sku, current.on_hand, counted)?,
         StockOpKind::Adjust(delta) => Some(model::stock::adjust(&op.sku, current.on_hand, delta)?),
     };
@@ -206,15 +206,13 @@ pub(in crate::store) fn import_catalog(
     )?;
     let mut changed = Vec::new();
     for row in rows {
-        // Rows may come over the socket, not only from `catalog::parse`.
-        crate::store::catalog::check_sale_unit(&row.sku.0, row.unit, row.sale_unit_g).map_err(
-            |message| {
-                StoreError::Catalog(crate::store::CatalogError::Row {
-                    line: row.line,
-                    message,
-                })
-            },
-        )?;
+        // Rows may come over the socket, not only from `catalog::parse`: every door meets here.
+        row.check().map_err(|message| {
+            StoreError::Catalog(crate::store::CatalogError::Row {
+                line: row.line,
+                message,
+            })
+        })?;
         let at_line = |e: rusqlite::Error| {
             StoreError::Catalog(crate::store::CatalogError::Row {
                 line: row.line,

@@ -1,0 +1,133 @@
+//! Watches the database file while the daemon runs. A file deleted or replaced under the daemon
+//! keeps taking writes (to an unlinked inode) that a restart then loses; a damaged page makes
+//! requests fail one by one. Either raises an alarm: an alert on every screen, `/healthz` 503,
+//! no more watchdog pings, and (for a lost file) every write refused.
+
+use super::Shared;
+use crate::api::Event;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How often the file's identity is checked (a `stat`, nothing more).
+pub(super) const FILE_CHECK: Duration = Duration::from_secs(2);
+
+/// The alarms raised so far, each with what to do.
+#[derive(Default)]
+pub(crate) struct Alarms(std::sync::Mutex<Vec<String>>);
+
+impl Alarms {
+    /// Every alarm raised, oldest first.
+    pub(crate) fn list(&self) -> Vec<String> {
+        self.0.lock().expect("alarms").clone()
+    }
+
+    /// Whether the daemon is healthy.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.lock().expect("alarms").is_empty()
+    }
+
+    fn raise(&self, message: &str) -> bool {
+        let mut list = self.0.lock().expect("alarms");
+        if list.iter().any(|m| m == message) {
+            return false;
+        }
+        list.push(message.to_string());
+        true
+    }
+}
+
+/// Raises an alarm once: logged as an error, and told to every screen.
+pub(crate) fn raise(shared: &Shared, message: &str) {
+    if shared.alarms.raise(message) {
+        tracing::error!("{message}");
+        super::notify::notify(&format!("STATUS=ALARM: {message}"));
+        let _ = shared.events.send(Event::Alert {
+            level: "error".into(),
+            message: message.to_string(),
+            order_id: None,
+        });
+    }
+}
+
+/// Checks every `every` that the configured path still names the file the store opened.
+pub(super) async fn watch_file(
+    shared: Arc<Shared>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(reason) = shared.store.check_file() {
+            shared.store.refuse_writes(&reason);
+            let message = shared
+                .store
+                .refusing_writes()
+                .unwrap_or_else(|| reason.clone());
+            raise(&shared, &message);
+            return;
+        }
+    }
+}
+
+/// `PRAGMA quick_check` once, after READY (it reads every page: too slow to wait for at start).
+pub(super) async fn quick_check(shared: Arc<Shared>) {
+    let path = shared.store.path().to_path_buf();
+    let checked = tokio::task::spawn_blocking(move || crate::store::file::quick_check(&path)).await;
+    if let Ok(Err(problems)) = checked {
+        let message = format!(
+            "the database {} is damaged ({problems}); restore the last good copy (`flashpick doctor` lists the snapshots, `flashpick restore FILE` puts one back)",
+            shared.store.path().display()
+        );
+        raise(&shared, &message);
+    }
+}
+
+/// How often the daemon looks whether a day has passed since the newest snapshot.
+const SNAPSHOT_CHECK: Duration = Duration::from_secs(3600);
+
+/// A snapshot of the database a day after the newest one (the first a minute after start, so
+/// that a start stays quick), keeping the newest [`crate::store::backup::KEEP`].
+pub(super) async fn snapshots(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    use crate::store::backup;
+    let start = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut tick = tokio::time::interval_at(start, SNAPSHOT_CHECK);
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let state_dir = shared.config.store.state_dir.clone();
+        let db = shared.store.path().to_path_buf();
+        let now = crate::model::Timestamp::now();
+        let taken = tokio::task::spawn_blocking(move || {
+            let newest = backup::list(&state_dir).first().map(|s| s.modified);
+            if newest.is_some_and(|m| now.0 / 1000 - m < 24 * 3600 - 300) {
+                return Ok(None);
+            }
+            let stamp = crate::sync::china_time::compact(now);
+            let out = backup::dir(&state_dir).join(backup::file_name(&stamp));
+            let bytes = backup::snapshot(&db, &out)?;
+            backup::prune(&state_dir, backup::KEEP);
+            Ok::<_, crate::store::StoreError>(Some((out, bytes)))
+        })
+        .await;
+        match taken {
+            Ok(Ok(Some((out, bytes)))) => {
+                tracing::info!(file = %out.display(), bytes, "database snapshot written");
+                warned = false;
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) if !warned => {
+                tracing::warn!(error = %e, "cannot write the nightly database snapshot");
+                warned = true;
+            }
+            _ => {}
+        }
+    }
+}
