@@ -124,8 +124,15 @@ fn print(findings: &[Finding], json: bool) {
 
 /// Every check after the config parsed.
 pub async fn checks(c: &Config) -> Vec<Finding> {
-    let mut out = vec![state_dir(&c.store.state_dir), database(c)];
-    let daemon = daemon_scanners(c).await;
+    let status = daemon_status(c).await;
+    let mut out = vec![
+        state_dir(&c.store.state_dir),
+        state_lock(c, status.is_some()),
+        database(c),
+        snapshots(c),
+    ];
+    out.extend(alarms(status.as_ref()));
+    let daemon = daemon_scanners(status.as_ref());
     for s in &c.scanners {
         out.push(scanner(&s.name, Path::new(&s.path), daemon.as_ref()));
     }
@@ -204,16 +211,71 @@ fn free_mb(dir: &Path) -> Option<u64> {
     Some(kb / 1024)
 }
 
+/// The newest snapshot, as the fix for a lost or damaged database names it.
+fn restore_fix(c: &Config) -> String {
+    match crate::store::backup::list(&c.store.state_dir).first() {
+        Some(s) => format!(
+            "stop the daemon (systemctl stop flashpick), then `flashpick restore {}` (the newest snapshot; `ls {}` for the others); with nothing to restore, `flashpick serve --new-database` starts an empty store",
+            s.path.display(),
+            crate::store::backup::dir(&c.store.state_dir).display()
+        ),
+        None => "no snapshot is in the state dir's backups folder: restore a copy of the database from elsewhere with `flashpick restore FILE`, or start an empty store with `flashpick serve --new-database`".into(),
+    }
+}
+
 fn database(c: &Config) -> Finding {
+    use crate::store::{StoreError, file};
     let check = "database";
     let path = c.db_path();
-    if !path.exists() {
-        return bad(
-            Level::Warn,
-            check,
-            format!("{} does not exist yet", path.display()),
-            "it is created when the daemon first starts (systemctl start flashpick)",
-        );
+    match file::preflight(&path, false) {
+        Ok(file::Found::Existing) => {}
+        Ok(file::Found::New) => {
+            return bad(
+                Level::Warn,
+                check,
+                format!("{} does not exist yet", path.display()),
+                "it is created when the daemon first starts (systemctl start flashpick)",
+            );
+        }
+        Err(e @ (StoreError::Missing { .. } | StoreError::Corrupt { .. })) => {
+            return bad(Level::Fail, check, e.to_string(), restore_fix(c));
+        }
+        Err(e) => {
+            return bad(
+                Level::Fail,
+                check,
+                e.to_string(),
+                format!(
+                    "give the state dir back to the service user: chown -R flashpick:flashpick {}",
+                    c.store.state_dir.display()
+                ),
+            );
+        }
+    }
+    // A database the service user cannot write (created by `sudo flashpick …`) stops the
+    // daemon at start with exit 77.
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(d), Ok(f)) = (
+            std::fs::metadata(&c.store.state_dir),
+            std::fs::metadata(&path),
+        ) && d.uid() != f.uid()
+        {
+            return bad(
+                Level::Fail,
+                check,
+                format!(
+                    "{} belongs to user {}, the state dir to user {}: the daemon cannot write it",
+                    path.display(),
+                    f.uid(),
+                    d.uid()
+                ),
+                format!(
+                    "chown -R --reference={dir} {dir} (give every file in it to the state dir's owner)",
+                    dir = c.store.state_dir.display()
+                ),
+            );
+        }
     }
     let conn = match rusqlite::Connection::open_with_flags(
         &path,
@@ -241,7 +303,7 @@ fn database(c: &Config) -> Finding {
                 Level::Fail,
                 check,
                 format!("integrity check: {s}"),
-                "stop the daemon, copy the database aside, and restore the last backup; call support with the copy",
+                restore_fix(c),
             );
         }
         Err(e) => {
@@ -249,7 +311,7 @@ fn database(c: &Config) -> Finding {
                 Level::Fail,
                 check,
                 format!("cannot read: {e}"),
-                "the file is not a flashpick database or is damaged; restore the last backup",
+                restore_fix(c),
             );
         }
     }
@@ -259,6 +321,17 @@ fn database(c: &Config) -> Finding {
             check,
             format!("schema version {version}, this flashpick knows up to {ours}"),
             "the database comes from a newer flashpick: install that version again",
+        );
+    }
+    if let Ok((n @ 1.., first)) = crate::store::schema::bad_stock_figures(&conn) {
+        return bad(
+            Level::Fail,
+            check,
+            format!(
+                "{n} sku(s) (first: {}) hold stock figures that are not whole numbers or beyond 1000000000: the platforms are told 0 for them",
+                first.join(", ")
+            ),
+            "count those shelves and set each figure (stock screen `n`), or restore a snapshot from before",
         );
     }
     // Weighed items without their portion size (imported before the column existed) have no
@@ -289,14 +362,94 @@ fn database(c: &Config) -> Finding {
     )
 }
 
+/// Who holds the state dir: the daemon when it runs; anyone else is in the way.
+fn state_lock(c: &Config, daemon_answers: bool) -> Finding {
+    let check = "state dir lock";
+    match (
+        crate::store::lock::holder(&c.store.state_dir),
+        daemon_answers,
+    ) {
+        (None, true) => bad(
+            Level::Warn,
+            check,
+            "a daemon answers on the socket but holds no lock on the state dir",
+            "it is an older flashpick: restart it (systemctl restart flashpick)",
+        ),
+        (None, false) => ok(check, "free: no flashpick is running on this state dir"),
+        (Some(h), true) => ok(check, format!("held by the daemon: {h}")),
+        (Some(h), false) => bad(
+            Level::Fail,
+            check,
+            format!(
+                "held by {h}, which does not answer on {}",
+                c.api.socket.display()
+            ),
+            "a second daemon or a stuck command holds it: stop that process (see the pid), or check api.socket",
+        ),
+    }
+}
+
+/// The snapshots the daemon writes each day.
+fn snapshots(c: &Config) -> Finding {
+    let check = "snapshots";
+    let list = crate::store::backup::list(&c.store.state_dir);
+    let Some(newest) = list.first() else {
+        return ok(
+            check,
+            "none yet: the daemon writes one a day (`flashpick backup` writes one now)",
+        );
+    };
+    let age_h = (Timestamp::now().0 / 1000 - newest.modified) / 3600;
+    let detail = format!(
+        "{} snapshot(s), the newest {} ({age_h} h old)",
+        list.len(),
+        newest.path.display()
+    );
+    if age_h > 48 {
+        return bad(
+            Level::Warn,
+            check,
+            detail,
+            "the daemon writes one a day while it runs: is it running? `flashpick backup` writes one now",
+        );
+    }
+    ok(check, detail)
+}
+
+/// What the running daemon says is wrong with itself (its database deleted or damaged).
+fn alarms(status: Option<&serde_json::Value>) -> Option<Finding> {
+    let list = status?["alarms"].as_array()?;
+    if list.is_empty() {
+        return None;
+    }
+    let text: Vec<&str> = list.iter().filter_map(|a| a.as_str()).collect();
+    Some(bad(
+        Level::Fail,
+        "daemon alarms",
+        text.join("; "),
+        "restart the daemon (systemctl restart flashpick); if it then refuses to start, follow its message (restore a snapshot)",
+    ))
+}
+
+/// The running daemon's status, if it answers (with a deadline: a wedged daemon must not hang
+/// the doctor).
+async fn daemon_status(c: &Config) -> Option<serde_json::Value> {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        let mut client =
+            crate::api::client::Client::connect(&c.api.socket, "flashpick-doctor", None)
+                .await
+                .ok()?;
+        client.request(crate::api::Request::Status).await.ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// The scanners as the running daemon sees them (it holds their ports), if it runs.
-async fn daemon_scanners(c: &Config) -> Option<Vec<(String, bool)>> {
-    let mut client = crate::api::client::Client::connect(&c.api.socket, "flashpick-doctor", None)
-        .await
-        .ok()?;
-    let status = client.request(crate::api::Request::Status).await.ok()?;
+fn daemon_scanners(status: Option<&serde_json::Value>) -> Option<Vec<(String, bool)>> {
     Some(
-        status["scanners"]
+        status?["scanners"]
             .as_array()?
             .iter()
             .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["connected"].as_bool()?)))

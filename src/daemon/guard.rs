@@ -74,10 +74,21 @@ pub(super) async fn watch_file(
     }
 }
 
-/// `PRAGMA quick_check` once, after READY (it reads every page: too slow to wait for at start).
+/// `PRAGMA quick_check` once, after READY (it reads every page: too slow to wait for at start),
+/// and a look for stock figures an older release left out of bounds.
 pub(super) async fn quick_check(shared: Arc<Shared>) {
     let path = shared.store.path().to_path_buf();
     let checked = tokio::task::spawn_blocking(move || crate::store::file::quick_check(&path)).await;
+    let bad_figures = shared
+        .store
+        .read_async(|c| Ok(crate::store::schema::bad_stock_figures(c)?))
+        .await;
+    if let Ok((n @ 1.., first)) = bad_figures {
+        tracing::error!(
+            "{n} sku(s) (first: {}) hold stock figures that are not whole numbers or beyond 1000000000 (written by an older flashpick): the platforms are told 0 for them; count those shelves",
+            first.join(", ")
+        );
+    }
     if let Ok(Err(problems)) = checked {
         let message = format!(
             "the database {} is damaged ({problems}); restore the last good copy (`flashpick doctor` lists the snapshots, `flashpick restore FILE` puts one back)",

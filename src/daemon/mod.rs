@@ -37,7 +37,7 @@ const EVENT_BACKLOG: usize = 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
     /// The store cannot be opened.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     /// A directory cannot be created.
     #[error("cannot create {path}: {cause}; create it and give it to the service user")]
@@ -64,7 +64,7 @@ pub enum DaemonError {
     #[error("platform: {0}")]
     Platform(String),
     /// Another process holds the state dir.
-    #[error("{0}")]
+    #[error(transparent)]
     Locked(#[from] crate::store::lock::LockError),
     /// The HTTP port cannot be bound.
     #[error(
@@ -90,6 +90,11 @@ impl DaemonError {
                 crate::store::EXIT_NOPERM
             }
             DaemonError::Locked(crate::store::lock::LockError::Held { .. }) => EXIT_LOCKED,
+            DaemonError::Locked(crate::store::lock::LockError::Io { cause, .. })
+                if cause.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                crate::store::EXIT_NOPERM
+            }
             _ => 1,
         }
     }
@@ -192,50 +197,46 @@ impl Daemon {
         })
         .await
         .map_err(|_| StoreError::Closed)??;
-        if let Ok((n @ 1.., first)) =
-            store.read(|c| Ok(crate::store::schema::bad_stock_figures(c)?))
-        {
-            tracing::error!(
-                "{n} sku(s) (first: {}) hold stock figures that are not whole numbers or beyond 1000000000 (written by an older flashpick): the platforms are told 0 for them; count those shelves",
-                first.join(", ")
-            );
+        // Every early error below closes the store and removes the socket this start bound
+        // (never one another daemon serves).
+        let mut bound = false;
+        match Self::start_on(config.clone(), store.clone(), started_at, &mut bound).await {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                store.close_async().await;
+                if bound {
+                    let _ = std::fs::remove_file(&config.api.socket);
+                }
+                Err(e)
+            }
         }
+    }
+
+    async fn start_on(
+        config: Config,
+        store: Store,
+        started_at: Timestamp,
+        bound: &mut bool,
+    ) -> Result<Daemon, DaemonError> {
         if let Ok((n @ 1.., first)) = store.read(crate::store::weighed_without_portion) {
             tracing::warn!(
                 "{n} weighed item(s) (first: {}) have no sale_unit_g: the platforms are told 0 until the catalog is imported again with that column",
                 first.unwrap_or_default()
             );
         }
-        let listener = match bind_socket(&config.api.socket).await {
-            Ok(l) => l,
-            Err(e) => {
-                store.close_async().await;
-                return Err(e);
-            }
-        };
-        let http = match TcpListener::bind(config.http.listen).await {
-            Ok(l) => l,
-            Err(cause) => {
-                store.close_async().await;
-                let _ = std::fs::remove_file(&config.api.socket);
-                return Err(DaemonError::Http {
-                    addr: config.http.listen,
-                    cause,
-                });
-            }
-        };
+        let listener = bind_socket(&config.api.socket).await?;
+        *bound = true;
+        let http = TcpListener::bind(config.http.listen)
+            .await
+            .map_err(|cause| DaemonError::Http {
+                addr: config.http.listen,
+                cause,
+            })?;
         let http_addr = http.local_addr().map_err(|cause| DaemonError::Http {
             addr: config.http.listen,
             cause,
         })?;
-        let saved = match store.read_async(store::scanner_bindings).await {
-            Ok(saved) => saved,
-            Err(e) => {
-                store.close_async().await;
-                let _ = std::fs::remove_file(&config.api.socket);
-                return Err(e.into());
-            }
-        };
+        let saved = store.read_async(store::scanner_bindings).await?;
         let channels = platforms::channels(&config)?;
         let webhooks = platforms::bind_webhooks(&config).await?;
         let (events, _) = broadcast::channel(EVENT_BACKLOG);

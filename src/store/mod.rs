@@ -54,7 +54,7 @@ pub enum StoreError {
         cause: rusqlite::Error,
     },
     /// The schema cannot be brought up to date.
-    #[error("{0}")]
+    #[error(transparent)]
     Migrate(#[from] schema::MigrateError),
     /// SQLite failed.
     #[error("database error: {0}")]
@@ -66,13 +66,13 @@ pub enum StoreError {
     #[error("no sku {0} in the catalog; import the catalog or check the code")]
     NoSuchSku(SkuCode),
     /// The order state machine refused the event.
-    #[error("{0}")]
+    #[error(transparent)]
     Transition(#[from] TransitionError),
     /// The stock operation is not possible.
-    #[error("{0}")]
+    #[error(transparent)]
     Stock(#[from] StockError),
     /// A catalog file is bad; nothing was imported.
-    #[error("{0}")]
+    #[error(transparent)]
     Catalog(#[from] CatalogError),
     /// A new order is malformed.
     #[error("bad order: {0}")]

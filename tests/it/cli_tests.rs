@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_flashpick"));
     c.env_remove("FLASHPICK_CONFIG")
         .env_remove("NOTIFY_SOCKET")
@@ -14,7 +14,7 @@ fn bin() -> Command {
     c
 }
 
-fn fixture(path: &str) -> PathBuf {
+pub(crate) fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(path)
@@ -24,11 +24,11 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run flashpick")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn write_config(dir: &Path) -> PathBuf {
+pub(crate) fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("store.toml");
     std::fs::write(
         &path,
@@ -253,7 +253,7 @@ fn orders_and_status_without_a_daemon_fail_clearly() {
 
 /// `flashpick serve` on the config `cfg` with a notify socket of ours in `dir` (systemd's part),
 /// and `env` besides.
-fn spawn_serve(
+pub(crate) fn spawn_serve(
     dir: &Path,
     cfg: &Path,
     env: &[(&str, &str)],
@@ -336,7 +336,12 @@ fn serve_notifies_ready_answers_and_stops_on_sigterm() {
 }
 
 /// After a stop signal: STOPPING=1 (after any watchdog pings), exit 0 within 5 s, the socket gone.
-fn stops_cleanly(child: std::process::Child, notify: &UnixDatagram, dir: &Path, signal: &str) {
+pub(crate) fn stops_cleanly(
+    child: std::process::Child,
+    notify: &UnixDatagram,
+    dir: &Path,
+    signal: &str,
+) {
     let mut buf = [0u8; 512];
     let stopping = loop {
         let n = notify.recv(&mut buf).expect("STOPPING=1");

@@ -2,12 +2,14 @@
 
 mod asyncapi_tests;
 mod barcode_table;
+mod bounds_tests;
 mod campaign_tests;
 mod cli_tests;
 mod common;
 mod daemon_tests;
 mod doctor_tests;
 mod fault_campaign;
+mod guard_tests;
 mod hq_config_tests;
 mod hq_tests;
 mod model_props;

@@ -13,7 +13,7 @@ use std::path::Path;
 
 const PUSH_URL: &str = "https://store.example.com/meituan";
 
-async fn start_sim() -> SimHandle {
+pub(crate) async fn start_sim() -> SimHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = SimConfig {
         meituan_push_url: Some(PUSH_URL.into()),
@@ -70,7 +70,7 @@ max_retry_secs = 1
     Config::parse(&text, Path::new("platform.toml")).expect("config")
 }
 
-async fn agent(dir: &Path, sim: &SimHandle, mode: &str) -> (Daemon, Client) {
+pub(crate) async fn agent(dir: &Path, sim: &SimHandle, mode: &str) -> (Daemon, Client) {
     let (d, c) = agent_edited(dir, sim, mode, |t| t).await;
     if let Some(addr) = d.webhook_addr() {
         sim.sim.set_push_to(Some(format!("http://{addr}")));

@@ -1,0 +1,484 @@
+//! The database and its state dir against operator mistakes, through the real binary: a second
+//! daemon on one state dir, the database deleted, replaced, unwritable, damaged or too new, and
+//! the way back from a snapshot. Each refusal names the fix and exits with a code the unit does
+//! not restart on.
+
+use crate::cli_tests::{bin, fixture, stderr, stops_cleanly};
+use crate::common::{daemon_config, http_get, seed_db, within};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, Topic};
+use flashpick::daemon::{Daemon, DaemonError, StartOptions};
+use flashpick::store::{StoreError, file};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+/// A store config in `dir` with its own socket name (two may share one state dir).
+fn config(dir: &Path, state: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[store]\nid = \"GD-1\"\nstate_dir = \"{s}\"\n[api]\nsocket = \"{d}/{name}.sock\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            s = state.display(),
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `flashpick serve` with a notify socket of ours; returns once READY=1 arrived.
+fn serve_ready(dir: &Path, cfg: &Path, name: &str) -> (Child, UnixDatagram) {
+    let notify_path = dir.join(format!("{name}.notify"));
+    let _ = std::fs::remove_file(&notify_path);
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let child = bin()
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
+    assert!(buf[..n].starts_with(b"READY=1"));
+    (child, notify)
+}
+
+/// `flashpick ARGS` with a deadline: a refusal must come at once, not after a hang.
+fn run_within(secs: u64, args: &[&str]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("flashpick {args:?} did not exit within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn term(child: &Child) {
+    let ok = std::process::Command::new("sh")
+        .args(["-c", "kill -TERM \"$0\"", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// A copy of a config under another socket and HTTP port — the mistake that ran two daemons on
+/// one database and sent JD's accepts twice — is refused at once, naming the first one's pid;
+/// so is an offline import through that copy. The first daemon carries on.
+#[test]
+fn a_second_daemon_on_one_state_dir_exits_at_once_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let first_cfg = config(dir.path(), dir.path(), "first");
+    let second_cfg = config(dir.path(), dir.path(), "second");
+    let (first, notify) = serve_ready(dir.path(), &first_cfg, "first");
+    let pid = format!("pid {}", first.id());
+
+    let o = run_within(10, &["--config", second_cfg.to_str().unwrap(), "serve"]);
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&pid) && stderr(&o).contains("state dir"),
+        "{}",
+        stderr(&o)
+    );
+    let good = fixture("catalog/good.csv");
+    let o = run_within(
+        10,
+        &[
+            "--config",
+            second_cfg.to_str().unwrap(),
+            "catalog",
+            "import",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&pid), "{}", stderr(&o));
+    // The first one still answers.
+    let o = run_within(
+        10,
+        &["--config", first_cfg.to_str().unwrap(), "status", "--json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    term(&first);
+    stops_cleanly_named(first, &notify, dir.path(), "first");
+    // Its lock went with it.
+    let (second, notify) = serve_ready(dir.path(), &second_cfg, "second");
+    term(&second);
+    stops_cleanly_named(second, &notify, dir.path(), "second");
+}
+
+fn stops_cleanly_named(child: Child, notify: &UnixDatagram, dir: &Path, name: &str) {
+    // `stops_cleanly` looks for `fp.sock`; these daemons use their own name.
+    let sock = dir.join(format!("{name}.sock"));
+    stops_cleanly(child, notify, dir, "SIGTERM");
+    assert!(!sock.exists(), "{} left behind", sock.display());
+}
+
+/// The database deleted under a running daemon: within seconds every write is refused (nothing
+/// more is acknowledged into an unlinked file), every screen gets the alarm, `/healthz` fails,
+/// `status` names it. Restarting then refuses to create an empty database in its place until
+/// the operator says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_deleted_under_the_daemon_stops_writes_and_is_not_silently_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let cfg = daemon_config(dir.path());
+    let d = Daemon::start(cfg.clone()).await.unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", Some("manager"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let receive = || Request::StockReceive {
+        code: "W550".into(),
+        qty: 1,
+    };
+    c.request(receive()).await.unwrap();
+    let db = dir.path().join("store.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let alarm = within(10, "the alarm", async {
+        loop {
+            if let Event::Alert { level, message, .. } = c.next_event().await.unwrap()
+                && level == "error"
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(alarm.contains("was deleted"), "{alarm}");
+    let e = c.request(receive()).await.unwrap_err().to_string();
+    assert!(e.contains("writes are refused"), "{e}");
+    let status = c.request(Request::Status).await.unwrap();
+    assert!(
+        status["alarms"][0].as_str().unwrap().contains("deleted"),
+        "{status}"
+    );
+    let (code, body) = http_get(d.http_addr(), "/healthz").await;
+    assert!(
+        code.contains("503") && body.contains("deleted"),
+        "{code} {body}"
+    );
+    d.shutdown().await;
+
+    let e = Daemon::start(cfg.clone()).await.err().expect("refused");
+    assert!(
+        matches!(&e, DaemonError::Store(StoreError::Missing { .. })),
+        "{e}"
+    );
+    assert_eq!(e.exit_code(), 74);
+    assert!(e.to_string().contains("--new-database"), "{e}");
+    assert!(!db.exists(), "no empty database was made");
+    let d = Daemon::start_with(cfg, StartOptions { new_database: true })
+        .await
+        .unwrap();
+    let items = d
+        .store()
+        .read(|c| flashpick::store::lookup_skus(c, "W550", 5))
+        .unwrap();
+    assert!(items.is_empty(), "a new, empty store");
+    d.shutdown().await;
+}
+
+/// Another file moved over the database path is noticed like a deleted one.
+#[test]
+fn a_database_replaced_under_the_store_is_noticed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::common::seeded_store(dir.path());
+    assert_eq!(store.check_file(), Ok(()));
+    let other = dir.path().join("other.db");
+    std::fs::write(&other, b"").unwrap();
+    std::fs::rename(&other, dir.path().join("store.db")).unwrap();
+    let e = store.check_file().unwrap_err();
+    assert!(e.contains("replaced"), "{e}");
+    store.refuse_writes(&e);
+    let e = store
+        .import_catalog_blocking(crate::common::small_catalog())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("replaced") && e.contains("restart"), "{e}");
+    store.close();
+}
+
+/// Damage found before READY exits 74 with the fix, printed once: a header that is not SQLite's,
+/// a file cut short, a schema from a newer release. A damaged page deeper in is found by the
+/// check after READY: the alarm, `/healthz` 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_database_is_refused_before_ready_or_alarmed_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), dir.path(), "fp");
+    let db = dir.path().join("store.db");
+    let serve = |cfg: PathBuf| {
+        tokio::task::spawn_blocking(move || {
+            run_within(15, &["--config", cfg.to_str().unwrap(), "serve"])
+        })
+    };
+    // A big enough catalog for many pages, closed cleanly (no log left).
+    std::thread::scope(|s| s.spawn(|| big_db(&db)).join().unwrap());
+    let whole = std::fs::read(&db).unwrap();
+
+    std::fs::write(
+        &db,
+        b"this is not a database at all, just text that was copied over",
+    )
+    .unwrap();
+    let o = serve(cfg.clone()).await.unwrap();
+    assert_eq!(o.status.code(), Some(74), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a SQLite database"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).matches("damaged").count(), 1, "{}", stderr(&o));
+
+    std::fs::write(&db, &whole[..whole.len() / 2]).unwrap();
+    let o = serve(cfg.clone()).await.unwrap();
+    assert_eq!(o.status.code(), Some(74), "{}", stderr(&o));
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("flashpick restore"), "{}", stderr(&o));
+
+    std::fs::write(&db, &whole).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let o = serve(cfg.clone()).await.unwrap();
+    assert_eq!(o.status.code(), Some(74), "{}", stderr(&o));
+    assert!(stderr(&o).contains("newer"), "{}", stderr(&o));
+
+    // Garbage over the root page of the stock ledger, which nothing reads at start.
+    let mut damaged = whole.clone();
+    let (root, page) = {
+        std::fs::write(&db, &whole).unwrap();
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let root: i64 = c
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'stock_move'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let page: i64 = c
+            .pragma_query_value(None, "page_size", |r| r.get(0))
+            .unwrap();
+        (root as usize, page as usize)
+    };
+    let at = (root - 1) * page;
+    damaged[at..at + page].fill(0xA5);
+    std::fs::write(&db, &damaged).unwrap();
+    let d = Daemon::start(flashpick::config::Config::load(&cfg).unwrap())
+        .await
+        .expect("the header and a write are fine: READY");
+    let mut c = Client::connect(d.socket_path(), "test", None)
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let status = c.request(Request::Status).await.unwrap();
+    if status["alarms"].as_array().is_none_or(|a| a.is_empty()) {
+        within(20, "the damage alarm", async {
+            loop {
+                if let Event::Alert { level, .. } = c.next_event().await.unwrap()
+                    && level == "error"
+                {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+    let (code, body) = http_get(d.http_addr(), "/healthz").await;
+    assert!(
+        code.contains("503") && body.contains("damaged"),
+        "{code} {body}"
+    );
+    d.shutdown().await;
+}
+
+/// A store database with a few thousand items, closed cleanly.
+fn big_db(db: &Path) {
+    let store = flashpick::store::Store::open(db, crate::common::options()).unwrap();
+    let rows = (0..3000)
+        .map(|i| crate::common::row(i + 2, &format!("S{i:05}"), "商品", &format!("CODE{i}"), 5))
+        .collect();
+    store.import_catalog_blocking(rows).unwrap();
+    store.close();
+}
+
+/// `sudo flashpick catalog import` before the first start used to leave a root-owned database
+/// the service user could not write, and the daemon said READY anyway. Now the files go to the
+/// state dir's owner; a database still owned by someone else stops the start with exit 77 and
+/// the chown to run, and doctor names it. (Needs root to make a file another user cannot
+/// write; without root, a read-only file stands in.)
+#[test]
+fn a_database_the_service_user_cannot_write_stops_the_start_with_exit_77() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = config(dir.path(), &state, "fp");
+    let root = nix_uid() == 0;
+    // Runs flashpick as the service user (nobody, when we are root).
+    let as_service = |args: &[&str]| -> Output {
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_flashpick"));
+            c
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
+        };
+        cmd.args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("NOTIFY_SOCKET")
+            .output()
+            .unwrap()
+    };
+    let good = fixture("catalog/good.csv");
+    let import = [
+        "--config",
+        cfg.to_str().unwrap(),
+        "catalog",
+        "import",
+        good.to_str().unwrap(),
+    ];
+    let db = state.join("store.db");
+    if root {
+        std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
+        // As root, like `sudo flashpick catalog import`: the files go to the state dir's owner.
+        let o = run_within(30, &import);
+        assert!(o.status.success(), "{}", stderr(&o));
+        for f in [&db, &state.join("flashpick.lock"), &file::marker_path(&db)] {
+            assert_eq!(
+                std::fs::metadata(f).unwrap().uid(),
+                65534,
+                "{}",
+                f.display()
+            );
+        }
+        // A file still owned by root (made by hand, or by an older release).
+        std::os::unix::fs::chown(&db, Some(0), Some(0)).unwrap();
+    } else {
+        let o = run_within(30, &import);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    let o = as_service(&["--config", cfg.to_str().unwrap(), "serve"]);
+    assert_eq!(o.status.code(), Some(77), "{}", stderr(&o));
+    assert!(stderr(&o).contains("chown"), "{}", stderr(&o));
+    if root {
+        let o = run_within(30, &["--config", cfg.to_str().unwrap(), "doctor", "--json"]);
+        let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let db_finding = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "database")
+            .unwrap();
+        assert_eq!(db_finding["level"], "fail", "{db_finding}");
+        assert!(
+            db_finding["fix"].as_str().unwrap().contains("chown"),
+            "{db_finding}"
+        );
+    }
+}
+
+fn nix_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file we just made is who we are (no libc call needed).
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::metadata(f.path()).unwrap().uid()
+}
+
+/// The way back: a snapshot taken while the daemon runs, the database lost, the start refused
+/// naming `flashpick restore` (and doctor naming the newest snapshot), the snapshot put back
+/// (refused while a daemon runs), and the store as it was.
+#[test]
+fn a_lost_database_comes_back_from_a_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), dir.path(), "fp");
+    let c = cfg.to_str().unwrap();
+    let (daemon, notify) = serve_ready(dir.path(), &cfg, "fp");
+    let good = fixture("catalog/good.csv");
+    let o = run_within(
+        30,
+        &["--config", c, "catalog", "import", good.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_within(30, &["--config", c, "backup"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let snapshot = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        Path::new(&snapshot).starts_with(dir.path().join("backups")),
+        "{snapshot}"
+    );
+    let o = run_within(10, &["--config", c, "restore", &snapshot]);
+    assert_eq!(
+        o.status.code(),
+        Some(75),
+        "restore while the daemon runs: {}",
+        stderr(&o)
+    );
+    term(&daemon);
+    stops_cleanly_named(daemon, &notify, dir.path(), "fp");
+
+    let db = dir.path().join("store.db");
+    std::fs::remove_file(&db).unwrap();
+    let o = run_within(10, &["--config", c, "serve"]);
+    assert_eq!(o.status.code(), Some(74), "{}", stderr(&o));
+    assert!(stderr(&o).contains("flashpick restore"), "{}", stderr(&o));
+    let o = run_within(30, &["--config", c, "doctor", "--json"]);
+    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let db_finding = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "database")
+        .unwrap()
+        .clone();
+    assert_eq!(db_finding["level"], "fail", "{db_finding}");
+    assert!(
+        db_finding["fix"].as_str().unwrap().contains(&snapshot),
+        "{db_finding}"
+    );
+
+    let o = run_within(30, &["--config", c, "restore", &snapshot]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (daemon, notify) = serve_ready(dir.path(), &cfg, "fp");
+    let o = run_within(10, &["--config", c, "barcode", "6901234567892", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("W550"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    term(&daemon);
+    stops_cleanly_named(daemon, &notify, dir.path(), "fp");
+}
