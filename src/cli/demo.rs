@@ -57,6 +57,8 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
 }
 
 fn demo(dir: &Path, rate: f64, lang: crate::tui::i18n::Lang) -> Result<(), Failure> {
+    // Two demos on one --dir would be two daemons on one database.
+    let _lock = crate::store::lock::StateLock::acquire(dir, "demo")?;
     // The daemon's log goes to a file: the terminal belongs to the screen.
     let log = std::fs::File::create(dir.join("flashpick.log"))?;
     let _ = tracing_subscriber::fmt()

@@ -304,8 +304,27 @@ impl Conn {
                     .await;
             }
         };
+        let subscribing = matches!(parsed.req, Request::Subscribe { .. });
         let result = self.dispatch(parsed.req).await;
-        self.reply(Some(parsed.id), result).await
+        let ok = result.is_ok();
+        if !self.reply(Some(parsed.id), result).await {
+            return false;
+        }
+        // A screen that subscribes after an alarm was raised still sees it: an alarm stands
+        // until someone acts on it.
+        if subscribing && ok && self.topics.contains(&Topic::Alerts) {
+            for message in self.shared.alarms.list() {
+                let event = Event::Alert {
+                    level: "error".into(),
+                    message,
+                    order_id: None,
+                };
+                if !self.forward(Ok(event)).await {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     async fn forward(&mut self, ev: Result<Event, broadcast::error::RecvError>) -> bool {

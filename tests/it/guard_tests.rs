@@ -179,6 +179,22 @@ async fn a_database_deleted_under_the_daemon_stops_writes_and_is_not_silently_re
         code.contains("503") && body.contains("deleted"),
         "{code} {body}"
     );
+    // A screen that attaches later is told too.
+    let mut late = Client::connect(d.socket_path(), "late", Some("p2"))
+        .await
+        .unwrap();
+    late.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let told = within(5, "the standing alarm", late.next_event())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&told, Event::Alert { message, .. } if message.contains("deleted")),
+        "{told:?}"
+    );
     d.shutdown().await;
 
     let e = Daemon::start(cfg.clone()).await.err().expect("refused");
