@@ -18,6 +18,7 @@
 //! - [`tui`]: the pick-and-pack terminal UI, a socket client: state + update + render, no I/O
 //!   in its core.
 //! - [`cli`]: the `flashpick` command line.
+//! - [`throttle`]: one warning line per interval for things that repeat (used at every door).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,4 +32,5 @@ pub mod scan;
 pub mod sim;
 pub mod store;
 pub mod sync;
+pub mod throttle;
 pub mod tui;

@@ -10,25 +10,35 @@ use std::path::Path;
 /// How long a CLI command waits for the daemon before it gives up.
 const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How long the commit of a catalog import may take (a million rows take about 15 s).
+const COMMIT_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Connects, asks, and gives up with "not answering" (exit 69) when a wedged daemon stays silent.
 fn ask(socket: &Path, req: Request) -> Result<serde_json::Value, Failure> {
-    runtime()?.block_on(async {
-        let exchange = async {
-            let mut c = connect(socket).await?;
-            c.request(req).await.map_err(Failure::from)
-        };
-        match tokio::time::timeout(ANSWER_WITHIN, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(fail(
-                EXIT_UNAVAILABLE,
-                anyhow::anyhow!(
-                    "the daemon at {} did not answer within {}s; check `systemctl status flashpick` and its log",
-                    socket.display(),
-                    ANSWER_WITHIN.as_secs()
-                ),
-            )),
-        }
-    })
+    runtime()?.block_on(in_time(socket, ANSWER_WITHIN, async {
+        let mut c = connect(socket).await?;
+        c.request(req).await.map_err(Failure::from)
+    }))
+}
+
+/// `exchange`, or exit 69 naming the daemon when it does not answer within `limit` (stopped with
+/// SIGSTOP, wedged, or swamped): every CLI request has a deadline and this one message.
+async fn in_time<T>(
+    socket: &Path,
+    limit: std::time::Duration,
+    exchange: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(limit, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(fail(
+            EXIT_UNAVAILABLE,
+            anyhow::anyhow!(
+                "the daemon at {} did not answer within {}s; check `systemctl status flashpick` and its log",
+                socket.display(),
+                limit.as_secs()
+            ),
+        )),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -51,12 +61,7 @@ async fn connect(socket: &Path) -> Result<Client, Failure> {
 
 /// `flashpick orders`.
 pub(super) fn orders(socket: &Path, json: bool, all: bool) -> Result<(), Failure> {
-    let reply = runtime()?.block_on(async {
-        let mut c = connect(socket).await?;
-        c.request(Request::ListOrders { all })
-            .await
-            .map_err(Failure::from)
-    })?;
+    let reply = ask(socket, Request::ListOrders { all })?;
     let orders = reply.get("orders").cloned().unwrap_or_default();
     if json {
         println!("{}", serde_json::to_string_pretty(&orders)?);
@@ -206,7 +211,11 @@ pub(super) fn import_via_daemon(
 ) -> Result<Option<usize>, Failure> {
     runtime()?.block_on(async {
         let name = format!("flashpick-cli {}", env!("CARGO_PKG_VERSION"));
-        let mut c = match Client::connect(socket, &name, Some("catalog-import")).await {
+        let connected = in_time(socket, ANSWER_WITHIN, async {
+            Ok(Client::connect(socket, &name, Some("catalog-import")).await)
+        })
+        .await?;
+        let mut c = match connected {
             Ok(c) => c,
             Err(ClientError::NotRunning { .. }) => return Ok(None),
             Err(e) => return Err(fail(EXIT_UNAVAILABLE, e)),
@@ -221,21 +230,28 @@ pub(super) fn import_via_daemon(
             if bytes >= CHUNK_BYTES || i + 1 == rows.len() {
                 sent += chunk.len();
                 let rows = std::mem::take(&mut chunk);
-                c.request(Request::CatalogStage { rows }).await?;
+                in_time(socket, ANSWER_WITHIN, async {
+                    c.request(Request::CatalogStage { rows })
+                        .await
+                        .map_err(Failure::from)
+                })
+                .await?;
                 bar.set_position(sent as u64);
                 bytes = 0;
             }
         }
         bar.set_message("writing");
-        let reply = c
-            .request(Request::CatalogCommit)
-            .await
-            .map_err(|e| match e {
-                ClientError::Refused { ref code, .. } if code == "refused" => {
-                    fail(super::EXIT_DATAERR, e)
-                }
-                e => fail(1, e),
-            })?;
+        let reply = in_time(socket, COMMIT_WITHIN, async {
+            c.request(Request::CatalogCommit)
+                .await
+                .map_err(|e| match e {
+                    ClientError::Refused { ref code, .. } if code == "refused" => {
+                        fail(super::EXIT_DATAERR, e)
+                    }
+                    e => fail(1, e),
+                })
+        })
+        .await?;
         Ok(Some(reply["imported"].as_u64().unwrap_or(0) as usize))
     })
 }

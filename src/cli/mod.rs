@@ -319,6 +319,8 @@ fn init_logging(filter: &str) {
 fn serve(path: &Path, new_database: bool) -> Result<(), Failure> {
     let config = Config::load(path).map_err(config_failure)?;
     init_logging(&config.log.level);
+    let fds = crate::daemon::raise_fd_limit();
+    tracing::debug!(open_files = fds, "open-file limit");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("flashpick")

@@ -1,8 +1,9 @@
 //! One task per socket client: hello first, then requests answered in order, with subscribed
 //! events interleaved. A bad line gets an error reply; nothing a client sends stops the daemon.
 
+use super::Shared;
+use super::metrics::{Door, Metrics};
 use super::views::{load_view, order_views};
-use super::{Shared, metrics::Metrics};
 use crate::api::{
     ApiError, Event, EventLine, Hello, HelloLine, LookupReply, MAX_LINE, PROTOCOL, ReplyLine,
     Request, RequestLine, Topic,
@@ -10,38 +11,122 @@ use crate::api::{
 use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode, Timestamp};
 use crate::store::{self, CatalogRow, StockOp, StockOpKind, StoreError};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 
+/// How long a new client may take to say hello.
+const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Failed accepts, logged once per interval.
+static ACCEPT_LOG: crate::throttle::Throttle =
+    crate::throttle::Throttle::new(std::time::Duration::from_secs(10));
+
+/// One client, as the accept loop sees it.
+struct Entry {
+    greeted: Arc<AtomicBool>,
+    close: Arc<tokio::sync::Notify>,
+}
+
 pub(super) async fn accept_loop(
     listener: UnixListener,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let (_, max_clients) = super::door::budgets();
+    let door = Door::Socket as usize;
+    let open: Arc<std::sync::Mutex<BTreeMap<u64, Entry>>> = Default::default();
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_clients));
     let mut conns = JoinSet::new();
+    let mut next_id = 0u64;
+    let mut backoff = std::time::Duration::from_millis(5);
     loop {
-        tokio::select! {
+        let accepted = tokio::select! {
             _ = shutdown.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    conns.spawn(serve(stream, shared.clone(), shutdown.clone()));
-                }
-                Err(e) => tracing::warn!(error = %e, "accept failed"),
-            },
+            accepted = listener.accept() => accepted,
             // Reap finished connections so the set does not grow all shift.
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                backoff = std::time::Duration::from_millis(5);
+                stream
+            }
+            Err(e) => {
+                Metrics::inc(&shared.metrics.accept_errors[door]);
+                if let Some(held) = ACCEPT_LOG.check() {
+                    tracing::warn!(error = %e, more_since_last_line = held, "socket: accept failed; backing off");
+                }
+                // Never spin: the next accept would fail the same way at once.
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
+                continue;
+            }
+        };
+        let Some(permit) = super::door::room(&open, &permits, &shared.metrics.evicted[door]).await
+        else {
+            // Every client said hello (screens, scripts): the newest is told why and closed.
+            Metrics::inc(&shared.metrics.turned_away[door]);
+            conns.spawn(turn_away(stream, max_clients));
+            continue;
+        };
+        let id = next_id;
+        next_id += 1;
+        let entry = Entry {
+            greeted: Arc::new(AtomicBool::new(false)),
+            close: Arc::new(tokio::sync::Notify::new()),
+        };
+        let (greeted, close) = (entry.greeted.clone(), entry.close.clone());
+        open.lock().expect("clients").insert(id, entry);
+        let (shared, stop, open) = (shared.clone(), shutdown.clone(), open.clone());
+        conns.spawn(async move {
+            serve(stream, shared, stop, greeted, close).await;
+            open.lock().expect("clients").remove(&id);
+            drop(permit);
+        });
     }
     drop(listener);
     let _ = tokio::time::timeout(super::DRAIN, async {
         while conns.join_next().await.is_some() {}
     })
+    .await;
+}
+
+impl super::door::Idle for Entry {
+    fn idle(&self) -> bool {
+        !self.greeted.load(Ordering::Acquire)
+    }
+    fn close(&self) {
+        self.close.notify_one();
+    }
+}
+
+/// Tells a client over the cap why it is closed, without waiting on it for long.
+async fn turn_away(mut stream: UnixStream, max: usize) {
+    let line = serde_json::to_string(&ReplyLine {
+        id: None,
+        ok: None,
+        error: Some(ApiError {
+            code: "busy".into(),
+            message: format!(
+                "the daemon already serves {max} clients; close screens or scripts that are not in use"
+            ),
+        }),
+    })
+    .expect("serialises")
+        + "\n";
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        stream.write_all(line.as_bytes()),
+    )
     .await;
 }
 
@@ -53,13 +138,39 @@ struct Conn {
     events: Option<broadcast::Receiver<Event>>,
     /// Catalog rows sent by `catalog_stage`, waiting for `catalog_commit`.
     staged: Vec<CatalogRow>,
+    /// Their size, as counted against the limits.
+    staged_bytes: usize,
 }
 
 /// Most catalog rows one connection may stage: well above any store's assortment.
 const MAX_STAGED: usize = 1_000_000;
+/// Most bytes of catalog rows one connection may stage (100,000 items take about 25 MiB).
+const MAX_STAGED_BYTES: usize = 64 << 20;
+/// Most bytes of catalog rows staged on all connections together.
+const MAX_STAGED_TOTAL: usize = 128 << 20;
 
-async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+/// What a staged row costs in memory, roughly: its texts and a fixed part.
+fn row_bytes(r: &CatalogRow) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    std::mem::size_of::<CatalogRow>()
+        + r.sku.0.len()
+        + r.name.len()
+        + opt(&r.name_en)
+        + opt(&r.spec)
+        + r.location.len()
+        + opt(&r.plu)
+        + r.barcodes.iter().map(|b| b.len() + 24).sum::<usize>()
+}
+
+async fn serve(
+    stream: UnixStream,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    said_hello: Arc<AtomicBool>,
+    evict: Arc<tokio::sync::Notify>,
+) {
     shared.metrics.clients.fetch_add(1, Ordering::Relaxed);
+    let hello_by = tokio::time::Instant::now() + HELLO_TIMEOUT;
     let (r, w) = stream.into_split();
     // Lines are read by their own task: reading inside the select below would not be cancel-safe
     // (an event winning the race could drop half a line). Bounded, so a client that floods
@@ -73,6 +184,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
         topics: HashSet::new(),
         events: None,
         staged: Vec::new(),
+        staged_bytes: 0,
     };
     let mut greeted = false;
     loop {
@@ -80,13 +192,26 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
             _ = shutdown.changed() => break,
             line = lines.recv() => Input::Line(line),
             ev = recv(c.events.as_mut()) => Input::Event(Box::new(ev)),
+            _ = tokio::time::sleep_until(hello_by), if !greeted => Input::HelloLate,
+            // Counted by the accept loop that chose this client.
+            _ = evict.notified() => break,
         };
         let keep = match input {
             Input::Line(Some(Ok(line))) if greeted => c.request(&line).await,
             Input::Line(Some(Ok(line))) => {
                 let (ok, keep) = c.hello(&line).await;
                 greeted = ok;
+                said_hello.store(ok, Ordering::Release);
                 keep
+            }
+            Input::HelloLate => {
+                Metrics::inc(&shared.metrics.malformed);
+                let e = ApiError {
+                    code: "protocol".into(),
+                    message: format!("no hello within {} s; closing", HELLO_TIMEOUT.as_secs()),
+                };
+                c.reply(None, Err(e)).await;
+                false
             }
             Input::Line(Some(Err(LineError::TooLong))) => {
                 Metrics::inc(&shared.metrics.malformed);
@@ -101,12 +226,16 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>, mut shutdown: watch::Rec
         }
     }
     reader.abort();
+    // The read half lives in the reader task: the socket is closed once that task is gone.
+    let _ = reader.await;
+    c.unstage();
     c.set_topics(HashSet::new());
     shared.metrics.clients.fetch_sub(1, Ordering::Relaxed);
 }
 
 enum Input {
     Line(Option<Result<String, LineError>>),
+    HelloLate,
     Event(Box<Result<Event, broadcast::error::RecvError>>),
 }
 
@@ -198,6 +327,14 @@ fn api_error(e: StoreError, metrics: &Metrics) -> ApiError {
 }
 
 impl Conn {
+    /// Empties the staging area and gives its bytes back to the daemon's total.
+    fn unstage(&mut self) {
+        self.staged = Vec::new();
+        self.shared
+            .staged_bytes
+            .fetch_sub(std::mem::take(&mut self.staged_bytes), Ordering::Relaxed);
+    }
+
     /// Replaces this connection's topics, keeping the daemon's per-topic counts right.
     fn set_topics(&mut self, topics: HashSet<Topic>) {
         for t in self.topics.difference(&topics) {
@@ -482,17 +619,37 @@ impl Conn {
                     .map_err(err)
             }
             Request::CatalogStage { rows } => {
-                if self.staged.len() + rows.len() > MAX_STAGED {
-                    self.staged.clear();
+                let bytes: usize = rows.iter().map(row_bytes).sum();
+                let total = shared.staged_bytes.load(Ordering::Relaxed);
+                let refusal = if self.staged.len() + rows.len() > MAX_STAGED {
+                    Some(format!("more than {MAX_STAGED} catalog rows"))
+                } else if self.staged_bytes + bytes > MAX_STAGED_BYTES {
+                    Some(format!(
+                        "more than {} MiB of catalog rows on one connection",
+                        MAX_STAGED_BYTES >> 20
+                    ))
+                } else if total + bytes > MAX_STAGED_TOTAL {
+                    Some(format!(
+                        "more than {} MiB of catalog rows staged by all clients together (another import is running?)",
+                        MAX_STAGED_TOTAL >> 20
+                    ))
+                } else {
+                    None
+                };
+                if let Some(what) = refusal {
+                    self.unstage();
                     return Err(bad_request(format!(
-                        "more than {MAX_STAGED} catalog rows staged; the staging area was emptied"
+                        "{what} staged; the staging area was emptied: split the catalog into smaller files"
                     )));
                 }
+                shared.staged_bytes.fetch_add(bytes, Ordering::Relaxed);
+                self.staged_bytes += bytes;
                 self.staged.extend(rows);
                 Ok(json!({ "staged": self.staged.len() }))
             }
             Request::CatalogCommit => {
                 let rows = std::mem::take(&mut self.staged);
+                self.unstage();
                 let n = store.import_catalog(rows).await.map_err(err)?;
                 Ok(json!({ "imported": n }))
             }

@@ -35,6 +35,24 @@ pub struct Metrics {
     pub hq_rejected: AtomicU64,
     /// Configs from HQ refused.
     pub hq_config_rejected: AtomicU64,
+    /// Failed accepts (descriptors exhausted), on the socket and on the webhook port.
+    pub accept_errors: [AtomicU64; 2],
+    /// Connections closed to make room for a new one (a peer that sent nothing useful for
+    /// longest), on the socket and on the webhook port.
+    pub evicted: [AtomicU64; 2],
+    /// Connections turned away at the cap because every one was busy, socket and webhook port.
+    pub turned_away: [AtomicU64; 2],
+    /// Webhook connections accepted.
+    pub webhook_connections: AtomicU64,
+}
+
+/// Which door a connection came through: index into the per-door counters.
+#[derive(Debug, Clone, Copy)]
+pub enum Door {
+    /// The Unix socket.
+    Socket = 0,
+    /// The webhook port.
+    Webhook = 1,
 }
 
 fn scan_index(o: ScanOutcome) -> usize {
@@ -160,6 +178,42 @@ impl Metrics {
                 ("{topic=\"orders_or_catalog\"}".into(), g(&self.hq_rejected)),
                 ("{topic=\"config\"}".into(), g(&self.hq_config_rejected)),
             ],
+        );
+        let doors = |c: &[AtomicU64; 2]| {
+            vec![
+                (
+                    "{door=\"socket\"}".to_string(),
+                    g(&c[Door::Socket as usize]),
+                ),
+                (
+                    "{door=\"webhook\"}".to_string(),
+                    g(&c[Door::Webhook as usize]),
+                ),
+            ]
+        };
+        metric(
+            "flashpick_accept_errors_total",
+            "counter",
+            "Failed accepts (descriptors exhausted); the accept loop backs off.",
+            doors(&self.accept_errors),
+        );
+        metric(
+            "flashpick_connections_evicted_total",
+            "counter",
+            "Connections closed at the cap to make room (the oldest not in a request).",
+            doors(&self.evicted),
+        );
+        metric(
+            "flashpick_connections_turned_away_total",
+            "counter",
+            "Connections turned away at the cap because every one was busy.",
+            doors(&self.turned_away),
+        );
+        metric(
+            "flashpick_webhook_connections_total",
+            "counter",
+            "Connections accepted on the webhook port.",
+            vec![(String::new(), g(&self.webhook_connections))],
         );
         let scans = ScanOutcome::ALL
             .into_iter()

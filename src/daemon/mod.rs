@@ -4,10 +4,12 @@
 //! [`run`] lives in the library so tests start the real daemon in-process (as mini-redis does).
 
 mod conn;
+mod door;
 mod guard;
 mod http;
 pub mod metrics;
 pub mod notify;
+pub use door::raise_fd_limit;
 mod platforms;
 mod scanning;
 mod views;
@@ -134,6 +136,8 @@ pub(crate) struct Shared {
     pub reload: tokio::sync::mpsc::Sender<Config>,
     /// What is wrong with the store itself (its file lost or damaged).
     pub alarms: guard::Alarms,
+    /// Bytes of catalog rows staged on every connection together.
+    pub staged_bytes: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -272,6 +276,7 @@ impl Daemon {
             channels,
             hq_link: Default::default(),
             alarms: Default::default(),
+            staged_bytes: Default::default(),
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();

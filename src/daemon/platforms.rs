@@ -106,18 +106,14 @@ pub(super) async fn spawn(
         refused: Default::default(),
     });
     let app = webhook::router(receivers);
-    let mut stop = shutdown.subscribe();
-    tasks.spawn(async move {
-        let done = async move {
-            let _ = stop.changed().await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(done)
-            .await
-        {
-            tracing::error!(error = %e, "push receiver failed");
-        }
-    });
-    tracing::info!(%addr, "receiving platform pushes");
+    let (max_conns, _) = super::door::budgets();
+    tasks.spawn(super::door::serve(
+        listener,
+        app,
+        max_conns,
+        shared.clone(),
+        shutdown.subscribe(),
+    ));
+    tracing::info!(%addr, max_conns, "receiving platform pushes");
     Ok(Some(addr))
 }

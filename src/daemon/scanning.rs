@@ -111,7 +111,11 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
         // The order left picking between the lookup and the scan (released, cancelled): the
         // picker must hear it, not only the log.
         Err(e) if e.is_refusal() => {
-            tracing::warn!(scanner = %scanner, error = %e, "scan refused");
+            static REFUSED: crate::throttle::Throttle =
+                crate::throttle::Throttle::new(std::time::Duration::from_secs(10));
+            if let Some(held) = REFUSED.check() {
+                tracing::warn!(scanner = %scanner, error = %e, more_since_last_line = held, "scan refused");
+            }
             let reply = bare_reply(
                 ScanOutcome::Invalid,
                 frame.code,

@@ -628,7 +628,11 @@ impl Link {
     /// (deduplicated on the message's id). If even that cannot be written, try again later.
     async fn reject(&mut self, topic: &str, id: Option<String>, reason: String) -> After {
         Metrics::inc(&self.shared.metrics.hq_rejected);
-        tracing::warn!(topic, id = ?id, %reason, "message from HQ refused");
+        static REFUSED: crate::throttle::Throttle =
+            crate::throttle::Throttle::new(std::time::Duration::from_secs(10));
+        if let Some(held) = REFUSED.check() {
+            tracing::warn!(topic, id = ?id, %reason, more_since_last_line = held, "message from HQ refused");
+        }
         let about = id
             .as_ref()
             .map(|i| (format!("hq-{topic}-rejected"), i.clone()));

@@ -248,6 +248,7 @@ fn read_until_gone(
         Duration::from_millis(cfg.inter_byte_timeout_ms),
     );
     let mut buf = [0u8; 256];
+    let noise = crate::throttle::Throttle::new(Duration::from_secs(10));
     loop {
         if stop.load(Ordering::Relaxed) {
             return Gone::Stopped;
@@ -274,7 +275,17 @@ fn read_until_gone(
                     sink(ReaderMsg::Frame(frame));
                 }
                 Framed::Reject(r) => {
-                    tracing::warn!(scanner = %cfg.name, reject = r.as_str(), "{}", r.hint());
+                    // Noise (a bad cable, the wrong baud rate) can be megabytes: counted and shown
+                    // in the status, logged once per interval.
+                    if let Some(held) = noise.check() {
+                        tracing::warn!(
+                            scanner = %cfg.name,
+                            reject = r.as_str(),
+                            more_since_last_line = held,
+                            "{}",
+                            r.hint()
+                        );
+                    }
                     stats.error(format!("{}: {}", r.as_str(), r.hint()));
                 }
             }

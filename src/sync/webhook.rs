@@ -31,6 +31,13 @@ pub struct Receivers {
     pub refused: AtomicU64,
 }
 
+/// Refused pushes are logged once per interval: anyone on the internet can send them.
+static REFUSED_LOG: crate::throttle::Throttle =
+    crate::throttle::Throttle::new(std::time::Duration::from_secs(10));
+
+/// How long a push's body may take to arrive (a real one arrives at once).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The largest push read. Real pushes are a few KiB (JD's carry only ids); anything near this
 /// is not a platform talking, and is refused before it is buffered whole.
 pub const MAX_PUSH: usize = 256 * 1024;
@@ -38,14 +45,19 @@ pub const MAX_PUSH: usize = 256 * 1024;
 /// Reads a push body within [`MAX_PUSH`]; a larger or unreadable one is counted as refused and
 /// answered 413.
 async fn read_body(r: &Receivers, body: axum::body::Body) -> Result<String, Response> {
-    match axum::body::to_bytes(body, MAX_PUSH).await {
-        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
-        Err(_) => {
+    // A peer trickling its body must not hold the connection: the headers had their own deadline.
+    let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_PUSH)).await;
+    match read {
+        Ok(Ok(bytes)) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        _ => {
             r.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                limit = MAX_PUSH,
-                "push refused: body too large or unreadable"
-            );
+            if let Some(held) = REFUSED_LOG.check() {
+                tracing::warn!(
+                    limit = MAX_PUSH,
+                    more_since_last_line = held,
+                    "push refused: body too large, unreadable or too slow"
+                );
+            }
             Err((
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 format!("push bodies are limited to {MAX_PUSH} bytes"),
@@ -112,7 +124,9 @@ async fn meituan_push(
     let f = fields(&body, &meituan::DOUBLE_ENCODED);
     if let Err(e) = mt.verify_push(&message, &f, Timestamp::now()) {
         r.refused.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(message = %message, "refused a Meituan push: {e}");
+        if let Some(held) = REFUSED_LOG.check() {
+            tracing::warn!(message = %message, more_since_last_line = held, "refused a Meituan push: {e}");
+        }
         return json_response(json!({"data": "ng", "error": {"code": 703, "msg": e}}));
     }
     r.accepted.fetch_add(1, Ordering::Relaxed);
@@ -189,7 +203,9 @@ async fn jd_push(
         Ok(p) => p,
         Err(e) => {
             r.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(message = %message, "refused a JD push: {e}");
+            if let Some(held) = REFUSED_LOG.check() {
+                tracing::warn!(message = %message, more_since_last_line = held, "refused a JD push: {e}");
+            }
             return answer("10014", &e);
         }
     };

@@ -9,6 +9,7 @@ mod common;
 mod daemon_tests;
 mod doctor_tests;
 mod fault_campaign;
+mod flood_tests;
 mod guard_tests;
 mod hq_config_tests;
 mod hq_tests;
