@@ -334,6 +334,22 @@ fn database(c: &Config) -> Finding {
             "count those shelves and set each figure (stock screen `n`), or restore a snapshot from before",
         );
     }
+    // One GTIN on two skus (imported before codes were compared as GTINs): a scan finds one of
+    // them, never the other.
+    if let Ok(conflicts) = crate::store::conflicting_codes(&conn)
+        && let Some((code, skus)) = conflicts.first()
+    {
+        return bad(
+            Level::Warn,
+            check,
+            format!(
+                "{} barcode(s) are one GTIN on several skus (first: {code} on {}): a scan finds only one of them",
+                conflicts.len(),
+                skus.join(", ")
+            ),
+            "import the catalog again with each code on one sku (the import names every conflict)",
+        );
+    }
     // Weighed items without their portion size (imported before the column existed) have no
     // honest level: the daemon sends 0 for them, and says so here.
     // (Before migration 4 the column is missing: the daemon's next start tells.)

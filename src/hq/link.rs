@@ -616,6 +616,7 @@ impl Link {
                 After::Ack
             }
             Ok(DeltaOutcome::Duplicate(_)) => After::Ack,
+            Ok(DeltaOutcome::Refused { reason, .. }) => self.reject("catalog", None, reason).await,
             Err(e @ StoreError::BadOrder(_)) => self.reject("catalog", None, e.to_string()).await,
             Err(e) => {
                 tracing::error!(error = %e, "cannot apply a catalog delta; it comes again after a reconnect");

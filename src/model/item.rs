@@ -183,6 +183,24 @@ pub fn normalised_gtin(code: &str) -> Option<String> {
     gtin::upc_e_to_a(code).ok().map(|a| gtin::to_gtin14(&a))
 }
 
+/// The form two codes are compared in: the GTIN-14 of a GTIN, the code itself otherwise.
+pub fn code_key(code: &str) -> String {
+    normalised_gtin(code).unwrap_or_else(|| code.to_string())
+}
+
+/// Every form a code may be stored under (a GTIN as 14, 13, 12 or 8 digits, as written), for
+/// finding it in the catalog whichever form was imported.
+pub fn stored_forms(code: &str) -> Vec<String> {
+    let mut forms = match normalised_gtin(code) {
+        Some(g) => gtin::lookup_forms(&g),
+        None => Vec::new(),
+    };
+    if !forms.iter().any(|f| f == code) {
+        forms.push(code.to_string());
+    }
+    forms
+}
+
 /// A scale PLU as stored: 1 to 10 digits, leading zeros removed ("0" for zero).
 pub fn check_plu(plu: &str) -> Result<(), String> {
     let digits = !plu.is_empty() && plu.len() <= 10 && plu.bytes().all(|b| b.is_ascii_digit());

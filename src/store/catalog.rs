@@ -65,6 +65,9 @@ pub enum CatalogError {
         "unknown column `{0}` in the header; known columns: sku,name,barcode,location,on_hand,name_en,spec,unit,walk_seq,price_fen,safety_stock,plu,sale_unit_g"
     )]
     UnknownColumn(String),
+    /// A column twice in the header: which one counts would be a guess.
+    #[error("the column `{0}` appears twice in the header; keep one")]
+    DuplicateColumn(String),
     /// A row is wrong.
     #[error("line {line}: {message}; nothing was imported")]
     Row {
@@ -106,7 +109,9 @@ pub fn parse(
         let Some(known) = REQUIRED.iter().chain(OPTIONAL.iter()).find(|k| **k == h) else {
             return Err(CatalogError::UnknownColumn(h.to_string()));
         };
-        col.insert(known, i);
+        if col.insert(known, i).is_some() {
+            return Err(CatalogError::DuplicateColumn(known.to_string()));
+        }
     }
     let missing: Vec<&str> = REQUIRED
         .into_iter()
@@ -142,7 +147,7 @@ pub fn parse(
 /// Refuses a batch in which a sku or a barcode appears twice, naming both lines.
 pub fn check_batch(rows: &[CatalogRow]) -> Result<(), CatalogError> {
     let mut seen_sku: HashMap<&str, u64> = HashMap::new();
-    let mut seen_code: HashMap<&str, u64> = HashMap::new();
+    let mut seen_code: HashMap<String, (u64, &str)> = HashMap::new();
     let mut seen_plu: HashMap<&str, u64> = HashMap::new();
     for row in rows {
         let line = row.line;
@@ -161,10 +166,18 @@ pub fn check_batch(rows: &[CatalogRow]) -> Result<(), CatalogError> {
             });
         }
         for code in &row.barcodes {
-            if let Some(first) = seen_code.insert(code, line) {
+            // Compared as GTINs: 6901234567892 and 06901234567892 are one code.
+            if let Some((first, as_written)) =
+                seen_code.insert(crate::model::item::code_key(code), (line, code))
+            {
+                let same = if as_written == code {
+                    String::new()
+                } else {
+                    format!(" (as {as_written}: the same GTIN)")
+                };
                 return Err(CatalogError::Row {
                     line,
-                    message: format!("barcode {code} already appears on line {first}"),
+                    message: format!("barcode {code} already appears on line {first}{same}"),
                 });
             }
         }

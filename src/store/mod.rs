@@ -28,7 +28,7 @@ pub use read::{
 };
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,
-    ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem,
+    ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem, conflicting_codes,
 };
 
 use crate::model::{

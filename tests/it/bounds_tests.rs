@@ -204,9 +204,9 @@ fn hq_item_changes_meet_the_same_check() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let delta = |changes: serde_json::Value| {
+    let delta = |version: i64, changes: serde_json::Value| {
         serde_json::from_value::<flashpick::store::CatalogDelta>(
-            json!({"v": 1, "version": 1, "changes": changes}),
+            json!({"v": 1, "version": version, "changes": changes}),
         )
         .unwrap()
     };
@@ -229,12 +229,21 @@ fn hq_item_changes_meet_the_same_check() {
             "location is empty",
         ),
     ];
-    for (changes, reason) in cases {
-        let e = rt
-            .block_on(store.catalog_delta(delta(changes)))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains(reason), "{e}");
+    for (version, (changes, reason)) in (1..).zip(cases) {
+        // Refused whole, and its version used up: the next one is not a gap.
+        match rt.block_on(store.catalog_delta(delta(version, changes))) {
+            Ok(flashpick::store::DeltaOutcome::Refused {
+                version: v,
+                reason: why,
+            }) => {
+                assert_eq!(v, version);
+                assert!(
+                    why.contains(reason) && why.contains("send the fix"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
     let tea = store
         .read(|c| flashpick::store::sku_info(c, &flashpick::model::SkuCode::new("TEA1")))

@@ -5,6 +5,7 @@ mod barcode_table;
 mod bounds_tests;
 mod campaign_tests;
 mod cli_tests;
+mod codes_tests;
 mod common;
 mod daemon_tests;
 mod doctor_tests;

@@ -691,15 +691,15 @@ async fn hq_item_changes_keep_a_weighed_items_portion() {
         .await
         .unwrap();
     assert_eq!(portion(&store), Some(500), "kept");
-    let e = store
-        .catalog_delta(delta(3, 0.into()))
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = match store.catalog_delta(delta(3, 0.into())).await.unwrap() {
+        flashpick::store::DeltaOutcome::Refused { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    };
     assert!(
         e.contains("catalog delta 3 change 0") && e.contains("between 1 and 100000"),
         "{e}"
     );
+    assert_eq!(portion(&store), Some(500), "nothing of it applied");
     store.close_async().await;
 }
 

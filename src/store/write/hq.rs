@@ -87,10 +87,19 @@ pub enum DeltaOutcome {
     Applied(i64),
     /// Already applied before (a redelivery): nothing done.
     Duplicate(i64),
+    /// Refused for its content (an invalid item, a code of another item, an unknown sku):
+    /// nothing of it applied, but its version is used up so the next one is not refused as a gap.
+    Refused {
+        /// The delta's version, now the store's.
+        version: i64,
+        /// Why, and what to send.
+        reason: String,
+    },
 }
 
-/// Applies a delta if it is the next one. A later one (a gap) or a change to an unknown item is
-/// refused whole, with the reason; an earlier one is a duplicate.
+/// Applies a delta if it is the next one. A later one (a gap) is refused and waits for the one
+/// missing; one refused for its content is refused whole and its version used up
+/// ([`DeltaOutcome::Refused`]); an earlier one is a duplicate.
 pub(in crate::store) fn catalog_delta(
     tx: &Transaction<'_>,
     options: &crate::store::StoreOptions,
@@ -115,7 +124,76 @@ pub(in crate::store) fn catalog_delta(
             current + 1
         )));
     }
+    // A delta refused for its content is consumed: the store moves to its version without
+    // applying any of it, so HQ's next delta (with the fix) is not refused as a gap forever.
+    tx.execute_batch("SAVEPOINT delta")?;
+    match apply_changes(tx, options, delta) {
+        Ok(skus) => {
+            tx.execute_batch("RELEASE delta")?;
+            crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
+            let now = Timestamp::now();
+            if options.hq_events {
+                let event_id = EventId::new();
+                let payload = json!({
+                    "v": 1, "type": "catalog_applied", "version": delta.version,
+                    "changes": delta.changes.len(), "at": now.0,
+                });
+                outbox_with_id(tx, &event_id, "hq", "catalog_applied", None, payload, now)?;
+            }
+            Ok((
+                DeltaOutcome::Applied(delta.version),
+                vec![StoreEvent::StockChanged { skus }, StoreEvent::OutboxChanged],
+            ))
+        }
+        Err(StoreError::BadOrder(reason)) => {
+            tx.execute_batch("ROLLBACK TO delta; RELEASE delta")?;
+            crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
+            Ok((
+                DeltaOutcome::Refused {
+                    version: delta.version,
+                    reason: format!(
+                        "{reason}; nothing of delta {v} was applied and the store is now at {v}: send the fix as {}",
+                        delta.version + 1,
+                        v = delta.version
+                    ),
+                },
+                vec![],
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The changes of a delta, in order; a refusal is `BadOrder` with the change it is about.
+fn apply_changes(
+    tx: &Transaction<'_>,
+    options: &crate::store::StoreOptions,
+    delta: &CatalogDelta,
+) -> Result<Vec<SkuCode>, StoreError> {
     let now = Timestamp::now();
+    let items: Vec<(usize, super::codes::ItemCodes<'_>)> = delta
+        .changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            CatalogChange::Item { sku, barcodes, .. } => Some((
+                i,
+                super::codes::ItemCodes {
+                    place: format!("change {i}"),
+                    sku: &sku.0,
+                    codes: barcodes,
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    let (at, batch): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
+    super::codes::check_codes(tx, &batch).map_err(|(i, reason)| {
+        StoreError::BadOrder(format!(
+            "catalog delta {} change {}: {reason}",
+            delta.version, at[i]
+        ))
+    })?;
     let mut skus = Vec::new();
     for (i, change) in delta.changes.iter().enumerate() {
         let unknown = |sku: &SkuCode| {
@@ -189,15 +267,7 @@ pub(in crate::store) fn catalog_delta(
                     plu,
                     sale_unit_g
                 ])?;
-                tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?
-                    .execute([&sku.0])?;
-                for code in barcodes {
-                    tx.prepare_cached(
-                        "INSERT INTO barcode (code, sku) VALUES (?1, ?2)
-                         ON CONFLICT (code) DO UPDATE SET sku = excluded.sku",
-                    )?
-                    .execute(params![code, sku.0])?;
-                }
+                super::codes::write_codes(tx, &sku.0, barcodes)?;
                 tx.prepare_cached(
                     "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0) ON CONFLICT (sku) DO NOTHING",
                 )?
@@ -244,19 +314,7 @@ pub(in crate::store) fn catalog_delta(
             }
         }
     }
-    crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
-    if options.hq_events {
-        let event_id = EventId::new();
-        let payload = json!({
-            "v": 1, "type": "catalog_applied", "version": delta.version,
-            "changes": delta.changes.len(), "at": now.0,
-        });
-        outbox_with_id(tx, &event_id, "hq", "catalog_applied", None, payload, now)?;
-    }
-    Ok((
-        DeltaOutcome::Applied(delta.version),
-        vec![StoreEvent::StockChanged { skus }, StoreEvent::OutboxChanged],
-    ))
+    Ok(skus)
 }
 
 /// Queues a note for HQ (for example: a relayed order refused, and why), deduplicated on the

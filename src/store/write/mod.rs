@@ -7,12 +7,14 @@
 //! - `scan`: a scan into an order, and the scan log;
 //! - `emit`: the outbox rows every change writes.
 
+mod codes;
 mod emit;
 mod hq;
 mod order;
 mod scan;
 mod stock;
 
+pub use codes::conflicting_codes;
 pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome};
 pub(super) use hq::{catalog_delta, hq_note};
 pub(super) use order::{apply, ingest};

@@ -184,6 +184,20 @@ pub(in crate::store) fn import_catalog(
     rows: &[crate::store::CatalogRow],
 ) -> Out<usize> {
     crate::store::catalog::check_batch(rows)?;
+    let batch: Vec<super::codes::ItemCodes<'_>> = rows
+        .iter()
+        .map(|r| super::codes::ItemCodes {
+            place: format!("line {}", r.line),
+            sku: &r.sku.0,
+            codes: &r.barcodes,
+        })
+        .collect();
+    super::codes::check_codes(tx, &batch).map_err(|(i, message)| {
+        StoreError::Catalog(crate::store::CatalogError::Row {
+            line: rows[i].line,
+            message,
+        })
+    })?;
     let now = Timestamp::now();
     let event_id = EventId::new();
     let mut upsert = tx.prepare_cached(
@@ -194,11 +208,6 @@ pub(in crate::store) fn import_catalog(
              walk_seq = excluded.walk_seq, price_fen = excluded.price_fen,
              safety_stock = excluded.safety_stock, updated_at = excluded.updated_at,
              plu = excluded.plu, sale_unit_g = excluded.sale_unit_g",
-    )?;
-    let mut clear_codes = tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?;
-    let mut add_code = tx.prepare_cached(
-        "INSERT INTO barcode (code, sku) VALUES (?1, ?2)
-         ON CONFLICT (code) DO UPDATE SET sku = excluded.sku",
     )?;
     let mut on_hand = tx.prepare_cached(
         "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0)
@@ -235,12 +244,7 @@ pub(in crate::store) fn import_catalog(
                 row.sale_unit_g
             ])
             .map_err(at_line)?;
-        clear_codes.execute([&row.sku.0]).map_err(at_line)?;
-        for code in &row.barcodes {
-            add_code
-                .execute(params![code, row.sku.0])
-                .map_err(at_line)?;
-        }
+        super::codes::write_codes(tx, &row.sku.0, &row.barcodes)?;
         let current: i64 = on_hand
             .query_row([&row.sku.0], |r| r.get(0))
             .map_err(at_line)?;
