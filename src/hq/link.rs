@@ -582,6 +582,18 @@ impl Link {
                 tracing::info!(order = o.id.0, external = %o.external_id, "order relayed by HQ");
                 After::Ack
             }
+            Ok(Ingested::Changed { id, what }) => {
+                let message = format!(
+                    "HQ sent order {} again with other content ({what}); the store keeps the first — check with HQ",
+                    id.0
+                );
+                let _ = self.shared.events.send(crate::api::Event::Alert {
+                    level: "error".into(),
+                    message: message.clone(),
+                    order_id: Some(id.0),
+                });
+                self.reject("orders", Some(msg.id), message).await
+            }
             Ok(_) => After::Ack,
             Err(e) if e.is_refusal() || matches!(e, StoreError::BadOrder(_)) => {
                 self.reject("orders", Some(msg.id), e.to_string()).await

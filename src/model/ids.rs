@@ -101,6 +101,15 @@ impl Platform {
         }
     }
 
+    /// The name staff know it by, for messages (美团 Meituan, 京东到家 JD Daojia, HQ).
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Meituan => "Meituan",
+            Platform::Jddj => "JD Daojia",
+            Platform::Hq => "HQ",
+        }
+    }
+
     /// Whether this platform sells from the store's stock and must be told stock levels.
     pub fn sells_stock(self) -> bool {
         !matches!(self, Platform::Hq)

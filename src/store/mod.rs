@@ -26,6 +26,7 @@ pub use read::{
     OutboxRow, PlatformLevel, all_levels, parked_orders, pending_outbox, pending_outbox_after,
     resolve_item, sale_unit, sync_state, weighed_without_portion,
 };
+pub use write::order_check;
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,
     ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem, conflicting_codes,
@@ -565,6 +566,28 @@ impl Store {
             about,
             kind,
             payload,
+            reply,
+        })
+        .await
+    }
+
+    /// Records a message refused for good (acknowledged, never taken) in the inbox with the
+    /// reason. Returns false when it was seen before: tell people once.
+    pub async fn refuse_message(
+        &self,
+        source: &str,
+        message_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let (source, message_id, reason) = (
+            source.to_string(),
+            message_id.to_string(),
+            reason.to_string(),
+        );
+        self.call(|reply| Command::RefuseMessage {
+            source,
+            message_id,
+            reason,
             reply,
         })
         .await

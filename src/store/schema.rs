@@ -216,6 +216,11 @@ pub const MIGRATIONS: &[&str] = &[
         WHEN typeof(NEW.delta) != 'integer'
         BEGIN SELECT RAISE(ABORT, 'stock moves must be whole numbers (an overflow?); nothing was written'); END;
     "#,
+    // 8: messages refused for good (a signed push whose order is absurd) stay in the inbox with
+    // the reason: acknowledged, never taken, alerted once.
+    r#"
+    ALTER TABLE inbox ADD COLUMN refused TEXT;
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

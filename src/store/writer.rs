@@ -131,6 +131,12 @@ pub(super) enum Command {
         payload: serde_json::Value,
         reply: Reply<bool>,
     },
+    RefuseMessage {
+        source: String,
+        message_id: String,
+        reason: String,
+        reply: Reply<bool>,
+    },
     /// Answers once every command queued before it is done: proves the writer is alive.
     Ping {
         reply: Reply<()>,
@@ -237,6 +243,25 @@ fn run(
             } => w.run(&mut conn, reply, |tx| {
                 let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
                 write::hq_note(tx, about, &kind, payload)
+            }),
+            Command::RefuseMessage {
+                source,
+                message_id,
+                reason,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                let fresh =
+                    tx.prepare_cached(
+                        "INSERT INTO inbox (source, message_id, received_at, refused)
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(rusqlite::params![
+                        source,
+                        message_id,
+                        crate::model::Timestamp::now().0,
+                        reason
+                    ])? == 1;
+                Ok((fresh, vec![]))
             }),
             Command::SetSyncState { key, value, reply } => w.run(&mut conn, reply, |tx| {
                 super::outbox::set_sync_state(tx, &key, &value)

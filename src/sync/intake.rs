@@ -15,9 +15,7 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
     let mut lines = Vec::new();
     let mut unknown = Vec::new();
     for l in draft.lines {
-        if l.count <= 0 {
-            continue;
-        }
+        // A quantity out of bounds is not skipped: the order's check refuses it whole.
         let sku = store::resolve_item(
             conn,
             draft.platform,
@@ -107,9 +105,27 @@ pub async fn take(
         .iter()
         .map(|u| format!("{} ×{}", u.name, u.qty))
         .collect();
-    let order = match store.ingest(source, message_id, new).await? {
-        Ingested::New(o) => o,
-        Ingested::Duplicate(_) => return Ok(None),
+    let (platform, external) = (new.platform, new.external_id.clone());
+    let order = match store.ingest(source, message_id, new).await {
+        Ok(Ingested::New(o)) => o,
+        Ok(Ingested::Duplicate(_)) => return Ok(None),
+        Ok(Ingested::Changed { id, what }) => {
+            tracing::error!(%platform, order = %external, "the platform sent the order again with other content: {what}");
+            alerts(
+                "error",
+                format!(
+                    "{} order {external} came again with other content ({what}); the store keeps the first — check it on the platform's console",
+                    platform.label()
+                ),
+                Some(id.0),
+            );
+            return Ok(None);
+        }
+        Err(StoreError::BadOrder(reason)) => {
+            refuse(store, alerts, platform, source, message_id, &reason).await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
     };
     tracing::info!(platform = %order.platform, order = %order.external_id, seq = order.day_seq, "new order");
     if !unknown.is_empty() {
@@ -169,6 +185,32 @@ pub async fn cancelled_by_platform(
         Err(StoreError::Transition(TransitionError::NotAllowed { .. })) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// A message the store will never take (an absurd order, signed by the platform all the same):
+/// kept in the inbox as refused with the reason, answered as received so the platform does not
+/// retry it for hours, and told once on every screen with the platform's order id.
+pub async fn refuse(
+    store: &Store,
+    alerts: &Alerts,
+    platform: Platform,
+    source: &str,
+    message_id: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let shown: String = message_id.chars().take(64).collect();
+    if store.refuse_message(source, &shown, reason).await? {
+        tracing::error!(%platform, message = %shown, "refused for good: {reason}");
+        alerts(
+            "error",
+            format!(
+                "{} sent an order the store refused ({reason}); it was not taken — check it on the platform's console",
+                platform.label()
+            ),
+            None,
+        );
+    }
+    Ok(())
 }
 
 fn tombstone_key(platform: Platform, external_id: &str) -> String {

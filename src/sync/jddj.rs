@@ -269,20 +269,37 @@ pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>)
 pub fn draft(v: &Value) -> Result<DraftOrder, String> {
     let external_id = id_text(&v["orderId"]).ok_or("the order has no orderId")?;
     let time = |k: &str| v[k].as_str().and_then(china_time::parse);
+    // A count or price that does not read as a whole number is a refusal, never a 0.
     let lines = v["product"]
         .as_array()
         .ok_or_else(|| format!("order {external_id} has no product list"))?
         .iter()
-        .map(|p| DraftLine {
-            merchant_code: id_text(&p["skuIdIsv"]),
-            upc: id_text(&p["upcCode"]),
-            platform_item: id_text(&p["skuId"]),
-            name: p["skuName"].as_str().unwrap_or("").to_string(),
-            count: p["skuCount"].as_i64().unwrap_or(0),
-            unit_price: Fen(p["skuStorePrice"].as_i64().unwrap_or(0)),
-            unit_weight_g: p["skuWeight"].as_i64().filter(|w| *w > 0),
+        .enumerate()
+        .map(|(i, p)| {
+            let n = i + 1;
+            let count = p["skuCount"].as_i64().ok_or_else(|| {
+                format!(
+                    "order {external_id} item {n}: skuCount {} is not a whole number",
+                    p["skuCount"]
+                )
+            })?;
+            let price = p["skuStorePrice"].as_i64().ok_or_else(|| {
+                format!(
+                    "order {external_id} item {n}: skuStorePrice {} is not a price in fen",
+                    p["skuStorePrice"]
+                )
+            })?;
+            Ok(DraftLine {
+                merchant_code: id_text(&p["skuIdIsv"]),
+                upc: id_text(&p["upcCode"]),
+                platform_item: id_text(&p["skuId"]),
+                name: p["skuName"].as_str().unwrap_or("").to_string(),
+                count,
+                unit_price: Fen(price),
+                unit_weight_g: p["skuWeight"].as_i64().filter(|w| *w > 0),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, String>>()?;
     Ok(DraftOrder {
         platform: Platform::Jddj,
         external_id,

@@ -273,6 +273,12 @@ fn truncate(body: &str) -> String {
     body.chars().take(120).collect()
 }
 
+/// A whole number, written as a number or a string.
+fn whole(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
 /// An order from a push (`paid`) or from `order/getOrderDetail`.
 pub fn draft(v: &Value) -> Result<DraftOrder, String> {
     let external_id = id_text(&v["order_id"]).ok_or("the order has no order_id")?;
@@ -287,29 +293,58 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         d @ Value::Array(_) => d.clone(),
         _ => return Err(format!("order {external_id} has no detail")),
     };
+    // Every figure must read as one: a quantity or price that does not is a refusal, never a 0
+    // (a line silently dropped, an order priced at nothing).
     let lines = detail
         .as_array()
         .ok_or("detail is not a list")?
         .iter()
-        .map(|d| DraftLine {
-            merchant_code: id_text(&d["app_food_code"]),
-            upc: id_text(&d["upc"]),
-            platform_item: id_text(&d["sku_id"]),
-            name: d["food_name"].as_str().unwrap_or("").to_string(),
-            count: d["quantity"].as_i64().unwrap_or(0),
-            unit_price: crate::model::Fen(yuan_to_fen(&d["price"]).unwrap_or(0)),
-            unit_weight_g: d["weight"].as_i64().filter(|w| *w > 0),
+        .enumerate()
+        .map(|(i, d)| {
+            let n = i + 1;
+            let count = whole(&d["quantity"]).ok_or_else(|| {
+                format!(
+                    "order {external_id} item {n}: quantity {} is not a whole number",
+                    d["quantity"]
+                )
+            })?;
+            let price = yuan_to_fen(&d["price"]).ok_or_else(|| {
+                format!(
+                    "order {external_id} item {n}: price {} is not a price",
+                    d["price"]
+                )
+            })?;
+            Ok(DraftLine {
+                merchant_code: id_text(&d["app_food_code"]),
+                upc: id_text(&d["upc"]),
+                platform_item: id_text(&d["sku_id"]),
+                name: d["food_name"].as_str().unwrap_or("").to_string(),
+                count,
+                unit_price: crate::model::Fen(price),
+                unit_weight_g: d["weight"].as_i64().filter(|w| *w > 0),
+            })
         })
-        .collect();
-    let promised = secs("delivery_time")
-        .filter(|t| *t > 0)
-        .or_else(|| secs("estimate_arrival_time").filter(|t| *t > 0));
+        .collect::<Result<Vec<_>, String>>()?;
+    // Seconds to a moment; a figure no clock can show (i64::MAX) is refused, never wrapped.
+    let moment = |k: &str| -> Result<Option<Timestamp>, String> {
+        match secs(k) {
+            None | Some(0) => Ok(None),
+            Some(s) => s
+                .checked_mul(1000)
+                .map(|ms| Some(Timestamp(ms)))
+                .ok_or_else(|| format!("order {external_id}: {k} {s} is not a time")),
+        }
+    };
+    let promised = match moment("delivery_time")? {
+        Some(t) if t.0 > 0 => Some(t),
+        _ => moment("estimate_arrival_time")?.filter(|t| t.0 > 0),
+    };
     Ok(DraftOrder {
         platform: Platform::Meituan,
-        external_id,
+        external_id: external_id.clone(),
         day_seq: secs("day_seq").and_then(|n| u32::try_from(n).ok()),
-        placed_at: secs("ctime").map_or_else(Timestamp::now, |s| Timestamp(s * 1000)),
-        promised_at: promised.map(|s| Timestamp(s * 1000)),
+        placed_at: moment("ctime")?.unwrap_or_else(Timestamp::now),
+        promised_at: promised,
         platform_deadline: None,
         cancelled: secs("status") == Some(9),
         remark: v["caution"]

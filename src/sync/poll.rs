@@ -168,7 +168,18 @@ async fn poll_meituan_day(
                         )
                         .await?;
                     }
-                    Err(e) => tracing::warn!("unreadable Meituan order {order_id}: {e}"),
+                    // Read the same way every round: refused once, told once.
+                    Err(e) => {
+                        intake::refuse(
+                            store,
+                            alerts,
+                            Platform::Meituan,
+                            "meituan-poll",
+                            &order_id,
+                            &e,
+                        )
+                        .await?
+                    }
                 },
                 Err(true) => tracing::warn!("Meituan refused the detail of order {order_id}"),
                 Err(false) => return Ok(false),
@@ -209,7 +220,10 @@ async fn poll_jd(
                     )
                     .await?;
                 }
-                Err(e) => tracing::warn!("unreadable JD order: {e}"),
+                Err(e) => {
+                    let id = crate::sync::id_text(&order["orderId"]).unwrap_or_else(|| "?".into());
+                    intake::refuse(store, alerts, Platform::Jddj, "jddj-poll", &id, &e).await?
+                }
             }
         }
         if !full {

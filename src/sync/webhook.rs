@@ -67,6 +67,20 @@ async fn read_body(r: &Receivers, body: axum::body::Body) -> Result<String, Resp
     }
 }
 
+fn truncated(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+/// An inbox id for a refused message that has no usable id of its own: the message kind, what
+/// id it gave (cut short) and a digest of its content, so two different absurd pushes are two
+/// refusals and the same one retried is one.
+fn refusal_id(message: &str, id: &str, content: &str) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(content.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{message}:{}:{hex}", truncated(id))
+}
+
 /// The router for the webhook listener.
 pub fn router(r: Arc<Receivers>) -> axum::Router {
     axum::Router::new()
@@ -134,6 +148,47 @@ async fn meituan_push(
         f.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let order_id =
         id_text(&obj.get("order_id").cloned().unwrap_or(Value::Null)).unwrap_or_default();
+    // Signed, so the platform sent it: an absurd one is answered as received (a refusal would
+    // be retried for hours), kept as refused, and told once.
+    let refuse = |reason: String| {
+        let r = r.clone();
+        let message = message.clone();
+        let order_id = order_id.clone();
+        async move {
+            // The platform's retries carry a new timestamp and signature: the rest is the
+            // message, and the order id alone when it is one.
+            let content = if crate::store::order_check::check_id("order_id", &order_id).is_ok() {
+                String::new()
+            } else {
+                f.iter()
+                    .filter(|(k, _)| k != "timestamp" && k != "sig")
+                    .map(|(k, v)| format!("{k}={v}&"))
+                    .collect()
+            };
+            let id = refusal_id(&message, &order_id, &content);
+            intake::refuse(
+                &r.store,
+                &r.alerts,
+                Platform::Meituan,
+                "meituan-push",
+                &id,
+                &reason,
+            )
+            .await
+        }
+    };
+    let acts = matches!(
+        message.as_str(),
+        "paid" | "new" | "cancel" | "refund" | "partrefund"
+    );
+    if acts && let Err(e) = crate::store::order_check::check_id("order_id", &order_id) {
+        return match refuse(e).await {
+            Ok(()) => ok(),
+            Err(_) => {
+                json_response(json!({"data": "ng", "error": {"code": 700, "msg": "try again"}}))
+            }
+        };
+    }
     let result = match message.as_str() {
         "paid" | "new" => match meituan::draft(&Value::Object(obj.clone())) {
             Ok(draft) => intake::take(
@@ -147,10 +202,7 @@ async fn meituan_push(
             )
             .await
             .map(|_| ()),
-            Err(e) => {
-                tracing::warn!("unreadable Meituan order push: {e}");
-                return json_response(json!({"data": "ng", "error": {"code": 705, "msg": e}}));
-            }
+            Err(e) => refuse(e).await,
         },
         "cancel" | "refund" => {
             let reason = obj
@@ -214,6 +266,36 @@ async fn jd_push(
         .or_else(|| id_text(&param["orderId"]))
         .unwrap_or_default();
     let status = id_text(&param["statusId"]).unwrap_or_default();
+    // Signed but absurd (no order id, a parameter that is not an object, a 5,000-digit id):
+    // answered as received, kept as refused, told once; never a fetch of order -1.
+    let shape: Result<(), String> = if !param.is_object() {
+        Err(format!(
+            "jd_param_json is not an object: {}",
+            truncated(&param.to_string())
+        ))
+    } else {
+        crate::store::order_check::check_id("billId", &bill)
+    };
+    if let Err(reason) = shape {
+        let mut content = param.clone();
+        if let Some(o) = content.as_object_mut() {
+            o.remove("timestamp");
+        }
+        let id = refusal_id(&message, &bill, &content.to_string());
+        return match intake::refuse(
+            &r.store,
+            &r.alerts,
+            Platform::Jddj,
+            "jddj-push",
+            &id,
+            &reason,
+        )
+        .await
+        {
+            Ok(()) => answer("0", "success"),
+            Err(_) => answer("-10000", "try again"),
+        };
+    }
     let result = match message.as_str() {
         "newOrder" => {
             let message_id = format!("{message}:{bill}:{status}");

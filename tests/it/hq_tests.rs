@@ -186,7 +186,7 @@ async fn relayed_orders_enter_once_and_bad_ones_are_refused_with_a_reason() {
     let order = serde_json::json!({
         "v": 1, "id": "hq-msg-1",
         "order": {
-            "platform": "hq", "external_id": "OMS-77", "placed_at": 1_800_000_000_000i64,
+            "platform": "hq", "external_id": "OMS-77", "placed_at": flashpick::model::Timestamp::now().0,
             "lines": [{"sku": "W550", "qty": 2, "unit_price": 200}],
             "remark": "总部转单"
         }
@@ -458,7 +458,7 @@ async fn hq_relay_burst_is_not_stalled_by_acks() {
         let msg = serde_json::json!({
             "v": 1, "id": format!("burst-{i}"),
             "order": {
-                "platform": "hq", "external_id": format!("BURST-{i}"), "placed_at": 1_800_000_000_000i64,
+                "platform": "hq", "external_id": format!("BURST-{i}"), "placed_at": flashpick::model::Timestamp::now().0,
                 "lines": [{"sku": "W550", "qty": 1}, {"sku": "MILK1L", "qty": 1}, {"sku": "BREAD", "qty": 1}]
             }
         });

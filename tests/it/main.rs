@@ -21,6 +21,7 @@ mod net;
 mod packaging_tests;
 mod picker;
 mod platform_tests;
+mod push_tests;
 mod scanner_tests;
 mod security_tests;
 mod store_props;

@@ -225,15 +225,37 @@ fn count_all(store: &Store) -> (i64, i64, i64) {
 fn a_platform_pushing_twice_creates_one_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded_store(dir.path());
-    let first = ingest(&store, "MT-9", &[("W550", 1)]);
+    let order = new_order("MT-9", &[("W550", 1)]);
+    let Ingested::New(first) = store
+        .ingest_blocking("meituan", "MT-9", order.clone())
+        .unwrap()
+    else {
+        panic!("not new")
+    };
     let again = store
-        .ingest_blocking("meituan", "MT-9", new_order("MT-9", &[("W550", 1)]))
+        .ingest_blocking("meituan", "MT-9", order.clone())
         .unwrap();
     assert_eq!(again, Ingested::Duplicate(first.id));
     let other_message = store
-        .ingest_blocking("meituan", "push-2", new_order("MT-9", &[("W550", 1)]))
+        .ingest_blocking("meituan", "push-2", order.clone())
         .unwrap();
     assert_eq!(other_message, Ingested::Duplicate(first.id));
+    // The same id with other lines is a change someone must look at, told once; the store
+    // keeps what it has.
+    let mut changed = order.clone();
+    changed.lines[0].qty = 5;
+    let told = store
+        .ingest_blocking("meituan", "push-4", changed.clone())
+        .unwrap();
+    assert!(
+        matches!(&told, Ingested::Changed { id, what } if *id == first.id && what.contains("W550×1@350 became W550×5@350")),
+        "{told:?}"
+    );
+    assert_eq!(
+        store.ingest_blocking("meituan", "push-5", changed).unwrap(),
+        Ingested::Duplicate(first.id),
+        "told once"
+    );
     let unknown = store
         .ingest_blocking("meituan", "push-3", new_order("MT-10", &[("NOPE", 1)]))
         .unwrap_err();
@@ -710,9 +732,10 @@ async fn hq_item_changes_keep_a_weighed_items_portion() {
 fn all_orders_are_the_latest_and_open_orders_the_most_urgent() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded_store(dir.path());
+    let now = flashpick::model::Timestamp::now();
     for (ext, deadline) in [("A", 3_000), ("B", 1_000), ("C", 2_000), ("D", 4_000)] {
         let mut o = new_order(ext, &[("W550", 1)]);
-        o.platform_deadline = Some(flashpick::model::Timestamp(deadline));
+        o.platform_deadline = Some(now.plus_secs(deadline));
         let Ingested::New(_) = store.ingest_blocking("meituan", ext, o).unwrap() else {
             panic!("duplicate")
         };

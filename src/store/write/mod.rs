@@ -11,6 +11,7 @@ mod codes;
 mod emit;
 mod hq;
 mod order;
+pub mod order_check;
 mod scan;
 mod stock;
 
@@ -92,6 +93,14 @@ pub enum Ingested {
     New(Order),
     /// Seen before (same message, or same platform order id): nothing changed.
     Duplicate(OrderId),
+    /// The platform sent this order id before with other lines, prices or delivery time: the
+    /// store keeps what it has (it may be half picked) and someone must look.
+    Changed {
+        /// The order as the store has it.
+        id: OrderId,
+        /// What differs.
+        what: String,
+    },
 }
 
 /// The outcome of an applied order event.

@@ -14,6 +14,63 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
 use std::collections::BTreeMap;
 
+/// What differs between the order the store has under this id and `new`, comparing what
+/// decides the picking only (lines, quantities, prices, the promised time; a status or rider
+/// re-push is no change). Told once per version: the same difference again is `None`.
+fn changed_under_same_id(
+    tx: &Transaction<'_>,
+    id: OrderId,
+    new: &NewOrder,
+) -> Result<Option<String>, StoreError> {
+    let mut had: Vec<(String, i64, i64)> = tx
+        .prepare_cached("SELECT sku, qty, unit_price_fen FROM order_line WHERE order_id = ?1")?
+        .query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut now: Vec<(String, i64, i64)> = new
+        .lines
+        .iter()
+        .map(|l| (l.sku.0.clone(), l.qty, l.unit_price.0))
+        .collect();
+    had.sort();
+    now.sort();
+    let promised: Option<i64> = tx
+        .prepare_cached("SELECT promised_at FROM \"order\" WHERE id = ?1")?
+        .query_row([id.0], |r| r.get(0))?;
+    let mut what = Vec::new();
+    if had != now {
+        let show = |v: &[(String, i64, i64)]| {
+            v.iter()
+                .map(|(s, q, p)| format!("{s}×{q}@{p}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        what.push(format!("lines {} became {}", show(&had), show(&now)));
+    }
+    if promised != new.promised_at.map(|t| t.0) {
+        what.push(format!(
+            "promised time {} became {}",
+            promised.map_or("none".into(), |t| t.to_string()),
+            new.promised_at.map_or("none".into(), |t| t.0.to_string())
+        ));
+    }
+    if what.is_empty() {
+        return Ok(None);
+    }
+    let what = what.join("; ");
+    // Once per version of the difference: a platform pushing the same change again, or a poll
+    // reading it every round, is not a new alarm.
+    let key = format!("changed:{}:{}", new.platform.as_str(), new.external_id);
+    let told: Option<String> = tx
+        .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    if told.as_deref() == Some(what.as_str()) {
+        return Ok(None);
+    }
+    crate::store::outbox::set_sync_state(tx, &key, &what)?;
+    Ok(Some(what))
+}
+
 /// Learns the code (and item id) a platform sells a line's item under, so that its stock levels
 /// go out under that code from now on. A code that named another item before (the catalog's
 /// barcodes moved) is moved to this one. When anything changed, the levels of the items
@@ -72,6 +129,8 @@ pub(in crate::store) fn ingest(
     new: NewOrder,
 ) -> Out<Ingested> {
     let now = Timestamp::now();
+    // Every door meets here: a push, a poll, a fetch, HQ's relay.
+    super::order_check::check(&new, now).map_err(StoreError::BadOrder)?;
     let fresh = tx
         .prepare_cached(
             "INSERT INTO inbox (source, message_id, received_at) VALUES (?1, ?2, ?3)
@@ -80,7 +139,10 @@ pub(in crate::store) fn ingest(
         .execute(params![source, message_id, now.0])?
         == 1;
     if let Some(id) = order_id_by_external(tx, new.platform, &new.external_id)? {
-        return Ok((Ingested::Duplicate(id), vec![]));
+        return match changed_under_same_id(tx, id, &new)? {
+            Some(what) => Ok((Ingested::Changed { id, what }, vec![])),
+            None => Ok((Ingested::Duplicate(id), vec![])),
+        };
     }
     if !fresh {
         return Err(StoreError::BadOrder(format!(

@@ -1,0 +1,234 @@
+//! Pushes a platform really signed but whose content is absurd: answered as received (a refusal
+//! would be retried for hours), kept in the inbox as refused with the reason, no order made, one
+//! alert naming the platform's order id; an order that changed under the same id is an alert.
+
+use crate::platform_tests::{agent, start_sim};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, Topic};
+use flashpick::model::Timestamp;
+use serde_json::{Value, json};
+
+const PUSH_URL: &str = "https://store.example.com/meituan";
+
+fn mt_signed(fields: &[(&str, String)]) -> String {
+    let mut f: Vec<(String, String)> = vec![
+        ("app_id".into(), "sim-meituan".into()),
+        ("timestamp".into(), (Timestamp::now().0 / 1000).to_string()),
+    ];
+    f.extend(fields.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sig =
+        flashpick::sync::sign::meituan(&format!("{PUSH_URL}/paid"), &refs, "sim-meituan-secret");
+    f.push(("sig".into(), sig));
+    flashpick::sync::channel::form(&f)
+}
+
+fn jd_signed(param: &str) -> String {
+    let mut f: Vec<(String, String)> = vec![
+        ("app_key".into(), "sim-jd".into()),
+        ("token".into(), "sim-jd-token".into()),
+        (
+            "timestamp".into(),
+            flashpick::sync::china_time::format(Timestamp::now()),
+        ),
+        ("format".into(), "json".into()),
+        ("v".into(), "1.0".into()),
+        ("jd_param_json".into(), param.to_string()),
+    ];
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sign = flashpick::sync::sign::jddj(&refs, "sim-jd-secret");
+    f.push(("sign".into(), sign));
+    flashpick::sync::channel::form(&f)
+}
+
+/// An order push with these details.
+fn paid(order: &str, ctime: &str, detail: Value) -> String {
+    mt_signed(&[
+        ("order_id", order.to_string()),
+        ("ctime", ctime.to_string()),
+        ("detail", detail.to_string()),
+    ])
+}
+
+/// Alerts until one matches `last` (a deadline, not a quiet period: events arrive in order, so
+/// anything sent before the last one has arrived by then).
+async fn alerts_until(c: &mut Client, last: impl Fn(&str) -> bool) -> Vec<String> {
+    crate::common::within(10, "the last alert", async {
+        let mut got = Vec::new();
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap() {
+                let done = last(&message);
+                got.push(message);
+                if done {
+                    return got;
+                }
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_but_signed_pushes_are_received_refused_and_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, _) = agent(dir.path(), &sim, "push").await;
+    let mut screen = Client::connect(d.socket_path(), "screen", Some("p1"))
+        .await
+        .unwrap();
+    screen
+        .request(Request::Subscribe {
+            topics: vec![Topic::Alerts],
+        })
+        .await
+        .unwrap();
+    let base = format!("http://{}", d.webhook_addr().unwrap());
+    let http = reqwest::Client::new();
+    let post = |path: &'static str, body: String| {
+        let http = http.clone();
+        let url = format!("{base}{path}");
+        async move {
+            http.post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let now = (Timestamp::now().0 / 1000).to_string();
+    let line =
+        |q: Value, price: Value| json!([{"app_food_code": "W550", "quantity": q, "price": price}]);
+    let absurd = [
+        (
+            "MT-T1",
+            paid(
+                "MT-T1",
+                "9223372036854775807",
+                line(json!(1), json!("2.00")),
+            ),
+            "ctime",
+        ),
+        (
+            "MT-T2",
+            paid("MT-T2", &now, line(json!(-5), json!("2.00"))),
+            "quantity -5",
+        ),
+        (
+            "MT-T3",
+            paid("MT-T3", &now, line(json!(5_000_000_000i64), json!("2.00"))),
+            "quantity 5000000000",
+        ),
+        (
+            "MT-T4",
+            paid(
+                "MT-T4",
+                &now,
+                line(json!(1), json!("-99999999999999999999.99")),
+            ),
+            "price",
+        ),
+        (
+            "MT-T5",
+            paid(
+                "MT-T5",
+                &(Timestamp::now().0 / 1000 - 5 * 86400).to_string(),
+                line(json!(1), json!("2.00")),
+            ),
+            "placed at",
+        ),
+        (
+            "MT-T6",
+            paid(&"9".repeat(5000), &now, line(json!(1), json!("2.00"))),
+            "order_id",
+        ),
+    ];
+    for (what, body, _) in &absurd {
+        let answer = post("/meituan/paid", body.clone()).await;
+        assert_eq!(answer["data"], "ok", "{what}: {answer}");
+    }
+    // The same pushes again (the platform retries): still received, not told twice.
+    for (_, body, _) in &absurd {
+        post("/meituan/paid", body.clone()).await;
+    }
+    let jd_absurd = [
+        r#"{"billId":"","statusId":"32000"}"#.to_string(),
+        "[1,2,3]".to_string(),
+        format!(r#"{{"billId":"{}","statusId":"32000"}}"#, "7".repeat(5000)),
+    ];
+    for param in &jd_absurd {
+        let answer = post("/djsw/newOrder", jd_signed(param)).await;
+        assert_eq!(answer["code"], "0", "{param}: {answer}");
+    }
+    let told = alerts_until(&mut screen, |m| m.contains("billId `77777")).await;
+    for (what, _, reason) in &absurd {
+        let shown: String = what.chars().take(12).collect();
+        let n = told
+            .iter()
+            .filter(|m| m.contains("refused") && m.contains(reason))
+            .count();
+        assert!(n >= 1, "{shown}: no alert with `{reason}` in {told:#?}");
+    }
+    assert_eq!(
+        told.iter().filter(|m| m.contains("refused")).count(),
+        absurd.len() + jd_absurd.len(),
+        "one alert per refused push: {told:#?}"
+    );
+    let (orders, refused, fetches) = d
+        .store()
+        .read(|c| {
+            let one = |q: &str| c.query_row(q, [], |r| r.get::<_, i64>(0));
+            Ok((
+                one("SELECT count(*) FROM \"order\"")?,
+                one("SELECT count(*) FROM inbox WHERE refused IS NOT NULL")?,
+                one("SELECT count(*) FROM outbox WHERE kind = 'fetch_order'")?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(orders, 0, "no absurd order was taken");
+    assert_eq!(refused as usize, absurd.len() + jd_absurd.len());
+    assert_eq!(fetches, 0, "no fetch of an order without an id");
+    let longest: i64 = d
+        .store()
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT max(length(message_id)) FROM inbox", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    assert!(longest < 100, "a 5,000-digit id was stored whole");
+
+    // A good order, then the same id with other lines: received, the store keeps the first,
+    // and every screen is told.
+    let good = paid("MT-G1", &now, line(json!(1), json!("2.00")));
+    assert_eq!(post("/meituan/paid", good).await["data"], "ok");
+    let changed = paid("MT-G1", &now, line(json!(3), json!("2.00")));
+    assert_eq!(post("/meituan/paid", changed).await["data"], "ok");
+    let told = alerts_until(&mut screen, |m| {
+        m.contains("MT-G1") && m.contains("other content")
+    })
+    .await;
+    assert!(
+        !told.iter().any(|m| m.contains("the store refused")),
+        "a refusal told twice: {told:#?}"
+    );
+    let qty: i64 = d
+        .store()
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT l.qty FROM order_line l JOIN \"order\" o ON o.id = l.order_id WHERE o.external_id = 'MT-G1'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(qty, 1);
+    d.shutdown().await;
+    sim.stop().await;
+}
