@@ -97,7 +97,7 @@ fn main() {
             // Wait for the next order event, not a busy loop.
             tokio::time::timeout_at(deadline, c.next_event()).await.expect("the order arrives").unwrap();
         };
-        c.request(Request::ClaimOrder { order_id: id, picker: "p1".into() }).await.unwrap();
+        c.request(Request::ClaimOrder { order_id: id, picker: "p1".into(), take_over: false }).await.unwrap();
         let mut lat = Vec::with_capacity(scans);
         for n in 1..=scans {
             // On hand falls by one per pick; reserved by one too, so the level stays put:

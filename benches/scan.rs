@@ -214,6 +214,7 @@ fn breakdown(
                     code: CODE.into(),
                     decoded: flashpick::model::barcode::decode(CODE, &rules),
                     scanner: None,
+                    actor: "p1".into(),
                     tolerance_pct: 5,
                 })
                 .await

@@ -116,6 +116,10 @@ pub enum Request {
         order_id: i64,
         /// Who picks.
         picker: String,
+        /// Take it over from the picker who has it (a logged transfer); without it, an order
+        /// someone else is picking is refused.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        take_over: bool,
     },
     /// Give an order back to the queue.
     ReleaseOrder {

@@ -56,6 +56,9 @@ pub struct Config {
     /// The terminal UI.
     #[serde(default)]
     pub tui: TuiSection,
+    /// Who is who among the staff.
+    #[serde(default)]
+    pub staff: StaffSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -82,6 +85,17 @@ impl std::fmt::Debug for SourceText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "<{} bytes of TOML>", self.0.len())
     }
+}
+
+/// `[staff]`: roles, matched against the actor a screen or script declares in its hello. The
+/// rules built on them guard against mistakes, not attackers: the socket's group is trusted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSection {
+    /// Store managers: they may act on an order another picker has claimed (release it, finish
+    /// it) without taking it over.
+    #[serde(default)]
+    pub managers: Vec<String>,
 }
 
 /// `[store]`.

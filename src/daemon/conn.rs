@@ -518,18 +518,29 @@ impl Conn {
             Request::AcceptOrder { order_id } => {
                 order_event(order_id, OrderEvent::Accept, actor).await
             }
-            Request::ClaimOrder { order_id, picker } => {
+            Request::ClaimOrder {
+                order_id,
+                picker,
+                take_over,
+            } => {
                 if picker.trim().is_empty() {
                     return Err(bad_request("picker must not be empty"));
                 }
-                order_event(
-                    order_id,
-                    OrderEvent::Claim {
-                        picker: picker.clone(),
-                    },
-                    picker,
-                )
-                .await
+                if !take_over {
+                    // The history records who claimed, for whom is the order's picker.
+                    return order_event(order_id, OrderEvent::Claim { picker }, actor).await;
+                }
+                let applied = store
+                    .take_over(OrderId(order_id), &picker, &actor)
+                    .await
+                    .map_err(err)?;
+                let view = store
+                    .read_async(move |c| {
+                        super::views::order_view(c, applied.order, &sla, Timestamp::now())
+                    })
+                    .await
+                    .map_err(err)?;
+                Ok(json!({ "order": view }))
             }
             Request::ReleaseOrder { order_id } => {
                 order_event(order_id, OrderEvent::Release, actor).await
@@ -706,6 +717,6 @@ impl Conn {
         code: String,
         scanner: Option<String>,
     ) -> Result<crate::api::ScanReply, StoreError> {
-        super::scanning::scan_into(&self.shared, order_id, code, scanner).await
+        super::scanning::scan_into(&self.shared, order_id, code, scanner, self.actor.clone()).await
     }
 }

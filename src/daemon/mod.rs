@@ -3,6 +3,7 @@
 //!
 //! [`run`] lives in the library so tests start the real daemon in-process (as mini-redis does).
 
+mod claims;
 mod conn;
 mod door;
 mod guard;
@@ -304,6 +305,7 @@ impl Daemon {
         ));
         tasks.spawn(guard::quick_check(shared.clone()));
         tasks.spawn(guard::snapshots(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(claims::release_idle(shared.clone(), shutdown.subscribe()));
         // Last, so that nothing below can fail and leave reader threads running.
         let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut readers = Vec::new();

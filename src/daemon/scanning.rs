@@ -101,7 +101,13 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
         let message = format!("picker {picker} has no order in picking: claim one first");
         return no_order(shared, frame.code, message, scanner, Some(picker));
     };
-    let (req, weight_g) = scan_request(shared, order, frame.code.clone(), Some(scanner.clone()));
+    let (req, weight_g) = scan_request(
+        shared,
+        order,
+        frame.code.clone(),
+        Some(scanner.clone()),
+        picker.clone(),
+    );
     // Answered on the writer thread as soon as it commits; the reader goes back to the wire.
     let on_writer = shared.clone();
     shared.store.scan_then(req, move |done| match done {
@@ -203,8 +209,9 @@ pub(crate) async fn scan_into(
     order: OrderId,
     code: String,
     scanner: Option<String>,
+    actor: String,
 ) -> Result<ScanReply, StoreError> {
-    let (req, weight_g) = scan_request(shared, order, code.clone(), scanner.clone());
+    let (req, weight_g) = scan_request(shared, order, code.clone(), scanner.clone(), actor);
     let done = shared.store.scan(req).await?;
     Ok(answer(shared, done, code, scanner, weight_g))
 }
@@ -215,6 +222,7 @@ fn scan_request(
     order: OrderId,
     code: String,
     scanner: Option<String>,
+    actor: String,
 ) -> (ScanRequest, Option<i64>) {
     let decoded = barcode::decode(&code, &shared.rules);
     let weight_g = decoded.as_ref().ok().and_then(|d| d.weight_g);
@@ -223,6 +231,7 @@ fn scan_request(
         code,
         decoded,
         scanner,
+        actor,
         tolerance_pct: shared.config.picking.weight_tolerance_pct,
     };
     (req, weight_g)

@@ -308,6 +308,20 @@ impl OrderEvent {
         matches!(self, OrderEvent::Accept | OrderEvent::Short { .. })
     }
 
+    /// Whether the event is the claiming picker's work: done by someone else only through a
+    /// takeover.
+    pub fn is_pickers_work(&self) -> bool {
+        matches!(
+            self,
+            OrderEvent::Release
+                | OrderEvent::Pick { .. }
+                | OrderEvent::PickWeighed { .. }
+                | OrderEvent::UndoPick { .. }
+                | OrderEvent::Short { .. }
+                | OrderEvent::CompletePick
+        )
+    }
+
     /// A short name for messages and metrics.
     pub fn name(&self) -> &'static str {
         match self {
@@ -386,6 +400,16 @@ pub enum TransitionError {
     AlreadyClaimed {
         /// The picker who has it.
         by: String,
+    },
+    /// Someone else has claimed the order: acting on it needs a takeover (or a manager).
+    #[error(
+        "this order is being picked by {by}, not {actor}: take it over (a logged transfer) or ask {by} to release it"
+    )]
+    NotYours {
+        /// The picker who has it.
+        by: String,
+        /// Who tried.
+        actor: String,
     },
     /// The line does not exist.
     #[error("order has no line {0}")]

@@ -23,13 +23,13 @@ pub use read::{
     stock_figures, walk,
 };
 pub use read::{
-    OutboxRow, PlatformLevel, all_levels, parked_orders, pending_outbox, pending_outbox_after,
-    resolve_item, sale_unit, sync_state, weighed_without_portion,
+    OutboxRow, PlatformLevel, all_levels, idle_claims, last_touched, parked_orders, pending_outbox,
+    pending_outbox_after, resolve_item, sale_unit, sync_state, weighed_without_portion,
 };
 pub use write::order_check;
 pub use write::{
-    Applied, CatalogChange, CatalogDelta, DeltaOutcome, Ingested, NewLine, NewOrder, ScanDone,
-    ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem, conflicting_codes,
+    Applied, CatalogChange, CatalogDelta, DeltaOutcome, IDLE_RELEASE, Ingested, NewLine, NewOrder,
+    ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem, conflicting_codes,
 };
 
 use crate::model::{
@@ -169,6 +169,8 @@ pub struct StoreOptions {
     pub sla: SlaPolicy,
     /// Whether every transition and stock move is queued as an event for HQ.
     pub hq_events: bool,
+    /// Actors who may act on an order another picker claimed (`[staff] managers`).
+    pub managers: Vec<String>,
 }
 
 impl Default for StoreOptions {
@@ -177,6 +179,7 @@ impl Default for StoreOptions {
             selling: vec![(Platform::Meituan, 0), (Platform::Jddj, 0)],
             sla: SlaPolicy::default(),
             hq_events: false,
+            managers: Vec::new(),
         }
     }
 }
@@ -192,6 +195,7 @@ impl StoreOptions {
                 .collect(),
             sla: config.sla,
             hq_events: config.hq.enabled,
+            managers: config.staff.managers.clone(),
         }
     }
 
@@ -566,6 +570,38 @@ impl Store {
             about,
             kind,
             payload,
+            reply,
+        })
+        .await
+    }
+
+    /// `picker` takes over an order someone else is picking (a release and a claim, logged).
+    pub async fn take_over(
+        &self,
+        order: OrderId,
+        picker: &str,
+        actor: &str,
+    ) -> Result<Applied, StoreError> {
+        let (picker, actor) = (picker.to_string(), actor.to_string());
+        self.call(|reply| Command::TakeOver {
+            order,
+            picker,
+            actor,
+            reply,
+        })
+        .await
+    }
+
+    /// Releases an order nobody has touched since `idle_since`; `None` when it was touched
+    /// meanwhile.
+    pub async fn release_idle(
+        &self,
+        order: OrderId,
+        idle_since: crate::model::Timestamp,
+    ) -> Result<Option<Applied>, StoreError> {
+        self.call(|reply| Command::ReleaseIdle {
+            order,
+            idle_since,
             reply,
         })
         .await

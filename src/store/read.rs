@@ -805,3 +805,34 @@ pub fn parked_orders(
     }
     Ok(out)
 }
+
+/// When an order was last touched: its last transition or scan (unix ms).
+pub fn last_touched(conn: &Connection, id: OrderId) -> Result<Timestamp, StoreError> {
+    let at: i64 = conn
+        .prepare_cached(
+            "SELECT max(o.updated_at, COALESCE((SELECT max(at) FROM pick_scan WHERE order_id = o.id), 0))
+             FROM \"order\" o WHERE o.id = ?1",
+        )?
+        .query_row([id.0], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    Ok(Timestamp(at))
+}
+
+/// Orders in picking untouched (no transition, no scan) since `since`: (id, day number, picker).
+pub fn idle_claims(
+    conn: &Connection,
+    since: Timestamp,
+) -> Result<Vec<(OrderId, u32, String)>, StoreError> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT o.id, o.day_seq, COALESCE(o.picker, '') FROM \"order\" o
+             WHERE o.state = 'picking' AND o.updated_at <= ?1
+               AND COALESCE((SELECT max(at) FROM pick_scan WHERE order_id = o.id), 0) <= ?1",
+        )?
+        .query_map([since.0], |r| {
+            Ok((OrderId(r.get(0)?), r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}

@@ -131,6 +131,17 @@ pub(super) enum Command {
         payload: serde_json::Value,
         reply: Reply<bool>,
     },
+    TakeOver {
+        order: OrderId,
+        picker: String,
+        actor: String,
+        reply: Reply<Applied>,
+    },
+    ReleaseIdle {
+        order: OrderId,
+        idle_since: crate::model::Timestamp,
+        reply: Reply<Option<Applied>>,
+    },
     RefuseMessage {
         source: String,
         message_id: String,
@@ -243,6 +254,21 @@ fn run(
             } => w.run(&mut conn, reply, |tx| {
                 let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
                 write::hq_note(tx, about, &kind, payload)
+            }),
+            Command::TakeOver {
+                order,
+                picker,
+                actor,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                write::take_over(tx, &options, order, &picker, &actor)
+            }),
+            Command::ReleaseIdle {
+                order,
+                idle_since,
+                reply,
+            } => w.run(&mut conn, reply, |tx| {
+                write::release_idle(tx, &options, order, idle_since)
             }),
             Command::RefuseMessage {
                 source,

@@ -577,6 +577,22 @@ impl App {
                 self.queue_sel = (self.queue_sel + 1).min(self.orders.len().saturating_sub(1))
             }
             Key::Char('s') => self.screen = Screen::Stock,
+            // Another picker's order (their screen died, they went home): taken over on
+            // purpose, and the transfer is in the order's history.
+            Key::Char('t') => {
+                if let Some((id, OrderState::Picking, Some(p), _)) = &selected
+                    && *p != self.picker
+                {
+                    out.push(Cmd::Send(
+                        Tag::Claim(*id),
+                        Request::ClaimOrder {
+                            order_id: *id,
+                            picker: self.picker.clone(),
+                            take_over: true,
+                        },
+                    ));
+                }
+            }
             Key::Char('a') => {
                 if let Some((id, OrderState::New, ..)) = selected {
                     out.push(Cmd::Send(
@@ -598,6 +614,7 @@ impl App {
                         Request::ClaimOrder {
                             order_id: id,
                             picker: self.picker.clone(),
+                            take_over: false,
                         },
                     ));
                 }

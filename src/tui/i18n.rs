@@ -131,6 +131,7 @@ const ZH: Strings = Strings {
     help: "按键说明",
     help_lines: &[
         "队列：↑↓ 选择订单，Enter 领取拣货，a 接单，p 打包选中订单，s 库存",
+        "队列：t 接手他人正在拣的订单（转交会被记录）",
         "拣货：扫描商品条码；x 标记缺货，u 撤销上次扫描，r 放回队列，Enter 完成拣货",
         "打包：+ / - 调整袋数，Enter 确认打包，h 交给骑手（或扫描取货码）",
         "库存：/ 搜索，r 收货，n 盘点，j 调整（需原因）",
@@ -180,6 +181,7 @@ const EN: Strings = Strings {
     help: "Keys",
     help_lines: &[
         "Queue: ↑↓ select, Enter claim and pick, a accept, p pack the selected order, s stock",
+        "Queue: t take over an order another picker has (the transfer is logged)",
         "Pick: scan each item; x mark short, u undo the last scan, r release, Enter complete",
         "Pack: + / - bags, Enter pack, h hand to the rider (or scan the pickup code)",
         "Stock: / search, r receive, n count a shelf, j adjust (with a reason)",

@@ -78,6 +78,7 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
         Request::ClaimOrder {
             order_id: id,
             picker: "p1".into(),
+            take_over: false,
         },
     )
     .await;
@@ -330,6 +331,7 @@ async fn cancelled_while_picking_raises_an_alert_with_the_goods_to_put_back() {
         Request::ClaimOrder {
             order_id: id,
             picker: "p1".into(),
+            take_over: false,
         },
     )
     .await;
@@ -475,6 +477,7 @@ async fn shutdown_finishes_every_write_a_client_was_told_about() {
         Request::ClaimOrder {
             order_id: id,
             picker: "p1".into(),
+            take_over: false,
         },
     )
     .await;

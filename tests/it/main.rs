@@ -4,6 +4,7 @@ mod asyncapi_tests;
 mod barcode_table;
 mod bounds_tests;
 mod campaign_tests;
+mod claim_tests;
 mod cli_tests;
 mod codes_tests;
 mod common;

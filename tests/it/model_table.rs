@@ -18,6 +18,7 @@ fn err_name(e: &TransitionError) -> &'static str {
     match e {
         TransitionError::NotAllowed { .. } => "not_allowed",
         TransitionError::AlreadyClaimed { .. } => "already_claimed",
+        TransitionError::NotYours { .. } => "not_yours",
         TransitionError::NoSuchLine(_) => "no_such_line",
         TransitionError::NonPositive(_) => "non_positive",
         TransitionError::OverPick { .. } => "over_pick",

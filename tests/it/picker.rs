@@ -185,6 +185,7 @@ impl Picker {
                 c.request(Request::ClaimOrder {
                     order_id: id,
                     picker: "p1".into(),
+                    take_over: false,
                 })
                 .await,
             )?;

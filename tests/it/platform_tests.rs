@@ -133,6 +133,7 @@ async fn pick(c: &mut Client, id: i64, scans: &[&str], shorts: &[(u32, i64)]) {
     c.request(Request::ClaimOrder {
         order_id: id,
         picker: "p1".into(),
+        take_over: false,
     })
     .await
     .unwrap();
@@ -843,6 +844,7 @@ async fn pushed_cancellations_release_stock_and_ask_for_picked_goods_back() {
     c.request(Request::ClaimOrder {
         order_id: mt_local,
         picker: "p1".into(),
+        take_over: false,
     })
     .await
     .unwrap();
@@ -1110,6 +1112,7 @@ async fn picking_carries_on_through_a_platform_outage_and_reports_once_after() {
     c.request(Request::ClaimOrder {
         order_id: id,
         picker: "p1".into(),
+        take_over: false,
     })
     .await
     .unwrap();

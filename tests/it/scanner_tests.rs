@@ -109,6 +109,7 @@ async fn claim(c: &mut Client, id: OrderId, picker: &str) {
     c.request(Request::ClaimOrder {
         order_id: id.0,
         picker: picker.into(),
+        take_over: false,
     })
     .await
     .unwrap();

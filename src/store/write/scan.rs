@@ -36,6 +36,9 @@ pub struct ScanRequest {
     pub decoded: Result<model::barcode::Decoded, model::barcode::BarcodeError>,
     /// The scanner, for scans that came from one.
     pub scanner: Option<String>,
+    /// Who scanned: the screen's actor, or the picker the scanner belongs to. The ledger and
+    /// the scan log record this person, never the order's picker in their place.
+    pub actor: String,
     /// Weight tolerance for weighed lines.
     pub tolerance_pct: u32,
 }
@@ -71,6 +74,8 @@ pub(in crate::store) fn scan(
             event: "scan items into",
         }));
     }
+    // Someone else's order: nothing is counted for it.
+    super::order::check_owner(options, &order, &OrderEvent::CompletePick, &req.actor)?;
     let item = match read::sku_for_scan(tx, req.decoded.as_ref().ok(), &req.code)? {
         Some(s) => read::sku_info(tx, &s)?,
         None => None,
@@ -93,7 +98,7 @@ pub(in crate::store) fn scan(
         code: req.code.clone(),
         result: ScanOutcome::Ok.as_str().into(),
         qty: 0,
-        actor: order.picker.clone().unwrap_or_else(|| "station".into()),
+        actor: req.actor.clone(),
         scanner: req.scanner.clone(),
         at: Timestamp::now(),
     };
