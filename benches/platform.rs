@@ -79,7 +79,7 @@ fn main() {
         let config = Config::parse(&text, Path::new("bench.toml")).unwrap();
         let d = Daemon::start(config).await.unwrap();
         sim.sim.set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
-        let mut c = Client::connect(d.socket_path(), "bench", None).await.unwrap();
+        let mut c = Client::connect(d.socket_path(), "bench", Some("p1")).await.unwrap();
         c.request(Request::Subscribe { topics: vec![flashpick::api::Topic::Orders] }).await.unwrap();
         // Let the start-up full sync finish first.
         sim.sim

@@ -96,7 +96,7 @@ fn main() {
         .unwrap();
     let mut ours = rt.block_on(async {
         let d = Daemon::start(config).await.unwrap();
-        let mut c = Client::connect(d.socket_path(), "bench", None)
+        let mut c = Client::connect(d.socket_path(), "bench", Some("p1"))
             .await
             .unwrap();
         c.request(Request::Subscribe {
@@ -181,7 +181,7 @@ fn breakdown(
     let config = support::config(&sock_dir, "/nonexistent/scanner");
     let out = rt.block_on(async {
         let d = Daemon::start(config).await.unwrap();
-        let mut c = Client::connect(d.socket_path(), "bench", None)
+        let mut c = Client::connect(d.socket_path(), "bench", Some("p1"))
             .await
             .unwrap();
         let mut req = Vec::with_capacity(scans);

@@ -34,6 +34,8 @@ pub struct DemoArgs {
 
 /// Runs the demo until the screen is left.
 pub fn run(args: DemoArgs) -> Result<(), Failure> {
+    // Before the store, the socket and the scanner exist: nothing to leave behind.
+    super::need_terminal("flashpick demo")?;
     let lang = args
         .lang
         .parse::<crate::tui::i18n::Lang>()

@@ -108,6 +108,10 @@ pub enum Command {
         /// Screen language, zh or en (default: [tui] lang, else zh).
         #[arg(long)]
         lang: Option<String>,
+        /// The daemon's socket (default: from the config when this user may read it, else
+        /// /run/flashpick/flashpick.sock).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
     },
     /// The platform simulator: Meituan and JD Daojia on one local HTTP server.
     Sim(SimArgs),
@@ -290,7 +294,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             station,
             picker,
             lang,
-        } => tui(cli.config.as_deref(), station, picker, lang),
+            socket,
+        } => tui(cli.config.as_deref(), socket, station, picker, lang),
     }
 }
 
@@ -298,13 +303,18 @@ fn config_path(explicit: Option<&Path>) -> PathBuf {
     explicit.map_or_else(|| PathBuf::from(config::DEFAULT_PATH), Path::to_path_buf)
 }
 
-/// The socket to ask: from the config when there is one, else the default path.
+/// The socket to ask: from the config when there is one and this user may read it, else the
+/// default path (staff may not read the config's secrets; they need only the socket).
 fn socket_path(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
     let path = config_path(explicit);
     if explicit.is_none() && !path.exists() {
         return Ok(config::ApiSection::default().socket);
     }
-    Ok(Config::load(&path).map_err(config_failure)?.api.socket)
+    match Config::load(&path) {
+        Ok(c) => Ok(c.api.socket),
+        Err(e) if Config::unreadable(&e) => Ok(config::ApiSection::default().socket),
+        Err(e) => Err(config_failure(e)),
+    }
 }
 
 fn init_logging(filter: &str) {
@@ -343,22 +353,44 @@ async fn shutdown_signal() {
     }
 }
 
+/// Refuses to start a screen without a terminal on both ends, with the reason and exit 1.
+pub(crate) fn need_terminal(what: &str) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return Ok(());
+    }
+    Err(fail(
+        1,
+        anyhow::anyhow!(
+            "{what} draws a screen and needs a terminal on its input and output (run it in a console or an SSH session, not through a pipe or a service)"
+        ),
+    ))
+}
+
 fn tui(
     config: Option<&Path>,
+    socket: Option<PathBuf>,
     station: Option<String>,
     picker: Option<String>,
     lang: Option<String>,
 ) -> Result<(), Failure> {
+    // Before anything else: without a terminal there is no screen to draw (a pipe, cron, a
+    // service), and the terminal must be left as it was.
+    need_terminal("flashpick tui")?;
     let path = config_path(config);
     let loaded = if config.is_some() || path.exists() {
-        Some(Config::load(&path).map_err(config_failure)?)
+        match Config::load(&path) {
+            Ok(c) => Some(c),
+            // Staff may not read the config's secrets; the screen needs only the socket.
+            Err(e) if Config::unreadable(&e) => None,
+            Err(e) => return Err(config_failure(e)),
+        }
     } else {
         None
     };
-    let socket = loaded.as_ref().map_or_else(
-        || config::ApiSection::default().socket,
-        |c| c.api.socket.clone(),
-    );
+    let socket = socket
+        .or_else(|| loaded.as_ref().map(|c| c.api.socket.clone()))
+        .unwrap_or_else(|| config::ApiSection::default().socket);
     let lang = lang
         .or_else(|| loaded.as_ref().map(|c| c.tui.lang.clone()))
         .unwrap_or_else(|| "zh".into())

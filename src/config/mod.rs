@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 /// Where the config lives unless `--config` or `FLASHPICK_CONFIG` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/flashpick/store.toml";
 
+/// The largest config file read: a real one is a few KiB.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 /// Exit status for a bad configuration (sysexits EX_CONFIG); systemd's unit does not restart on it.
 pub const EXIT_CONFIG: i32 = 78;
 
@@ -120,19 +123,29 @@ fn default_state_dir() -> PathBuf {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSection {
-    /// The Unix socket (created with mode 0660, so the `flashpick` group may attach).
+    /// The Unix socket (created with mode 0660).
     #[serde(default = "default_socket")]
     pub socket: PathBuf,
+    /// The group the socket is given to: store staff who run `flashpick tui` join it. It is not
+    /// the service's own group, which may read the config and its secrets. Left as it is when
+    /// the group does not exist on this machine.
+    #[serde(default = "default_socket_group")]
+    pub group: String,
 }
 
 fn default_socket() -> PathBuf {
     PathBuf::from("/run/flashpick/flashpick.sock")
 }
 
+fn default_socket_group() -> String {
+    "flashpick-staff".into()
+}
+
 impl Default for ApiSection {
     fn default() -> Self {
         ApiSection {
             socket: default_socket(),
+            group: default_socket_group(),
         }
     }
 }
@@ -260,11 +273,39 @@ impl ConfigError {
 impl Config {
     /// Reads, parses and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Io {
+        use std::io::Read;
+        let io = |cause| ConfigError::Io {
             path: path.to_path_buf(),
             cause,
+        };
+        // Bounded: `config check /dev/zero` once read until memory ran out.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(io)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "(file)".into(),
+                reason: format!(
+                    "the file is larger than {} KiB: not a flashpick config (check the path)",
+                    MAX_CONFIG_BYTES / 1024
+                ),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text ({e})"),
+            ))
         })?;
         Config::parse(&text, path)
+    }
+
+    /// Whether loading failed only because this user may not read the file (store staff may not
+    /// read the config's secrets; what they need, the socket, has a default).
+    pub fn unreadable(e: &ConfigError) -> bool {
+        matches!(e, ConfigError::Io { cause, .. } if cause.kind() == std::io::ErrorKind::PermissionDenied)
     }
 
     /// Parses and validates `text`; `path` is only used in messages.

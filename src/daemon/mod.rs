@@ -229,7 +229,7 @@ impl Daemon {
                 first.unwrap_or_default()
             );
         }
-        let listener = bind_socket(&config.api.socket).await?;
+        let listener = bind_socket(&config.api.socket, &config.api.group).await?;
         *bound = true;
         let http = TcpListener::bind(config.http.listen)
             .await
@@ -462,13 +462,32 @@ pub async fn run_with(
 }
 
 fn mkdir(path: &Path) -> Result<(), DaemonError> {
+    let existed = path.exists();
     std::fs::create_dir_all(path).map_err(|cause| DaemonError::Dir {
         path: path.to_path_buf(),
         cause,
-    })
+    })?;
+    if !existed {
+        // Made here: the service user's and its group's, nobody else's (it holds the database
+        // and the config from HQ with its secrets).
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o750));
+    }
+    Ok(())
 }
 
-async fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
+/// The id of the group `name` in `/etc/group`, if it exists (no libc call).
+fn group_id(name: &str) -> Option<u32> {
+    std::fs::read_to_string("/etc/group")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next()? == name).then(|| f.nth(1)?.parse().ok())?
+        })
+}
+
+async fn bind_socket(path: &Path, group: &str) -> Result<UnixListener, DaemonError> {
     use std::os::unix::fs::PermissionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         mkdir(dir)?;
@@ -496,8 +515,14 @@ async fn bind_socket(path: &Path) -> Result<UnixListener, DaemonError> {
         cause,
     };
     let listener = UnixListener::bind(path).map_err(sock_err)?;
-    // 0660: the service user and the `flashpick` group (store staff, the TUI) may connect.
+    // 0660: the service user and the staff's group (the TUI) may connect; the staff's group is
+    // not the service's, which may read the config's secrets.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(sock_err)?;
+    if let Some(gid) = group_id(group)
+        && let Err(e) = std::os::unix::fs::chown(path, None, Some(gid))
+    {
+        tracing::warn!(error = %e, group, "cannot give the socket to the staff's group: make the service user a member (the unit's SupplementaryGroups)");
+    }
     Ok(listener)
 }
 

@@ -93,7 +93,18 @@ impl Ledger {
             message: e.to_string(),
         };
         let tmp = path.with_extension("json.tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        let _ = std::fs::remove_file(&tmp);
+        // It holds platform secrets and HQ's password: the service user's alone, whatever the
+        // umask (0644 under 022, 0660 under the unit's 0007 with the staff's group).
+        let mut f = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(err)?
+        };
         f.write_all(&serde_json::to_vec_pretty(self).expect("the ledger serialises"))
             .map_err(err)?;
         f.sync_all().map_err(err)?;

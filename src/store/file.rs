@@ -25,6 +25,17 @@ pub fn adopt_owner(path: &Path) {
     }
 }
 
+/// Takes the "others" bits off a file (the umask may have left it readable by every user).
+pub fn not_world_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(path) {
+        let mode = m.permissions().mode();
+        if mode & 0o007 != 0 {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !0o007));
+        }
+    }
+}
+
 /// Which file a path names: device and inode. Two different files never share both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileId {

@@ -328,6 +328,8 @@ impl Store {
             let mut p = path.as_os_str().to_os_string();
             p.push(suffix);
             file::adopt_owner(Path::new(&p));
+            // The whole store is in it: not for every user of the machine.
+            file::not_world_readable(Path::new(&p));
         }
         let file_id = file::file_id(path).ok();
         let health = Arc::new(Health::default());

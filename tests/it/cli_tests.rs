@@ -466,3 +466,39 @@ fn secrets_never_appear_in_debug_output() {
     assert!(!shown.contains("TOPSECRET"), "{shown}");
     assert_eq!(c.platforms.jddj.secret.expose(), "TOPSECRET-1");
 }
+
+/// Without a terminal (a pipe, cron, a service) the screen and the demo say so and exit 1: no
+/// panic, no core dump, nothing left behind.
+#[test]
+fn the_screen_and_the_demo_without_a_terminal_say_so_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let demo_dir = dir.path().join("demo");
+    for args in [
+        vec!["--config", cfg.to_str().unwrap(), "tui"],
+        vec!["demo", "--dir", demo_dir.to_str().unwrap()],
+    ] {
+        let o = bin()
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("needs a terminal"), "{}", stderr(&o));
+    }
+    assert!(!demo_dir.exists(), "the demo made its store anyway");
+    assert!(!dir.path().join("fp.sock").exists());
+}
+
+/// A file far bigger than any config (`config check /dev/zero`) is refused at once.
+#[test]
+fn config_check_of_a_huge_file_is_refused_not_read_whole() {
+    let o = run(&["config", "check", "/dev/zero"]);
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("larger than 1024 KiB"),
+        "{}",
+        stderr(&o)
+    );
+}

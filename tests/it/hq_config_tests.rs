@@ -93,6 +93,26 @@ async fn signed_configs_apply_and_every_bad_one_is_refused_with_its_reason() {
         "{s:?}"
     );
     running_version(&hq, Some(1)).await;
+    // It may carry platform secrets and HQ's password: the service user's alone, whatever the
+    // umask of the process that wrote it (this test's is 022), and the database is not for
+    // every user either.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("hq-config.json"), 0o600);
+        assert_eq!(
+            mode("store.db") & 0o007,
+            0,
+            "store.db is {:o}",
+            mode("store.db")
+        );
+    }
 
     let sign = |toml: &str, key: &str, store: &str, version: i64| ConfigDoc {
         config: toml.to_string(),

@@ -55,6 +55,17 @@ fn the_unit_is_notify_watched_restarted_hardened_and_keeps_the_scanners_reachabl
             .any(|g| g == "dialout")
     );
     assert_eq!(one("StateDirectory"), "flashpick");
+    assert_eq!(
+        one("StateDirectoryMode"),
+        "0750",
+        "the database is not for every user"
+    );
+    assert!(
+        one("SupplementaryGroups")
+            .split_whitespace()
+            .any(|g| g == "flashpick-staff"),
+        "the daemon gives its socket to the staff's group"
+    );
     assert_eq!(one("RuntimeDirectory"), "flashpick");
     assert!(one("ExecStart").starts_with("/usr/bin/flashpick serve"));
     // Hardening that does not hide the serial ports.
@@ -94,6 +105,16 @@ fn sysusers_makes_the_service_user_and_puts_it_in_dialout() {
         lines
             .iter()
             .any(|l| l[0] == "m" && l[1] == "flashpick" && l[2] == "dialout")
+    );
+    // Staff get the socket, not the config's secrets: their group is not the service's.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l[0] == "g" && l[1] == "flashpick-staff")
+    );
+    assert_eq!(
+        flashpick::config::ApiSection::default().group,
+        "flashpick-staff"
     );
 }
 

@@ -90,7 +90,7 @@ async fn agent_edited(
     let d = Daemon::start(Config::parse(&text, Path::new("platform.toml")).unwrap())
         .await
         .unwrap();
-    let mut c = Client::connect(d.socket_path(), "test", Some("station"))
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
         .await
         .unwrap();
     c.request(Request::Subscribe {
