@@ -565,12 +565,12 @@ async fn broker(c: &Config) -> Finding {
         Ok(Ok(())) => ok(check, format!("{}: connected and subscribed", c.hq.broker)),
         Ok(Err(e)) => {
             let text = e.to_string();
-            let fix = if text.contains("refused") && !text.contains("Connection refused: ") {
+            let fix = if let Some(fix) = crate::hq::refusal_fix(&e) {
+                fix
+            } else if text.contains("refused") && !text.contains("Connection refused: ") {
                 "nothing accepts connections there: check hq.broker (host and port) and that the broker runs"
             } else if text.to_lowercase().contains("tls") || text.contains("certificate") {
                 "the TLS handshake failed: check hq.ca_file (and client_cert / client_key for mutual TLS)"
-            } else if text.contains("BadUserNamePassword") || text.contains("NotAuthorized") {
-                "the broker refused the login: check hq.username and hq.password"
             } else {
                 "check hq.broker, the network (firewall), and the broker's log"
             };

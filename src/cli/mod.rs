@@ -337,8 +337,13 @@ fn serve(path: &Path, new_database: bool) -> Result<(), Failure> {
         .build()
         .context("cannot start the async runtime")?;
     let opts = crate::daemon::StartOptions { new_database };
-    rt.block_on(crate::daemon::run_with(config, opts, shutdown_signal()))
-        .map_err(|e| fail(e.exit_code(), e))?;
+    rt.block_on(crate::daemon::run_with(
+        config,
+        opts,
+        Some(path),
+        shutdown_signal(),
+    ))
+    .map_err(|e| fail(e.exit_code(), e))?;
     Ok(())
 }
 

@@ -69,6 +69,16 @@ pub enum DaemonError {
     /// Another process holds the state dir.
     #[error(transparent)]
     Locked(#[from] crate::store::lock::LockError),
+    /// The webhook port cannot be bound.
+    #[error(
+        "cannot listen on {addr} for the platforms' pushes: {cause}; change webhooks.listen or stop what uses the port"
+    )]
+    Webhooks {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        cause: std::io::Error,
+    },
     /// The HTTP port cannot be bound.
     #[error(
         "cannot listen on {addr} for /metrics: {cause}; change http.listen or stop what uses the port"
@@ -411,7 +421,7 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
-    run_with(config, StartOptions::default(), shutdown).await
+    run_with(config, StartOptions::default(), None, shutdown).await
 }
 
 /// [`run`] with start options (they apply to the first start only).
@@ -419,14 +429,21 @@ pub async fn run(
 /// The state dir's lock is taken here, before the first start, and held across the restarts a
 /// config from HQ causes: taken in [`Daemon::start`], every restart would open a window for a
 /// second daemon.
+///
+/// With `config_file`, SIGHUP reloads: the file is read and checked again and, when it is good,
+/// the daemon restarts in-process with it (the config from HQ laid over it), as for a config from
+/// HQ; a bad file is logged and the daemon carries on with the config it has.
 pub async fn run_with(
     config: Config,
     mut opts: StartOptions,
+    config_file: Option<&Path>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     mkdir(&config.store.state_dir)?;
     let _lock = crate::store::lock::StateLock::acquire(&config.store.state_dir, "serve")?;
     let mut config = crate::hq::applied::effective(config);
+    let mut hangups = config_file
+        .and_then(|_| tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok());
     tokio::pin!(shutdown);
     loop {
         let started = Daemon::start_with(config.clone(), opts).await;
@@ -446,18 +463,42 @@ pub async fn run_with(
             }
             Err(e) => return Err(e),
         };
-        tokio::select! {
-            _ = &mut shutdown => {
-                daemon.shutdown().await;
-                return Ok(());
+        let next = loop {
+            tokio::select! {
+                _ = &mut shutdown => {
+                    daemon.shutdown().await;
+                    return Ok(());
+                }
+                next = daemon.reload_requested() => {
+                    tracing::info!(version = ?next.hq_version, "restarting with a new config");
+                    break next;
+                }
+                Some(()) = hangup(&mut hangups) => {
+                    let Some(path) = config_file else { continue };
+                    match Config::load(path) {
+                        Ok(local) => {
+                            tracing::info!(file = %path.display(), "SIGHUP: reloading the config");
+                            break crate::hq::applied::effective(local);
+                        }
+                        // The daemon carries on with what it has; the file waits to be fixed.
+                        Err(e) => tracing::error!(
+                            "SIGHUP: not reloaded, carrying on with the config in force: {e}; fix the file (`flashpick config check`) and reload again"
+                        ),
+                    }
+                }
             }
-            next = daemon.reload_requested() => {
-                tracing::info!(version = ?next.hq_version, "restarting with a new config");
-                notify::notify("RELOADING=1");
-                daemon.shutdown().await;
-                config = next;
-            }
-        }
+        };
+        notify::notify("RELOADING=1");
+        daemon.shutdown().await;
+        config = next;
+    }
+}
+
+/// The next SIGHUP, or never when none are listened for.
+async fn hangup(signals: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signals {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) async fn bind_webhooks(config: &Config) -> Result<Option<TcpListener>
         Some(addr) => TcpListener::bind(addr)
             .await
             .map(Some)
-            .map_err(|cause| DaemonError::Http { addr, cause }),
+            .map_err(|cause| DaemonError::Webhooks { addr, cause }),
     }
 }
 

@@ -290,6 +290,14 @@ impl Link {
                         } else if reason.contains("certificate") {
                             // Retrying will not fix this one: say it where it is seen.
                             tracing::error!(error = %reason, "the HQ broker's certificate is refused; check hq.ca_file and the broker's certificate names");
+                        } else if let Some(fix) = crate::hq::refusal_fix(&e) {
+                            // A refused login is retried too (the password may be fixed at
+                            // HQ), but it is an error to see, once per interval.
+                            static REFUSED: crate::throttle::Throttle =
+                                crate::throttle::Throttle::new(Duration::from_secs(60));
+                            if let Some(held) = REFUSED.check() {
+                                tracing::error!(error = %reason, more_since_last_line = held, "{fix}");
+                            }
                         } else {
                             tracing::debug!(error = %reason, "cannot reach the HQ broker");
                         }

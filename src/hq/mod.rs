@@ -12,3 +12,22 @@ pub mod signed;
 pub mod wire;
 
 pub use link::options;
+
+/// What to do about a broker that answered but refused the connection (its CONNACK code), or
+/// `None` for any other failure. Retrying cannot fix a refused login.
+pub fn refusal_fix(e: &rumqttc::ConnectionError) -> Option<&'static str> {
+    use rumqttc::ConnectReturnCode as C;
+    match e {
+        rumqttc::ConnectionError::ConnectionRefused(code) => Some(match code {
+            C::BadUserNamePassword | C::NotAuthorized => {
+                "the broker refused the login: check hq.username and hq.password"
+            }
+            C::BadClientId => {
+                "the broker refused the client id (the store id): check store.id and the broker's ACL"
+            }
+            C::ServiceUnavailable => "the broker is up but not taking connections: ask HQ",
+            _ => "the broker refused the connection: check hq.broker and the broker's log",
+        }),
+        _ => None,
+    }
+}

@@ -729,6 +729,13 @@ impl Store {
         if let Some(handle) = self.inner.writer.lock().expect("writer handle").take() {
             let _ = handle.join();
         }
+        self.close_readers();
+    }
+
+    /// Closes the pooled reader connections, so that once the last connection is gone SQLite
+    /// checkpoints and removes its `-wal` and `-shm` files (a failed start left them behind).
+    fn close_readers(&self) {
+        self.inner.readers.lock().expect("reader pool").clear();
     }
 
     /// [`Store::close`] from async code.
@@ -738,6 +745,7 @@ impl Store {
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
+        self.close_readers();
     }
 
     async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {

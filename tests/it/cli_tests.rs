@@ -502,3 +502,91 @@ fn config_check_of_a_huge_file_is_refused_not_read_whole() {
         stderr(&o)
     );
 }
+
+/// The webhook port taken: the error names `webhooks.listen` (it once said `http.listen`), and
+/// the failed start leaves no socket and no `-wal`/`-shm` files behind.
+#[test]
+fn a_taken_webhook_port_is_named_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let cfg = write_config(dir.path());
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "[webhooks]\nlisten = \"{}\"\n",
+        taken.local_addr().unwrap()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let o = run(&["--config", cfg.to_str().unwrap(), "serve"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("webhooks.listen"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("http.listen"), "{}", stderr(&o));
+    for left in ["fp.sock", "store.db-wal", "store.db-shm"] {
+        assert!(!dir.path().join(left).exists(), "{left} was left behind");
+    }
+}
+
+/// SIGHUP (`systemctl reload`) checks the file again: a good one is applied by an in-process
+/// restart (the new HTTP port answers), a bad one is logged and the daemon carries on.
+#[test]
+fn sighup_applies_a_good_file_and_carries_on_through_a_bad_one() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let (mut child, notify) = spawn_serve(dir.path(), &cfg, &[]);
+    // The log, line by line, as it comes.
+    let (log_tx, log) = std::sync::mpsc::channel::<String>();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = log_tx.send(line);
+        }
+    });
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY=1");
+    assert!(buf[..n].starts_with(b"READY=1"));
+    let port = crate::net::free_port();
+    let good = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&cfg, &good).unwrap();
+    let hup = || {
+        let ok = Command::new("sh")
+            .args(["-c", "kill -HUP \"$0\"", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    hup();
+    let mut seen = String::new();
+    while !seen.contains("READY=1") {
+        let n = notify.recv(&mut buf).expect("READY=1 after the reload");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(seen.starts_with("RELOADING=1"), "{seen}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the reloaded config's port does not answer"
+    );
+    // A broken file: said in the log, not applied, and the daemon answers as before.
+    std::fs::write(&cfg, "[store\nid = ").unwrap();
+    hup();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = log.recv_timeout(left).expect("the refusal in the log");
+        if line.contains("not reloaded") {
+            break;
+        }
+    }
+    notify.set_nonblocking(true).unwrap();
+    assert!(notify.recv(&mut buf).is_err(), "a bad file was applied");
+    std::fs::write(&cfg, &good).unwrap();
+    let o = run(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let kill = Command::new("sh")
+        .args(["-c", "kill -TERM \"$0\"", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -256,3 +256,48 @@ async fn a_weighed_item_without_its_portion_is_named() {
     );
     sim.stop().await;
 }
+
+/// A wrong HQ password is a refused login, said as such with the keys to fix (it once read as
+/// "nothing accepts connections there"). The broker here answers every CONNECT as the MQTT 3.1.1
+/// spec has a broker refuse a login: CONNACK with return code 4, bad user name or password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_hq_password_is_named_as_a_refused_login() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let sim = start_sim().await;
+    let refuser = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = refuser.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = refuser.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                if s.read(&mut buf)
+                    .await
+                    .is_ok_and(|n| n > 0 && buf[0] >> 4 == 1)
+                {
+                    let _ = s.write_all(&[0x20, 0x02, 0x00, 0x04]).await;
+                }
+            });
+        }
+    });
+    crate::common::seed_db(dir.path(), &[]);
+    let url = format!("mqtt://127.0.0.1:{port}");
+    let cfg = write_config(
+        dir.path(),
+        &sim,
+        &Setup {
+            state_dir: &dir.path().display().to_string(),
+            scanner: "/dev/null",
+            broker: &url,
+            mt_secret: "sim-meituan-secret",
+        },
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!("broker = \"{url}\"\n"),
+        &format!("broker = \"{url}\"\nusername = \"store\"\npassword = \"wrong\"\n"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let (_, f) = doctor(&cfg).await;
+    assert_finding(&f, "HQ broker", "fail", "", "hq.username and hq.password");
+    sim.stop().await;
+}

@@ -32,6 +32,7 @@ fn the_unit_is_notify_watched_restarted_hardened_and_keeps_the_scanners_reachabl
         &v[0]
     };
     assert_eq!(one("Type"), "notify");
+    assert_eq!(one("ExecReload"), "/bin/kill -HUP $MAINPID");
     assert!(one("LimitNOFILE").parse::<u32>().unwrap() >= 65536);
     assert!(one("WatchdogSec").parse::<u32>().unwrap() > 0);
     assert_eq!(one("Restart"), "on-failure");
