@@ -118,7 +118,7 @@ pub enum Request {
         picker: String,
         /// Take it over from the picker who has it (a logged transfer); without it, an order
         /// someone else is picking is refused.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[serde(default)]
         take_over: bool,
     },
     /// Give an order back to the queue.

@@ -303,6 +303,34 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
     Ok(Some(String::from_utf8_lossy(buf).trim().to_string()))
 }
 
+/// A field of `line` that its request does not have, said with the fields it does have.
+fn unknown_field(line: &str, req: &Request) -> Option<String> {
+    let Ok(Value::Object(sent)) = serde_json::from_str::<Value>(line) else {
+        return None;
+    };
+    let Ok(Value::Object(known)) = serde_json::to_value(req) else {
+        return None;
+    };
+    let extra = sent
+        .keys()
+        .find(|k| *k != "id" && !known.contains_key(k.as_str()))?;
+    let mut fields: Vec<&str> = known
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "req")
+        .collect();
+    fields.sort_unstable();
+    Some(format!(
+        "unknown field `{extra}` in a `{}` request; its fields: {}",
+        known.get("req").and_then(Value::as_str).unwrap_or("?"),
+        if fields.is_empty() {
+            "none".to_string()
+        } else {
+            fields.join(", ")
+        }
+    ))
+}
+
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError {
         code: "bad_request".into(),
@@ -441,6 +469,12 @@ impl Conn {
                     .await;
             }
         };
+        // `deny_unknown_fields` does nothing under `flatten`: a misspelt field would be ignored
+        // silently (a `reson` for a cancel, a `qtty` defaulting to 1). Refused, as the config does.
+        if let Some(unknown) = unknown_field(line, &parsed.req) {
+            Metrics::inc(&self.shared.metrics.malformed);
+            return self.reply(Some(parsed.id), Err(bad_request(unknown))).await;
+        }
         let subscribing = matches!(parsed.req, Request::Subscribe { .. });
         let result = self.dispatch(parsed.req).await;
         let ok = result.is_ok();

@@ -227,9 +227,16 @@ pub fn overlay(local: &str, remote: &str) -> Result<String, String> {
     let mut base: toml::Table = local
         .parse()
         .map_err(|e: toml::de::Error| format!("the local file: {}", e.message()))?;
-    let top: toml::Table = remote
-        .parse()
-        .map_err(|e: toml::de::Error| format!("not TOML: {}", e.message().trim()))?;
+    let top: toml::Table = remote.parse().map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .map(|s| remote[..s.start.min(remote.len())].matches('\n').count() + 1);
+        format!(
+            "not TOML{}: {}",
+            line.map_or(String::new(), |l| format!(" (line {l} of HQ's document)")),
+            e.message().trim()
+        )
+    })?;
     for path in LOCAL_ONLY {
         let (key, tables) = path.split_last().expect("a key");
         let table = tables
@@ -244,6 +251,31 @@ pub fn overlay(local: &str, remote: &str) -> Result<String, String> {
     }
     merge(&mut base, top);
     toml::to_string(&base).map_err(|e| e.to_string())
+}
+
+/// The line of `dotted` (`sla.at_risk_secs`) in a TOML text, found by its table header and key.
+fn line_of(text: &str, dotted: &str) -> Option<usize> {
+    let (table, key) = match dotted.rsplit_once('.') {
+        Some((t, k)) => (t, k),
+        None => ("", dotted),
+    };
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(header) = l.strip_prefix('[') {
+            current = header
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .trim()
+                .to_string();
+            continue;
+        }
+        let name = l.split('=').next().unwrap_or("").trim().trim_matches('"');
+        if current == table && name == key && l.contains('=') {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 fn merge(base: &mut toml::Table, top: toml::Table) {
@@ -261,8 +293,19 @@ fn merge(base: &mut toml::Table, top: toml::Table) {
 /// text, so the next offer is laid over the local file again, not over this one.
 pub fn with_remote(local: &Config, remote: &Applied) -> Result<Config, String> {
     let text = overlay(&local.source, &remote.toml)?;
-    let mut config =
-        Config::parse(&text, Path::new("config from HQ")).map_err(|e| e.to_string())?;
+    // The merged text is checked, but the operator reads HQ's document: point at its lines, not
+    // the merged text's (a 6-line document once got "line 20").
+    let mut config = Config::parse(&text, Path::new("config from HQ")).map_err(|e| {
+        use crate::config::ConfigError as E;
+        let (key, what) = match &e {
+            E::Parse { key, message, .. } => (key.clone(), message.clone()),
+            E::Invalid { key, reason, .. } => (key.clone(), reason.clone()),
+            other => return other.to_string(),
+        };
+        let at = line_of(&remote.toml, &key)
+            .map_or(String::new(), |l| format!(" (line {l} of HQ's document)"));
+        format!("key `{key}`{at}: {what}")
+    })?;
     config.source = local.source.clone();
     config.hq_version = Some(remote.version);
     Ok(config)

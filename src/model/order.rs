@@ -478,7 +478,20 @@ pub enum TransitionError {
     /// A packed order has at least one bag.
     #[error("an order is packed in at least one bag")]
     NoBags,
+    /// More bags than any order needs: a slip of the keyboard.
+    #[error("{0} bags for one order? at most {MAX_BAGS}; check the number")]
+    TooManyBags(u32),
+    /// A store cancel is reported to the platform and the customer: it needs a reason.
+    #[error(
+        "a store cancel needs a reason of 1 to 200 bytes (the platform and the customer see it)"
+    )]
+    NoReason,
 }
+
+/// The most bags one order may be packed in.
+pub const MAX_BAGS: u32 = 99;
+/// The longest cancel reason, in bytes (the platforms take a short text).
+pub const MAX_REASON_BYTES: usize = 200;
 
 /// Applies `event` to `order`. `stock` gives the current figures of a sku as seen by the order's
 /// platform (only `Accept` and `Short` look at them).
@@ -676,6 +689,9 @@ pub fn transition(
             if *bags == 0 {
                 return Err(TransitionError::NoBags);
             }
+            if *bags > MAX_BAGS {
+                return Err(TransitionError::TooManyBags(*bags));
+            }
             next.state = S::Packed;
             next.bags = Some(*bags);
         }
@@ -684,6 +700,11 @@ pub fn transition(
             S::New | S::Accepted | S::Picking | S::Picked | S::Packed,
             OrderEvent::Cancel { by, reason },
         ) => {
+            if *by == CancelSource::Store
+                && (reason.trim().is_empty() || reason.len() > MAX_REASON_BYTES)
+            {
+                return Err(TransitionError::NoReason);
+            }
             if order.state.holds_reservation() {
                 for l in order.lines.iter().filter(|l| l.remaining() > 0) {
                     effects.push(reserve(&l.sku, -l.remaining()));

@@ -15,6 +15,7 @@ use std::io::Read;
 /// One item of the catalog file. Also sent over the socket when the daemon imports (frozen at
 /// protocol 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogRow {
     /// Line in the file (1-based, header is line 1).
     pub line: u64,

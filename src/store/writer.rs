@@ -38,7 +38,10 @@ impl<T> Reply<T> {
             Some(To::Wait(tx)) => {
                 let _ = tx.send(result);
             }
-            // A bug in the answer must not take the writer down: the change is committed.
+            // The change is committed whatever the answer does. In debug and test builds a
+            // panic in the answer is caught here and logged; release builds abort on panic
+            // (`panic = "abort"`), so there the daemon ends and systemd restarts it with the
+            // change on disk: nothing is lost either way, only the answer.
             Some(To::Then(f)) => {
                 let answered =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || f(result)));
@@ -322,9 +325,12 @@ impl Writer<'_> {
         reply: Reply<T>,
         f: impl FnOnce(&Transaction<'_>) -> Result<(T, Vec<StoreEvent>), StoreError>,
     ) {
-        // A bug that panics inside one command must not take the writer down with it: the open
+        // In debug and test builds a bug that panics inside one command is caught here: the open
         // transaction rolls back as it unwinds, the caller gets an error, the writer carries on.
-        // (Release builds abort on panic instead; systemd then restarts the daemon.)
+        // Release builds abort on panic (`panic = "abort"`: a half-run command is not trusted
+        // to leave memory sane), so there nothing is caught: the process ends with the
+        // transaction uncommitted (SQLite discards it) and systemd restarts the daemon. Either
+        // way no partial write exists.
         if let Some(reason) = self.health.refusal() {
             reply.send(Err(StoreError::Unusable(reason)));
             return;

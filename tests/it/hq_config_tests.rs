@@ -128,7 +128,7 @@ async fn signed_configs_apply_and_every_bad_one_is_refused_with_its_reason() {
         ),
         (
             sign("[sla\nat_risk_secs = 1", &our_key, "T-0001", 2),
-            "invalid config: not TOML",
+            "invalid config: not TOML (line 1 of HQ's document)",
         ),
         (
             sign("[store]\nid = \"EVIL\"\n", &our_key, "*", 3),
@@ -141,7 +141,8 @@ async fn signed_configs_apply_and_every_bad_one_is_refused_with_its_reason() {
                 "T-0001",
                 4,
             ),
-            "sla.at_risk_secs",
+            // The document's own line, not the merged text's.
+            "`sla.at_risk_secs` (line 2 of HQ's document)",
         ),
         (
             ConfigDoc {

@@ -19,6 +19,8 @@ fn err_name(e: &TransitionError) -> &'static str {
         TransitionError::NotAllowed { .. } => "not_allowed",
         TransitionError::AlreadyClaimed { .. } => "already_claimed",
         TransitionError::NotYours { .. } => "not_yours",
+        TransitionError::TooManyBags(_) => "too_many_bags",
+        TransitionError::NoReason => "no_reason",
         TransitionError::NoSuchLine(_) => "no_such_line",
         TransitionError::NonPositive(_) => "non_positive",
         TransitionError::OverPick { .. } => "over_pick",
