@@ -505,6 +505,19 @@ pub fn transition(
         state: order.state,
         event: event.name(),
     };
+    // Absurd parameters are refused whatever the state: they are wrong in any.
+    match event {
+        OrderEvent::Pack { bags } if *bags > MAX_BAGS => {
+            return Err(TransitionError::TooManyBags(*bags));
+        }
+        OrderEvent::Cancel {
+            by: CancelSource::Store,
+            reason,
+        } if reason.trim().is_empty() || reason.len() > MAX_REASON_BYTES => {
+            return Err(TransitionError::NoReason);
+        }
+        _ => {}
+    }
     let mut next = order.clone();
     let mut effects = Vec::new();
     let mut reports = Vec::new();
@@ -689,9 +702,6 @@ pub fn transition(
             if *bags == 0 {
                 return Err(TransitionError::NoBags);
             }
-            if *bags > MAX_BAGS {
-                return Err(TransitionError::TooManyBags(*bags));
-            }
             next.state = S::Packed;
             next.bags = Some(*bags);
         }
@@ -700,11 +710,6 @@ pub fn transition(
             S::New | S::Accepted | S::Picking | S::Picked | S::Packed,
             OrderEvent::Cancel { by, reason },
         ) => {
-            if *by == CancelSource::Store
-                && (reason.trim().is_empty() || reason.len() > MAX_REASON_BYTES)
-            {
-                return Err(TransitionError::NoReason);
-            }
             if order.state.holds_reservation() {
                 for l in order.lines.iter().filter(|l| l.remaining() > 0) {
                     effects.push(reserve(&l.sku, -l.remaining()));

@@ -13,6 +13,7 @@ mod doctor_tests;
 mod fault_campaign;
 mod flood_tests;
 mod guard_tests;
+mod hostile_doors;
 mod hq_config_tests;
 mod hq_tests;
 mod model_props;
