@@ -42,7 +42,11 @@ fn catalog(n: usize) -> Vec<CatalogRow> {
             price: Some(Fen(200)),
             safety_stock: None,
             on_hand: 1_000_000,
-            barcodes: vec![format!("2{:011}", i)],
+            barcodes: vec![{
+                let body = format!("2{i:010}");
+                let d = flashpick::model::barcode::gtin::check_digit(body.as_bytes());
+                format!("{body}{d}")
+            }],
             plu: None,
             sale_unit_g: None,
         })

@@ -39,10 +39,16 @@ fn row(i: usize, on_hand: i64) -> CatalogRow {
         price: Some(Fen(200)),
         safety_stock: None,
         on_hand,
-        barcodes: vec![format!("69{i:011}")],
+        barcodes: vec![with_check(&format!("69{i:010}"))],
         plu: None,
         sale_unit_g: None,
     }
+}
+
+/// A GTIN body with its check digit: the catalog refuses a wrong one.
+fn with_check(body: &str) -> String {
+    let d = flashpick::model::barcode::gtin::check_digit(body.as_bytes());
+    format!("{body}{d}")
 }
 
 fn median(v: &mut [Duration]) -> Duration {

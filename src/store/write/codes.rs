@@ -6,7 +6,7 @@
 use crate::model::item::{code_key, stored_forms};
 use crate::store::StoreError;
 use rusqlite::{OptionalExtension, Transaction, params};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One item's codes as a batch brings them.
 pub(in crate::store) struct ItemCodes<'a> {
@@ -20,11 +20,12 @@ pub(in crate::store) struct ItemCodes<'a> {
 
 /// Refuses a code that is one GTIN twice in the batch, or that another sku in the store has
 /// and keeps (it is not in the batch, or is with that code). The error is the index of the item
-/// at fault and what is wrong, naming the other place or sku.
+/// at fault and what is wrong, naming the other place or sku. Returns the codes (as keys) that
+/// move from one sku to another, for [`write_codes`].
 pub(in crate::store) fn check_codes(
     tx: &Transaction<'_>,
     batch: &[ItemCodes<'_>],
-) -> Result<(), (usize, String)> {
+) -> Result<HashSet<String>, (usize, String)> {
     let mut in_batch: HashMap<String, (&str, &str)> = HashMap::new();
     for (i, item) in batch.iter().enumerate() {
         for code in item.codes {
@@ -37,6 +38,7 @@ pub(in crate::store) fn check_codes(
         }
     }
     let keeps: HashMap<&str, &[String]> = batch.iter().map(|i| (i.sku, i.codes)).collect();
+    let mut moving = HashSet::new();
     for (i, item) in batch.iter().enumerate() {
         for code in item.codes {
             let owner = other_owner(tx, code, item.sku).map_err(|e| (i, e.to_string()))?;
@@ -56,9 +58,10 @@ pub(in crate::store) fn check_codes(
                     ),
                 ));
             }
+            moving.insert(key);
         }
     }
-    Ok(())
+    Ok(moving)
 }
 
 /// Another sku that has `code` in any of its stored forms.
@@ -75,20 +78,23 @@ fn other_owner(tx: &Transaction<'_>, code: &str, sku: &str) -> rusqlite::Result<
     .optional()
 }
 
-/// Replaces a sku's codes. A code's other forms leave whichever sku had them: `check_codes`
-/// allowed that move.
+/// Replaces a sku's codes. A code that moves (`moving`, from [`check_codes`], which allowed
+/// the move) leaves whichever sku had it, in every form it was stored under.
 pub(in crate::store) fn write_codes(
     tx: &Transaction<'_>,
     sku: &str,
     codes: &[String],
+    moving: &HashSet<String>,
 ) -> Result<(), StoreError> {
     tx.prepare_cached("DELETE FROM barcode WHERE sku = ?1")?
         .execute([sku])?;
     for code in codes {
-        let mut forms = stored_forms(code);
-        forms.resize(5, code.to_string());
-        tx.prepare_cached("DELETE FROM barcode WHERE code IN (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![forms[0], forms[1], forms[2], forms[3], forms[4]])?;
+        if !moving.is_empty() && moving.contains(&code_key(code)) {
+            let mut forms = stored_forms(code);
+            forms.resize(5, code.to_string());
+            tx.prepare_cached("DELETE FROM barcode WHERE code IN (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![forms[0], forms[1], forms[2], forms[3], forms[4]])?;
+        }
         tx.prepare_cached("INSERT INTO barcode (code, sku) VALUES (?1, ?2)")?
             .execute(params![code, sku])?;
     }

@@ -188,7 +188,7 @@ fn apply_changes(
         })
         .collect();
     let (at, batch): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
-    super::codes::check_codes(tx, &batch).map_err(|(i, reason)| {
+    let moving = super::codes::check_codes(tx, &batch).map_err(|(i, reason)| {
         StoreError::BadOrder(format!(
             "catalog delta {} change {}: {reason}",
             delta.version, at[i]
@@ -267,7 +267,7 @@ fn apply_changes(
                     plu,
                     sale_unit_g
                 ])?;
-                super::codes::write_codes(tx, &sku.0, barcodes)?;
+                super::codes::write_codes(tx, &sku.0, barcodes, &moving)?;
                 tx.prepare_cached(
                     "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0) ON CONFLICT (sku) DO NOTHING",
                 )?

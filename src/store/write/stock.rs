@@ -192,7 +192,7 @@ pub(in crate::store) fn import_catalog(
             codes: &r.barcodes,
         })
         .collect();
-    super::codes::check_codes(tx, &batch).map_err(|(i, message)| {
+    let moving = super::codes::check_codes(tx, &batch).map_err(|(i, message)| {
         StoreError::Catalog(crate::store::CatalogError::Row {
             line: rows[i].line,
             message,
@@ -244,7 +244,7 @@ pub(in crate::store) fn import_catalog(
                 row.sale_unit_g
             ])
             .map_err(at_line)?;
-        super::codes::write_codes(tx, &row.sku.0, &row.barcodes)?;
+        super::codes::write_codes(tx, &row.sku.0, &row.barcodes, &moving)?;
         let current: i64 = on_hand
             .query_row([&row.sku.0], |r| r.get(0))
             .map_err(at_line)?;
