@@ -30,10 +30,18 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
             Some(info) => {
                 // Weighed goods are counted in grams: the platform sells portions of a weight
                 // (its own figure on the order, else the catalog's).
+                // Checked: an absurd count times a portion must not wrap into a plausible one.
                 let (qty, unit_price, unit_g) =
                     match (info.unit, l.unit_weight_g.or(info.sale_unit_g)) {
                         (Unit::Gram, Some(w)) => {
-                            (l.count * w, Fen((l.unit_price.0 + w / 2) / w), Some(w))
+                            let grams = l.count.checked_mul(w).ok_or_else(|| {
+                                StoreError::BadOrder(format!(
+                                    "order {}: {} portions of {w} g is beyond any count",
+                                    draft.external_id, l.count
+                                ))
+                            })?;
+                            let per_gram = l.unit_price.0.saturating_add(w / 2) / w;
+                            (grams, Fen(per_gram), Some(w))
                         }
                         _ => (l.count, l.unit_price, None),
                     };

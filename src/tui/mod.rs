@@ -46,7 +46,9 @@ pub async fn run(
         }
         Err(e) => return Err(e).context("cannot talk to the daemon"),
     };
-    let mut terminal = ratatui::init(); // also installs a panic hook that restores the terminal
+    // `try_init`: a terminal that cannot be set up is an error to report, not a panic; it also
+    // installs a panic hook that restores the terminal.
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let result = event_loop(&mut terminal, socket, name, picker, lang, hint, first).await;
     ratatui::restore();
     result

@@ -64,6 +64,65 @@ pub(in crate::store) fn check_codes(
     Ok(moving)
 }
 
+/// The same rule for scale PLUs (one PLU, one item): refuses a PLU twice in the batch, or one
+/// another sku keeps. Returns the PLUs that move, for [`free_plu`].
+pub(in crate::store) fn check_plus(
+    tx: &Transaction<'_>,
+    batch: &[(&str, Option<&str>)],
+) -> Result<HashSet<String>, (usize, String)> {
+    let mut in_batch: HashMap<&str, usize> = HashMap::new();
+    for (i, (_, plu)) in batch.iter().enumerate() {
+        if let Some(plu) = plu
+            && let Some(first) = in_batch.insert(plu, i)
+        {
+            return Err((
+                i,
+                format!(
+                    "plu {plu} is also on sku {}: one PLU, one item",
+                    batch[first].0
+                ),
+            ));
+        }
+    }
+    let keeps: HashMap<&str, Option<&str>> = batch.iter().copied().collect();
+    let mut moving = HashSet::new();
+    for (i, (sku, plu)) in batch.iter().enumerate() {
+        let Some(plu) = plu else { continue };
+        let owner: Option<String> = tx
+            .prepare_cached("SELECT sku FROM sku WHERE plu = ?1 AND sku != ?2")
+            .and_then(|mut s| s.query_row(params![plu, sku], |r| r.get(0)).optional())
+            .map_err(|e| (i, e.to_string()))?;
+        let Some(owner) = owner else { continue };
+        let moved_away = keeps
+            .get(owner.as_str())
+            .is_some_and(|kept| *kept != Some(*plu));
+        if !moved_away {
+            return Err((
+                i,
+                format!(
+                    "plu {plu} already belongs to sku {owner}; to move it to sku {sku}, give sku {owner} in the same batch without it"
+                ),
+            ));
+        }
+        moving.insert(plu.to_string());
+    }
+    Ok(moving)
+}
+
+/// Takes a moving PLU off the sku that had it, before its new item is written.
+pub(in crate::store) fn free_plu(
+    tx: &Transaction<'_>,
+    sku: &str,
+    plu: Option<&str>,
+    moving: &HashSet<String>,
+) -> Result<(), StoreError> {
+    if let Some(plu) = plu.filter(|p| moving.contains(*p)) {
+        tx.prepare_cached("UPDATE sku SET plu = NULL WHERE plu = ?1 AND sku != ?2")?
+            .execute(params![plu, sku])?;
+    }
+    Ok(())
+}
+
 /// Another sku that has `code` in any of its stored forms.
 fn other_owner(tx: &Transaction<'_>, code: &str, sku: &str) -> rusqlite::Result<Option<String>> {
     let mut forms = stored_forms(code);

@@ -145,6 +145,24 @@ pub(in crate::store) fn catalog_delta(
                 vec![StoreEvent::StockChanged { skus }, StoreEvent::OutboxChanged],
             ))
         }
+        // Also a rule of the schema the checks above missed: refused, never retried forever.
+        Err(StoreError::Sqlite(e))
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+        {
+            tx.execute_batch("ROLLBACK TO delta; RELEASE delta")?;
+            crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
+            Ok((
+                DeltaOutcome::Refused {
+                    version: delta.version,
+                    reason: format!(
+                        "catalog delta {v} breaks a rule of the catalog ({e}); nothing of it was applied and the store is now at {v}: send the fix as {}",
+                        delta.version + 1,
+                        v = delta.version
+                    ),
+                },
+                vec![],
+            ))
+        }
         Err(StoreError::BadOrder(reason)) => {
             tx.execute_batch("ROLLBACK TO delta; RELEASE delta")?;
             crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
@@ -192,6 +210,22 @@ fn apply_changes(
         StoreError::BadOrder(format!(
             "catalog delta {} change {}: {reason}",
             delta.version, at[i]
+        ))
+    })?;
+    let plus: Vec<(usize, (&str, Option<&str>))> = delta
+        .changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match c {
+            CatalogChange::Item { sku, plu, .. } => Some((i, (sku.0.as_str(), plu.as_deref()))),
+            _ => None,
+        })
+        .collect();
+    let (plu_at, plu_batch): (Vec<usize>, Vec<_>) = plus.into_iter().unzip();
+    let moving_plus = super::codes::check_plus(tx, &plu_batch).map_err(|(i, reason)| {
+        StoreError::BadOrder(format!(
+            "catalog delta {} change {}: {reason}",
+            delta.version, plu_at[i]
         ))
     })?;
     let mut skus = Vec::new();
@@ -244,6 +278,7 @@ fn apply_changes(
                     crate::store::catalog::check_sale_unit(&sku.0, *unit, *sale_unit_g)
                         .map_err(refuse)?;
                 }
+                super::codes::free_plu(tx, &sku.0, plu.as_deref(), &moving_plus)?;
                 tx.prepare_cached(
                     "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, updated_at, plu, sale_unit_g)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)

@@ -198,6 +198,16 @@ pub(in crate::store) fn import_catalog(
             message,
         })
     })?;
+    let plus: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.sku.0.as_str(), r.plu.as_deref()))
+        .collect();
+    let moving_plus = super::codes::check_plus(tx, &plus).map_err(|(i, message)| {
+        StoreError::Catalog(crate::store::CatalogError::Row {
+            line: rows[i].line,
+            message,
+        })
+    })?;
     let now = Timestamp::now();
     let event_id = EventId::new();
     let mut upsert = tx.prepare_cached(
@@ -228,6 +238,7 @@ pub(in crate::store) fn import_catalog(
                 message: e.to_string(),
             })
         };
+        super::codes::free_plu(tx, &row.sku.0, row.plu.as_deref(), &moving_plus)?;
         upsert
             .execute(params![
                 row.sku.0,
