@@ -412,7 +412,8 @@ impl Link {
 
     /// Queues messages of pending events until the window is full.
     async fn fill(&mut self) {
-        if !self.up {
+        // Nothing could be marked done: events would go out again after every reconnect.
+        if !self.up || self.shared.store.refusing_writes().is_some() {
             return;
         }
         let hq = &self.shared.config.hq;

@@ -53,11 +53,22 @@ pub fn file_id(path: &Path) -> std::io::Result<FileId> {
 }
 
 /// The marker flashpick leaves next to a database it created: while it is there, a missing
-/// database is a loss to report, not a first start.
+/// database is a loss to report, not a first start. Hidden, and not named like the database, so
+/// that `rm store.db*` does not take the witness with the loss.
 pub fn marker_path(db: &Path) -> PathBuf {
-    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    let mut name = std::ffi::OsString::from(".");
+    name.push(db.file_name().unwrap_or_default());
     name.push(".expected");
     db.with_file_name(name)
+}
+
+/// Whether a database was here before: its marker, or snapshots of it in the backups folder
+/// (a second witness, should the marker go too).
+pub fn was_expected(db: &Path) -> bool {
+    marker_path(db).exists()
+        || db
+            .parent()
+            .is_some_and(|dir| !super::backup::list(dir).is_empty())
 }
 
 /// Writes the marker (once; an existing one is kept).
@@ -85,7 +96,7 @@ pub enum Found {
 /// Checks the file at `db` before SQLite opens it: SQLite would silently create an empty
 /// database where one was lost, and read a damaged header as "not a database" only on first use.
 pub fn preflight(db: &Path, allow_new: bool) -> Result<Found, StoreError> {
-    let expected = marker_path(db).exists();
+    let expected = was_expected(db);
     let meta = match std::fs::metadata(db) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

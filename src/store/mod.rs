@@ -238,6 +238,8 @@ struct Inner {
     path: PathBuf,
     /// The file opened, to tell when the path names another one (deleted, replaced).
     file_id: Option<file::FileId>,
+    /// Its write-ahead log, which holds the commits not yet copied into the file.
+    wal_id: Option<file::FileId>,
     health: Arc<Health>,
     options: StoreOptions,
     // Bounded: a flood of commands (a jammed scanner) waits here instead of growing memory
@@ -246,6 +248,13 @@ struct Inner {
     events: broadcast::Sender<StoreEvent>,
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// The write-ahead log of the database at `db`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_os_string();
+    p.push("-wal");
+    PathBuf::from(p)
 }
 
 /// How many commands may wait for the writer.
@@ -324,14 +333,16 @@ impl Store {
         if let Err(e) = file::write_marker(path, &note) {
             tracing::warn!(error = %e, "cannot write the database marker next to {}", path.display());
         }
-        for suffix in ["", "-wal", "-shm", ".expected"] {
+        for suffix in ["", "-wal", "-shm"] {
             let mut p = path.as_os_str().to_os_string();
             p.push(suffix);
             file::adopt_owner(Path::new(&p));
             // The whole store is in it: not for every user of the machine.
             file::not_world_readable(Path::new(&p));
         }
+        file::adopt_owner(&file::marker_path(path));
         let file_id = file::file_id(path).ok();
+        let wal_id = file::file_id(&wal_path(path)).ok();
         let health = Arc::new(Health::default());
         let (commands, rx) = mpsc::channel(QUEUE);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
@@ -340,6 +351,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 file_id,
+                wal_id,
                 health,
                 options,
                 commands,
@@ -371,6 +383,24 @@ impl Store {
                 "the database file {path} was deleted while flashpick was running"
             )),
             // Cannot tell (a permission changed): not a reason to stop the store.
+            Err(_) => Ok(()),
+        }?;
+        // The log holds every commit since the last checkpoint: deleted, they are lost at the
+        // next start.
+        let Some(opened) = self.inner.wal_id else {
+            return Ok(());
+        };
+        let wal = wal_path(&self.inner.path);
+        match file::file_id(&wal) {
+            Ok(now) if now == opened => Ok(()),
+            Ok(_) => Err(format!(
+                "the database's write-ahead log {} was replaced while flashpick was running",
+                wal.display()
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "the database's write-ahead log {} was deleted while flashpick was running (the latest commits are in it)",
+                wal.display()
+            )),
             Err(_) => Ok(()),
         }
     }
@@ -438,9 +468,16 @@ impl Store {
     }
 
     fn open_reader(&self) -> Result<Connection, StoreError> {
-        let conn = Connection::open(&self.inner.path).map_err(|cause| StoreError::Open {
-            path: self.inner.path.clone(),
-            cause,
+        // Never `CREATE`: a read after the file was deleted must fail, not make a new empty
+        // database at the path that a restart would then take for the store.
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&self.inner.path, flags).map_err(|cause| {
+            StoreError::Open {
+                path: self.inner.path.clone(),
+                cause,
+            }
         })?;
         schema::configure(&conn)?;
         conn.pragma_update(None, "query_only", "ON")?;

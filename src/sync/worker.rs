@@ -45,6 +45,16 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
+        if store.refusing_writes().is_some() {
+            // Nothing can be marked done any more: what goes out would go out again at every
+            // round (a JD accept a second). Deliveries stop until the daemon is restarted.
+            tracing::error!(
+                platform = destination,
+                "the store refuses writes: deliveries to the platform stop until flashpick is restarted"
+            );
+            let _ = shutdown.changed().await;
+            return;
+        }
         let read = store
             .read_async(move |c| {
                 Ok((

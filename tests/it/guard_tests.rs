@@ -498,3 +498,60 @@ fn a_lost_database_comes_back_from_a_snapshot() {
     term(&daemon);
     stops_cleanly_named(daemon, &notify, dir.path(), "fp");
 }
+
+/// Reads after the database was deleted never make a new empty file at its path (a restart would
+/// take it for the store), and a deleted write-ahead log (the latest commits) is noticed too.
+#[test]
+fn reads_never_recreate_a_deleted_database_and_a_lost_log_is_noticed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::common::seeded_store(dir.path());
+    let db = dir.path().join("store.db");
+    std::fs::remove_file(format!("{}-wal", db.display())).unwrap();
+    let e = store.check_file().unwrap_err();
+    assert!(
+        e.contains("write-ahead log") && e.contains("deleted"),
+        "{e}"
+    );
+    for suffix in ["", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    // More readers at once than the pool holds: new connections are opened.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let _ = store.read(|c| {
+                    Ok(c.query_row("SELECT count(*) FROM sku", [], |r| r.get::<_, i64>(0))?)
+                });
+            });
+        }
+    });
+    store.close();
+    assert!(!db.exists(), "a read made a new database at the path");
+    let e = flashpick::store::Store::open(&db, crate::common::options())
+        .err()
+        .expect("refused");
+    assert!(matches!(e, StoreError::Missing { .. }), "{e}");
+}
+
+/// `rm store.db*` takes the marker's neighbours, not the marker; and with the marker gone too,
+/// snapshots still say a database was here.
+#[test]
+fn a_lost_database_is_noticed_even_with_its_marker_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seeded_store(dir.path()).close();
+    let db = dir.path().join("store.db");
+    assert!(
+        !file::marker_path(&db)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("store.db")
+    );
+    flashpick::store::backup::snapshot(&db, &dir.path().join("backups/flashpick-1.db")).unwrap();
+    std::fs::remove_file(&db).unwrap();
+    std::fs::remove_file(file::marker_path(&db)).unwrap();
+    let e = flashpick::store::Store::open(&db, crate::common::options())
+        .err()
+        .expect("refused");
+    assert!(matches!(e, StoreError::Missing { .. }), "{e}");
+}

@@ -232,3 +232,97 @@ async fn absurd_but_signed_pushes_are_received_refused_and_told_once() {
     d.shutdown().await;
     sim.stop().await;
 }
+
+/// The database deleted while a platform action is in flight: the answer cannot be marked done,
+/// and the action must not go out again and again (it once went every second). Deliveries stop
+/// until the daemon is restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_action_goes_out_twice_once_the_store_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    // The start-up stock sync first, so that the next call to Meituan is the order's confirm;
+    // that one the platform will hold for 4 s.
+    sim.sim
+        .wait_for("the start-up stock sync", 10, |st| {
+            st.calls
+                .iter()
+                .any(|(k, n)| k.starts_with("meituan retail/sku/stock") && *n >= 1)
+                .then_some(())
+        })
+        .await;
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/sim/faults", sim.addr))
+        .json(&json!({"platform": "meituan", "kind": "slow", "slow_ms": 4000, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let ext = sim
+        .sim
+        .new_order(
+            flashpick::model::Platform::Meituan,
+            &[("W550".into(), 1)],
+            false,
+        )
+        .await
+        .unwrap();
+    let confirms = |st: &flashpick::sim::State| -> u64 {
+        st.calls
+            .iter()
+            .filter(|(k, _)| k.starts_with("meituan") && k.contains("confirm"))
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    // Taken and accepted; the confirm is on its way.
+    crate::common::within(10, "the order accepted", async {
+        loop {
+            if let Event::OrderChanged { order, .. } = c.next_event().await.unwrap()
+                && order.order.external_id == ext
+                && order.order.state == flashpick::model::OrderState::Accepted
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    let db = dir.path().join("store.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    crate::common::within(10, "the alarm", async {
+        loop {
+            if let Event::Alert { level, .. } = c.next_event().await.unwrap()
+                && level == "error"
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    // The held confirm answered (the platform records its effect after the hold).
+    sim.sim
+        .wait_for("the held confirm", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| e.order.as_deref() == Some(ext.as_str()) && e.action == "confirm")
+                .then_some(())
+        })
+        .await;
+    // A window in which the old worker would have sent it again (every second); not a wait
+    // for anything to happen.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        confirms(&sim.sim.state.lock().unwrap()),
+        1,
+        "the confirm went out again"
+    );
+    d.shutdown().await;
+    sim.stop().await;
+}
