@@ -665,15 +665,18 @@ impl Conn {
             }
             Request::CatalogStage { rows } => {
                 let bytes: usize = rows.iter().map(row_bytes).sum();
-                let total = shared.staged_bytes.load(Ordering::Relaxed);
+                // Counted first, then checked: two clients staging at once cannot both slip
+                // under the bound.
+                let total = shared.staged_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+                self.staged_bytes += bytes;
                 let refusal = if self.staged.len() + rows.len() > MAX_STAGED {
                     Some(format!("more than {MAX_STAGED} catalog rows"))
-                } else if self.staged_bytes + bytes > MAX_STAGED_BYTES {
+                } else if self.staged_bytes > MAX_STAGED_BYTES {
                     Some(format!(
                         "more than {} MiB of catalog rows on one connection",
                         MAX_STAGED_BYTES >> 20
                     ))
-                } else if total + bytes > MAX_STAGED_TOTAL {
+                } else if total > MAX_STAGED_TOTAL {
                     Some(format!(
                         "more than {} MiB of catalog rows staged by all clients together (another import is running?)",
                         MAX_STAGED_TOTAL >> 20
@@ -687,15 +690,15 @@ impl Conn {
                         "{what} staged; the staging area was emptied: split the catalog into smaller files"
                     )));
                 }
-                shared.staged_bytes.fetch_add(bytes, Ordering::Relaxed);
-                self.staged_bytes += bytes;
                 self.staged.extend(rows);
                 Ok(json!({ "staged": self.staged.len() }))
             }
             Request::CatalogCommit => {
+                // The rows stay counted until the writer is done with them.
                 let rows = std::mem::take(&mut self.staged);
+                let imported = store.import_catalog(rows).await;
                 self.unstage();
-                let n = store.import_catalog(rows).await.map_err(err)?;
+                let n = imported.map_err(err)?;
                 Ok(json!({ "imported": n }))
             }
             Request::StockResync => {

@@ -3,8 +3,9 @@
 //!
 //! - Connections are capped (sized from the descriptor limit, so accepting never runs out of
 //!   descriptors); at the cap, the oldest connection not in the middle of a request — still
-//!   sending its headers, or idle between requests — is closed to make room. A real push is a
-//!   new connection that sends its request at once, so it always gets in.
+//!   sending its headers, idle between requests, or in a request for more than a second (a peer
+//!   trickling its body) — is closed to make room. A real push is a new connection that sends
+//!   its request at once and is answered in milliseconds, so it always gets in.
 //! - Headers must arrive within [`HEADER_TIMEOUT`] (hyper's timer), bodies within the receiver's
 //!   own deadline.
 //! - An accept error (descriptors exhausted elsewhere) backs off instead of spinning, and is
@@ -19,7 +20,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -33,10 +34,12 @@ const DRAIN: Duration = Duration::from_secs(2);
 
 /// One open connection, as the accept loop sees it.
 struct Entry {
-    /// True while a request is being answered.
-    busy: Arc<AtomicBool>,
+    /// While a request is being answered: when it began (ms since the loop started, +1), else 0.
+    busy: Arc<AtomicU64>,
     /// Closes the connection.
     close: Arc<Notify>,
+    /// What `busy` counts from.
+    epoch: std::time::Instant,
 }
 
 /// Failed accepts, logged once per interval.
@@ -54,6 +57,7 @@ pub(super) async fn serve(
     let metrics = &shared.metrics;
     let door = Door::Webhook as usize;
     let open: Arc<Mutex<BTreeMap<u64, Entry>>> = Default::default();
+    let epoch = std::time::Instant::now();
     // One permit per connection, given back only once its socket is closed: an evicted peer's
     // descriptor is free before the new one is served, so the cap holds for descriptors too.
     let permits = Arc::new(tokio::sync::Semaphore::new(max_conns));
@@ -94,19 +98,21 @@ pub(super) async fn serve(
         };
         let id = next_id;
         next_id += 1;
-        let busy = Arc::new(AtomicBool::new(false));
+        let busy = Arc::new(AtomicU64::new(0));
         let close = Arc::new(Notify::new());
         open.lock().expect("door").insert(
             id,
             Entry {
                 busy: busy.clone(),
                 close: close.clone(),
+                epoch,
             },
         );
         metrics.webhook_connections.fetch_add(1, Ordering::Relaxed);
         let service = Tracked {
             inner: TowerToHyperService::new(router.clone()),
             busy,
+            epoch,
         };
         let open = open.clone();
         let mut stop = shutdown.clone();
@@ -135,7 +141,7 @@ pub(super) async fn serve(
     }
     drop(listener);
     for entry in open.lock().expect("door").values() {
-        if !entry.busy.load(Ordering::Acquire) {
+        if entry.busy.load(Ordering::Acquire) == 0 {
             entry.close.notify_one();
         }
     }
@@ -178,9 +184,14 @@ pub(super) trait Idle {
     fn close(&self);
 }
 
+/// How long a request may take before its connection counts as idle again: a real push is
+/// answered in milliseconds; a peer that sent its headers and trickles its body is not working.
+const BUSY_AT_MOST: Duration = Duration::from_secs(1);
+
 impl Idle for Entry {
     fn idle(&self) -> bool {
-        !self.busy.load(Ordering::Acquire)
+        let began = self.busy.load(Ordering::Acquire);
+        began == 0 || elapsed_ms(self.epoch).saturating_sub(began) > BUSY_AT_MOST.as_millis() as u64
     }
     fn close(&self) {
         self.close.notify_one();
@@ -190,15 +201,21 @@ impl Idle for Entry {
 /// The router as a hyper service that marks its connection busy while a request is answered.
 struct Tracked {
     inner: TowerToHyperService<axum::Router>,
-    busy: Arc<AtomicBool>,
+    busy: Arc<AtomicU64>,
+    epoch: std::time::Instant,
+}
+
+/// Milliseconds since `epoch`, plus one (0 means "not busy").
+fn elapsed_ms(epoch: std::time::Instant) -> u64 {
+    epoch.elapsed().as_millis() as u64 + 1
 }
 
 /// Clears the busy mark when the request is done (or its connection dropped).
-struct Busy(Arc<AtomicBool>);
+struct Busy(Arc<AtomicU64>);
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        self.0.store(0, Ordering::Release);
     }
 }
 
@@ -210,7 +227,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
     >;
 
     fn call(&self, req: hyper::Request<Incoming>) -> Self::Future {
-        self.busy.store(true, Ordering::Release);
+        self.busy.store(elapsed_ms(self.epoch), Ordering::Release);
         let guard = Busy(self.busy.clone());
         let fut = self.inner.call(req);
         Box::pin(async move {

@@ -170,7 +170,8 @@ pub struct SkuInfo {
 }
 
 const SKU_COLUMNS: &str = "k.sku, k.name, k.name_en, k.spec, k.unit, k.location, k.walk_seq, \
-    k.price_fen, k.safety_stock, COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.plu, \
+    k.price_fen, k.safety_stock, CAST(COALESCE(s.on_hand, 0) AS INTEGER), \
+    CAST(COALESCE(s.reserved, 0) AS INTEGER), k.plu, \
     k.sale_unit_g";
 
 fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
@@ -686,7 +687,8 @@ impl SellingView {
 pub fn selling_view(conn: &Connection, sku: &SkuCode) -> Result<SellingView, StoreError> {
     let row = conn
         .prepare_cached(
-            "SELECT COALESCE(s.on_hand, 0), COALESCE(s.reserved, 0), k.safety_stock, k.unit,
+            "SELECT CAST(COALESCE(s.on_hand, 0) AS INTEGER), CAST(COALESCE(s.reserved, 0) AS INTEGER),
+                    k.safety_stock, k.unit,
                     k.sale_unit_g
              FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE k.sku = ?1",
         )?

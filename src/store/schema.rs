@@ -204,7 +204,7 @@ pub const MIGRATIONS: &[&str] = &[
     // 7: stock figures stay whole numbers. SQLite turns an integer overflow (`on_hand + delta`
     // past i64) into a REAL and stores it; every later read of that sku would then fail. Add-only:
     // triggers rather than a rebuilt table, and rows already holding a REAL are reported by
-    // `non_integer_stock` (doctor), not refused here.
+    // `bad_stock_figures` (doctor, the daemon's log), not refused here; a count repairs one.
     r#"
     CREATE TRIGGER stock_whole_insert BEFORE INSERT ON stock
         WHEN typeof(NEW.on_hand) != 'integer' OR typeof(NEW.reserved) != 'integer'

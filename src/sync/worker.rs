@@ -166,7 +166,12 @@ fn levels(rows: &[OutboxRow]) -> Vec<Level> {
                 .unwrap_or_default()
                 .to_string(),
             item: r.payload["item"].as_str().map(str::to_string),
-            level: r.payload["level"].as_i64().unwrap_or(0),
+            // The last guard before a figure leaves: a level queued by an older release outside
+            // the bounds goes out as 0 (not sold rather than oversold).
+            level: r.payload["level"]
+                .as_i64()
+                .filter(|l| (0..=crate::model::MAX_QTY).contains(l))
+                .unwrap_or(0),
         })
         .collect()
 }

@@ -192,6 +192,43 @@ fn stock_figures_stay_whole_numbers_and_within_the_bound() {
         .unwrap()
         .unwrap();
     assert_eq!(info.on_hand, 12);
+    // A REAL left by a release before migration 7 (the trigger dropped to write one): the item
+    // still reads, publishes nothing, is named, and a count makes it whole again.
+    raw.execute_batch(
+        "DROP TRIGGER stock_whole_update;
+         UPDATE stock SET on_hand = 9.3e18 WHERE sku = 'BREAD';",
+    )
+    .unwrap();
+    let bread = flashpick::model::SkuCode::new("BREAD");
+    let info = store
+        .read(|c| flashpick::store::sku_info(c, &bread))
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.on_hand, i64::MAX);
+    let levels = store
+        .read(|c| flashpick::store::all_levels(c, Platform::Meituan, 0))
+        .unwrap();
+    assert_eq!(levels.iter().find(|l| l.code == "BREAD").unwrap().level, 0);
+    let (_, first) = store
+        .read(|c| Ok(flashpick::store::schema::bad_stock_figures(c)?))
+        .unwrap();
+    assert_eq!(first, vec!["BREAD".to_string()]);
+    store
+        .stock_blocking(StockOp {
+            sku: bread.clone(),
+            kind: StockOpKind::Count(4),
+            actor: "manager".into(),
+            reason: Some("repair".into()),
+        })
+        .unwrap();
+    let kind: String = raw
+        .query_row(
+            "SELECT typeof(on_hand) || ':' || on_hand FROM stock WHERE sku = 'BREAD'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kind, "integer:4");
     store.close();
 }
 

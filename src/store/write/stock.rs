@@ -56,7 +56,10 @@ pub(super) fn move_stock(
 ) -> Result<(), StoreError> {
     let updated = tx
         .prepare_cached(
-            "UPDATE stock SET on_hand = on_hand + ?2, reserved = reserved + ?3 WHERE sku = ?1",
+            // CAST: a figure an older release stored as a REAL (an overflow) is read as the
+            // nearest whole number, so a count can put it right; for whole numbers it is a no-op.
+            "UPDATE stock SET on_hand = CAST(on_hand AS INTEGER) + ?2,
+                 reserved = CAST(reserved AS INTEGER) + ?3 WHERE sku = ?1",
         )?
         .execute(params![e.sku.0, e.on_hand_delta, e.reserved_delta])?;
     if updated == 0 {
@@ -221,7 +224,7 @@ pub(in crate::store) fn import_catalog(
     )?;
     let mut on_hand = tx.prepare_cached(
         "INSERT INTO stock (sku, on_hand, reserved) VALUES (?1, 0, 0)
-         ON CONFLICT (sku) DO UPDATE SET on_hand = on_hand RETURNING on_hand",
+         ON CONFLICT (sku) DO UPDATE SET on_hand = CAST(on_hand AS INTEGER) RETURNING on_hand",
     )?;
     let mut changed = Vec::new();
     for row in rows {
@@ -263,7 +266,16 @@ pub(in crate::store) fn import_catalog(
             changed.push(StockEffect {
                 sku: row.sku.clone(),
                 kind: MoveKind::Import,
-                on_hand_delta: row.on_hand - current,
+                // Checked: a figure an older release left at the edge of i64 must not wrap.
+                on_hand_delta: row.on_hand.checked_sub(current).ok_or_else(|| {
+                    StoreError::Catalog(crate::store::CatalogError::Row {
+                        line: row.line,
+                        message: format!(
+                            "the store holds {current} of sku {} (from an older release): count that shelf first",
+                            row.sku
+                        ),
+                    })
+                })?,
                 reserved_delta: 0,
             });
         }
