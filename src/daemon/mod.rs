@@ -445,11 +445,25 @@ pub async fn run_with(
     let mut hangups = config_file
         .and_then(|_| tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok());
     tokio::pin!(shutdown);
+    // The config before a SIGHUP reload, to go back to if the new one cannot start.
+    let mut before_reload: Option<Config> = None;
     loop {
         let started = Daemon::start_with(config.clone(), opts).await;
         opts.new_database = false;
         let mut daemon = match started {
-            Ok(d) => d,
+            Ok(d) => {
+                before_reload = None;
+                d
+            }
+            // A reloaded file that parses but cannot run (a port taken): back to the one before
+            // rather than exit; the operator sees why.
+            Err(e) if before_reload.is_some() && !matches!(e, DaemonError::Store(_)) => {
+                tracing::error!(
+                    "SIGHUP: the daemon cannot start with the reloaded file ({e}); back to the config before"
+                );
+                config = before_reload.take().expect("checked");
+                continue;
+            }
             // A config from HQ that parses but cannot run here (a port taken, say): undo it
             // rather than crash-loop on it. A database that cannot be used is not the config's
             // fault: undoing it would not help.
@@ -476,8 +490,17 @@ pub async fn run_with(
                 Some(()) = hangup(&mut hangups) => {
                     let Some(path) = config_file else { continue };
                     match Config::load(path) {
+                        // The lock and the database belong to the state dir, and HQ knows the
+                        // store by its id: those change with a restart, not a reload.
+                        Ok(local)
+                            if local.store.state_dir != config.store.state_dir
+                                || local.store.id != config.store.id =>
+                        {
+                            tracing::error!("SIGHUP: not reloaded: store.id or store.state_dir changed; restart the service to apply them (systemctl restart flashpick)");
+                        }
                         Ok(local) => {
                             tracing::info!(file = %path.display(), "SIGHUP: reloading the config");
+                            before_reload = Some(config.clone());
                             break crate::hq::applied::effective(local);
                         }
                         // The daemon carries on with what it has; the file waits to be fixed.

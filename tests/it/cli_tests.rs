@@ -567,19 +567,63 @@ fn sighup_applies_a_good_file_and_carries_on_through_a_bad_one() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         "the reloaded config's port does not answer"
     );
+    let said = |what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = log
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("`{what}` in the log"));
+            if line.contains(what) {
+                break;
+            }
+        }
+    };
     // A broken file: said in the log, not applied, and the daemon answers as before.
     std::fs::write(&cfg, "[store\nid = ").unwrap();
     hup();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let line = log.recv_timeout(left).expect("the refusal in the log");
-        if line.contains("not reloaded") {
-            break;
-        }
-    }
+    said("not reloaded");
     notify.set_nonblocking(true).unwrap();
     assert!(notify.recv(&mut buf).is_err(), "a bad file was applied");
+    // Another state dir: the lock and the database belong to the old one; a restart's job.
+    std::fs::write(
+        &cfg,
+        good.replace(
+            &format!("state_dir = \"{}\"", dir.path().display()),
+            "state_dir = \"/tmp/elsewhere\"",
+        ),
+    )
+    .unwrap();
+    hup();
+    said("restart the service");
+    assert!(
+        notify.recv(&mut buf).is_err(),
+        "a new state dir was applied"
+    );
+    // A file that parses but cannot start (its port taken): back to the config before.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std::fs::write(
+        &cfg,
+        good.replace(
+            &format!("127.0.0.1:{port}"),
+            &taken.local_addr().unwrap().to_string(),
+        ),
+    )
+    .unwrap();
+    hup();
+    said("back to the config before");
+    notify.set_nonblocking(false).unwrap();
+    let mut seen = String::new();
+    while !seen.contains("READY=1") {
+        let n = notify
+            .recv(&mut buf)
+            .expect("READY=1 with the config before");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "the config before is not in force again"
+    );
     std::fs::write(&cfg, &good).unwrap();
     let o = run(&["--config", cfg.to_str().unwrap(), "status", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
