@@ -256,6 +256,20 @@ fn database(c: &Config) -> Finding {
     // daemon at start with exit 77.
     {
         use std::os::unix::fs::MetadataExt;
+        if let Ok(f) = std::fs::metadata(&path)
+            && f.mode() & 0o200 == 0
+        {
+            return bad(
+                Level::Fail,
+                check,
+                format!(
+                    "{} is read-only (mode {:o}): the daemon cannot write it",
+                    path.display(),
+                    f.mode() & 0o777
+                ),
+                format!("chmod 0640 {}", path.display()),
+            );
+        }
         if let (Ok(d), Ok(f)) = (
             std::fs::metadata(&c.store.state_dir),
             std::fs::metadata(&path),

@@ -90,6 +90,12 @@ pub(super) async fn quick_check(shared: Arc<Shared>) {
         );
     }
     if let Ok(Err(problems)) = checked {
+        // Noted beside the file: the next start refuses it with exit 74 instead of coming up
+        // READY on it again (the withheld watchdog would restart the daemon in a loop).
+        let note = crate::store::file::damage_note(shared.store.path());
+        if let Err(e) = std::fs::write(&note, format!("{problems}\n")) {
+            tracing::error!(error = %e, "cannot note the damage in {}", note.display());
+        }
         let message = format!(
             "the database {} is damaged ({problems}); restore the last good copy (`flashpick doctor` lists the snapshots, `flashpick restore FILE` puts one back)",
             shared.store.path().display()
@@ -112,6 +118,11 @@ pub(super) async fn snapshots(shared: Arc<Shared>, mut shutdown: watch::Receiver
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
+        }
+        // A file deleted, replaced or damaged: its copy is no snapshot to keep, and pruning
+        // would throw good ones away.
+        if !shared.alarms.is_empty() {
+            continue;
         }
         let state_dir = shared.config.store.state_dir.clone();
         let db = shared.store.path().to_path_buf();

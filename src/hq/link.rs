@@ -586,6 +586,7 @@ impl Link {
             );
             return self.reject("orders", Some(msg.id), reason).await;
         }
+        let external = msg.order.external_id.clone();
         match self.shared.store.ingest("hq", &msg.id, msg.order).await {
             Ok(Ingested::New(o)) => {
                 tracing::info!(order = o.id.0, external = %o.external_id, "order relayed by HQ");
@@ -593,8 +594,7 @@ impl Link {
             }
             Ok(Ingested::Changed { id, what }) => {
                 let message = format!(
-                    "HQ sent order {} again with other content ({what}); the store keeps the first — check with HQ",
-                    id.0
+                    "HQ sent order {external} again with other content ({what}); the store keeps the first — check with HQ"
                 );
                 let _ = self.shared.events.send(crate::api::Event::Alert {
                     level: "error".into(),

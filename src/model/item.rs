@@ -201,6 +201,16 @@ pub fn stored_forms(code: &str) -> Vec<String> {
     forms
 }
 
+/// A PLU as scales print it (`00012`) in the form it is stored in (`12`): leading zeros off an
+/// all-digit code; anything else as it is (the check then names it).
+pub fn normalised_plu(plu: &str) -> String {
+    if !plu.is_empty() && plu.bytes().all(|b| b.is_ascii_digit()) {
+        let trimmed = plu.trim_start_matches('0');
+        return if trimmed.is_empty() { "0" } else { trimmed }.to_string();
+    }
+    plu.to_string()
+}
+
 /// A scale PLU as stored: 1 to 10 digits, leading zeros removed ("0" for zero).
 pub fn check_plu(plu: &str) -> Result<(), String> {
     let digits = !plu.is_empty() && plu.len() <= 10 && plu.bytes().all(|b| b.is_ascii_digit());

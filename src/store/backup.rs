@@ -45,11 +45,25 @@ pub fn snapshot(db: &Path, out: &Path) -> Result<u64, StoreError> {
     }
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+        // `sudo flashpick backup` must not leave a folder the service's nightly snapshots
+        // cannot write into.
+        super::file::adopt_owner(parent);
     }
     let mut tmp = out.as_os_str().to_os_string();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
     let _ = std::fs::remove_file(&tmp);
+    // Made empty and private first (VACUUM INTO fills an empty file): the copy is never
+    // readable by others, not even while it is written.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| io(&tmp, e))?;
+    }
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| file::classify(db, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -64,6 +78,7 @@ pub fn snapshot(db: &Path, out: &Path) -> Result<u64, StoreError> {
         .and_then(|()| std::fs::rename(&tmp, out))
         .map_err(|e| io(out, e))?;
     restrict(out);
+    super::file::adopt_owner(out);
     Ok(std::fs::metadata(out).map(|m| m.len()).unwrap_or(0))
 }
 
@@ -163,6 +178,7 @@ pub fn restore(db: &Path, from: &Path, stamp: &str) -> Result<Option<PathBuf>, S
         let _ = std::fs::File::open(parent).and_then(|d| d.sync_all());
     }
     file::write_marker(db, "It was restored from a snapshot.").map_err(|e| io(db, e))?;
+    let _ = std::fs::remove_file(file::damage_note(db));
     super::file::adopt_owner(&file::marker_path(db));
     Ok(kept)
 }

@@ -224,8 +224,7 @@ fn parse_row(
         "" => None,
         // Scales print the PLU with leading zeros; it is stored without them.
         p if p.bytes().all(|c| c.is_ascii_digit()) && p.len() <= 10 => {
-            let trimmed = p.trim_start_matches('0');
-            Some(if trimmed.is_empty() { "0" } else { trimmed }.to_string())
+            Some(crate::model::item::normalised_plu(p))
         }
         p => return Err(err(format!("plu `{p}` must be up to 10 digits"))),
     };

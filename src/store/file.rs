@@ -62,6 +62,15 @@ pub fn marker_path(db: &Path) -> PathBuf {
     db.with_file_name(name)
 }
 
+/// The note left beside a database a check found damaged; restoring a snapshot (or starting a
+/// new database) removes it.
+pub fn damage_note(db: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(db.file_name().unwrap_or_default());
+    name.push(".damaged");
+    db.with_file_name(name)
+}
+
 /// Whether a database was here before: its marker, or snapshots of it in the backups folder
 /// (a second witness, should the marker go too).
 pub fn was_expected(db: &Path) -> bool {
@@ -96,6 +105,20 @@ pub enum Found {
 /// Checks the file at `db` before SQLite opens it: SQLite would silently create an empty
 /// database where one was lost, and read a damaged header as "not a database" only on first use.
 pub fn preflight(db: &Path, allow_new: bool) -> Result<Found, StoreError> {
+    // Damage found by a check while the daemon ran: restarting on the same file would only
+    // find it again (and a watchdog restart loop is no way to tell anyone).
+    if let Ok(found) = std::fs::read_to_string(damage_note(db))
+        && !allow_new
+    {
+        return Err(StoreError::Corrupt {
+            path: db.to_path_buf(),
+            reason: format!(
+                "PRAGMA quick_check found damage while flashpick ran: {} (noted in {})",
+                found.trim(),
+                damage_note(db).display()
+            ),
+        });
+    }
     let expected = was_expected(db);
     let meta = match std::fs::metadata(db) {
         Ok(m) => m,

@@ -78,15 +78,28 @@ impl StateLock {
     }
 }
 
-/// Who holds the lock of `state_dir` now, if anyone (for `doctor`; takes nothing).
+/// Who holds the lock of `state_dir` now, if anyone (for `doctor`). Read from the kernel's
+/// table of locks (`/proc/locks`), so that looking never takes the lock itself: a daemon
+/// starting at that moment would be refused.
 pub fn holder(state_dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
     let path = state_dir.join(LOCK_FILE);
-    let mut file = File::open(&path).ok()?;
-    match file.try_lock_shared() {
-        Ok(()) => None,
-        Err(TryLockError::WouldBlock) => Some(holder_of(&mut file)),
-        Err(TryLockError::Error(_)) => None,
+    let inode = std::fs::metadata(&path).ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let held = locks.lines().any(|l| {
+        // `1: FLOCK  ADVISORY  WRITE 1234 08:01:123456 0 EOF`
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.get(1) == Some(&"FLOCK")
+            && f.get(5)
+                .and_then(|id| id.rsplit(':').next())
+                .and_then(|i| i.parse::<u64>().ok())
+                == Some(inode)
+    });
+    if !held {
+        return None;
     }
+    let mut file = File::open(&path).ok()?;
+    Some(holder_of(&mut file))
 }
 
 fn open(path: &Path) -> std::io::Result<File> {

@@ -300,9 +300,12 @@ impl Store {
         allow_new: bool,
     ) -> Result<Store, StoreError> {
         let found = file::preflight(path, allow_new)?;
-        if found == file::Found::New && allow_new {
-            // A new start: the old marker described the database that was lost.
-            let _ = std::fs::remove_file(file::marker_path(path));
+        if allow_new {
+            // A new start: the old marker and any damage note described the database that was.
+            let _ = std::fs::remove_file(file::damage_note(path));
+            if found == file::Found::New {
+                let _ = std::fs::remove_file(file::marker_path(path));
+            }
         }
         let classify = |e| file::classify(path, e);
         let mut conn = Connection::open(path).map_err(classify)?;

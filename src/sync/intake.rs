@@ -221,6 +221,19 @@ pub async fn refuse(
     Ok(())
 }
 
+/// An inbox id for a refused message that has no usable id of its own: the message kind, what
+/// id it gave (cut short) and a digest of its content, so two different absurd pushes are two
+/// refusals and the same one retried is one.
+pub fn refusal_id(message: &str, id: &str, content: &str) -> String {
+    use md5::{Digest, Md5};
+    let digest = Md5::digest(content.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{message}:{}:{hex}",
+        id.chars().take(64).collect::<String>()
+    )
+}
+
 fn tombstone_key(platform: Platform, external_id: &str) -> String {
     format!("cancelled:{}:{external_id}", platform.as_str())
 }

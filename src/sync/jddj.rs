@@ -268,7 +268,18 @@ pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>)
 /// An order from `order/es/query`.
 pub fn draft(v: &Value) -> Result<DraftOrder, String> {
     let external_id = id_text(&v["orderId"]).ok_or("the order has no orderId")?;
-    let time = |k: &str| v[k].as_str().and_then(china_time::parse);
+    // A time that is there but does not read is refused, never taken as "now".
+    let time = |k: &str| -> Result<Option<Timestamp>, String> {
+        match &v[k] {
+            Value::Null => Ok(None),
+            Value::String(s) if s.is_empty() => Ok(None),
+            t => t
+                .as_str()
+                .and_then(china_time::parse)
+                .map(Some)
+                .ok_or_else(|| format!("order {external_id}: {k} {t} is not a time")),
+        }
+    };
     // A count or price that does not read as a whole number is a refusal, never a 0.
     let lines = v["product"]
         .as_array()
@@ -300,13 +311,16 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let placed_at = time("orderStartTime")?.unwrap_or_else(Timestamp::now);
+    let promised_at = time("orderPreEndDeliveryTime")?;
+    let platform_deadline = time("pickDeadline")?;
     Ok(DraftOrder {
         platform: Platform::Jddj,
         external_id,
         day_seq: v["orderNum"].as_i64().and_then(|n| u32::try_from(n).ok()),
-        placed_at: time("orderStartTime").unwrap_or_else(Timestamp::now),
-        promised_at: time("orderPreEndDeliveryTime"),
-        platform_deadline: time("pickDeadline"),
+        placed_at,
+        promised_at,
+        platform_deadline,
         cancelled: v["orderStatus"]
             .as_i64()
             .is_some_and(|s| STATUS_CANCELLED.contains(&s)),

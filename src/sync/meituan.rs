@@ -328,6 +328,11 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
     // Seconds to a moment; a figure no clock can show (i64::MAX) is refused, never wrapped.
     let moment = |k: &str| -> Result<Option<Timestamp>, String> {
         match secs(k) {
+            // Present but not a number: refused, never taken as "now" (which would pass the
+            // time window).
+            None if !v[k].is_null() && v[k] != "" => {
+                Err(format!("order {external_id}: {k} {} is not a time", v[k]))
+            }
             None | Some(0) => Ok(None),
             Some(s) => s
                 .checked_mul(1000)

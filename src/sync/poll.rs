@@ -221,7 +221,10 @@ async fn poll_jd(
                     .await?;
                 }
                 Err(e) => {
-                    let id = crate::sync::id_text(&order["orderId"]).unwrap_or_else(|| "?".into());
+                    // Read again every round: refused once, told once (by its content when it
+                    // has no usable id).
+                    let given = crate::sync::id_text(&order["orderId"]).unwrap_or_default();
+                    let id = intake::refusal_id("poll", &given, &order.to_string());
                     intake::refuse(store, alerts, Platform::Jddj, "jddj-poll", &id, &e).await?
                 }
             }

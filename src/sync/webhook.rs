@@ -42,8 +42,8 @@ pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// is not a platform talking, and is refused before it is buffered whole.
 pub const MAX_PUSH: usize = 256 * 1024;
 
-/// Reads a push body within [`MAX_PUSH`]; a larger or unreadable one is counted as refused and
-/// answered 413.
+/// Reads a push body within [`MAX_PUSH`] and [`BODY_TIMEOUT`]; a larger or unreadable one is
+/// counted as refused and answered 413, a late one 408.
 async fn read_body(r: &Receivers, body: axum::body::Body) -> Result<String, Response> {
     // A peer trickling its body must not hold the connection: the headers had their own deadline.
     let read = tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_PUSH)).await;
@@ -58,27 +58,27 @@ async fn read_body(r: &Receivers, body: axum::body::Body) -> Result<String, Resp
                     "push refused: body too large, unreadable or too slow"
                 );
             }
-            Err((
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                format!("push bodies are limited to {MAX_PUSH} bytes"),
-            )
-                .into_response())
+            let answer = if read.is_err() {
+                (
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )
+            } else {
+                (
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("push bodies are limited to {MAX_PUSH} bytes"),
+                )
+            };
+            Err(answer.into_response())
         }
     }
 }
 
 fn truncated(s: &str) -> String {
     s.chars().take(64).collect()
-}
-
-/// An inbox id for a refused message that has no usable id of its own: the message kind, what
-/// id it gave (cut short) and a digest of its content, so two different absurd pushes are two
-/// refusals and the same one retried is one.
-fn refusal_id(message: &str, id: &str, content: &str) -> String {
-    use md5::{Digest, Md5};
-    let digest = Md5::digest(content.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{message}:{}:{hex}", truncated(id))
 }
 
 /// The router for the webhook listener.
@@ -165,7 +165,7 @@ async fn meituan_push(
                     .map(|(k, v)| format!("{k}={v}&"))
                     .collect()
             };
-            let id = refusal_id(&message, &order_id, &content);
+            let id = intake::refusal_id(&message, &order_id, &content);
             intake::refuse(
                 &r.store,
                 &r.alerts,
@@ -273,6 +273,12 @@ async fn jd_push(
             "jd_param_json is not an object: {}",
             truncated(&param.to_string())
         ))
+    } else if !bill.is_empty() && !bill.bytes().all(|b| b.is_ascii_digit()) {
+        // JD's order ids are numbers: "-1" or "abc" is not one.
+        Err(format!(
+            "billId `{}` is not a JD order id (digits only)",
+            truncated(&bill)
+        ))
     } else {
         crate::store::order_check::check_id("billId", &bill)
     };
@@ -281,7 +287,7 @@ async fn jd_push(
         if let Some(o) = content.as_object_mut() {
             o.remove("timestamp");
         }
-        let id = refusal_id(&message, &bill, &content.to_string());
+        let id = intake::refusal_id(&message, &bill, &content.to_string());
         return match intake::refuse(
             &r.store,
             &r.alerts,

@@ -195,6 +195,30 @@ async fn a_database_deleted_under_the_daemon_stops_writes_and_is_not_silently_re
         matches!(&told, Event::Alert { message, .. } if message.contains("deleted")),
         "{told:?}"
     );
+    // Doctor hears the alarm from the running daemon.
+    let cfg_file = dir.path().join("t.toml");
+    std::fs::write(&cfg_file, &cfg.source.0).unwrap();
+    let o = tokio::task::spawn_blocking(move || {
+        run_within(
+            30,
+            &["--config", cfg_file.to_str().unwrap(), "doctor", "--json"],
+        )
+    })
+    .await
+    .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let alarm = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "daemon alarms")
+        .unwrap_or_else(|| panic!("no alarm finding in {findings}"))
+        .clone();
+    assert_eq!(alarm["level"], "fail", "{alarm}");
+    assert!(
+        alarm["detail"].as_str().unwrap().contains("deleted"),
+        "{alarm}"
+    );
     d.shutdown().await;
 
     let e = Daemon::start(cfg.clone()).await.err().expect("refused");
@@ -272,6 +296,12 @@ async fn a_damaged_database_is_refused_before_ready_or_alarmed_after() {
     assert_eq!(o.status.code(), Some(74), "{}", stderr(&o));
     assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
     assert!(stderr(&o).contains("flashpick restore"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("chown"),
+        "not a permissions problem: {}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).matches("truncated").count(), 1, "{}", stderr(&o));
 
     std::fs::write(&db, &whole).unwrap();
     rusqlite::Connection::open(&db)
@@ -281,6 +311,12 @@ async fn a_damaged_database_is_refused_before_ready_or_alarmed_after() {
     let o = serve(cfg.clone()).await.unwrap();
     assert_eq!(o.status.code(), Some(74), "{}", stderr(&o));
     assert!(stderr(&o).contains("newer"), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("schema version 99").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
 
     // Garbage over the root page of the stock ledger, which nothing reads at start.
     let mut damaged = whole.clone();
@@ -332,6 +368,36 @@ async fn a_damaged_database_is_refused_before_ready_or_alarmed_after() {
         "{code} {body}"
     );
     d.shutdown().await;
+    // Found while running, it is noted: the next start refuses the file with exit 74 instead of
+    // coming up READY on it (and being restarted by the watchdog in a loop), and doctor says so.
+    let e = Daemon::start(flashpick::config::Config::load(&cfg).unwrap())
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(e.exit_code(), 74, "{e}");
+    assert!(e.to_string().contains("quick_check found damage"), "{e}");
+    let c = cfg.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        run_within(30, &["--config", c.to_str().unwrap(), "doctor", "--json"])
+    })
+    .await
+    .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let db_finding = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "database")
+        .unwrap()
+        .clone();
+    assert_eq!(db_finding["level"], "fail", "{db_finding}");
+    assert!(
+        db_finding["fix"]
+            .as_str()
+            .unwrap()
+            .contains("flashpick restore"),
+        "{db_finding}"
+    );
 }
 
 /// A store database with a few thousand items, closed cleanly.
@@ -462,6 +528,23 @@ fn a_lost_database_comes_back_from_a_snapshot() {
         Some(75),
         "restore while the daemon runs: {}",
         stderr(&o)
+    );
+    let o = run_within(30, &["--config", c, "doctor", "--json"]);
+    let findings: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lock = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "state dir lock")
+        .unwrap()
+        .clone();
+    assert_eq!(lock["level"], "ok", "{lock}");
+    assert!(
+        lock["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("pid {}", daemon.id())),
+        "{lock}"
     );
     term(&daemon);
     stops_cleanly_named(daemon, &notify, dir.path(), "fp");

@@ -234,6 +234,9 @@ pub fn cases() -> Vec<Case> {
         Case { door: HqTopics, class: WrongType, what: "an order that is a string",
             input: Publish { topic: "orders", payload: br#"{"v":1,"id":"HQ-3","order":"nope"}"#.to_vec() },
             refusal: "not a relayed order" },
+        Case { door: HqTopics, class: Duplicate, what: "one relayed order id with other lines",
+            input: Publish { topic: "orders", payload: relayed("HQ-DUP", json!([{"sku": "W550", "qty": 3, "unit_price": 1}]), now) },
+            refusal: "other content" },
         Case { door: HqTopics, class: Duplicate, what: "a delta giving W550's code to another item",
             input: Publish { topic: "catalog", payload: json!({"v": 1, "version": 1, "changes": [
                 {"op": "item", "sku": "T1", "name": "茶", "location": "A-9", "barcodes": ["06901234567892"]}]}).to_string().into_bytes() },
@@ -539,6 +542,39 @@ async fn hq_topics_refuse_every_case_of_the_table() {
     s.hq.until(10, "the store online", |h| {
         h.last("T-0001/status")
             .is_some_and(|st| st["online"] == true)
+    })
+    .await;
+    // The order the duplicate case sends again with other lines.
+    s.hq.client
+        .publish(
+            "flashpick/v1/T-0001/orders",
+            QoS::AtLeastOnce,
+            false,
+            relayed(
+                "HQ-DUP",
+                json!([{"sku": "W550", "qty": 1, "unit_price": 1}]),
+                Timestamp::now().0,
+            ),
+        )
+        .await
+        .unwrap();
+    within(10, "the first HQ-DUP", async {
+        loop {
+            let n: i64 =
+                s.d.store()
+                    .read(|c| {
+                        Ok(c.query_row(
+                            "SELECT count(*) FROM \"order\" WHERE external_id = 'HQ-DUP'",
+                            [],
+                            |r| r.get(0),
+                        )?)
+                    })
+                    .unwrap();
+            if n == 1 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
     })
     .await;
     for case in rows(Door::HqTopics) {

@@ -146,6 +146,26 @@ async fn absurd_but_signed_pushes_are_received_refused_and_told_once() {
             paid(&"9".repeat(5000), &now, line(json!(1), json!("2.00"))),
             "order_id",
         ),
+        // A time that does not read is not taken as "now" (which would pass the window).
+        (
+            "MT-T7",
+            paid("MT-T7", "yesterday", line(json!(1), json!("2.00"))),
+            "ctime \"yesterday\" is not a time",
+        ),
+        // A delivery booked a month ahead.
+        (
+            "MT-T8",
+            mt_signed(&[
+                ("order_id", "MT-T8".to_string()),
+                ("ctime", now.clone()),
+                (
+                    "delivery_time",
+                    (Timestamp::now().0 / 1000 + 30 * 86400).to_string(),
+                ),
+                ("detail", line(json!(1), json!("2.00")).to_string()),
+            ]),
+            "more than 7 days ahead",
+        ),
     ];
     for (what, body, _) in &absurd {
         let answer = post("/meituan/paid", body.clone()).await;
@@ -158,6 +178,7 @@ async fn absurd_but_signed_pushes_are_received_refused_and_told_once() {
     let jd_absurd = [
         r#"{"billId":"","statusId":"32000"}"#.to_string(),
         "[1,2,3]".to_string(),
+        r#"{"billId":"-1","statusId":"32000"}"#.to_string(),
         format!(r#"{{"billId":"{}","statusId":"32000"}}"#, "7".repeat(5000)),
     ];
     for param in &jd_absurd {

@@ -240,6 +240,16 @@ fn a_platform_pushing_twice_creates_one_order() {
         .ingest_blocking("meituan", "push-2", order.clone())
         .unwrap();
     assert_eq!(other_message, Ingested::Duplicate(first.id));
+    // A status or rider re-push changes what does not decide the picking: no change.
+    let mut repushed = order.clone();
+    repushed.remark = Some("骑手已到店".into());
+    repushed.day_seq = Some(77);
+    assert_eq!(
+        store
+            .ingest_blocking("meituan", "push-3b", repushed)
+            .unwrap(),
+        Ingested::Duplicate(first.id)
+    );
     // The same id with other lines is a change someone must look at, told once; the store
     // keeps what it has.
     let mut changed = order.clone();

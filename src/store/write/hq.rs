@@ -54,8 +54,8 @@ pub enum CatalogChange {
         /// Barcodes (replace the item's codes).
         #[serde(default)]
         barcodes: Vec<String>,
-        /// Scale PLU.
-        #[serde(default)]
+        /// Scale PLU (leading zeros are taken off, as a catalog file's are).
+        #[serde(default, deserialize_with = "plu_form")]
         plu: Option<String>,
         /// Weighed goods: the grams of one portion as the platforms sell it (absent: the item
         /// keeps the one it has).
@@ -78,6 +78,11 @@ pub enum CatalogChange {
         /// Position on the pick walk.
         walk_seq: i64,
     },
+}
+
+fn plu_form<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let plu: Option<String> = Option::deserialize(d)?;
+    Ok(plu.map(|p| crate::model::item::normalised_plu(&p)))
 }
 
 /// What became of a delta.
