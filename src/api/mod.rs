@@ -27,8 +27,10 @@ pub const PROTOCOL: u32 = 1;
 /// Longest request line accepted, in bytes.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// The first line of each side.
+/// The first line of each side. Unknown fields are refused: a misspelt `actr` would silently
+/// make the actor `station`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Hello {
     /// Protocol version.
     pub protocol: u32,
@@ -48,6 +50,7 @@ pub struct Hello {
 
 /// `{"hello": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HelloLine {
     /// The hello.
     pub hello: Hello,

@@ -41,15 +41,15 @@ pub struct PickingSection {
     /// repeating one read, not a second unit.
     #[serde(default = "default_repeat")]
     pub repeat_window_ms: u64,
-    /// An order in picking with no scan and no request touching it for this many minutes goes
+    /// An order in picking with no scan and no request touching it for this many seconds goes
     /// back to the queue (its picked units stay picked): a screen that died must not hold it.
     /// 0: never.
     #[serde(default = "default_claim_idle")]
-    pub claim_idle_mins: u32,
+    pub claim_idle_secs: u32,
 }
 
 fn default_claim_idle() -> u32 {
-    15
+    900
 }
 
 fn default_tolerance() -> u32 {
@@ -64,7 +64,7 @@ impl Default for PickingSection {
         PickingSection {
             weight_tolerance_pct: default_tolerance(),
             repeat_window_ms: default_repeat(),
-            claim_idle_mins: default_claim_idle(),
+            claim_idle_secs: default_claim_idle(),
         }
     }
 }

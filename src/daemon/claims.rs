@@ -1,5 +1,5 @@
 //! Claims nobody works on: an order in picking with no scan and no request touching it for
-//! `[picking] claim_idle_mins` goes back to the queue, so a screen that died (or a picker who went
+//! `[picking] claim_idle_secs` goes back to the queue, so a screen that died (or a picker who went
 //! home) does not hold it until someone notices. A dropped connection alone never releases: an
 //! HQ config apply drops every screen, and serial scanners pick with no screen at all.
 
@@ -12,13 +12,14 @@ use tokio::sync::watch;
 
 /// Checks for idle claims every so often until shutdown.
 pub(super) async fn release_idle(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let mins = shared.config.picking.claim_idle_mins;
-    if mins == 0 {
+    let secs = shared.config.picking.claim_idle_secs;
+    if secs == 0 {
         return;
     }
-    let idle = Duration::from_secs(u64::from(mins) * 60);
-    let mut tick =
-        tokio::time::interval((idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(60)));
+    let idle = Duration::from_secs(u64::from(secs));
+    let mut tick = tokio::time::interval(
+        (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(60)),
+    );
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
@@ -36,7 +37,12 @@ pub(super) async fn release_idle(shared: Arc<Shared>, mut shutdown: watch::Recei
             match shared.store.release_idle(id, since).await {
                 Ok(Some(_)) => {
                     let message = format!(
-                        "order #{seq} went back to the queue: {picker} has not touched it for {mins} minutes (its picked units stay picked)"
+                        "order #{seq} went back to the queue: {picker} has not touched it for {} (its picked units stay picked)",
+                        if secs >= 120 {
+                            format!("{} minutes", secs / 60)
+                        } else {
+                            format!("{secs} s")
+                        }
                     );
                     tracing::warn!(order = id.0, %picker, "{message}");
                     let _ = shared.events.send(Event::Alert {

@@ -411,12 +411,18 @@ impl Conn {
     async fn hello(&mut self, line: &str) -> (bool, bool) {
         let hello = match serde_json::from_str::<HelloLine>(line) {
             Ok(h) => h.hello,
-            Err(_) => {
+            Err(err) => {
                 Metrics::inc(&self.shared.metrics.malformed);
+                // A hello with a misspelt field says which, instead of only "say hello".
+                let why = if line.contains("\"hello\"") {
+                    format!(" ({err})")
+                } else {
+                    String::new()
+                };
                 let e = ApiError {
                     code: "protocol".into(),
                     message: format!(
-                        "say hello first: {{\"hello\":{{\"protocol\":{PROTOCOL},\"client\":\"…\"}}}}"
+                        "say hello first: {{\"hello\":{{\"protocol\":{PROTOCOL},\"client\":\"…\",\"actor\":\"…\"}}}}{why}"
                     ),
                 };
                 return (false, self.reply(None, Err(e)).await);

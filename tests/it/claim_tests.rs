@@ -138,10 +138,16 @@ async fn another_pickers_order_needs_a_takeover_and_the_ledger_names_who_did_it(
         .unwrap_err()
         .to_string();
     assert!(e.contains("being picked by p2"), "{e}");
-    // A manager may act on anyone's order without taking it.
+    // A manager may act on anyone's order without taking it, and is named for it.
     m1.request(Request::ReleaseOrder { order_id: id })
         .await
         .unwrap();
+    let last = who_did(
+        &d,
+        "SELECT json_extract(event, '$.type') || ':' || actor FROM order_transition
+         ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(last, ["release:m1"]);
     d.shutdown().await;
 }
 
@@ -205,4 +211,93 @@ fn an_idle_claim_goes_back_to_the_queue_and_a_touched_one_stays() {
     assert_eq!(actor, store::IDLE_RELEASE);
     drop(rt);
     store.close();
+}
+
+/// The daemon releases a claim nobody touches, with an alert naming the picker; the order is back
+/// in the queue with its picked units.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_releases_an_idle_claim_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(dir.path(), &[("MT-1", &[("W550", 2)])]);
+    let text = daemon_config(dir.path()).source.0 + "\n[picking]\nclaim_idle_secs = 1\n";
+    let d = Daemon::start(Config::parse(&text, Path::new("t.toml")).unwrap())
+        .await
+        .unwrap();
+    let id = ids[0].0;
+    let mut p1 = client(&d, "p1").await;
+    p1.request(Request::Subscribe {
+        topics: vec![flashpick::api::Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    p1.request(Request::AcceptOrder { order_id: id })
+        .await
+        .unwrap();
+    p1.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        p1.request(Request::RecordScan {
+            order_id: id,
+            code: "6901234567892".into(),
+            scanner: None,
+        })
+        .await
+        .unwrap()["result"],
+        "ok"
+    );
+    let told = crate::common::within(10, "the idle release", async {
+        loop {
+            if let flashpick::api::Event::Alert {
+                message, order_id, ..
+            } = p1.next_event().await.unwrap()
+                && order_id == Some(id)
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(
+        told.contains("went back to the queue") && told.contains("p1"),
+        "{told}"
+    );
+    let o = p1
+        .request(Request::GetOrder { order_id: id })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["state"], "accepted", "{o}");
+    assert_eq!(
+        o["order"]["lines"][0]["picked"], 1,
+        "picked units stay picked"
+    );
+    d.shutdown().await;
+}
+
+/// A hello with a misspelt field is refused naming it: `actr` once made the actor `station`
+/// without a word, and the ledger named nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_hello_is_refused_naming_the_field() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
+    let s = tokio::net::UnixStream::connect(d.socket_path())
+        .await
+        .unwrap();
+    let (r, mut w) = s.into_split();
+    w.write_all(b"{\"hello\":{\"protocol\":1,\"client\":\"x\",\"actr\":\"p2\"}}\n")
+        .await
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(r).lines();
+    let reply = crate::common::within(5, "the refusal", lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(reply.contains("unknown field `actr`"), "{reply}");
+    d.shutdown().await;
 }
