@@ -85,10 +85,13 @@ pub fn run(path: &Path, json: bool) -> Result<(), Failure> {
                 .enable_all()
                 .build()
                 .map_err(|e| fail(1, e))?;
-            let mut all = vec![ok(
-                "config",
-                format!("{} (store {})", path.display(), c.store.id),
-            )];
+            let mut all = vec![
+                ok(
+                    "config",
+                    format!("{} (store {})", path.display(), c.store.id),
+                ),
+                config_access(path, &c),
+            ];
             all.extend(rt.block_on(checks(&c)));
             all
         }
@@ -120,6 +123,66 @@ fn print(findings: &[Finding], json: bool) {
             println!("    fix: {fix}");
         }
     }
+}
+
+/// Who may read the config file and its secrets: not every user, and not the staff (they join
+/// `flashpick-staff` for the socket; installs from before that put them in the service's group).
+pub fn config_access(path: &Path, c: &Config) -> Finding {
+    use std::os::unix::fs::PermissionsExt;
+    let check = "config file access";
+    let secrets = (c.platforms.meituan.enabled && !c.platforms.meituan.secret.is_empty())
+        || (c.platforms.jddj.enabled && !c.platforms.jddj.secret.is_empty())
+        || c.hq.password.as_ref().is_some_and(|p| !p.is_empty());
+    let mode = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777);
+    if secrets && mode.as_ref().is_ok_and(|m| m & 0o004 != 0) {
+        return bad(
+            Level::Warn,
+            check,
+            format!(
+                "{} holds secrets and every user may read it (mode {:o})",
+                path.display(),
+                mode.unwrap_or(0)
+            ),
+            format!(
+                "chmod 0640 {} (owner root, group flashpick)",
+                path.display()
+            ),
+        );
+    }
+    let members: Vec<String> = std::fs::read_to_string("/etc/group")
+        .ok()
+        .and_then(|g| {
+            g.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.first() == Some(&"flashpick")).then(|| {
+                    f.get(3)
+                        .unwrap_or(&"")
+                        .split(',')
+                        .filter(|m| !m.is_empty() && *m != "flashpick")
+                        .map(str::to_string)
+                        .collect()
+                })
+            })
+        })
+        .unwrap_or_default();
+    if secrets && !members.is_empty() {
+        return bad(
+            Level::Warn,
+            check,
+            format!(
+                "users {} are in group flashpick and may read the config's secrets",
+                members.join(", ")
+            ),
+            format!(
+                "staff need only the socket: for each, `gpasswd -d USER flashpick && usermod -aG flashpick-staff USER` ({})",
+                members.join(", ")
+            ),
+        );
+    }
+    ok(
+        check,
+        format!("{}: not readable by other users", path.display()),
+    )
 }
 
 /// Every check after the config parsed.

@@ -132,9 +132,27 @@ fn minisig_path(file: &Path) -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
+    use std::io::Read;
+    // Configs, keys and signatures are a few KiB: a path to /dev/zero must not eat the memory.
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(crate::config::MAX_CONFIG_BYTES + 1)
+                .read_to_string(&mut text)
+        })
         .with_context(|| format!("cannot read {}", path.display()))
-        .map_err(|e| fail(66, e))
+        .map_err(|e| fail(66, e))?;
+    if text.len() as u64 > crate::config::MAX_CONFIG_BYTES {
+        return Err(fail(
+            65,
+            anyhow::anyhow!(
+                "{} is larger than {} KiB: not a config, key or signature",
+                path.display(),
+                crate::config::MAX_CONFIG_BYTES / 1024
+            ),
+        ));
+    }
+    Ok(text)
 }
 
 fn keygen(out: &Path) -> Result<(), Failure> {

@@ -582,10 +582,16 @@ async fn bind_socket(path: &Path, group: &str) -> Result<UnixListener, DaemonErr
     // 0660: the service user and the staff's group (the TUI) may connect; the staff's group is
     // not the service's, which may read the config's secrets.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(sock_err)?;
-    if let Some(gid) = group_id(group)
-        && let Err(e) = std::os::unix::fs::chown(path, None, Some(gid))
-    {
-        tracing::warn!(error = %e, group, "cannot give the socket to the staff's group: make the service user a member (the unit's SupplementaryGroups)");
+    match group_id(group) {
+        Some(gid) => {
+            if let Err(e) = std::os::unix::fs::chown(path, None, Some(gid)) {
+                tracing::warn!(error = %e, group, "cannot give the socket to the staff's group: make the service user a member (the unit's SupplementaryGroups)");
+            }
+        }
+        None => tracing::info!(
+            group,
+            "no such group here: the socket stays with the service's group (the package creates it)"
+        ),
     }
     Ok(listener)
 }

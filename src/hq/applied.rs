@@ -70,6 +70,16 @@ impl Ledger {
     /// Reads the record; none yet means the local file alone.
     pub fn load(state_dir: &Path) -> Result<Ledger, LedgerError> {
         let path = Self::path(state_dir);
+        // Written by a release that left it readable to others (it holds secrets): made the
+        // service user's alone on the way.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(m) = std::fs::metadata(&path)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            }
+        }
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| LedgerError {
                 path,

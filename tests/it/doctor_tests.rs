@@ -134,6 +134,20 @@ async fn a_healthy_store_passes_every_check() {
             mt_secret: "sim-meituan-secret",
         },
     );
+    // Written under the usual umask, every user may read its secrets: said, with the fix.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (_, f) = doctor(&cfg).await;
+        assert_finding(
+            &f,
+            "config file access",
+            "warn",
+            "every user may read it",
+            "chmod 0640",
+        );
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o640)).unwrap();
+    }
     let (code, f) = doctor(&cfg).await;
     for (name, x) in &f {
         assert_eq!(x["level"], "ok", "{name}: {x}");
@@ -300,4 +314,59 @@ async fn a_wrong_hq_password_is_named_as_a_refused_login() {
     let (_, f) = doctor(&cfg).await;
     assert_finding(&f, "HQ broker", "fail", "", "hq.username and hq.password");
     sim.stop().await;
+}
+
+/// The daemon says a refused HQ login as such in its log, as an error (it once logged it only
+/// at debug level, so nobody saw why the store never reached HQ).
+#[test]
+fn the_daemon_logs_a_refused_hq_login_as_an_error() {
+    use std::io::{BufRead, Read, Write};
+    let refuser = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = refuser.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in refuser.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 512];
+            if s.read(&mut buf).is_ok_and(|n| n > 0 && buf[0] >> 4 == 1) {
+                let _ = s.write_all(&[0x20, 0x02, 0x00, 0x04]);
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("store.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\nid = \"LG-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n[http]\nlisten = \"127.0.0.1:0\"\n[hq]\nenabled = true\nbroker = \"mqtt://127.0.0.1:{port}\"\nusername = \"store\"\npassword = \"wrong\"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .env("RUST_LOG", "warn")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let line = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = rx.recv_timeout(left).expect("the refused login in the log");
+        if line.contains("refused the login") {
+            break line;
+        }
+    };
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("hq.username and hq.password"), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
 }
