@@ -3,7 +3,7 @@
 //! the way back from a snapshot. Each refusal names the fix and exits with a code the unit does
 //! not restart on.
 
-use crate::cli_tests::{bin, fixture, stderr, stops_cleanly};
+use crate::cli_tests::{bin, fixture, stderr};
 use crate::common::{daemon_config, http_get, seed_db, within};
 use flashpick::api::client::Client;
 use flashpick::api::{Event, Request, Topic};
@@ -37,11 +37,14 @@ fn serve_ready(dir: &Path, cfg: &Path, name: &str) -> (Child, UnixDatagram) {
     notify
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    // The log to a file: a pipe nobody reads would stall the daemon once full, and the file
+    // says what happened when a test fails.
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
     let child = bin()
         .args(["--config", cfg.to_str().unwrap(), "serve"])
         .env("NOTIFY_SOCKET", &notify_path)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
     let mut buf = [0u8; 512];
@@ -122,10 +125,33 @@ fn a_second_daemon_on_one_state_dir_exits_at_once_naming_the_first() {
     stops_cleanly_named(second, &notify, dir.path(), "second");
 }
 
-fn stops_cleanly_named(child: Child, notify: &UnixDatagram, dir: &Path, name: &str) {
-    // `stops_cleanly` looks for `fp.sock`; these daemons use their own name.
+/// After SIGTERM: STOPPING=1, exit 0 within 5 s, its socket gone; the daemon's log on failure.
+fn stops_cleanly_named(mut child: Child, notify: &UnixDatagram, dir: &Path, name: &str) {
+    let log = || std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default();
+    let mut buf = [0u8; 512];
+    let stopping = loop {
+        let n = notify
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no STOPPING=1 from {name} ({e}); its log:\n{}", log()));
+        if &buf[..n] != b"WATCHDOG=1" {
+            break String::from_utf8_lossy(&buf[..n]).into_owned();
+        }
+    };
+    assert_eq!(stopping, "STOPPING=1", "{}", log());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} did not exit within 5 s; its log:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", log());
     let sock = dir.join(format!("{name}.sock"));
-    stops_cleanly(child, notify, dir, "SIGTERM");
     assert!(!sock.exists(), "{} left behind", sock.display());
 }
 
@@ -637,4 +663,53 @@ fn a_lost_database_is_noticed_even_with_its_marker_gone() {
         .err()
         .expect("refused");
     assert!(matches!(e, StoreError::Missing { .. }), "{e}");
+}
+
+/// Snapshots: private, listed newest first, the oldest pruned past the number kept, and checked
+/// before a restore (a damaged one is refused, the database in place untouched).
+#[test]
+fn snapshots_are_private_kept_to_their_number_and_checked_before_a_restore() {
+    use flashpick::store::backup;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seeded_store(dir.path()).close();
+    let db = dir.path().join("store.db");
+    for day in 1..=9 {
+        let out = backup::dir(dir.path()).join(backup::file_name(&format!("2026110{day}-030000")));
+        backup::snapshot(&db, &out).unwrap();
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Their times, a day apart, as the nightly task would leave them.
+        let t =
+            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + day * 86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&out)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    assert_eq!(backup::prune(dir.path(), backup::KEEP), 2);
+    let left = backup::list(dir.path());
+    assert_eq!(left.len(), backup::KEEP);
+    assert!(
+        left[0].path.to_string_lossy().contains("20261109"),
+        "{left:?}"
+    );
+    assert!(
+        left.last()
+            .unwrap()
+            .path
+            .to_string_lossy()
+            .contains("20261103")
+    );
+    // A damaged snapshot is refused, and the database in place stays.
+    let bad = dir.path().join("bad.db");
+    std::fs::write(&bad, b"SQLite format 3\0 and then nothing").unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let e = backup::restore(&db, &bad, "x").unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
 }
