@@ -17,9 +17,9 @@ pub(super) async fn release_idle(shared: Arc<Shared>, mut shutdown: watch::Recei
         return;
     }
     let idle = Duration::from_secs(u64::from(secs));
-    let mut tick = tokio::time::interval(
-        (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(60)),
-    );
+    let every = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(60));
+    // Not at start (claims left from before a restart are found by the first round after).
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,

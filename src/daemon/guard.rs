@@ -78,18 +78,27 @@ pub(super) async fn watch_file(
 /// and a look for stock figures an older release left out of bounds.
 pub(super) async fn quick_check(shared: Arc<Shared>) {
     let path = shared.store.path().to_path_buf();
-    let checked = tokio::task::spawn_blocking(move || crate::store::file::quick_check(&path)).await;
-    let bad_figures = shared
-        .store
-        .read_async(|c| Ok(crate::store::schema::bad_stock_figures(c)?))
-        .await;
+    // Both read every page of a table or more: on a connection of their own with a small cache
+    // (the pooled readers' large cache would keep what they read resident).
+    let checked = tokio::task::spawn_blocking(move || {
+        (
+            crate::store::file::quick_check(&path),
+            crate::store::file::with_small_cache(&path, |c| {
+                crate::store::schema::bad_stock_figures(c)
+            }),
+        )
+    })
+    .await;
+    let Ok((checked, bad_figures)) = checked else {
+        return;
+    };
     if let Ok((n @ 1.., first)) = bad_figures {
         tracing::error!(
             "{n} sku(s) (first: {}) hold stock figures that are not whole numbers or beyond 1000000000 (written by an older flashpick): the platforms are told 0 for them; count those shelves",
             first.join(", ")
         );
     }
-    if let Ok(Err(problems)) = checked {
+    if let Err(problems) = checked {
         // Noted beside the file: the next start refuses it with exit 74 instead of coming up
         // READY on it again (the withheld watchdog would restart the daemon in a loop).
         let note = crate::store::file::damage_note(shared.store.path());
