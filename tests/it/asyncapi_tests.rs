@@ -200,6 +200,17 @@ async fn the_events_a_real_store_writes_fit_the_schemas() {
         )
         .await
         .unwrap();
+    // An order relayed by HQ, accepted: HQ hears it as order transitions, never as a platform
+    // `report` (a kind the contract does not have; an HQ consumer refused such batches).
+    let mut relayed = crate::common::new_order("OMS-1", &[("W550", 1)]);
+    relayed.platform = flashpick::model::Platform::Hq;
+    let Ingested::New(h) = store.ingest("hq", "hq-1", relayed).await.unwrap() else {
+        panic!()
+    };
+    store
+        .apply(h.id, OrderEvent::Accept, "p1", None)
+        .await
+        .unwrap();
     store
         .stock(StockOp {
             sku: SkuCode::new("MILK1L"),
@@ -243,4 +254,32 @@ async fn the_events_a_real_store_writes_fit_the_schemas() {
         assert_eq!(r.payload["type"], r.kind.as_str());
     }
     store.close_async().await;
+}
+
+/// `report` rows an older release left pending for HQ are not sent: the migration marks them
+/// done (a database as that release left it, with one such row).
+#[test]
+fn report_rows_an_older_release_queued_for_hq_are_never_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    crate::common::seeded_store(dir.path()).close();
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            "INSERT INTO outbox (event_id, destination, kind, payload, next_attempt_at, created_at)
+             VALUES ('01-old', 'hq', 'report', '{\"v\":1,\"type\":\"report\",\"action\":\"confirm\"}', 0, 0);
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+    }
+    let store = flashpick::store::Store::open(&db, crate::common::options()).unwrap();
+    let pending = store
+        .read(|c| flashpick::store::pending_outbox(c, "hq", 1000))
+        .unwrap();
+    assert!(
+        pending.iter().all(|r| r.kind != "report"),
+        "{:?}",
+        pending.iter().map(|r| &r.kind).collect::<Vec<_>>()
+    );
+    store.close();
 }

@@ -398,8 +398,13 @@ pub(super) fn apply_loaded(
         &event_id,
         now,
     )?;
-    for report in &t.reports {
-        platform_report(tx, &t.order, order.state, report, &event_id, now)?;
+    // A platform hears its own orders' progress as reports; HQ has no report API: it learns
+    // its relayed orders' progress from the `order_transition` events below (a `report` row
+    // under `hq` went out as an event kind the contract does not have).
+    if t.order.platform.sells_stock() {
+        for report in &t.reports {
+            platform_report(tx, &t.order, order.state, report, &event_id, now)?;
+        }
     }
     if options.hq_events {
         hq_order_event(
