@@ -337,24 +337,27 @@ fn serve(path: &Path, new_database: bool) -> Result<(), Failure> {
         .build()
         .context("cannot start the async runtime")?;
     let opts = crate::daemon::StartOptions { new_database };
-    rt.block_on(crate::daemon::run_with(
-        config,
-        opts,
-        Some(path),
-        shutdown_signal(),
-    ))
-    .map_err(|e| fail(e.exit_code(), e))?;
+    let shutdown = {
+        let _runtime = rt.enter();
+        shutdown_signal()
+    };
+    rt.block_on(crate::daemon::run_with(config, opts, Some(path), shutdown))
+        .map_err(|e| fail(e.exit_code(), e))?;
     Ok(())
 }
 
-/// Completes on SIGTERM (systemd stop) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+/// Completes on SIGTERM (systemd stop) or SIGINT (Ctrl-C). The handlers are installed when this
+/// is called, not when the future is first polled: a stop that arrives right after READY=1 would
+/// otherwise meet the default action and kill the daemon without its orderly stop.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
-        _ = int.recv() => tracing::info!("SIGINT: stopping"),
+    async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+        }
     }
 }
 
@@ -454,13 +457,14 @@ fn sim(a: SimArgs) -> Result<(), Failure> {
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
         let handle = crate::sim::start(listener, config).await?;
+        let stop = shutdown_signal();
         eprintln!(
             "platform simulator on http://{addr}: Meituan {mt}, JD {jd}; state at http://{addr}/sim/state",
             addr = handle.addr,
             mt = handle.meituan_base(),
             jd = handle.jd_base()
         );
-        shutdown_signal().await;
+        stop.await;
         handle.stop().await;
         Ok::<(), anyhow::Error>(())
     })?;

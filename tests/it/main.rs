@@ -8,6 +8,7 @@ mod claim_tests;
 mod cli_tests;
 mod codes_tests;
 mod common;
+mod contract;
 mod daemon_tests;
 mod doctor_tests;
 mod fault_campaign;

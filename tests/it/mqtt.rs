@@ -16,7 +16,25 @@ pub struct Hq {
     pub events: Arc<Mutex<Vec<HqEvent>>>,
     /// Other messages: (topic, payload).
     pub other: Seen,
+    /// Messages the store published that break the AsyncAPI contract (checked as they arrive).
+    pub breaches: Arc<Mutex<Vec<String>>>,
     changed: Arc<tokio::sync::Notify>,
+}
+
+/// Every test that listens as HQ checks every message the store published against the
+/// contract: a breach fails the test that saw it (unless it is failing already).
+impl Drop for Hq {
+    fn drop(&mut self) {
+        let breaches = self.breaches.lock().unwrap();
+        if !std::thread::panicking() {
+            assert!(
+                breaches.is_empty(),
+                "the store published {} message(s) the AsyncAPI contract refuses: {:#?}",
+                breaches.len(),
+                &breaches[..breaches.len().min(5)]
+            );
+        }
+    }
 }
 
 impl Hq {
@@ -31,14 +49,16 @@ impl Hq {
         let (client, mut el) = AsyncClient::new(o, 64);
         let events = Arc::new(Mutex::new(Vec::new()));
         let other = Arc::new(Mutex::new(Vec::new()));
+        let breaches = Arc::new(Mutex::new(Vec::new()));
         let changed = Arc::new(tokio::sync::Notify::new());
         let (ready_tx, mut ready) = mpsc::channel(1);
         {
-            let (client, events, other, changed) = (
+            let (client, events, other, changed, breaches) = (
                 client.clone(),
                 events.clone(),
                 other.clone(),
                 changed.clone(),
+                breaches.clone(),
             );
             tokio::spawn(async move {
                 loop {
@@ -65,6 +85,11 @@ impl Hq {
                             let _ = ready_tx.try_send(());
                         }
                         Ok(Event::Incoming(Packet::Publish(p))) => {
+                            if let Some(Err(breach)) =
+                                crate::contract::check_published(&p.topic, &p.payload)
+                            {
+                                breaches.lock().unwrap().push(breach);
+                            }
                             if p.topic.ends_with("/events") {
                                 let batch: EventBatch = serde_json::from_slice(&p.payload)
                                     .expect("events are EventBatch JSON");
@@ -89,6 +114,7 @@ impl Hq {
             client,
             events,
             other,
+            breaches,
             changed,
         }
     }
