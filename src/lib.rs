@@ -1,23 +1,29 @@
 //! flashpick: the store-side edge agent for 30-minute delivery.
 //!
-//! Map of the house (arrows point down only):
+//! Map of the house (arrows point down only; `tests/it/layers.rs` enforces it):
 //! - [`model`]: the pure domain — ids, money in fen, the order state machine, stock arithmetic,
-//!   the SLA clock. No I/O; table- and property-tested.
+//!   the SLA clock, barcodes, China time, the screen language. No I/O; table- and
+//!   property-tested.
 //! - [`config`]: the store's TOML file, strictly parsed and validated (exit 78 on a bad one).
+//!   Uses model.
 //! - [`store`]: SQLite — migrations, the single writer thread, reader connections, catalog import.
-//! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection.
+//!   Uses model and config.
+//! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection. Uses
+//!   model, config and store.
 //! - [`sync`]: the delivery platforms — signatures, adapters, the outbox delivery workers, the
-//!   push receivers.
+//!   push receivers. Uses model, config and store.
+//! - [`api`]: the local Unix-socket protocol (JSON lines) with its own records, shared by the
+//!   daemon, the CLI and the TUI. Uses model only.
 //! - [`hq`]: headquarters over MQTT — events out of the outbox (done on PUBACK), relayed orders
-//!   and catalog deltas in, signed configs with rollback, fleet status.
+//!   and catalog deltas in, signed configs with rollback, fleet status. Beside the daemon: it
+//!   reaches the daemon only through the narrow [`hq::Host`] handle.
 //! - [`sim`]: the platform simulator (`flashpick sim`): both platforms' side of the API, for the
-//!   demo and the tests.
-//! - [`api`]: the local Unix-socket protocol (JSON lines) shared by the daemon, the CLI and the TUI.
+//!   demo and the tests. Beside everything; uses model (and sync's signing, for now).
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
-//!   systemd readiness.
+//!   systemd readiness; converts store records to socket records and hosts the HQ link.
 //! - [`tui`]: the pick-and-pack terminal UI, a socket client: state + update + render, no I/O
-//!   in its core.
-//! - [`cli`]: the `flashpick` command line.
+//!   in its core. Uses api and model only.
+//! - [`cli`]: the `flashpick` command line. Uses everything.
 //! - [`throttle`]: one warning line per interval for things that repeat (used at every door).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -15,10 +15,12 @@
 //! (id `null` when none could be read); the connection stays open.
 
 pub mod client;
+pub mod records;
 pub mod session;
 
+pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
+
 use crate::model::{Order, SlaState, Timestamp};
-use crate::store::{OutboxDepth, SkuInfo};
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this build speaks.
@@ -224,7 +226,7 @@ pub enum Request {
     /// in one line; nothing is written until `catalog_commit`).
     CatalogStage {
         /// Rows, with their line numbers in the file.
-        rows: Vec<crate::store::CatalogRow>,
+        rows: Vec<CatalogRow>,
     },
     /// Imports everything staged on this connection in one transaction, or nothing (the error
     /// names the file line). The staging area is emptied either way.
@@ -282,7 +284,6 @@ pub struct OrderView {
 }
 
 pub use crate::model::ScanOutcome;
-pub use crate::store::LineWalk;
 
 /// A line still waiting for units, as told to a picker who scanned the wrong thing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

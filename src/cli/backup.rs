@@ -21,7 +21,7 @@ pub fn backup(config_path: &Path, out: Option<PathBuf>) -> Result<(), Failure> {
             anyhow::anyhow!("there is no database at {} to back up", db.display()),
         ));
     }
-    let stamp = crate::sync::china_time::compact(Timestamp::now());
+    let stamp = crate::model::china_time::compact(Timestamp::now());
     let out =
         out.unwrap_or_else(|| backup::dir(&config.store.state_dir).join(backup::file_name(&stamp)));
     let bytes = backup::snapshot(&db, &out).map_err(store_failure)?;
@@ -42,7 +42,7 @@ pub fn restore(config_path: &Path, file: &Path) -> Result<(), Failure> {
     let _lock = crate::store::lock::StateLock::acquire(&config.store.state_dir, "restore")
         .map_err(|e| fail(crate::daemon::EXIT_LOCKED, e))?;
     let db = config.db_path();
-    let stamp = crate::sync::china_time::compact(Timestamp::now());
+    let stamp = crate::model::china_time::compact(Timestamp::now());
     let kept = backup::restore(&db, file, &stamp).map_err(store_failure)?;
     println!("restored {} as {}", file.display(), db.display());
     if let Some(kept) = kept {

@@ -225,8 +225,9 @@ pub(super) fn import_via_daemon(
         bar.set_position(0);
         let (mut chunk, mut bytes, mut sent) = (Vec::new(), 0, 0);
         for (i, row) in rows.iter().enumerate() {
-            bytes += serde_json::to_string(row)?.len() + 1;
-            chunk.push(row.clone());
+            let row = crate::api::CatalogRow::from(row.clone());
+            bytes += serde_json::to_string(&row)?.len() + 1;
+            chunk.push(row);
             if bytes >= CHUNK_BYTES || i + 1 == rows.len() {
                 sent += chunk.len();
                 let rows = std::mem::take(&mut chunk);

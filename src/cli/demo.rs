@@ -38,7 +38,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
     super::need_terminal("flashpick demo")?;
     let lang = args
         .lang
-        .parse::<crate::tui::i18n::Lang>()
+        .parse::<crate::model::Lang>()
         .map_err(|e| fail(2, anyhow::anyhow!(e)))?;
     let (dir, temporary) = match args.dir {
         Some(d) => (d, false),
@@ -58,7 +58,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
     result
 }
 
-fn demo(dir: &Path, rate: f64, lang: crate::tui::i18n::Lang) -> Result<(), Failure> {
+fn demo(dir: &Path, rate: f64, lang: crate::model::Lang) -> Result<(), Failure> {
     // Two demos on one --dir would be two daemons on one database.
     let _lock = crate::store::lock::StateLock::acquire(dir, "demo")?;
     // The daemon's log goes to a file: the terminal belongs to the screen.

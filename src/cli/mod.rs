@@ -399,11 +399,12 @@ fn tui(
     let socket = socket
         .or_else(|| loaded.as_ref().map(|c| c.api.socket.clone()))
         .unwrap_or_else(|| config::ApiSection::default().socket);
-    let lang = lang
-        .or_else(|| loaded.as_ref().map(|c| c.tui.lang.clone()))
-        .unwrap_or_else(|| "zh".into())
-        .parse::<crate::tui::i18n::Lang>()
-        .map_err(|e| fail(2, anyhow::anyhow!(e)))?;
+    let lang = match lang {
+        Some(l) => l
+            .parse::<crate::model::Lang>()
+            .map_err(|e| fail(2, anyhow::anyhow!(e)))?,
+        None => loaded.as_ref().map(|c| c.tui.lang).unwrap_or_default(),
+    };
     let picker = picker
         .or_else(|| station.map(|s| format!("station-{s}")))
         .or_else(|| std::env::var("USER").ok())

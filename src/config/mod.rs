@@ -184,25 +184,14 @@ pub struct PlatformsSection {
 }
 
 /// `[tui]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TuiSection {
     /// Screen language: `zh` (简体中文) or `en`.
-    #[serde(default = "default_lang")]
-    pub lang: String,
+    #[serde(default)]
+    pub lang: crate::model::Lang,
 }
 
-fn default_lang() -> String {
-    "zh".into()
-}
-
-impl Default for TuiSection {
-    fn default() -> Self {
-        TuiSection {
-            lang: default_lang(),
-        }
-    }
-}
 
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -478,12 +467,6 @@ impl Config {
             .map_err(|(key, reason)| invalid(&key, reason))?;
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;
-        if self.tui.lang.parse::<crate::tui::i18n::Lang>().is_err() {
-            return Err(invalid(
-                "tui.lang",
-                format!("`{}` is not a language: use zh or en", self.tui.lang),
-            ));
-        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(invalid(
                 "log.level",

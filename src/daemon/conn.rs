@@ -4,12 +4,13 @@
 use super::Shared;
 use super::metrics::{Door, Metrics};
 use super::views::{load_view, order_views};
+use crate::api::CatalogRow;
 use crate::api::{
     ApiError, Event, EventLine, Hello, HelloLine, LookupReply, MAX_LINE, PROTOCOL, ReplyLine,
     Request, RequestLine, Topic,
 };
 use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode, Timestamp};
-use crate::store::{self, CatalogRow, StockOp, StockOpKind, StoreError};
+use crate::store::{self, StockOp, StockOpKind, StoreError};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -643,6 +644,7 @@ impl Conn {
                     .read_async(move |c| store::lookup_skus(c, &query, 50))
                     .await
                     .map_err(err)?;
+                let items = items.into_iter().map(Into::into).collect();
                 Ok(serde_json::to_value(LookupReply { items }).expect("serialises"))
             }
             Request::StockReceive { code, qty } => self
@@ -701,7 +703,10 @@ impl Conn {
             }
             Request::CatalogCommit => {
                 // The rows stay counted until the writer is done with them.
-                let rows = std::mem::take(&mut self.staged);
+                let rows = std::mem::take(&mut self.staged)
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
                 let imported = store.import_catalog(rows).await;
                 self.unstage();
                 let n = imported.map_err(err)?;

@@ -141,7 +141,7 @@ pub(super) async fn snapshots(shared: Arc<Shared>, mut shutdown: watch::Receiver
             if newest.is_some_and(|m| now.0 / 1000 - m < 24 * 3600 - 300) {
                 return Ok(None);
             }
-            let stamp = crate::sync::china_time::compact(now);
+            let stamp = crate::model::china_time::compact(now);
             let out = backup::dir(&state_dir).join(backup::file_name(&stamp));
             let bytes = backup::snapshot(&db, &out)?;
             backup::prune(&state_dir, backup::KEEP);

@@ -5,8 +5,10 @@
 
 mod claims;
 mod conn;
+mod convert;
 mod door;
 mod guard;
+mod hq_host;
 mod http;
 pub mod metrics;
 pub mod notify;
@@ -597,7 +599,7 @@ async fn bind_socket(path: &Path, group: &str) -> Result<UnixListener, DaemonErr
 }
 
 /// The daemon's status, read fresh from the database.
-pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
+pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
     let (counts, outbox) = shared
         .store
         .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
@@ -620,7 +622,7 @@ pub(crate) async fn status(shared: &Arc<Shared>) -> Result<Status, StoreError> {
             .into_iter()
             .map(|(s, n)| (s.as_str().to_string(), n))
             .collect(),
-        outbox,
+        outbox: outbox.into_iter().map(Into::into).collect(),
         scanners: shared
             .scanners
             .list

@@ -259,7 +259,7 @@ fn answer(
         expected: expected(&done.order),
         order: Some(view_with(
             done.order,
-            done.walk,
+            done.walk.into_iter().map(Into::into).collect(),
             &shared.config.sla,
             Timestamp::now(),
         )),

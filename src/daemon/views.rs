@@ -34,7 +34,12 @@ pub(crate) fn order_view(
     now: Timestamp,
 ) -> Result<OrderView, StoreError> {
     let walk = store::walk(conn, &order)?;
-    Ok(view_with(order, walk, sla, now))
+    Ok(view_with(
+        order,
+        walk.into_iter().map(Into::into).collect(),
+        sla,
+        now,
+    ))
 }
 
 /// Views of many orders on one connection.

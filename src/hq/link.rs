@@ -11,11 +11,10 @@
 //! Incoming messages are acknowledged (manual acks) only after what they carry is committed.
 
 use super::applied::{self, Ledger};
+use super::host::{Host, LinkNote};
 use super::signed::{self, Refusal};
 use super::wire::{self, ConfigDoc, EventBatch, HqEvent, RelayedOrder, StatusMsg, Topics, V};
 use crate::config::{Config, HqSection};
-use crate::daemon::Shared;
-use crate::daemon::metrics::Metrics;
 use crate::model::{Platform, Timestamp};
 use crate::store::{DeltaOutcome, Ingested, Settle, StoreError};
 use rumqttc::{
@@ -39,10 +38,10 @@ enum Carried {
 }
 
 /// Runs until shutdown. Reconnects with backoff and jitter (rumqttc has none of its own).
-pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let hq = &shared.config.hq;
-    let store_id = shared.config.store.id.clone();
-    let state_dir = shared.config.store.state_dir.clone();
+pub async fn run<H: Host>(host: Arc<H>, mut shutdown: watch::Receiver<bool>) {
+    let hq = &host.config().hq;
+    let store_id = host.config().store.id.clone();
+    let state_dir = host.config().store.state_dir.clone();
     let mut ledger = Ledger::load(&state_dir).unwrap_or_else(|e| {
         tracing::error!(error = %e, "HQ config record unreadable; starting a new one");
         Ledger::default()
@@ -50,11 +49,11 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
     let mut backoff = Duration::from_millis(hq.reconnect_min_ms);
     loop {
         let deadline = ledger.rollback_deadline(hq.rollback_after_secs);
-        let options = match options(&shared.config) {
+        let options = match options(host.config()) {
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(error = %e, "HQ link cannot start; fix [hq] in the config");
-                shared.hq_link.record_link(Err(e.clone()));
+                host.note(LinkNote::Failed(e.clone()));
                 // A config on trial that breaks the link is undone when its trial ends; any
                 // other config stays, and so does the problem, until someone fixes it.
                 if deadline.is_none() {
@@ -64,17 +63,13 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                 if wait(&mut shutdown, Duration::from_secs(86_400), deadline).await {
                     return;
                 }
-                roll_back(&shared, &mut ledger);
+                roll_back(&*host, &mut ledger);
                 return;
             }
         };
-        let mut link = Link::new(shared.clone(), options, &store_id);
+        let mut link = Link::new(host.clone(), options, &store_id);
         let ended = link.session(&mut shutdown, &mut ledger, deadline).await;
-        shared
-            .metrics
-            .hq_connected
-            .store(0, std::sync::atomic::Ordering::Relaxed);
-        shared.hq_link.set_offline();
+        host.note(LinkNote::Down);
         match ended {
             Ended::Shutdown | Ended::Reloading => return,
             Ended::Lost { was_up } => {
@@ -90,7 +85,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             return;
         }
         if deadline.is_some_and(|d| Timestamp::now() >= d) {
-            roll_back(&shared, &mut ledger);
+            roll_back(&*host, &mut ledger);
             return;
         }
     }
@@ -136,24 +131,24 @@ fn jitter(d: Duration) -> Duration {
 }
 
 /// The config in force never reached HQ: go back to the last good one and restart with it.
-fn roll_back(shared: &Arc<Shared>, ledger: &mut Ledger) {
+fn roll_back<H: Host>(host: &H, ledger: &mut Ledger) {
     let reason = format!(
         "no connection to HQ within {} s of applying version {}",
-        shared.config.hq.rollback_after_secs,
+        host.config().hq.rollback_after_secs,
         ledger.version().unwrap_or(0)
     );
-    let next = applied::revert(&shared.config, reason);
-    *ledger = Ledger::load(&shared.config.store.state_dir).unwrap_or_default();
+    let next = applied::revert(host.config(), reason);
+    *ledger = Ledger::load(&host.config().store.state_dir).unwrap_or_default();
     // A full channel means a restart is already on its way.
-    let _ = shared.reload.try_send(next);
+    host.reload(next);
 }
 
 /// Changes the ledger on a copy and keeps the change only once it is on disk, so what HQ is
 /// told and what a restart finds never differ.
-fn commit(shared: &Shared, ledger: &mut Ledger, change: impl FnOnce(&mut Ledger)) -> bool {
+fn commit<H: Host>(host: &H, ledger: &mut Ledger, change: impl FnOnce(&mut Ledger)) -> bool {
     let mut next = ledger.clone();
     change(&mut next);
-    match next.save(&shared.config.store.state_dir) {
+    match next.save(&host.config().store.state_dir) {
         Ok(()) => {
             *ledger = next;
             true
@@ -182,8 +177,8 @@ enum Ended {
     Lost { was_up: bool },
 }
 
-struct Link {
-    shared: Arc<Shared>,
+struct Link<H: Host> {
+    host: Arc<H>,
     client: AsyncClient,
     /// The event loop's events. It runs in a task of its own: `poll` is not cancel-safe, and
     /// a `select!` here would drop it half-way through a write.
@@ -201,9 +196,9 @@ struct Link {
     last_status: std::time::Instant,
 }
 
-impl Link {
-    fn new(shared: Arc<Shared>, options: MqttOptions, store: &str) -> Link {
-        let window = shared.config.hq.window;
+impl<H: Host> Link<H> {
+    fn new(host: Arc<H>, options: MqttOptions, store: &str) -> Link<H> {
+        let window = host.config().hq.window;
         // Room for a full window of publishes plus acks and statuses, so neither waits long.
         let (client, mut eventloop) = AsyncClient::new(options, 4 * window + 64);
         // Unbounded, so the poller never waits on this task: this task may wait for room in
@@ -220,7 +215,7 @@ impl Link {
             }
         });
         Link {
-            shared,
+            host,
             client,
             events,
             poller,
@@ -244,13 +239,13 @@ impl Link {
         ledger: &mut Ledger,
         deadline: Option<Timestamp>,
     ) -> Ended {
-        let mut changes = self.shared.store.subscribe();
+        let mut changes = self.host.store().subscribe();
         // Scanner and platform-channel changes arrive as alerts without an order: the fleet view
         // hears of them within a few seconds (batched, so a flapping port is one update).
-        let mut alerts = self.shared.events.subscribe();
+        let mut changed = self.host.subscribe_changes();
         let mut dirty = false;
         let mut soon = tokio::time::interval(Duration::from_secs(5));
-        let every = Duration::from_secs(self.shared.config.hq.status_every_secs);
+        let every = Duration::from_secs(self.host.config().hq.status_every_secs);
         let mut status_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         // At least one fair try at connecting before a config is judged.
         let rollback_in = deadline
@@ -266,7 +261,7 @@ impl Link {
                 _ = shutdown.changed() => {
                     if self.up {
                         // A clean goodbye; the will is not sent, so say offline ourselves.
-                        let _ = self.client.try_publish(&self.topics.status, QoS::AtLeastOnce, true, offline(&self.shared.config.store.id));
+                        let _ = self.client.try_publish(&self.topics.status, QoS::AtLeastOnce, true, offline(&self.host.config().store.id));
                         let _ = self.client.try_disconnect();
                         let _ = tokio::time::timeout(Duration::from_millis(500), async {
                             while let Some(Ok(ev)) = self.events.recv().await {
@@ -301,24 +296,20 @@ impl Link {
                         } else {
                             tracing::debug!(error = %reason, "cannot reach the HQ broker");
                         }
-                        self.shared.hq_link.record_link(Err(reason));
+                        self.host.note(LinkNote::Failed(reason));
                         return Ended::Lost { was_up: self.up };
                     }
                 },
                 // Any commit may have queued events (and a lagging receiver may have missed one).
                 _ = changes.recv() => self.fill().await,
                 _ = status_tick.tick() => self.publish_status().await,
-                a = alerts.recv() => {
-                    if matches!(a, Ok(crate::api::Event::Alert { order_id: None, .. })) {
-                        dirty = true;
-                    }
-                }
+                _ = H::changed(&mut changed) => dirty = true,
                 _ = soon.tick(), if dirty => {
                     dirty = false;
                     self.publish_status().await;
                 }
                 _ = &mut rollback, if !self.up && deadline.is_some() => {
-                    roll_back(&self.shared, ledger);
+                    roll_back(&*self.host, ledger);
                     return Ended::Reloading;
                 }
             }
@@ -329,13 +320,8 @@ impl Link {
         match ev {
             Event::Incoming(rumqttc::Packet::ConnAck(_)) => {
                 self.up = true;
-                self.shared.hq_link.record_link(Ok(()));
-                Metrics::inc(&self.shared.metrics.hq_connects);
-                self.shared
-                    .metrics
-                    .hq_connected
-                    .store(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::info!(broker = %self.shared.config.hq.broker, "connected to HQ");
+                self.host.note(LinkNote::Up);
+                tracing::info!(broker = %self.host.config().hq.broker, "connected to HQ");
                 for t in [
                     &self.topics.orders,
                     &self.topics.config,
@@ -344,7 +330,7 @@ impl Link {
                     let _ = self.client.try_subscribe(t.as_str(), QoS::AtLeastOnce);
                 }
                 if ledger.current.as_ref().is_some_and(|c| !c.confirmed)
-                    && commit(&self.shared, ledger, |l| {
+                    && commit(&*self.host, ledger, |l| {
                         l.confirm();
                     })
                 {
@@ -365,14 +351,14 @@ impl Link {
                 if let Some(Carried::Events(rows)) = self.in_flight.remove(&ack.pkid) {
                     let n = rows.len() as u64;
                     let first = rows.first().map(|r| r.0);
-                    if let Err(e) = self.shared.store.settle_outbox(rows, Settle::Done).await {
+                    if let Err(e) = self.host.store().settle_outbox(rows, Settle::Done).await {
                         // The rows stay pending and go again (HQ dedupes on their ids).
                         tracing::error!(error = %e, "cannot mark events delivered");
                         if let Some(first) = first {
                             self.cursor = self.cursor.min(first - 1);
                         }
                     } else {
-                        Metrics::inc_by(&self.shared.metrics.hq_events_acked, n);
+                        self.host.note(LinkNote::EventsAcked(n));
                         self.last_sync = Some(Timestamp::now().0);
                     }
                 }
@@ -413,16 +399,16 @@ impl Link {
     /// Queues messages of pending events until the window is full.
     async fn fill(&mut self) {
         // Nothing could be marked done: events would go out again after every reconnect.
-        if !self.up || self.shared.store.refusing_writes().is_some() {
+        if !self.up || self.host.store().refusing_writes().is_some() {
             return;
         }
-        let hq = &self.shared.config.hq;
+        let hq = &self.host.config().hq;
         let (window, batch) = (hq.window, hq.batch_events);
         while self.busy() < window {
             let after = self.cursor;
             let rows = self
-                .shared
-                .store
+                .host
+                .store()
                 .read_async(move |c| crate::store::pending_outbox_after(c, "hq", after, batch))
                 .await;
             let rows = match rows {
@@ -438,7 +424,7 @@ impl Link {
                 rows.iter().map(|r| (r.id, r.event_id.clone())).collect();
             let batch = EventBatch {
                 v: V,
-                store: self.shared.config.store.id.clone(),
+                store: self.host.config().store.id.clone(),
                 events: rows
                     .into_iter()
                     .map(|r| HqEvent {
@@ -489,51 +475,16 @@ impl Link {
         if !self.up {
             return;
         }
-        let Ok(status) = crate::daemon::status(&self.shared).await else {
+        let Some(mut detail) = self.host.status().await else {
             return;
         };
-        let now = Timestamp::now().0;
+        detail.last_sync = self.last_sync;
         let msg = StatusMsg {
             v: V,
-            store: self.shared.config.store.id.clone(),
+            store: self.host.config().store.id.clone(),
             online: true,
-            at: Some(now),
-            detail: Some(wire::StatusDetail {
-                version: status.version,
-                config_version: self.shared.config.hq_version,
-                schema_version: crate::store::schema::MIGRATIONS.len() as i64,
-                open_orders: status.open_orders,
-                outbox: status
-                    .outbox
-                    .iter()
-                    .map(|o| wire::OutboxInfo {
-                        destination: o.destination.clone(),
-                        pending: o.pending,
-                        parked: o.parked,
-                        oldest_age_secs: o.oldest_pending_at.map(|t| (now - t.0) / 1000),
-                    })
-                    .collect(),
-                scanners: status
-                    .scanners
-                    .iter()
-                    .map(|s| wire::ScannerInfo {
-                        name: s.name.clone(),
-                        connected: s.connected,
-                        frames: s.frames,
-                        errors: s.errors,
-                    })
-                    .collect(),
-                channels: status
-                    .channels
-                    .iter()
-                    .map(|c| wire::ChannelInfo {
-                        name: c.name.clone(),
-                        online: c.online,
-                        last_error: c.last_error.clone(),
-                    })
-                    .collect(),
-                last_sync: self.last_sync,
-            }),
+            at: Some(Timestamp::now().0),
+            detail: Some(detail),
         };
         let topic = self.topics.status.clone();
         self.publish(&topic, true, json(&msg));
@@ -587,7 +538,12 @@ impl Link {
             return self.reject("orders", Some(msg.id), reason).await;
         }
         let external = msg.order.external_id.clone();
-        match self.shared.store.ingest("hq", &msg.id, msg.order).await {
+        match self
+            .host
+            .store()
+            .ingest("hq", &msg.id, msg.order.into())
+            .await
+        {
             Ok(Ingested::New(o)) => {
                 tracing::info!(order = o.id.0, external = %o.external_id, "order relayed by HQ");
                 After::Ack
@@ -596,11 +552,7 @@ impl Link {
                 let message = format!(
                     "HQ sent order {external} again with other content ({what}); the store keeps the first — check with HQ"
                 );
-                let _ = self.shared.events.send(crate::api::Event::Alert {
-                    level: "error".into(),
-                    message: message.clone(),
-                    order_id: Some(id.0),
-                });
+                self.host.alert(message.clone(), id);
                 self.reject("orders", Some(msg.id), message).await
             }
             Ok(_) => After::Ack,
@@ -631,7 +583,7 @@ impl Link {
             );
             return self.reject("catalog", None, reason).await;
         }
-        match self.shared.store.catalog_delta(delta).await {
+        match self.host.store().catalog_delta(delta.into()).await {
             Ok(DeltaOutcome::Applied(v)) => {
                 tracing::info!(version = v, "catalog delta applied");
                 After::Ack
@@ -649,7 +601,7 @@ impl Link {
     /// Refuses a message from HQ for good: a counter, a log line, and a `rejected` event to HQ
     /// (deduplicated on the message's id). If even that cannot be written, try again later.
     async fn reject(&mut self, topic: &str, id: Option<String>, reason: String) -> After {
-        Metrics::inc(&self.shared.metrics.hq_rejected);
+        self.host.note(LinkNote::Rejected);
         static REFUSED: crate::throttle::Throttle =
             crate::throttle::Throttle::new(std::time::Duration::from_secs(10));
         if let Some(held) = REFUSED.check() {
@@ -660,7 +612,7 @@ impl Link {
             .map(|i| (format!("hq-{topic}-rejected"), i.clone()));
         let payload = serde_json::json!({ "topic": topic, "message_id": id, "reason": reason });
         let about = about.as_ref().map(|(s, i)| (s.as_str(), i.as_str()));
-        match self.shared.store.hq_note(about, "rejected", payload).await {
+        match self.host.store().hq_note(about, "rejected", payload).await {
             Ok(_) => After::Ack,
             Err(e) => {
                 tracing::error!(error = %e, "cannot queue the refusal for HQ");
@@ -673,7 +625,7 @@ impl Link {
         if p.payload.is_empty() {
             return After::Ack; // the retained config was cleared
         }
-        let store = self.shared.config.store.id.clone();
+        let store = self.host.config().store.id.clone();
         let now = Timestamp::now();
         let doc: Result<ConfigDoc, _> = serde_json::from_slice(&p.payload);
         let offered = doc.as_ref().ok().and_then(signed::offered_version);
@@ -681,7 +633,7 @@ impl Link {
         let newest = ledger.newest_tried.max(ledger.version().unwrap_or(0));
         let outcome = doc
             .map_err(|e| Refusal::Malformed(e.to_string()))
-            .and_then(|d| signed::verify(&d, &store, &self.shared.config.hq.trusted_keys, newest))
+            .and_then(|d| signed::verify(&d, &store, &self.host.config().hq.trusted_keys, newest))
             .and_then(|offer| {
                 let remote = applied::Applied {
                     version: offer.version,
@@ -689,7 +641,7 @@ impl Link {
                     applied_at: now.0,
                     confirmed: false,
                 };
-                let base = applied::local_config(&self.shared.config);
+                let base = applied::local_config(self.host.config());
                 applied::with_remote(&base, &remote)
                     .map(|c| (remote, c))
                     .map_err(Refusal::Invalid)
@@ -710,10 +662,10 @@ impl Link {
                 After::Ack
             }
             Err(refusal) => {
-                Metrics::inc(&self.shared.metrics.hq_config_rejected);
+                self.host.note(LinkNote::ConfigRejected);
                 tracing::warn!(reason = %refusal, offered = ?offered, "config from HQ refused");
                 let tried = matches!(refusal, Refusal::Invalid(_));
-                if !commit(&self.shared, ledger, |l| {
+                if !commit(&*self.host, ledger, |l| {
                     l.reject(&store, offered, tried, refusal.to_string(), now)
                 }) {
                     return After::Retry;
@@ -723,7 +675,7 @@ impl Link {
             }
             Ok((remote, config)) => {
                 tracing::info!(version = remote.version, "applying the config from HQ");
-                if !commit(&self.shared, ledger, |l| {
+                if !commit(&*self.host, ledger, |l| {
                     l.apply(&store, remote.version, remote.toml, now)
                 }) {
                     return After::Retry;
@@ -731,7 +683,7 @@ impl Link {
                 self.tell(ledger);
                 // Tell HQ before going down for the restart.
                 self.flush(Duration::from_secs(2)).await;
-                let _ = self.shared.reload.try_send(config);
+                self.host.reload(config);
                 After::End(Ended::Reloading)
             }
         }
@@ -751,7 +703,7 @@ impl Link {
                 }
                 Ok(Some(Ok(Event::Incoming(rumqttc::Packet::PubAck(ack))))) => {
                     if let Some(Carried::Events(rows)) = self.in_flight.remove(&ack.pkid) {
-                        let _ = self.shared.store.settle_outbox(rows, Settle::Done).await;
+                        let _ = self.host.store().settle_outbox(rows, Settle::Done).await;
                     }
                 }
                 Ok(Some(Ok(_))) => {}
@@ -769,7 +721,7 @@ impl Link {
     }
 }
 
-impl Drop for Link {
+impl<H: Host> Drop for Link<H> {
     fn drop(&mut self) {
         self.poller.abort();
     }

@@ -7,10 +7,13 @@
 //! - `applied`: the config from HQ in force, the last good one, and the rollback record.
 
 pub mod applied;
-pub(crate) mod link;
+mod host;
+mod inbound;
+pub mod link;
 pub mod signed;
 pub mod wire;
 
+pub use host::{Host, LinkNote};
 pub use link::options;
 
 /// What to do about a broker that answered but refused the connection (its CONNACK code), or

@@ -2,7 +2,6 @@
 //! public interface, documented in `assets/asyncapi.yaml`; a test checks the examples there
 //! against these types. Payloads carry `"v": 1`; change them only by adding a version.
 
-use crate::store::{CatalogDelta, NewOrder};
 use serde::{Deserialize, Serialize};
 
 /// Payload format version.
@@ -186,17 +185,4 @@ pub struct ConfigStatus {
     pub at: i64,
 }
 
-/// A message on `…/orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RelayedOrder {
-    /// Payload format.
-    pub v: u32,
-    /// HQ's message id: a redelivery carries the same.
-    pub id: String,
-    /// The order, normalised (platform `hq`).
-    pub order: NewOrder,
-}
-
-/// A message on `…/catalog`.
-pub type CatalogMsg = CatalogDelta;
+pub use super::inbound::{CatalogChange, CatalogMsg, RelayedLine, RelayedOrder, WireOrder};

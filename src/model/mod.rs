@@ -3,8 +3,10 @@
 //! Every rule about orders and stock lives here once; the store applies what these functions decide.
 
 pub mod barcode;
+pub mod china_time;
 pub mod ids;
 pub mod item;
+pub mod lang;
 pub mod money;
 pub mod order;
 pub mod scan;
@@ -12,6 +14,7 @@ pub mod sla;
 pub mod stock;
 
 pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
+pub use lang::Lang;
 pub use money::Fen;
 pub use order::{
     CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ScanMatch, ShortReason,

@@ -4,8 +4,9 @@
 
 use super::Sim;
 use super::state::{self, JD_ACCEPTED, JD_PICKED, JD_WAITING};
+use crate::model::china_time;
 use crate::model::{Platform, Timestamp};
-use crate::sync::{china_time, sign};
+use crate::sync::sign;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -3,8 +3,9 @@
 
 use super::Sim;
 use super::state::{self, SimOrder};
+use crate::model::china_time;
 use crate::model::{Platform, Timestamp};
-use crate::sync::{china_time, meituan, sign};
+use crate::sync::{meituan, sign};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::watch;

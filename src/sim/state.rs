@@ -1,8 +1,8 @@
 //! What the simulated platforms know: orders and their status, every effect the store caused,
 //! every stock level it published, calls, refusals and faults.
 
-use crate::model::{Platform, Timestamp, Unit};
-use crate::sync::china_time;
+use crate::model::china_time;
+use crate::model::{Platform, Timestamp};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -148,25 +148,51 @@ pub struct State {
     rng: u64,
 }
 
+/// The items a platform sells, from a catalog CSV: sku, name, the first barcode, the price and,
+/// for weighed items, the portion. Rows it cannot read are not sold.
+fn sim_catalog(text: &str) -> Vec<CatalogItem> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let Ok(headers) = reader.headers().cloned() else {
+        return Vec::new();
+    };
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (sku, name, barcode) = (col("sku"), col("name"), col("barcode"));
+    let (price, unit, portion) = (col("price_fen"), col("unit"), col("sale_unit_g"));
+    reader
+        .records()
+        .filter_map(Result::ok)
+        .filter_map(|r| {
+            let get = |c: Option<usize>| c.and_then(|i| r.get(i)).filter(|v| !v.is_empty());
+            let weighed = matches!(get(unit), Some("g" | "gram" | "克"));
+            Some(CatalogItem {
+                sku: get(sku)?.to_string(),
+                name: get(name)?.to_string(),
+                upc: get(barcode)
+                    .and_then(|b| b.split('|').next())
+                    .map(str::to_string),
+                price_fen: get(price).and_then(|p| p.parse().ok()).unwrap_or(1500),
+                portion_g: get(portion)
+                    .and_then(|p| p.parse().ok())
+                    .filter(|_| weighed),
+            })
+        })
+        .collect()
+}
+
 impl State {
     /// An empty platform with the sample catalog.
     pub fn new() -> Self {
         Self::with_catalog(include_str!("../../assets/catalog-sample.csv"))
     }
 
-    /// An empty platform selling the items of a catalog CSV (as `catalog import` reads it).
+    /// An empty platform selling the items of a catalog CSV (the file `catalog import` reads).
+    /// Read here with the csv crate alone, not with the store's importer: the simulator stands
+    /// for the platform, which knows the items it sells without the agent's code.
     pub fn with_catalog(csv: &str) -> Self {
-        let rows = crate::store::catalog::parse(csv.as_bytes(), |_| {}).unwrap_or_default();
-        let catalog = rows
-            .into_iter()
-            .map(|r| CatalogItem {
-                upc: r.barcodes.first().cloned(),
-                price_fen: r.price.map_or(1500, |p| p.0),
-                portion_g: r.sale_unit_g.filter(|_| r.unit == Unit::Gram),
-                sku: r.sku.0,
-                name: r.name,
-            })
-            .collect();
+        let catalog = sim_catalog(csv);
         State {
             orders: BTreeMap::new(),
             effects: Vec::new(),

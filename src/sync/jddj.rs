@@ -2,8 +2,9 @@
 //! the signature's inputs, the doubly encoded response envelope and its codes, push verification,
 //! and the order fields. See PLATFORMS.md; keep every JD detail in this file.
 
-use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, china_time, id_text, sign};
+use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign};
 use crate::config::{Delivery, PlatformSection, Secret};
+use crate::model::china_time;
 use crate::model::{Fen, Platform, Timestamp};
 use serde_json::{Value, json};
 

@@ -171,7 +171,7 @@ impl Meituan {
 
     /// Polling: the order id behind a day sequence number (`dt` is `yyyyMMdd`, China time).
     pub fn order_id_call(&self, day_seq: u32, now: Timestamp) -> HttpCall {
-        let dt = super::china_time::format(now)[..10].replace('-', "");
+        let dt = crate::model::china_time::date(now).replace('-', "");
         self.call(
             false,
             "order/getOrderIdByDaySeq",

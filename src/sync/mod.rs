@@ -2,7 +2,6 @@
 //! and the outbox delivery workers. Every platform detail lives in that platform's file.
 
 pub mod channel;
-pub mod china_time;
 pub mod intake;
 pub mod jddj;
 pub mod meituan;

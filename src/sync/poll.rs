@@ -4,7 +4,8 @@
 
 use super::channel::{Adapter, Channel};
 use super::intake::{self, Alerts};
-use super::{Action, HttpCall, Kind, Verdict, china_time, id_text, jddj, meituan};
+use super::{Action, HttpCall, Kind, Verdict, id_text, jddj, meituan};
+use crate::model::china_time;
 use crate::model::{Platform, Timestamp};
 use crate::store::{self, Store, StoreError};
 use serde_json::Value;
@@ -71,7 +72,7 @@ async fn poll_meituan(
     let now = Timestamp::now();
     // Day sequence numbers restart at midnight: shortly after it, finish yesterday first.
     let yesterday = Timestamp(now.0 - 15 * 60 * 1000);
-    let days = if china_time::format(yesterday)[..10] != china_time::format(now)[..10] {
+    let days = if china_time::date(yesterday) != china_time::date(now) {
         vec![yesterday, now]
     } else {
         vec![now]
@@ -121,7 +122,7 @@ async fn poll_meituan_day(
         Ok(d) => d["day_seq"].as_u64().or_else(|| d.as_u64()).unwrap_or(0) as u32,
         Err(_) => return Ok(false),
     };
-    let key = format!("meituan:day_seq:{}", &china_time::format(day)[..10]);
+    let key = format!("meituan:day_seq:{}", china_time::date(day));
     let k = key.clone();
     let seen: u32 = store
         .read_async(move |c| store::sync_state(c, &k))

@@ -4,9 +4,9 @@
 
 use super::i18n::{Lang, Strings};
 use super::wedge::{Detector, Wedge};
+use crate::api::SkuInfo;
 use crate::api::{ApiError, Event, OrderView, Request, ScanOutcome, ScanReply, Status};
 use crate::model::{OrderState, Timestamp};
-use crate::store::SkuInfo;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

@@ -3,26 +3,7 @@
 
 use crate::model::{OrderState, Platform, SlaState};
 
-/// The screen language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// 简体中文.
-    #[default]
-    Zh,
-    /// English.
-    En,
-}
-
-impl std::str::FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "zh" | "zh-CN" | "zh_CN" => Ok(Lang::Zh),
-            "en" | "en-US" | "en_US" => Ok(Lang::En),
-            other => Err(format!("unknown language `{other}` (zh or en)")),
-        }
-    }
-}
+pub use crate::model::Lang;
 
 /// The fixed strings of one language.
 #[derive(Debug)]

@@ -164,7 +164,7 @@ fn header(app: &App, f: &mut Frame, area: Rect) {
         used += width(&text);
         spans.push(Span::styled(text, style));
     }
-    let clock = crate::sync::china_time::format(app.now)[11..].to_string();
+    let clock = crate::model::china_time::time_of_day(app.now);
     spans.push(Span::raw(
         " ".repeat(w.saturating_sub(used + width(&clock) + 1)),
     ));

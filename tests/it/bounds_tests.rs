@@ -11,9 +11,11 @@ use flashpick::store::{CatalogRow, StockOp, StockOpKind, Store, StoreError};
 use serde_json::json;
 
 async fn stage_and_commit(c: &mut Client, rows: Vec<CatalogRow>) -> Result<i64, String> {
-    c.request(Request::CatalogStage { rows })
-        .await
-        .map_err(|e| e.to_string())?;
+    c.request(Request::CatalogStage {
+        rows: rows.into_iter().map(Into::into).collect(),
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     match c.request(Request::CatalogCommit).await {
         Ok(v) => Ok(v["imported"].as_i64().unwrap()),
         Err(ClientError::Refused { message, .. }) => Err(message),

@@ -451,7 +451,9 @@ async fn catalog_staging_is_bounded_by_bytes() {
     let mut refused = None;
     for i in 0..4_000u64 {
         match c
-            .request(Request::CatalogStage { rows: vec![fat(i)] })
+            .request(Request::CatalogStage {
+                rows: vec![fat(i).into()],
+            })
             .await
         {
             Ok(_) => {}
@@ -469,7 +471,10 @@ async fn catalog_staging_is_bounded_by_bytes() {
     );
     // Emptied: the same connection stages again, and a good catalog still imports.
     c.request(Request::CatalogStage {
-        rows: crate::common::small_catalog(),
+        rows: crate::common::small_catalog()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     })
     .await
     .unwrap();

@@ -120,7 +120,7 @@ fn jd_push(param: &str) -> String {
         ("token".into(), "sim-jd-token".into()),
         (
             "timestamp".into(),
-            flashpick::sync::china_time::format(Timestamp::now()),
+            flashpick::model::china_time::format(Timestamp::now()),
         ),
         ("format".into(), "json".into()),
         ("v".into(), "1.0".into()),

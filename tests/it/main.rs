@@ -17,6 +17,7 @@ mod guard_tests;
 mod hostile_doors;
 mod hq_config_tests;
 mod hq_tests;
+mod layers;
 mod model_props;
 mod model_table;
 mod mqtt;

@@ -695,7 +695,10 @@ async fn forged_and_stale_pushes_are_refused() {
         vec![
             ("app_key".into(), "sim-jd".into()),
             ("token".into(), "sim-jd-token".into()),
-            ("timestamp".into(), flashpick::sync::china_time::format(now)),
+            (
+                "timestamp".into(),
+                flashpick::model::china_time::format(now),
+            ),
             ("format".into(), "json".into()),
             ("v".into(), "1.0".into()),
             (
@@ -717,7 +720,7 @@ async fn forged_and_stale_pushes_are_refused() {
         ("token".into(), "sim-jd-token".into()),
         (
             "timestamp".into(),
-            flashpick::sync::china_time::format(flashpick::model::Timestamp(now.0 - 3_600_000)),
+            flashpick::model::china_time::format(flashpick::model::Timestamp(now.0 - 3_600_000)),
         ),
         ("format".into(), "json".into()),
         ("v".into(), "1.0".into()),

@@ -29,7 +29,7 @@ fn jd_signed(param: &str) -> String {
         ("token".into(), "sim-jd-token".into()),
         (
             "timestamp".into(),
-            flashpick::sync::china_time::format(Timestamp::now()),
+            flashpick::model::china_time::format(Timestamp::now()),
         ),
         ("format".into(), "json".into()),
         ("v".into(), "1.0".into()),

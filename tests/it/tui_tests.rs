@@ -7,12 +7,12 @@ use flashpick::api::session::{Incoming, Session};
 use flashpick::api::{
     ChannelStatus, LineWalk, OrderView, Request, ScanOutcome, ScanReply, ScannerStatus, Status,
 };
+use flashpick::api::{OutboxDepth, SkuInfo};
 use flashpick::daemon::Daemon;
 use flashpick::model::{
     Fen, Order, OrderId, OrderLine, OrderState, Platform, ShortReason, SkuCode, SlaState,
     Timestamp, Unit,
 };
-use flashpick::store::{OutboxDepth, SkuInfo};
 use flashpick::tui::app::{App, Cmd, Key, Msg, Screen, Tag};
 use flashpick::tui::i18n::Lang;
 use flashpick::tui::view;

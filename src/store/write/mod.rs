@@ -4,7 +4,8 @@
 //!
 //! - `order`: orders coming in and their transitions (state, history, platform reports);
 //! - `stock`: stock moves, levels for the platforms, receipts and counts, catalog imports;
-//! - `scan`: a scan into an order, and the scan log;
+//! - `scan`: a scan into an order;
+//! - `scan_log`: the log of every scan (below `order` and `scan`, which both write it);
 //! - `emit`: the outbox rows every change writes.
 
 mod codes;
@@ -13,6 +14,7 @@ mod hq;
 mod order;
 pub mod order_check;
 mod scan;
+mod scan_log;
 mod stock;
 
 pub use codes::conflicting_codes;
@@ -20,8 +22,9 @@ pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome};
 pub(super) use hq::{catalog_delta, hq_note};
 pub use order::IDLE_RELEASE;
 pub(super) use order::{apply, ingest, release_idle, take_over};
+pub(super) use scan::scan;
 pub use scan::{ScanDone, ScanRequest};
-pub(super) use scan::{log_scan, scan};
+pub(super) use scan_log::log_scan;
 pub(super) use stock::{import_catalog, queue_full_stock_sync, stock};
 
 use super::{StoreError, StoreEvent};

@@ -3,12 +3,13 @@
 
 use super::super::read::{self, order_id_by_external, stock_figures};
 use super::super::{StoreError, StoreEvent, StoreOptions};
-use super::emit::*;
-use super::scan::*;
-use super::stock::*;
-use super::*;
+use super::emit::{outbox, outbox_with_id};
+use super::scan_log::log_scan;
+use super::stock::{MoveCtx, apply_stock, queue_stock_levels};
+use super::{Applied, Ingested, NewOrder, Out};
 use crate::model::{
-    self, EventId, Order, OrderEvent, OrderId, OrderState, Report, SkuCode, StockFigures, Timestamp,
+    self, EventId, Order, OrderEvent, OrderId, OrderState, Platform, Report, SkuCode, StockFigures,
+    Timestamp,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
@@ -254,10 +255,7 @@ pub(in crate::store) fn ingest(
 }
 
 pub(super) fn next_day_seq(tx: &Transaction<'_>, placed_at: Timestamp) -> Result<u32, StoreError> {
-    // Day sequence numbers restart at midnight China time (UTC+8), as the platforms' do.
-    let day = (placed_at.0 / 1000 + 8 * 3600)
-        .div_euclid(86_400)
-        .to_string();
+    let day = crate::model::china_time::day_number(placed_at).to_string();
     let n: u32 = tx
         .prepare_cached(
             "INSERT INTO day_seq (day, last) VALUES (?1, 1)

@@ -2,28 +2,11 @@
 
 use super::super::read::{self};
 use super::super::{StoreError, StoreOptions};
-use super::order::*;
-use super::*;
+use super::Out;
+use super::order::apply_loaded;
+use super::scan_log::log_scan;
 use crate::model::{self, Order, OrderEvent, OrderId, OrderState, Timestamp};
-use rusqlite::{Transaction, params};
-
-pub(in crate::store) fn log_scan(tx: &Transaction<'_>, s: &ScanLog) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO pick_scan (order_id, line_no, code, result, qty, actor, scanner, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        s.order_id.map(|o| o.0),
-        s.line_no,
-        s.code,
-        s.result,
-        s.qty,
-        s.actor,
-        s.scanner,
-        s.at.0
-    ])?;
-    Ok(())
-}
+use rusqlite::Transaction;
 
 /// A scan to carry out in one transaction: find the item, plan, apply or refuse, log.
 #[derive(Debug, Clone)]

@@ -3,8 +3,8 @@
 
 use super::super::read::stock_figures;
 use super::super::{StoreError, StoreEvent, StoreOptions};
-use super::emit::*;
-use super::*;
+use super::emit::{outbox, outbox_with_id};
+use super::{Out, StockOp, StockOpKind};
 use crate::model::{
     self, EventId, MoveKind, OrderId, Platform, SkuCode, StockEffect, StockFigures, Timestamp,
 };

@@ -1,5 +1,6 @@
-//! Wall-clock time in China (UTC+8, no daylight saving) as the platforms write it:
-//! `yyyy-MM-dd HH:mm:ss`. Pure civil-calendar arithmetic, no time-zone database needed.
+//! The store's wall clock: China time, a fixed UTC+8 (China has kept no daylight saving since
+//! 1991, so no time-zone database is needed), as the platforms write it (`yyyy-MM-dd HH:mm:ss`)
+//! and as the screens and the day's business use it (the date, the time of day).
 
 use crate::model::Timestamp;
 
@@ -29,17 +30,67 @@ fn days(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A moment as read on a wall clock in China.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Civil {
+    /// Year, e.g. 2026.
+    pub year: i64,
+    /// Month, 1-12.
+    pub month: u32,
+    /// Day of the month, 1-31.
+    pub day: u32,
+    /// Seconds since local midnight, 0-86399.
+    pub secs_of_day: u32,
+}
+
+impl Civil {
+    /// Hour of the day, 0-23.
+    pub fn hour(&self) -> u32 {
+        self.secs_of_day / 3600
+    }
+    /// Minute of the hour.
+    pub fn minute(&self) -> u32 {
+        self.secs_of_day % 3600 / 60
+    }
+    /// Second of the minute.
+    pub fn second(&self) -> u32 {
+        self.secs_of_day % 60
+    }
+}
+
+/// The wall-clock reading of a moment in China.
+pub fn civil_of(t: Timestamp) -> Civil {
+    let secs = t.0.div_euclid(1000) + OFFSET_SECS;
+    let (year, month, day) = civil(secs.div_euclid(86_400));
+    Civil {
+        year,
+        month,
+        day,
+        secs_of_day: secs.rem_euclid(86_400) as u32,
+    }
+}
+
+/// The business day of a moment as a number (days since 1970-01-01 in China time): day sequence
+/// numbers restart when it changes, at midnight in China, as the platforms' do.
+pub fn day_number(t: Timestamp) -> i64 {
+    (t.0.div_euclid(1000) + OFFSET_SECS).div_euclid(86_400)
+}
+
 /// `2011-07-20 11:10:04` for a moment, in China time.
 pub fn format(t: Timestamp) -> String {
-    let secs = t.0.div_euclid(1000) + OFFSET_SECS;
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    format!("{} {}", date(t), time_of_day(t))
+}
+
+/// `2011-07-20`: the business day of a moment, in China time.
+pub fn date(t: Timestamp) -> String {
+    let c = civil_of(t);
+    format!("{:04}-{:02}-{:02}", c.year, c.month, c.day)
+}
+
+/// `11:10:04`: the time of day of a moment, in China time.
+pub fn time_of_day(t: Timestamp) -> String {
+    let c = civil_of(t);
+    format!("{:02}:{:02}:{:02}", c.hour(), c.minute(), c.second())
 }
 
 /// `20110720-111004` for a moment, in China time: for file names that sort by time.
@@ -87,6 +138,15 @@ mod tests {
         // 2011-07-20 03:10:04 UTC is 11:10:04 in Beijing.
         let t = Timestamp(1_311_131_404_000);
         assert_eq!(format(t), "2011-07-20 11:10:04");
+        assert_eq!(
+            (date(t).as_str(), time_of_day(t).as_str()),
+            ("2011-07-20", "11:10:04")
+        );
+        // A minute before midnight in Beijing is still that day; a minute after is the next.
+        let late = Timestamp(1_311_177_540_000);
+        assert_eq!(format(late), "2011-07-20 23:59:00");
+        assert_eq!(date(Timestamp(late.0 + 120_000)), "2011-07-21");
+        assert_eq!(civil_of(late).hour(), 23);
         assert_eq!(parse("2011-07-20 11:10:04"), Some(t));
         assert_eq!(format(Timestamp(0)), "1970-01-01 08:00:00");
         for ms in [0i64, 951_782_400_000, 1_709_164_800_000, 4_102_444_799_000] {
