@@ -192,7 +192,6 @@ pub struct TuiSection {
     pub lang: crate::model::Lang,
 }
 
-
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

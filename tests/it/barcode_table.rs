@@ -225,16 +225,50 @@ fn scale_layouts_are_validated_at_load() {
     }
 }
 
+/// One input decoded twice: the same answer; a refusal with a reason; a GTIN only of 14 digits
+/// with its check digit; a weight only of a weighed code.
+fn decoded_well(text: &str) -> Result<(), TestCaseError> {
+    let first = decode(text, &rules());
+    prop_assert_eq!(&first, &decode(text, &rules()), "one input, two answers");
+    match first {
+        Err(e) => prop_assert!(
+            !e.to_string().trim().is_empty(),
+            "a refusal without a reason"
+        ),
+        Ok(d) => {
+            if let Some(g) = &d.gtin {
+                prop_assert!(
+                    g.len() == 14 && g.bytes().all(|b| b.is_ascii_digit()),
+                    "GTIN {g} from {text:?}"
+                );
+                prop_assert_eq!(
+                    gtin::check_digit(&g.as_bytes()[..13]),
+                    g.as_bytes()[13] - b'0',
+                    "GTIN {} from {:?} has a wrong check digit",
+                    g,
+                    text
+                );
+            }
+            if let Some(w) = d.weight_g {
+                prop_assert!(w >= 0, "a negative weight from {text:?}");
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
+    /// Any bytes a scanner may send: a value or a refusal that says why, the same answer for the
+    /// same input, and a value only with a well-formed GTIN (the fuzz target runs far longer).
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+    fn arbitrary_bytes_get_a_checked_value_or_a_reason(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         let text = String::from_utf8_lossy(&bytes);
-        let _ = decode(&text, &rules());
+        decoded_well(&text)?;
     }
 
     #[test]
-    fn arbitrary_gs1_looking_input_never_panics(s in "(\\]C1|\\(|)[0-9A-Z()\u{1d}]{0,40}") {
-        let _ = decode(&s, &rules());
+    fn gs1_looking_input_gets_a_checked_value_or_a_reason(s in "(\\]C1|\\(|)[0-9A-Z()\u{1d}]{0,40}") {
+        decoded_well(&s)?;
     }
 
     #[test]

@@ -148,8 +148,11 @@ async fn crash_campaign() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
-    let mut rng = Rng::from_clock();
-    println!("crash campaign: {kills} kills, seed {}", rng.0);
+    let mut rng = Rng::from_env_or_clock();
+    println!(
+        "crash campaign: {kills} kills, seed {0} (replay: FLASHPICK_SEED={0})",
+        rng.0
+    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let db = dir.join("store.db");

@@ -38,7 +38,8 @@ async fn wait_event(c: &mut Client, what: &str, pick: impl Fn(&Event) -> bool) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
     let dir = tempfile::tempdir().unwrap();
-    let ids = seed_db(dir.path(), &[("MT-100", &[("W550", 2), ("BREAD", 1)])]);
+    // Lines against the walk: BREAD is line 1, W550 line 2.
+    let ids = seed_db(dir.path(), &[("MT-100", &[("BREAD", 1), ("W550", 2)])]);
     let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
     let mut picker = connect(&d).await;
     // The picker's own screen is subscribed too: its requests are answered while events stream.
@@ -83,14 +84,19 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
     )
     .await;
     assert_eq!(claimed["order"]["picker"], "p1");
-    // Pick list in shelf walk order: W550 at A-02 comes before BREAD at A-04.
-    let walk: Vec<&str> = claimed["order"]["walk"]
+    // Pick list in shelf walk order, not line order: W550 at A-02 before BREAD at A-04.
+    let walk: Vec<(&str, u64)> = claimed["order"]["walk"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| w["location"].as_str().unwrap())
+        .map(|w| {
+            (
+                w["location"].as_str().unwrap(),
+                w["line_no"].as_u64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(walk, ["A-02", "A-04"]);
+    assert_eq!(walk, [("A-02", 2), ("A-04", 1)]);
 
     let scan = |code: &str| Request::RecordScan {
         order_id: id,
@@ -99,7 +105,7 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
     };
     let ok = req(&mut picker, scan("6901234567892")).await;
     assert_eq!(ok["result"], "ok");
-    assert_eq!(ok["line_no"], 1);
+    assert_eq!(ok["line_no"], 2);
     let wrong = req(&mut picker, scan("4006381333931")).await;
     assert_eq!(wrong["result"], "wrong_item");
     assert_eq!(wrong["name"], "光明鲜牛奶 1L");

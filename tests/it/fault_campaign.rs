@@ -113,9 +113,9 @@ async fn network_fault_campaign() {
     };
     let faults = env("FLASHPICK_FAULTS", 30) as u32;
     let outage = Duration::from_secs(env("FLASHPICK_OUTAGE_SECS", 10));
-    let mut rng = Rng::from_clock();
+    let mut rng = Rng::from_env_or_clock();
     println!(
-        "network fault campaign: {faults} faults, a {} s outage, seed {}",
+        "network fault campaign: {faults} faults, a {} s outage, seed {} (replay: FLASHPICK_SEED={1})",
         outage.as_secs(),
         rng.0
     );

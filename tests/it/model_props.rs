@@ -31,6 +31,9 @@ pub enum Ev {
     HandOver,
     Cancel(CancelSource),
     ConfirmReturn,
+    /// Whatever the order's state calls for next (a real day is mostly that): resolved against
+    /// the model's order by [`Sim::resolve`] before the model and the store see it.
+    Next,
 }
 
 /// One step of a scenario.
@@ -65,6 +68,7 @@ pub fn steps(orders: usize, len: usize) -> impl Strategy<Value = Vec<Step>> {
         1 => Just(Ev::Cancel(CancelSource::Platform)),
         1 => Just(Ev::Cancel(CancelSource::Store)),
         2 => Just(Ev::ConfirmReturn),
+        14 => Just(Ev::Next),
     ];
     let step = prop_oneof![
         10 => (0..orders, ev).prop_map(|(o, e)| Step::Order(o, e)),
@@ -109,6 +113,29 @@ pub fn to_event(ev: &Ev, lines: usize) -> OrderEvent {
             reason: "test".into(),
         },
         Ev::ConfirmReturn => OrderEvent::ConfirmReturn,
+        // Without an order to look at: what a fresh order calls for.
+        Ev::Next => OrderEvent::Accept,
+    }
+}
+
+/// What an order in `state` calls for next: accept, claim, pick the first line still open
+/// (or complete when none is), pack, hand over, confirm the return of a cancelled one.
+fn natural_next(order: &Order) -> OrderEvent {
+    match order.state {
+        OrderState::New => OrderEvent::Accept,
+        OrderState::Accepted => OrderEvent::Claim {
+            picker: "p1".into(),
+        },
+        OrderState::Picking => match order.lines.iter().find(|l| l.remaining() > 0) {
+            Some(l) => OrderEvent::Pick {
+                line: l.line_no,
+                qty: 1,
+            },
+            None => OrderEvent::CompletePick,
+        },
+        OrderState::Picked => OrderEvent::Pack { bags: 1 },
+        OrderState::Packed => OrderEvent::HandOver,
+        OrderState::HandedOver | OrderState::Cancelled => OrderEvent::ConfirmReturn,
     }
 }
 
@@ -190,6 +217,15 @@ impl Sim {
         }
     }
 
+    /// The model event a scenario event means for order `i` now.
+    pub fn resolve(&self, i: usize, ev: &Ev) -> OrderEvent {
+        let order = &self.orders[i];
+        match ev {
+            Ev::Next => natural_next(order),
+            ev => to_event(ev, order.lines.len()),
+        }
+    }
+
     /// Applies a step; `Ok(true)` when it changed something, `Ok(false)` when it was refused.
     pub fn step(&mut self, step: &Step) -> Result<bool, TestCaseError> {
         match step {
@@ -203,7 +239,7 @@ impl Sim {
             }
             Step::Order(i, ev) => {
                 let order = self.orders[*i].clone();
-                let event = to_event(ev, order.lines.len());
+                let event = self.resolve(*i, ev);
                 let p = order.platform;
                 let held_before = order.reserved_qty();
                 let t = match transition(&order, &event, &|sku| self.figures(sku_index(sku), p)) {
@@ -259,21 +295,68 @@ impl Sim {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+/// Steps generated and steps applied over a whole property run: a model (or a store) that
+/// refused everything would pass every invariant, so the run must show it did something.
+#[derive(Default)]
+pub struct Progress {
+    steps: std::cell::Cell<u64>,
+    applied: std::cell::Cell<u64>,
+}
 
-    #[test]
-    fn random_days_keep_the_stock_invariants(
-        (specs, steps) in order_specs().prop_flat_map(|s| {
+impl Progress {
+    /// Counts one step.
+    pub fn count(&self, applied: bool) {
+        self.steps.set(self.steps.get() + 1);
+        self.applied.set(self.applied.get() + u64::from(applied));
+    }
+
+    /// Prints the share and fails unless at least `min_steps` ran and 30 % of them applied.
+    pub fn require(&self, what: &str, min_steps: u64) {
+        let (steps, applied) = (self.steps.get(), self.applied.get());
+        let share = applied as f64 / steps.max(1) as f64;
+        println!(
+            "{what}: {steps} steps, {applied} applied ({:.0} %)",
+            share * 100.0
+        );
+        assert!(steps >= min_steps, "{what}: only {steps} steps generated");
+        assert!(
+            share >= 0.30,
+            "{what}: only {:.0} % of the steps applied; the generator mostly makes refusals",
+            share * 100.0
+        );
+    }
+}
+
+/// A property runner that keeps its failures in `proptest-regressions/` beside this file, as
+/// the `proptest!` macro does.
+pub fn runner(cases: u32, source: &'static str) -> proptest::test_runner::TestRunner {
+    proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        source_file: Some(source),
+        ..ProptestConfig::default()
+    })
+}
+
+#[test]
+fn random_days_keep_the_stock_invariants() {
+    let progress = Progress::default();
+    let strategy = (
+        order_specs().prop_flat_map(|s| {
             let n = s.len();
             (Just(s), steps(n, 80))
         }),
-        on_hand in prop::array::uniform3(0i64..12),
-    ) {
+        prop::array::uniform3(0i64..12),
+    );
+    let result = runner(512, file!()).run(&strategy, |((specs, steps), on_hand)| {
         let mut sim = Sim::new(&specs, on_hand);
         for step in &steps {
-            sim.step(step)?;
+            progress.count(sim.step(step)?);
             sim.check()?;
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+    progress.require("model days", 1000);
 }

@@ -21,12 +21,24 @@ pub const CODE: &str = "6921168509256";
 /// The store the campaigns run.
 pub const STORE: &str = "CC-1";
 
-/// A tiny reproducible random source (xorshift), seeded per run and printed.
+/// A tiny reproducible random source (xorshift), seeded per run and printed. Every random
+/// choice of a campaign (faults, their lengths, kill delays, config pushes) comes from it; the
+/// orders and the picker's scans are the same sequence every run. So `FLASHPICK_SEED=<printed
+/// seed>` replays a run's choices exactly (the moment a kill lands inside the daemon's work
+/// still depends on the machine's timing).
 pub struct Rng(pub u64);
 
 impl Rng {
-    /// Seeded from the clock (never zero); print it to replay a run.
-    pub fn from_clock() -> Rng {
+    /// Seeded from `FLASHPICK_SEED` when set, else from the clock (never zero); the caller
+    /// prints the seed.
+    pub fn from_env_or_clock() -> Rng {
+        if let Ok(text) = std::env::var("FLASHPICK_SEED") {
+            let seed: u64 = text
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("FLASHPICK_SEED={text} is not a number"));
+            return Rng(seed | 1);
+        }
         Rng(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -2,7 +2,7 @@
 //! agrees with the pure model after every step, and the ledger and reservation invariants hold.
 
 use crate::common::row;
-use crate::model_props::{OrderSpec, SKUS, Sim, Step, order_specs, steps, to_event};
+use crate::model_props::{OrderSpec, Progress, SKUS, Sim, Step, order_specs, runner, steps};
 use flashpick::model::{Fen, OrderId, Platform, SkuCode, Timestamp};
 use flashpick::store::{
     self, Ingested, NewLine, NewOrder, StockOp, StockOpKind, Store, StoreOptions,
@@ -61,27 +61,32 @@ fn open(dir: &std::path::Path, on_hand: [i64; 3], specs: &[OrderSpec]) -> (Store
     (store, ids)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
-
-    #[test]
-    fn random_days_through_the_database_keep_the_invariants(
-        (specs, steps) in order_specs().prop_flat_map(|s| {
+#[test]
+fn random_days_through_the_database_keep_the_invariants() {
+    let progress = Progress::default();
+    let strategy = (
+        order_specs().prop_flat_map(|s| {
             let n = s.len();
-            (Just(s), steps(n, 50))
+            (Just(s), steps(n, 60))
         }),
-        on_hand in prop::array::uniform3(0i64..12),
-    ) {
+        prop::array::uniform3(0i64..12),
+    );
+    let result = runner(48, file!()).run(&strategy, |((specs, steps), on_hand)| {
         let dir = tempfile::tempdir().unwrap();
         let (store, ids) = open(dir.path(), on_hand, &specs);
         let mut sim = Sim::new(&specs, on_hand);
         for step in &steps {
+            // Resolved against the model before it moves, so both see the same event.
+            let event = match step {
+                Step::Order(i, ev) => Some(sim.resolve(*i, ev)),
+                _ => None,
+            };
             let changed = sim.step(step)?;
+            progress.count(changed);
             let db = match step {
-                Step::Order(i, ev) => {
-                    let event = to_event(ev, specs[*i].1.len());
-                    store.apply_blocking(ids[*i], event, "p1").map(|_| ())
-                }
+                Step::Order(i, _) => store
+                    .apply_blocking(ids[*i], event.clone().unwrap(), "p1")
+                    .map(|_| ()),
                 Step::Receive(s, q) => store
                     .stock_blocking(StockOp {
                         sku: SkuCode::new(SKUS[*s]),
@@ -99,7 +104,13 @@ proptest! {
                     })
                     .map(|_| ()),
             };
-            prop_assert_eq!(db.is_ok(), changed, "store and model disagree on {:?}: {:?}", step, db);
+            prop_assert_eq!(
+                db.is_ok(),
+                changed,
+                "store and model disagree on {:?}: {:?}",
+                step,
+                db
+            );
             if let Err(e) = &db {
                 prop_assert!(e.is_refusal(), "a refusal, not a broken store: {e}");
             }
@@ -113,5 +124,10 @@ proptest! {
             }
         }
         store.close();
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+    progress.require("store days", 1000);
 }

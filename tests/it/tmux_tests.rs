@@ -188,11 +188,18 @@ impl Term for Pty {
     }
 }
 
+/// Whether tmux is here. CI installs it and sets FLASHPICK_REQUIRE_TOOLS=1, so there the test
+/// cannot fall back to the pty without saying so.
 fn has_tmux() -> bool {
-    Command::new("tmux")
+    let here = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        here || std::env::var_os("FLASHPICK_REQUIRE_TOOLS").is_none(),
+        "FLASHPICK_REQUIRE_TOOLS is set but tmux is missing (apt-get install tmux)"
+    );
+    here
 }
 
 #[test]

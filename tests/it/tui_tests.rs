@@ -590,3 +590,43 @@ fn items_not_in_the_catalog_are_named_on_the_pick_screen() {
         assert!(after.contains("缺货时电话与我沟通"), "{after}");
     }
 }
+
+/// The queue is the screen's own sort, most urgent first, whatever order the orders arrive in:
+/// a list reply out of order, then events that make one later and add one more urgent.
+#[test]
+fn the_queue_is_most_urgent_first_whatever_order_the_orders_arrive_in() {
+    let mut app = App::new(Lang::Zh, "p1", NOW, Instant::now());
+    let water = || vec![line(1, "DR001", "农夫山泉 饮用天然水", 1, 0, 0, None)];
+    let view = |id: i64, left: i64| {
+        view_of(
+            id,
+            Platform::Meituan,
+            id as u32,
+            OrderState::Accepted,
+            left,
+            SlaState::OnTime,
+            water(),
+            Vec::new(),
+        )
+    };
+    let queue = |app: &App| app.orders.iter().map(|o| o.order.id.0).collect::<Vec<_>>();
+    // Ids against deadlines: 7 is due last, 5 first.
+    let list: Vec<OrderView> = vec![view(7, 900), view(6, 300), view(5, 120)];
+    app.update(Msg::Reply(
+        Tag::Orders,
+        Ok(serde_json::json!({ "orders": list })),
+    ));
+    assert_eq!(queue(&app), [5, 6, 7]);
+    let changed = |o: OrderView| {
+        Msg::Event(Box::new(flashpick::api::Event::OrderChanged {
+            cause: "ingest".into(),
+            order: Box::new(o),
+        }))
+    };
+    app.update(changed(view(8, 60)));
+    app.update(changed(view(5, 1200)));
+    assert_eq!(queue(&app), [8, 6, 7, 5]);
+    // Equal deadlines: the older order first.
+    app.update(changed(view(4, 300)));
+    assert_eq!(queue(&app), [8, 4, 6, 7, 5]);
+}
