@@ -25,10 +25,13 @@
 //!   in its core. Uses api and model only.
 //! - [`cli`]: the `flashpick` command line. Uses everything.
 //! - [`throttle`]: one warning line per interval for things that repeat (used at every door).
+//! - [`backoff`]: the one backoff and its jitter, for every loop that retries.
+//! - [`tls`]: the rustls crypto provider, installed once.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -39,4 +42,5 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod throttle;
+pub mod tls;
 pub mod tui;

@@ -45,7 +45,7 @@ pub(super) async fn accept_loop(
     let permits = Arc::new(tokio::sync::Semaphore::new(max_clients));
     let mut conns = JoinSet::new();
     let mut next_id = 0u64;
-    let mut backoff = std::time::Duration::from_millis(5);
+    let mut retry = crate::backoff::Retry::new(super::door::ACCEPT_RETRY);
     loop {
         let accepted = tokio::select! {
             _ = shutdown.changed() => break,
@@ -55,7 +55,7 @@ pub(super) async fn accept_loop(
         };
         let stream = match accepted {
             Ok((stream, _)) => {
-                backoff = std::time::Duration::from_millis(5);
+                retry.reset();
                 stream
             }
             Err(e) => {
@@ -66,9 +66,8 @@ pub(super) async fn accept_loop(
                 // Never spin: the next accept would fail the same way at once.
                 tokio::select! {
                     _ = shutdown.changed() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(retry.next_wait()) => {}
                 }
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(1));
                 continue;
             }
         };

@@ -42,6 +42,10 @@ struct Entry {
     epoch: std::time::Instant,
 }
 
+/// After a failed accept (out of descriptors, most likely): 5 ms, doubling, up to a second.
+pub(super) const ACCEPT_RETRY: crate::backoff::Backoff =
+    crate::backoff::Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
+
 /// Failed accepts, logged once per interval.
 static ACCEPT_LOG: crate::throttle::Throttle =
     crate::throttle::Throttle::new(Duration::from_secs(10));
@@ -63,7 +67,7 @@ pub(super) async fn serve(
     let permits = Arc::new(tokio::sync::Semaphore::new(max_conns));
     let mut tasks = JoinSet::new();
     let mut next_id = 0u64;
-    let mut backoff = Duration::from_millis(5);
+    let mut retry = crate::backoff::Retry::new(ACCEPT_RETRY);
     loop {
         let accepted = tokio::select! {
             _ = shutdown.changed() => break,
@@ -72,7 +76,7 @@ pub(super) async fn serve(
         };
         let stream = match accepted {
             Ok((stream, _)) => {
-                backoff = Duration::from_millis(5);
+                retry.reset();
                 stream
             }
             Err(e) => {
@@ -83,9 +87,8 @@ pub(super) async fn serve(
                 // Never spin: the next accept would fail the same way at once.
                 tokio::select! {
                     _ = shutdown.changed() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(retry.next_wait()) => {}
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(1));
                 continue;
             }
         };

@@ -46,7 +46,10 @@ pub async fn run<H: Host>(host: Arc<H>, mut shutdown: watch::Receiver<bool>) {
         tracing::error!(error = %e, "HQ config record unreadable; starting a new one");
         Ledger::default()
     });
-    let mut backoff = Duration::from_millis(hq.reconnect_min_ms);
+    let mut retry = crate::backoff::Retry::new(crate::backoff::Backoff::new(
+        Duration::from_millis(hq.reconnect_min_ms),
+        Duration::from_millis(hq.reconnect_max_ms),
+    ));
     loop {
         let deadline = ledger.rollback_deadline(hq.rollback_after_secs);
         let options = match options(host.config()) {
@@ -74,12 +77,11 @@ pub async fn run<H: Host>(host: Arc<H>, mut shutdown: watch::Receiver<bool>) {
             Ended::Shutdown | Ended::Reloading => return,
             Ended::Lost { was_up } => {
                 if was_up {
-                    backoff = Duration::from_millis(hq.reconnect_min_ms);
+                    retry.reset();
                 }
             }
         }
-        let pause = jitter(backoff);
-        backoff = (backoff * 2).min(Duration::from_millis(hq.reconnect_max_ms));
+        let pause = jitter(retry.next_wait());
         let deadline = ledger.rollback_deadline(hq.rollback_after_secs);
         if wait(&mut shutdown, pause, deadline).await {
             return;
@@ -120,14 +122,14 @@ async fn wait(
     }
 }
 
-/// Full jitter over the upper half: many stores reconnecting after a broker restart spread out.
+/// Full jitter over the upper half, seeded by the clock: many stores reconnecting after a broker
+/// restart spread out.
 fn jitter(d: Duration) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|t| t.subsec_nanos())
         .unwrap_or(0) as u64;
-    let half = d.as_millis() as u64 / 2;
-    Duration::from_millis(half + nanos % (half + 1))
+    crate::backoff::upper_half(d, nanos)
 }
 
 /// The config in force never reached HQ: go back to the last good one and restart with it.
@@ -743,9 +745,9 @@ fn offline(store: &str) -> Vec<u8> {
 
 /// An id for a message that has none of its own (to dedupe its refusal).
 fn message_id(payload: &[u8]) -> String {
+    use ct_codecs::{Encoder, Hex};
     use md5::Digest;
-    let d = md5::Md5::digest(payload);
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    Hex::encode_to_string(md5::Md5::digest(payload)).expect("hex of a digest fits")
 }
 
 /// The client's options from `[hq]`.
@@ -786,7 +788,7 @@ pub fn options(config: &Config) -> Result<MqttOptions, String> {
 fn tls(hq: &HqSection) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::tls::ensure_provider();
     let mut roots = rustls::RootCertStore::empty();
     match &hq.ca_file {
         Some(path) => {

@@ -126,11 +126,12 @@ pub fn spawn(
     Ok(ScannerHandle { stats, thread })
 }
 
-const FIRST_RETRY: Duration = Duration::from_millis(100);
-const LAST_RETRY: Duration = Duration::from_secs(5);
+/// Reopening a port that is gone: 100 ms, doubling, up to 5 s.
+const REOPEN: crate::backoff::Backoff =
+    crate::backoff::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
 
 fn run(cfg: &ScannerConfig, stats: &ScannerStats, mut sink: Sink, stop: &AtomicBool) {
-    let mut backoff = FIRST_RETRY;
+    let mut retry = crate::backoff::Retry::new(REOPEN);
     let mut reported = false;
     while !stop.load(Ordering::Relaxed) {
         match open(cfg) {
@@ -141,7 +142,7 @@ fn run(cfg: &ScannerConfig, stats: &ScannerStats, mut sink: Sink, stop: &AtomicB
                     scanner: cfg.name.clone(),
                 };
                 sink(hello);
-                backoff = FIRST_RETRY;
+                retry.reset();
                 let why = read_until_gone(cfg, port, stats, &mut sink, stop);
                 stats.connected.store(false, Ordering::Release);
                 match why {
@@ -175,11 +176,11 @@ fn run(cfg: &ScannerConfig, stats: &ScannerStats, mut sink: Sink, stop: &AtomicB
             }
         }
         // Back off in short slices so that a stop is noticed quickly.
-        let until = Instant::now() + backoff;
+        let wait = retry.next_wait();
+        let until = Instant::now() + wait;
         while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(20).min(backoff));
+            std::thread::sleep(Duration::from_millis(20).min(wait));
         }
-        backoff = (backoff * 2).min(LAST_RETRY);
     }
 }
 

@@ -122,7 +122,7 @@ impl SimHandle {
 
 /// Starts the simulator on `listener`.
 pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<SimHandle> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::tls::ensure_provider();
     let addr = listener.local_addr()?;
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
@@ -212,6 +212,8 @@ impl Sim {
     }
 
     /// Waits until `f` finds what it looks for in the state, or panics after `secs` naming `what`.
+    /// A test helper (`test-support`).
+    #[cfg(feature = "test-support")]
     pub async fn wait_for<T>(&self, what: &str, secs: u64, f: impl Fn(&State) -> Option<T>) -> T {
         let mut rx = self.version.subscribe();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);

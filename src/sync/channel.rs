@@ -121,9 +121,7 @@ pub struct Channel {
 impl Channel {
     /// A channel from the platform's config section.
     pub fn new(platform: Platform, config: &PlatformSection) -> Result<Channel, String> {
-        // reqwest is built without a default crypto provider; ring is ours. Installing twice
-        // (several channels) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::ensure_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs))
             .connect_timeout(Duration::from_secs(config.timeout_secs.min(5)))

@@ -227,7 +227,7 @@ pub async fn refuse(
 pub fn refusal_id(message: &str, id: &str, content: &str) -> String {
     use md5::{Digest, Md5};
     let digest = Md5::digest(content.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = super::sign::hex(&digest[..8]);
     format!(
         "{message}:{}:{hex}",
         id.chars().take(64).collect::<String>()

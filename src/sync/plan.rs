@@ -95,13 +95,12 @@ pub fn next(
 /// How long to wait before try number `attempts + 1`: exponential from half a second up to
 /// `max`, with ±25 % jitter so that a store's rows (and 5,000 stores) do not retry in step.
 pub fn backoff(attempts: i64, jitter_seed: u64, max: Duration) -> Duration {
-    let cap = (max.as_millis() as u64).max(100);
-    let base_ms = 500u64
-        .saturating_mul(1u64 << attempts.clamp(0, 20) as u32)
-        .min(cap);
-    let jitter = (jitter_seed % 501) as i64 - 250; // −250‰ … +250‰
-    let ms = base_ms as i64 + base_ms as i64 * jitter / 1000;
-    Duration::from_millis(ms.max(100) as u64)
+    let policy = crate::backoff::Backoff::new(
+        Duration::from_millis(500),
+        max.max(Duration::from_millis(100)),
+    );
+    let base = policy.nth(attempts.clamp(0, 20) as u32);
+    crate::backoff::spread(base, jitter_seed, 250).max(Duration::from_millis(100))
 }
 
 /// How long a rate-limited platform is left alone.

@@ -4,17 +4,15 @@
 use md5::{Digest, Md5};
 
 fn md5_hex(input: &[u8], upper: bool) -> String {
-    let digest = Md5::digest(input);
-    let mut out = String::with_capacity(32);
-    for b in digest.iter() {
-        let hex = if upper {
-            format!("{b:02X}")
-        } else {
-            format!("{b:02x}")
-        };
-        out.push_str(&hex);
-    }
-    out
+    let hex = hex(&Md5::digest(input));
+    if upper { hex.to_ascii_uppercase() } else { hex }
+}
+
+/// Lower-case hex of `bytes`: the one hex encoder (ct-codecs, already here for minisign's
+/// base64), for signatures and digests alike.
+pub fn hex(bytes: &[u8]) -> String {
+    use ct_codecs::{Encoder, Hex};
+    Hex::encode_to_string(bytes).expect("hex of a digest fits")
 }
 
 /// Meituan `sig`: every parameter but `sig`, sorted by name, joined as `k=v` with `&` and NOT
