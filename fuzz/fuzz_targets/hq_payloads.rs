@@ -4,17 +4,22 @@
 #![no_main]
 
 use flashpick::api::{HelloLine, RequestLine};
-use flashpick::hq::wire::{ConfigDoc, RelayedOrder};
+use flashpick::hq::wire::{CatalogMsg, ConfigDoc, RelayedOrder};
 use flashpick::hq::{applied, signed};
-use flashpick::store::CatalogDelta;
+use flashpick::store::{CatalogDelta, NewOrder};
 use libfuzzer_sys::fuzz_target;
 
 const KEY: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
 const LOCAL: &str = "[store]\nid = \"S\"\n[sla]\nat_risk_secs = 300\n";
 
 fuzz_target!(|data: &[u8]| {
-    let _ = serde_json::from_slice::<RelayedOrder>(data);
-    let _ = serde_json::from_slice::<CatalogDelta>(data);
+    // As the link reads them: the contract's types, then into the store's records.
+    if let Ok(m) = serde_json::from_slice::<RelayedOrder>(data) {
+        let _ = NewOrder::from(m.order);
+    }
+    if let Ok(m) = serde_json::from_slice::<CatalogMsg>(data) {
+        let _ = CatalogDelta::from(m);
+    }
     if let Ok(doc) = serde_json::from_slice::<ConfigDoc>(data) {
         let _ = signed::offered_version(&doc);
         // Random bytes are never a valid signature by the pinned key.

@@ -45,5 +45,5 @@ fuzz_target!(|data: &[u8]| {
     let kind = [Kind::Confirm, Kind::Stock, Kind::Query, Kind::Adjust][usize::from(control >> 6)];
     let _ = meituan::classify(status, &text, kind);
     let _ = jddj::classify(status, &text, kind);
-    let _ = flashpick::sync::china_time::parse(&text);
+    let _ = flashpick::model::china_time::parse(&text);
 });
