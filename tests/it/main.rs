@@ -13,6 +13,7 @@ mod daemon_tests;
 mod doctor_tests;
 mod fault_campaign;
 mod flood_tests;
+mod golden;
 mod guard_tests;
 mod hostile_doors;
 mod hq_config_tests;
