@@ -194,7 +194,10 @@ fn scan_to_frame(scans: usize) {
                 if let Some(Incoming::Reply(r)) = incoming.recv().await {
                     let v = r.ok.unwrap_or_default();
                     if r.id == Some(list) {
-                        app.update(Msg::Reply(Tag::Orders, Ok(v)));
+                        let orders =
+                            flashpick::api::Response::read(flashpick::api::ReplyKind::Orders, v)
+                                .expect("an orders reply");
+                        app.update(Msg::Reply(Tag::Orders, Ok(orders)));
                     } else if r.id == Some(status) {
                         connected = Some(v["scanners"][0]["connected"] == true);
                     }

@@ -143,6 +143,18 @@ impl Client {
         }
     }
 
+    /// Sends a request and reads its reply as the kind that request gets: a reply of another
+    /// shape is [`ClientError::Protocol`], never a default.
+    pub async fn call(&mut self, req: Request) -> Result<super::Response, ClientError> {
+        let kind = req.reply_kind();
+        let ok = self.request(req).await?;
+        super::Response::read(kind, ok).map_err(|e| {
+            ClientError::Protocol(format!(
+                "the daemon's reply is not a {kind:?} reply ({e}); is it another release?"
+            ))
+        })
+    }
+
     /// Sends a raw line (tests use this to send garbage).
     pub async fn send_line(&mut self, line: &str) -> Result<(), ClientError> {
         // One write per line, so the daemon never sees a line without its end.

@@ -16,9 +16,14 @@
 
 pub mod client;
 pub mod records;
+pub mod reply;
 pub mod session;
 
 pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
+pub use reply::{
+    ImportedReply, OrderReply, OrdersReply, QueuedReply, ReplyKind, Response, StagedReply,
+    StockReply, SubscribedReply,
+};
 
 use crate::model::{Order, SlaState, Timestamp};
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 
 use super::{EXIT_UNAVAILABLE, Failure, fail};
 use crate::api::client::{Client, ClientError};
-use crate::api::{OrderView, Request, Status};
+use crate::api::{OrderView, Request, Response};
 use crate::model::Platform;
 use crate::model::SlaState;
 use std::path::Path;
@@ -14,11 +14,16 @@ const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 const COMMIT_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Connects, asks, and gives up with "not answering" (exit 69) when a wedged daemon stays silent.
-fn ask(socket: &Path, req: Request) -> Result<serde_json::Value, Failure> {
+fn ask(socket: &Path, req: Request) -> Result<Response, Failure> {
     runtime()?.block_on(in_time(socket, ANSWER_WITHIN, async {
         let mut c = connect(socket).await?;
-        c.request(req).await.map_err(Failure::from)
+        c.call(req).await.map_err(Failure::from)
     }))
+}
+
+/// What the CLI prints for `--json`: the reply as the daemon sent it (keys sorted, as ever).
+fn json_text(value: &impl serde::Serialize) -> Result<String, Failure> {
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(value)?)?)
 }
 
 /// `exchange`, or exit 69 naming the daemon when it does not answer within `limit` (stopped with
@@ -61,14 +66,14 @@ async fn connect(socket: &Path) -> Result<Client, Failure> {
 
 /// `flashpick orders`.
 pub(super) fn orders(socket: &Path, json: bool, all: bool) -> Result<(), Failure> {
-    let reply = ask(socket, Request::ListOrders { all })?;
-    let orders = reply.get("orders").cloned().unwrap_or_default();
+    let Response::Orders(reply) = ask(socket, Request::ListOrders { all })? else {
+        unreachable!("Client::call reads the kind the request gets")
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&orders)?);
+        println!("{}", json_text(&reply.orders)?);
         return Ok(());
     }
-    let orders: Vec<OrderView> = serde_json::from_value(orders)?;
-    print!("{}", orders_table(&orders));
+    print!("{}", orders_table(&reply.orders));
     Ok(())
 }
 
@@ -129,12 +134,13 @@ pub(super) fn stock_resync(socket: &Path) -> Result<(), Failure> {
 
 /// `flashpick status`.
 pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
-    let reply = ask(socket, Request::Status)?;
+    let Response::Status(s) = ask(socket, Request::Status)? else {
+        unreachable!("Client::call reads the kind the request gets")
+    };
     if json {
-        println!("{}", serde_json::to_string_pretty(&reply)?);
+        println!("{}", json_text(&s)?);
         return Ok(());
     }
-    let s: Status = serde_json::from_value(reply)?;
     println!(
         "flashpick {} — store {} {}",
         s.version, s.store_id, s.store_name
@@ -243,16 +249,17 @@ pub(super) fn import_via_daemon(
         }
         bar.set_message("writing");
         let reply = in_time(socket, COMMIT_WITHIN, async {
-            c.request(Request::CatalogCommit)
-                .await
-                .map_err(|e| match e {
-                    ClientError::Refused { ref code, .. } if code == "refused" => {
-                        fail(super::EXIT_DATAERR, e)
-                    }
-                    e => fail(1, e),
-                })
+            c.call(Request::CatalogCommit).await.map_err(|e| match e {
+                ClientError::Refused { ref code, .. } if code == "refused" => {
+                    fail(super::EXIT_DATAERR, e)
+                }
+                e => fail(1, e),
+            })
         })
         .await?;
-        Ok(Some(reply["imported"].as_u64().unwrap_or(0) as usize))
+        match reply {
+            Response::Imported(r) => Ok(Some(r.imported)),
+            _ => unreachable!("Client::call reads the kind the request gets"),
+        }
     })
 }

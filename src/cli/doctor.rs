@@ -3,6 +3,7 @@
 //! (warnings allowed), 1 otherwise, 78 when the config itself is bad.
 
 use super::{Failure, fail};
+use crate::api::Status;
 use crate::config::{self, Config};
 use crate::model::{Platform, Timestamp};
 use crate::sync::Verdict;
@@ -510,12 +511,12 @@ fn snapshots(c: &Config) -> Finding {
 }
 
 /// What the running daemon says is wrong with itself (its database deleted or damaged).
-fn alarms(status: Option<&serde_json::Value>) -> Option<Finding> {
-    let list = status?["alarms"].as_array()?;
+fn alarms(status: Option<&Status>) -> Option<Finding> {
+    let list = &status?.alarms;
     if list.is_empty() {
         return None;
     }
-    let text: Vec<&str> = list.iter().filter_map(|a| a.as_str()).collect();
+    let text: Vec<&str> = list.iter().map(String::as_str).collect();
     Some(bad(
         Level::Fail,
         "daemon alarms",
@@ -526,13 +527,16 @@ fn alarms(status: Option<&serde_json::Value>) -> Option<Finding> {
 
 /// The running daemon's status, if it answers (with a deadline: a wedged daemon must not hang
 /// the doctor).
-async fn daemon_status(c: &Config) -> Option<serde_json::Value> {
+async fn daemon_status(c: &Config) -> Option<Status> {
     tokio::time::timeout(Duration::from_secs(5), async {
         let mut client =
             crate::api::client::Client::connect(&c.api.socket, "flashpick-doctor", None)
                 .await
                 .ok()?;
-        client.request(crate::api::Request::Status).await.ok()
+        match client.call(crate::api::Request::Status).await.ok()? {
+            crate::api::Response::Status(s) => Some(*s),
+            _ => None,
+        }
     })
     .await
     .ok()
@@ -540,12 +544,12 @@ async fn daemon_status(c: &Config) -> Option<serde_json::Value> {
 }
 
 /// The scanners as the running daemon sees them (it holds their ports), if it runs.
-fn daemon_scanners(status: Option<&serde_json::Value>) -> Option<Vec<(String, bool)>> {
+fn daemon_scanners(status: Option<&Status>) -> Option<Vec<(String, bool)>> {
     Some(
-        status?["scanners"]
-            .as_array()?
+        status?
+            .scanners
             .iter()
-            .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["connected"].as_bool()?)))
+            .map(|s| (s.name.clone(), s.connected))
             .collect(),
     )
 }

@@ -6,12 +6,13 @@ use super::metrics::{Door, Metrics};
 use super::views::{load_view, order_views};
 use crate::api::CatalogRow;
 use crate::api::{
-    ApiError, Event, EventLine, Hello, HelloLine, LookupReply, MAX_LINE, PROTOCOL, ReplyLine,
-    Request, RequestLine, Topic,
+    ApiError, Event, EventLine, Hello, HelloLine, ImportedReply, LookupReply, MAX_LINE, OrderReply,
+    OrdersReply, PROTOCOL, QueuedReply, ReplyLine, Request, RequestLine, Response, StagedReply,
+    StockReply, SubscribedReply, Topic,
 };
 use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode, Timestamp};
 use crate::store::{self, StockOp, StockOpKind, StoreError};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -482,7 +483,7 @@ impl Conn {
             return self.reply(Some(parsed.id), Err(bad_request(unknown))).await;
         }
         let subscribing = matches!(parsed.req, Request::Subscribe { .. });
-        let result = self.dispatch(parsed.req).await;
+        let result = self.dispatch(parsed.req).await.map(|r| r.to_value());
         let ok = result.is_ok();
         if !self.reply(Some(parsed.id), result).await {
             return false;
@@ -520,7 +521,7 @@ impl Conn {
             .await
     }
 
-    async fn dispatch(&mut self, req: Request) -> Result<Value, ApiError> {
+    async fn dispatch(&mut self, req: Request) -> Result<Response, ApiError> {
         let shared = self.shared.clone();
         let m = &shared.metrics;
         let store = &shared.store;
@@ -538,7 +539,7 @@ impl Conn {
                 })
                 .await
                 .map_err(err)?;
-            Ok(json!({ "order": view }))
+            Ok(Response::Order(Box::new(OrderReply { order: view })))
         };
         match req {
             Request::ListOrders { all } => {
@@ -546,14 +547,14 @@ impl Conn {
                     .read_async(move |c| order_views(c, store::list_orders(c, !all, 500)?, &sla))
                     .await
                     .map_err(err)?;
-                Ok(json!({ "orders": views }))
+                Ok(Response::Orders(OrdersReply { orders: views }))
             }
             Request::GetOrder { order_id } => {
                 let view = store
                     .read_async(move |c| load_view(c, OrderId(order_id), &sla))
                     .await
                     .map_err(err)?;
-                Ok(json!({ "order": view }))
+                Ok(Response::Order(Box::new(OrderReply { order: view })))
             }
             Request::AcceptOrder { order_id } => {
                 order_event(order_id, OrderEvent::Accept, actor).await
@@ -580,7 +581,7 @@ impl Conn {
                     })
                     .await
                     .map_err(err)?;
-                Ok(json!({ "order": view }))
+                Ok(Response::Order(Box::new(OrderReply { order: view })))
             }
             Request::ReleaseOrder { order_id } => {
                 order_event(order_id, OrderEvent::Release, actor).await
@@ -636,7 +637,7 @@ impl Conn {
                     .scan(OrderId(order_id), code, scanner)
                     .await
                     .map_err(err)?;
-                Ok(serde_json::to_value(reply).expect("scan reply serialises"))
+                Ok(Response::Scan(Box::new(reply)))
             }
             Request::StockLookup { query } => {
                 let items = store
@@ -644,7 +645,7 @@ impl Conn {
                     .await
                     .map_err(err)?;
                 let items = items.into_iter().map(Into::into).collect();
-                Ok(serde_json::to_value(LookupReply { items }).expect("serialises"))
+                Ok(Response::Lookup(LookupReply { items }))
             }
             Request::StockReceive { code, qty } => self
                 .stock(code, StockOpKind::Receive(qty), None)
@@ -698,7 +699,9 @@ impl Conn {
                     )));
                 }
                 self.staged.extend(rows);
-                Ok(json!({ "staged": self.staged.len() }))
+                Ok(Response::Staged(StagedReply {
+                    staged: self.staged.len(),
+                }))
             }
             Request::CatalogCommit => {
                 // The rows stay counted until the writer is done with them.
@@ -709,15 +712,15 @@ impl Conn {
                 let imported = store.import_catalog(rows).await;
                 self.unstage();
                 let n = imported.map_err(err)?;
-                Ok(json!({ "imported": n }))
+                Ok(Response::Imported(ImportedReply { imported: n }))
             }
             Request::StockResync => {
                 store.full_stock_sync().await.map_err(err)?;
-                Ok(json!({ "queued": true }))
+                Ok(Response::Queued(QueuedReply { queued: true }))
             }
             Request::Status => {
                 let s = super::status(&shared).await.map_err(err)?;
-                Ok(serde_json::to_value(s).expect("status serialises"))
+                Ok(Response::Status(Box::new(s)))
             }
             Request::Subscribe { topics } => {
                 self.set_topics(if topics.is_empty() {
@@ -730,7 +733,7 @@ impl Conn {
                 }
                 let mut list: Vec<Topic> = self.topics.iter().copied().collect();
                 list.sort_by_key(|t| Topic::ALL.iter().position(|x| x == t));
-                Ok(json!({ "subscribed": list }))
+                Ok(Response::Subscribed(SubscribedReply { subscribed: list }))
             }
         }
     }
@@ -740,7 +743,7 @@ impl Conn {
         code: String,
         kind: StockOpKind,
         reason: Option<String>,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<Response, StoreError> {
         let store = &self.shared.store;
         let lookup = code.clone();
         let sku = store
@@ -755,7 +758,11 @@ impl Conn {
                 reason,
             })
             .await?;
-        Ok(json!({ "sku": sku, "on_hand": figures.on_hand, "reserved": figures.reserved }))
+        Ok(Response::Stock(StockReply {
+            sku,
+            on_hand: figures.on_hand,
+            reserved: figures.reserved,
+        }))
     }
 
     async fn scan(

@@ -5,9 +5,8 @@
 use super::i18n::{Lang, Strings};
 use super::wedge::{Detector, Wedge};
 use crate::api::SkuInfo;
-use crate::api::{ApiError, Event, OrderView, Request, ScanOutcome, ScanReply, Status};
+use crate::api::{ApiError, Event, OrderView, Request, Response, ScanOutcome, ScanReply, Status};
 use crate::model::{OrderState, Timestamp};
-use serde_json::Value;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -64,8 +63,8 @@ pub enum Msg {
     Connected(String),
     /// The connection was lost.
     Disconnected,
-    /// The answer to a request.
-    Reply(Tag, Result<Value, ApiError>),
+    /// The answer to a request, read as the kind that request gets.
+    Reply(Tag, Result<Response, ApiError>),
     /// A pushed event.
     Event(Box<Event>),
 }
@@ -320,20 +319,18 @@ impl App {
         });
     }
 
-    fn reply(&mut self, tag: Tag, result: Result<Value, ApiError>, out: &mut Vec<Cmd>) {
-        let v = match result {
-            Ok(v) => v,
+    fn reply(&mut self, tag: Tag, result: Result<Response, ApiError>, out: &mut Vec<Cmd>) {
+        let r = match result {
+            Ok(r) => r,
             Err(e) => {
                 self.toast("error", e.message);
                 out.push(Cmd::Bell);
                 return;
             }
         };
-        match tag {
-            Tag::Orders => {
-                let list: Vec<OrderView> =
-                    serde_json::from_value(v["orders"].clone()).unwrap_or_default();
-                self.orders = list;
+        match (tag, r) {
+            (Tag::Orders, Response::Orders(list)) => {
+                self.orders = list.orders;
                 self.sort();
                 self.put_back = self
                     .orders
@@ -342,30 +339,25 @@ impl App {
                     .map(|o| o.order.id.0)
                     .collect();
             }
-            Tag::Status => self.status = serde_json::from_value(v).ok(),
-            Tag::Claim(id) => {
-                self.upsert_from(&v);
+            (Tag::Status, Response::Status(s)) => self.status = Some(*s),
+            (Tag::Claim(id), Response::Order(o)) => {
+                self.upsert(o.order);
                 self.open_pick(id);
             }
-            Tag::Complete(id) => {
-                self.upsert_from(&v);
+            (Tag::Complete(id), Response::Order(o)) => {
+                self.upsert(o.order);
                 self.screen = Screen::Pack(id);
                 self.bags = 1;
             }
-            Tag::Scan => {
-                if let Ok(r) = serde_json::from_value::<ScanReply>(v) {
-                    self.show_scan(r, out);
-                }
-            }
-            Tag::Lookup => {
-                self.items = serde_json::from_value(v["items"].clone()).unwrap_or_default();
+            (Tag::Scan, Response::Scan(r)) => self.show_scan(*r, out),
+            (Tag::Lookup, Response::Lookup(l)) => {
+                self.items = l.items;
                 self.item_sel = 0;
             }
-            Tag::StockOp => {
-                let sku = v["sku"].as_str().unwrap_or_default().to_string();
+            (Tag::StockOp, Response::Stock(s)) => {
                 self.toast(
                     "info",
-                    format!("{sku}: {} {}", v["on_hand"], self.s().pieces),
+                    format!("{}: {} {}", s.sku.0, s.on_hand, self.s().pieces),
                 );
                 out.push(Cmd::Send(
                     Tag::Lookup,
@@ -374,21 +366,27 @@ impl App {
                     },
                 ));
             }
-            Tag::Action => {
-                self.upsert_from(&v);
+            (Tag::Action, Response::Order(o)) => {
+                self.upsert(o.order);
                 if let Screen::Pack(id) = self.screen
                     && self.order(id).is_none()
                 {
                     self.screen = Screen::Queue;
                 }
             }
-            Tag::Subscribe => {}
-        }
-    }
-
-    fn upsert_from(&mut self, v: &Value) {
-        if let Ok(o) = serde_json::from_value::<OrderView>(v["order"].clone()) {
-            self.upsert(o);
+            (Tag::Subscribe, Response::Subscribed(_)) => {}
+            // A reply that does not answer what was asked: the daemon and this screen do not
+            // speak the same protocol. Said, not shown as an empty screen.
+            (tag, r) => {
+                self.toast(
+                    "error",
+                    format!(
+                        "protocol: a {:?} reply to {tag:?}; update flashpick on this PC",
+                        r.kind()
+                    ),
+                );
+                out.push(Cmd::Bell);
+            }
         }
     }
 

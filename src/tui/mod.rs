@@ -10,6 +10,7 @@ pub mod wedge;
 
 use crate::api::client::ClientError;
 use crate::api::session::{Incoming, Session};
+use crate::api::{ApiError, ReplyKind, ReplyLine, Response};
 use crate::model::Timestamp;
 use anyhow::Context;
 use app::{App, Cmd, Key, Msg, Tag};
@@ -178,23 +179,21 @@ async fn connection(
         if to_app.send(Msg::Connected(store)).await.is_err() {
             return;
         }
-        let mut tags: HashMap<u64, Tag> = HashMap::new();
+        let mut tags: HashMap<u64, (Tag, ReplyKind)> = HashMap::new();
         loop {
             tokio::select! {
                 r = requests.recv() => {
                     let Some((tag, req)) = r else { return };
+                    let kind = req.reply_kind();
                     match session.send(req).await {
-                        Ok(id) => { tags.insert(id, tag); }
+                        Ok(id) => { tags.insert(id, (tag, kind)); }
                         Err(_) => break,
                     }
                 }
                 m = incoming.recv() => match m {
                     Some(Incoming::Reply(reply)) => {
-                        let Some(tag) = reply.id.and_then(|id| tags.remove(&id)) else { continue };
-                        let result = match (reply.ok, reply.error) {
-                            (_, Some(e)) => Err(e),
-                            (ok, None) => Ok(ok.unwrap_or_default()),
-                        };
+                        let Some((tag, kind)) = reply.id.and_then(|id| tags.remove(&id)) else { continue };
+                        let result = read_reply(kind, reply);
                         let _ = to_app.send(Msg::Reply(tag, result)).await;
                     }
                     Some(Incoming::Event(e)) => { let _ = to_app.send(Msg::Event(Box::new(e))).await; }
@@ -206,5 +205,23 @@ async fn connection(
             return;
         }
         tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// A reply read as the kind its request gets; one that is not (another release of the daemon)
+/// is an error the screen shows, never an empty list.
+pub fn read_reply(kind: ReplyKind, reply: ReplyLine) -> Result<Response, ApiError> {
+    let protocol = |message: String| ApiError {
+        code: "protocol".into(),
+        message,
+    };
+    match (reply.ok, reply.error) {
+        (_, Some(e)) => Err(e),
+        (Some(ok), None) => Response::read(kind, ok).map_err(|e| {
+            protocol(format!(
+                "the daemon's reply does not fit this screen ({e}): update flashpick on this PC"
+            ))
+        }),
+        (None, None) => Err(protocol("the daemon sent an empty reply".into())),
     }
 }

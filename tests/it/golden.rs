@@ -106,6 +106,21 @@ async fn socket_replies_are_what_they_were() {
             }
         })
         .await;
+        // Every `ok` reads as the kind its request gets, and the typed reply holds all of it.
+        if let (Ok(req), Some(ok)) = (
+            serde_json::from_str::<flashpick::api::RequestLine>(line),
+            reply.get("ok"),
+        ) {
+            let kind = req.req.reply_kind();
+            let typed = flashpick::api::Response::read(kind, ok.clone())
+                .unwrap_or_else(|e| panic!("{line}: not a {kind:?} reply: {e}"));
+            assert_eq!(typed.kind(), kind);
+            assert_eq!(
+                &typed.to_value(),
+                ok,
+                "{line}: the typed reply lost something"
+            );
+        }
         let mut reply = reply;
         redact(&mut reply);
         transcript.push_str(&format!(

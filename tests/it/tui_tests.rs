@@ -330,7 +330,7 @@ struct Headless {
     app: App,
     session: Session,
     incoming: tokio::sync::mpsc::Receiver<Incoming>,
-    tags: HashMap<u64, Tag>,
+    tags: HashMap<u64, (Tag, flashpick::api::ReplyKind)>,
     clock: Instant,
 }
 
@@ -357,8 +357,9 @@ impl Headless {
     async fn run(&mut self, cmds: Vec<Cmd>) {
         for c in cmds {
             if let Cmd::Send(tag, req) = c {
+                let kind = req.reply_kind();
                 let id = self.session.send(req).await.unwrap();
-                self.tags.insert(id, tag);
+                self.tags.insert(id, (tag, kind));
             }
         }
     }
@@ -376,16 +377,10 @@ impl Headless {
     async fn next(&mut self) {
         let msg = match self.incoming.recv().await.unwrap() {
             Incoming::Reply(r) => {
-                let tag =
+                let (tag, kind) =
                     r.id.and_then(|id| self.tags.remove(&id))
                         .expect("a reply to our request");
-                Msg::Reply(
-                    tag,
-                    match (r.ok, r.error) {
-                        (_, Some(e)) => Err(e),
-                        (ok, None) => Ok(ok.unwrap_or_default()),
-                    },
-                )
+                Msg::Reply(tag, flashpick::tui::read_reply(kind, r))
             }
             Incoming::Event(e) => Msg::Event(Box::new(e)),
             Incoming::Closed => Msg::Disconnected,
@@ -614,7 +609,9 @@ fn the_queue_is_most_urgent_first_whatever_order_the_orders_arrive_in() {
     let list: Vec<OrderView> = vec![view(7, 900), view(6, 300), view(5, 120)];
     app.update(Msg::Reply(
         Tag::Orders,
-        Ok(serde_json::json!({ "orders": list })),
+        Ok(flashpick::api::Response::Orders(
+            flashpick::api::OrdersReply { orders: list },
+        )),
     ));
     assert_eq!(queue(&app), [5, 6, 7]);
     let changed = |o: OrderView| {
@@ -629,4 +626,42 @@ fn the_queue_is_most_urgent_first_whatever_order_the_orders_arrive_in() {
     // Equal deadlines: the older order first.
     app.update(changed(view(4, 300)));
     assert_eq!(queue(&app), [8, 4, 6, 7, 5]);
+}
+
+/// A reply that does not fit the request (a daemon of another release) is an error on the screen,
+/// never an empty queue: the order list stays as it was.
+#[test]
+fn a_reply_of_the_wrong_shape_is_an_error_not_an_empty_queue() {
+    use flashpick::api::{ApiError, ReplyKind, ReplyLine, Response};
+    let mut app = sample(Lang::En);
+    let before = app.orders.len();
+    assert!(before > 0);
+    let line = |ok: serde_json::Value| ReplyLine {
+        id: Some(1),
+        ok: Some(ok),
+        error: None,
+    };
+    // The orders under another name, as a newer or older daemon might send them.
+    let wrong =
+        flashpick::tui::read_reply(ReplyKind::Orders, line(serde_json::json!({ "list": [] })));
+    let e: ApiError = wrong.clone().unwrap_err();
+    assert_eq!(e.code, "protocol");
+    assert!(e.message.contains("update flashpick"), "{}", e.message);
+    let cmds = app.update(Msg::Reply(Tag::Orders, wrong));
+    assert_eq!(app.orders.len(), before, "the queue was not emptied");
+    assert!(cmds.contains(&Cmd::Bell));
+    assert!(
+        screen(&app, 100, 30).contains("update flashpick"),
+        "{}",
+        screen(&app, 100, 30)
+    );
+    // A well-formed reply of another kind than the request gets: the same.
+    let status = Response::read(
+        ReplyKind::Subscribed,
+        serde_json::json!({ "subscribed": ["orders"] }),
+    )
+    .unwrap();
+    let cmds = app.update(Msg::Reply(Tag::Orders, Ok(status)));
+    assert_eq!(app.orders.len(), before);
+    assert!(cmds.contains(&Cmd::Bell));
 }

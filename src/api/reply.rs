@@ -1,0 +1,189 @@
+//! The reply to each request, typed: what the daemon puts in a reply's `ok`, and how a client
+//! reads it back. A client reads a reply as the kind its request gets ([`Request::reply_kind`]);
+//! a reply that is not that kind is a protocol error, never an empty default. Frozen at protocol
+//! 1 like the requests: fields are only ever added, with defaults, so replies are read without
+//! refusing fields a newer daemon adds.
+
+use super::{LookupReply, OrderView, Request, ScanReply, Status, Topic};
+use crate::model::SkuCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Reply to `list_orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersReply {
+    /// The orders, most urgent first.
+    pub orders: Vec<OrderView>,
+}
+
+/// Reply to a request about one order (`get_order` and every order action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReply {
+    /// The order afterwards.
+    pub order: OrderView,
+}
+
+/// Reply to `stock_receive`, `stock_count` and `stock_adjust`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockReply {
+    /// The item the code named.
+    pub sku: SkuCode,
+    /// On the shelf now.
+    pub on_hand: i64,
+    /// Held for open orders.
+    pub reserved: i64,
+}
+
+/// Reply to `catalog_stage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedReply {
+    /// Rows staged on this connection so far.
+    pub staged: usize,
+}
+
+/// Reply to `catalog_commit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedReply {
+    /// Rows imported.
+    pub imported: usize,
+}
+
+/// Reply to `stock_resync`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedReply {
+    /// Every level is queued for every platform.
+    pub queued: bool,
+}
+
+/// Reply to `subscribe`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribedReply {
+    /// The topics this connection now receives.
+    pub subscribed: Vec<Topic>,
+}
+
+/// Which reply a request gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// [`OrdersReply`].
+    Orders,
+    /// [`OrderReply`].
+    Order,
+    /// [`ScanReply`].
+    Scan,
+    /// [`LookupReply`].
+    Lookup,
+    /// [`StockReply`].
+    Stock,
+    /// [`StagedReply`].
+    Staged,
+    /// [`ImportedReply`].
+    Imported,
+    /// [`QueuedReply`].
+    Queued,
+    /// [`Status`].
+    Status,
+    /// [`SubscribedReply`].
+    Subscribed,
+}
+
+/// A reply, by kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// To `list_orders`.
+    Orders(OrdersReply),
+    /// To a request about one order.
+    Order(Box<OrderReply>),
+    /// To `record_scan`.
+    Scan(Box<ScanReply>),
+    /// To `stock_lookup`.
+    Lookup(LookupReply),
+    /// To a stock operation.
+    Stock(StockReply),
+    /// To `catalog_stage`.
+    Staged(StagedReply),
+    /// To `catalog_commit`.
+    Imported(ImportedReply),
+    /// To `stock_resync`.
+    Queued(QueuedReply),
+    /// To `status`.
+    Status(Box<Status>),
+    /// To `subscribe`.
+    Subscribed(SubscribedReply),
+}
+
+impl Request {
+    /// The kind of reply this request gets.
+    pub fn reply_kind(&self) -> ReplyKind {
+        use Request as R;
+        match self {
+            R::ListOrders { .. } => ReplyKind::Orders,
+            R::GetOrder { .. }
+            | R::AcceptOrder { .. }
+            | R::ClaimOrder { .. }
+            | R::ReleaseOrder { .. }
+            | R::UndoPick { .. }
+            | R::MarkShort { .. }
+            | R::CompletePick { .. }
+            | R::Pack { .. }
+            | R::HandOver { .. }
+            | R::CancelOrder { .. }
+            | R::ConfirmReturn { .. } => ReplyKind::Order,
+            R::RecordScan { .. } => ReplyKind::Scan,
+            R::StockLookup { .. } => ReplyKind::Lookup,
+            R::StockReceive { .. } | R::StockCount { .. } | R::StockAdjust { .. } => {
+                ReplyKind::Stock
+            }
+            R::CatalogStage { .. } => ReplyKind::Staged,
+            R::CatalogCommit => ReplyKind::Imported,
+            R::StockResync => ReplyKind::Queued,
+            R::Status => ReplyKind::Status,
+            R::Subscribe { .. } => ReplyKind::Subscribed,
+        }
+    }
+}
+
+impl Response {
+    /// Its kind.
+    pub fn kind(&self) -> ReplyKind {
+        match self {
+            Response::Orders(_) => ReplyKind::Orders,
+            Response::Order(_) => ReplyKind::Order,
+            Response::Scan(_) => ReplyKind::Scan,
+            Response::Lookup(_) => ReplyKind::Lookup,
+            Response::Stock(_) => ReplyKind::Stock,
+            Response::Staged(_) => ReplyKind::Staged,
+            Response::Imported(_) => ReplyKind::Imported,
+            Response::Queued(_) => ReplyKind::Queued,
+            Response::Status(_) => ReplyKind::Status,
+            Response::Subscribed(_) => ReplyKind::Subscribed,
+        }
+    }
+
+    /// Reads a reply's `ok` as the kind its request gets. A reply of another shape is an error
+    /// naming what was wrong: a protocol mismatch must show, not become an empty screen.
+    pub fn read(kind: ReplyKind, ok: Value) -> Result<Response, String> {
+        fn as_<T: serde::de::DeserializeOwned>(ok: Value) -> Result<T, String> {
+            serde_json::from_value(ok).map_err(|e| e.to_string())
+        }
+        let r = match kind {
+            ReplyKind::Orders => Response::Orders(as_(ok)?),
+            ReplyKind::Order => Response::Order(Box::new(as_(ok)?)),
+            ReplyKind::Scan => Response::Scan(Box::new(as_(ok)?)),
+            ReplyKind::Lookup => Response::Lookup(as_(ok)?),
+            ReplyKind::Stock => Response::Stock(as_(ok)?),
+            ReplyKind::Staged => Response::Staged(as_(ok)?),
+            ReplyKind::Imported => Response::Imported(as_(ok)?),
+            ReplyKind::Queued => Response::Queued(as_(ok)?),
+            ReplyKind::Status => Response::Status(Box::new(as_(ok)?)),
+            ReplyKind::Subscribed => Response::Subscribed(as_(ok)?),
+        };
+        Ok(r)
+    }
+
+    /// The reply's `ok`, as it goes on the wire.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("replies serialise")
+    }
+}
