@@ -422,19 +422,41 @@ impl<H: Host> Link<H> {
                 }
             };
             self.cursor = rows.last().map(|r| r.id).unwrap_or(after);
-            let carried: Vec<(i64, String)> =
-                rows.iter().map(|r| (r.id, r.event_id.clone())).collect();
+            // Only events of the contract leave: a row that does not read as one is parked
+            // with the reason (HQ would refuse the whole batch for it).
+            let mut events = Vec::with_capacity(rows.len());
+            let mut carried: Vec<(i64, String)> = Vec::with_capacity(rows.len());
+            for r in rows {
+                match crate::store::payload::HqPayload::read(&r.payload) {
+                    Ok(p) => {
+                        carried.push((r.id, r.event_id.clone()));
+                        events.push(HqEvent {
+                            id: r.event_id,
+                            kind: p.kind().into(),
+                            data: serde_json::to_value(&p).expect("payloads serialise"),
+                        });
+                    }
+                    Err(reason) => {
+                        tracing::error!(row = r.id, kind = %r.kind, %reason, "an outbox row for HQ is parked");
+                        let park = Settle::Park { reason };
+                        if let Err(e) = self
+                            .host
+                            .store()
+                            .settle_outbox(vec![(r.id, r.event_id.clone())], park)
+                            .await
+                        {
+                            tracing::error!(error = %e, "cannot park an outbox row for HQ");
+                        }
+                    }
+                }
+            }
+            if events.is_empty() {
+                continue;
+            }
             let batch = EventBatch {
                 v: V,
                 store: self.host.config().store.id.clone(),
-                events: rows
-                    .into_iter()
-                    .map(|r| HqEvent {
-                        id: r.event_id,
-                        kind: r.kind,
-                        data: r.payload,
-                    })
-                    .collect(),
+                events,
             };
             let topic = self.topics.events.clone();
             if !self.publish_carrying(&topic, false, json(&batch), Carried::Events(carried)) {
@@ -612,9 +634,13 @@ impl<H: Host> Link<H> {
         let about = id
             .as_ref()
             .map(|i| (format!("hq-{topic}-rejected"), i.clone()));
-        let payload = serde_json::json!({ "topic": topic, "message_id": id, "reason": reason });
+        let rejection = crate::store::Rejection {
+            topic: topic.into(),
+            message_id: id.clone(),
+            reason,
+        };
         let about = about.as_ref().map(|(s, i)| (s.as_str(), i.as_str()));
-        match self.host.store().hq_note(about, "rejected", payload).await {
+        match self.host.store().hq_note(about, rejection).await {
             Ok(_) => After::Ack,
             Err(e) => {
                 tracing::error!(error = %e, "cannot queue the refusal for HQ");

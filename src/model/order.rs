@@ -373,6 +373,18 @@ pub enum Report {
     },
 }
 
+impl Report {
+    /// Its `action` as written in outbox rows: `confirm`, `adjust`, `pick_complete`, `cancel`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Report::Confirm => "confirm",
+            Report::Adjust { .. } => "adjust",
+            Report::PickComplete => "pick_complete",
+            Report::Cancel { .. } => "cancel",
+        }
+    }
+}
+
 /// The outcome of an allowed event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {

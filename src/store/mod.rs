@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod file;
 pub mod lock;
 mod outbox;
+pub mod payload;
 mod read;
 pub mod schema;
 mod write;
@@ -29,7 +30,8 @@ pub use read::{
 pub use write::order_check;
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, IDLE_RELEASE, Ingested, NewLine, NewOrder,
-    ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem, conflicting_codes,
+    Rejection, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem,
+    conflicting_codes,
 };
 
 use crate::model::{
@@ -598,20 +600,17 @@ impl Store {
             .await
     }
 
-    /// Queues a note for HQ; `about` (source, message id) dedupes it through the inbox. Returns
-    /// false when that message was seen before.
+    /// Queues a refusal for HQ; `about` (source, message id) dedupes it through the inbox.
+    /// Returns false when that message was seen before.
     pub async fn hq_note(
         &self,
         about: Option<(&str, &str)>,
-        kind: &str,
-        payload: serde_json::Value,
+        rejection: Rejection,
     ) -> Result<bool, StoreError> {
         let about = about.map(|(s, m)| (s.to_string(), m.to_string()));
-        let kind = kind.to_string();
         self.call(|reply| Command::HqNote {
             about,
-            kind,
-            payload,
+            rejection,
             reply,
         })
         .await

@@ -4,7 +4,6 @@
 use super::{StoreError, StoreEvent};
 use crate::model::{EventId, Platform, Timestamp};
 use rusqlite::{Transaction, params};
-use serde_json::json;
 
 /// What became of outbox rows that were sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,10 +82,16 @@ pub(super) fn enqueue_fetch(
     }
     let event_id = EventId::new();
     let key = format!("fetch:{}:{external_id}", platform.as_str());
-    let payload = json!({
-        "v": 1, "type": "fetch_order", "platform": platform.as_str(),
-        "external_id": external_id, "event_id": event_id.0, "at": now.0,
-    });
+    let payload = serde_json::to_value(crate::store::payload::PlatformPayload::FetchOrder(
+        crate::store::payload::FetchPayload {
+            v: 1,
+            platform,
+            external_id: external_id.into(),
+            at: now.0,
+            event_id: event_id.0.clone(),
+        },
+    ))
+    .expect("payloads serialise");
     // Coalesced: however many pushes name the order before it is fetched, one fetch goes out.
     let n = tx
         .prepare_cached(

@@ -130,8 +130,7 @@ pub(super) enum Command {
     },
     HqNote {
         about: Option<(String, String)>,
-        kind: String,
-        payload: serde_json::Value,
+        rejection: write::Rejection,
         reply: Reply<bool>,
     },
     TakeOver {
@@ -251,12 +250,11 @@ fn run(
             }),
             Command::HqNote {
                 about,
-                kind,
-                payload,
+                rejection,
                 reply,
             } => w.run(&mut conn, reply, |tx| {
                 let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
-                write::hq_note(tx, about, &kind, payload)
+                write::hq_note(tx, about, rejection.clone())
             }),
             Command::TakeOver {
                 order,

@@ -11,7 +11,8 @@ pub mod sign;
 pub mod webhook;
 pub mod worker;
 
-use crate::model::{Fen, Platform, Timestamp};
+use crate::model::{Fen, Platform, Report, Timestamp};
+use crate::store::payload::PlatformPayload;
 use serde_json::Value;
 
 /// What a platform's answer means for the outbox row that caused the call.
@@ -221,60 +222,56 @@ impl Action {
     }
 }
 
-/// Reads the action an outbox row of kind `report` or `fetch_order` stands for.
-pub fn action_from_report(kind: &str, payload: &Value) -> Result<Action, String> {
-    let text = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_string);
-    let order = text("external_id").ok_or("the row names no order")?;
-    if kind == "fetch_order" {
-        return Ok(Action::FetchOrder { order });
-    }
-    let lines = payload
-        .get("order_lines")
-        .and_then(Value::as_array)
-        .map(|ls| {
-            ls.iter()
+/// The action an outbox row about an order (a report or a fetch) stands for. A row of another
+/// kind, or an adjustment that cannot be sent right, is refused with the reason (the row is
+/// parked with it).
+pub fn action_from_row(row: &PlatformPayload) -> Result<Action, String> {
+    let r = match row {
+        PlatformPayload::FetchOrder(f) => {
+            return Ok(Action::FetchOrder {
+                order: f.external_id.clone(),
+            });
+        }
+        PlatformPayload::Report(r) => r,
+        other => return Err(format!("a {} row is not about an order", other.kind())),
+    };
+    let order = r.external_id.clone();
+    match &r.report {
+        Report::Confirm => Ok(Action::Confirm { order }),
+        Report::PickComplete => Ok(Action::PickComplete { order }),
+        Report::Adjust { .. } => {
+            // An adjustment of a weighed line whose portion is unknown would go back in grams:
+            // refuse it, visibly (the row is parked with this reason).
+            if let Some(l) = r
+                .order_lines
+                .iter()
+                .find(|l| l.weighed && l.unit_g.is_none())
+            {
+                return Err(format!(
+                    "line {} ({}) is weighed and its portion size is unknown: import the catalog with sale_unit_g, then retry this report",
+                    l.line_no, l.sku.0
+                ));
+            }
+            let lines = r
+                .order_lines
+                .iter()
                 .map(|l| ReportLine {
-                    sku: l["sku"].as_str().unwrap_or_default().to_string(),
-                    code: l["merchant_code"]
-                        .as_str()
-                        .or(l["sku"].as_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                    platform_item: l["platform_item"].as_str().map(str::to_string),
-                    qty: l["qty"].as_i64().unwrap_or(0),
-                    picked: l["picked"].as_i64().unwrap_or(0),
-                    short: l["short"].as_i64().unwrap_or(0),
-                    unit_g: l["unit_g"].as_i64(),
+                    sku: l.sku.0.clone(),
+                    code: l.code().to_string(),
+                    platform_item: l.platform_item.clone(),
+                    qty: l.qty,
+                    picked: l.picked,
+                    short: l.short,
+                    unit_g: l.unit_g,
                 })
-                .collect()
-        })
-        .unwrap_or_default();
-    // An adjustment of a weighed line whose portion is unknown would go back in grams: refuse
-    // it, visibly (the row is parked with this reason).
-    let adjust = payload.get("action").and_then(Value::as_str) == Some("adjust");
-    if let Some(l) = payload
-        .get("order_lines")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|l| adjust && l["weighed"] == true && l["unit_g"].as_i64().is_none())
-    {
-        return Err(format!(
-            "line {} ({}) is weighed and its portion size is unknown: import the catalog with sale_unit_g, then retry this report",
-            l["line_no"],
-            l["sku"].as_str().unwrap_or_default()
-        ));
-    }
-    match payload.get("action").and_then(Value::as_str) {
-        Some("confirm") => Ok(Action::Confirm { order }),
-        Some("pick_complete") => Ok(Action::PickComplete { order }),
-        Some("adjust") => Ok(Action::Adjust { order, lines }),
-        Some("cancel") => Ok(Action::Cancel {
+                .collect();
+            Ok(Action::Adjust { order, lines })
+        }
+        Report::Cancel { reason } => Ok(Action::Cancel {
             order,
-            reason: text("reason").unwrap_or_default(),
-            was_accepted: text("from_state").as_deref() != Some("new"),
+            reason: reason.clone(),
+            was_accepted: r.from_state != "new",
         }),
-        other => Err(format!("unknown report action {other:?}")),
     }
 }
 
@@ -364,17 +361,25 @@ mod tests {
     #[test]
     fn an_adjustment_of_a_weighed_line_without_its_portion_is_refused_with_the_fix() {
         let payload = |action: &str| {
-            json!({"external_id": "1", "action": action, "order_lines": [
+            let v = json!({"v": 1, "type": "report", "caused_by": "e", "order_id": 1,
+                "platform": "meituan", "external_id": "1", "from_state": "picking",
+                "action": action, "lines": [], "at": 0, "order_lines": [
                 {"line_no": 2, "sku": "PORK", "qty": 1000, "picked": 0, "short": 1000,
                  "unit_g": null, "weighed": true}
-            ]})
+            ]});
+            PlatformPayload::read(&v).unwrap()
         };
-        let e = action_from_report("report", &payload("adjust")).unwrap_err();
+        let e = action_from_row(&payload("adjust")).unwrap_err();
         assert!(
             e.contains("line 2 (PORK)") && e.contains("sale_unit_g"),
             "{e}"
         );
         // Nothing else about the order needs the portion.
-        assert!(action_from_report("report", &payload("pick_complete")).is_ok());
+        assert!(action_from_row(&payload("pick_complete")).is_ok());
+        // A level is not about an order.
+        let level = PlatformPayload::read(&json!({"v": 1, "type": "stock_level",
+            "platform": "jddj", "sku": "W550", "level": 3, "at": 0}))
+        .unwrap();
+        assert!(action_from_row(&level).is_err());
     }
 }

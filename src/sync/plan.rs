@@ -61,10 +61,11 @@ pub fn next(
             "stock_full_sync" if due => work.push(Work::FullSync(row.clone())),
             "stock_full_sync" => later(Timestamp(held)),
             _ => {
-                let order = row.payload["external_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
+                // A row that cannot be read stands alone (it goes to be parked with the reason).
+                let order = crate::store::payload::PlatformPayload::read(&row.payload)
+                    .ok()
+                    .and_then(|p| p.external_id().map(str::to_string))
+                    .unwrap_or_else(|| format!("row {}", row.id));
                 // Only the first pending row of an order may go; the rest wait behind it.
                 if !blocked.insert(order) {
                     continue;
@@ -118,7 +119,17 @@ mod tests {
             id,
             event_id: format!("e{id}"),
             kind: kind.into(),
-            payload: json!({"external_id": order}),
+            // Each kind as the store writes it.
+            payload: match kind {
+                "report" => json!({"v": 1, "type": "report", "caused_by": "c", "order_id": 1,
+                    "platform": "jddj", "external_id": order, "from_state": "new",
+                    "action": "confirm", "at": 0}),
+                "fetch_order" => json!({"v": 1, "type": "fetch_order", "platform": "jddj",
+                    "external_id": order, "at": 0}),
+                "stock_level" => json!({"v": 1, "type": "stock_level", "platform": "jddj",
+                    "sku": "W550", "level": 1, "at": 0}),
+                _ => json!({"v": 1, "type": kind, "platform": "jddj", "at": 0}),
+            },
             attempts: 0,
             next_attempt_at: Timestamp(due),
         }

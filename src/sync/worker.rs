@@ -6,8 +6,9 @@
 use super::channel::Channel;
 use super::intake::{self, Alerts};
 use super::plan::{self, Work};
-use super::{Action, Level, Verdict, action_from_report};
+use super::{Action, Level, Verdict, action_from_row};
 use crate::model::Timestamp;
+use crate::store::payload::PlatformPayload;
 use crate::store::{self, OutboxRow, Settle, Store, StoreError};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -133,10 +134,21 @@ async fn deliver(
     match work {
         Work::FullSync(row) => full_sync(channel, store, alerts, row, jitter).await,
         Work::Order(row) => {
-            let action = action_from_report(&row.kind, &row.payload);
+            let action = PlatformPayload::read(&row.payload).and_then(|p| action_from_row(&p));
             send_rows(channel, store, alerts, vec![row], action, jitter).await
         }
         Work::Levels(rows) => {
+            // A row that does not read as a level is parked with the reason: no level leaves
+            // without its code and figure.
+            let (rows, unreadable): (Vec<_>, Vec<_>) =
+                rows.into_iter().partition(|r| level_of(r).is_ok());
+            for row in unreadable {
+                let reason = level_of(&row).err().unwrap_or_default();
+                park(channel, store, alerts, std::slice::from_ref(&row), reason).await?;
+            }
+            if rows.is_empty() {
+                return Ok(Sent::Next);
+            }
             let action = Ok(Action::Stock(levels(&rows)));
             match send_rows(channel, store, alerts, rows.clone(), action, jitter).await? {
                 Sent::Split => {
@@ -156,24 +168,26 @@ async fn deliver(
     }
 }
 
-fn levels(rows: &[OutboxRow]) -> Vec<Level> {
-    rows.iter()
-        .map(|r| Level {
+/// A row read as a stock level.
+fn level_of(row: &OutboxRow) -> Result<Level, String> {
+    match PlatformPayload::read(&row.payload)? {
+        PlatformPayload::StockLevel(l) => Ok(Level {
             // Rows queued by versions before `code` existed name only the sku.
-            code: r.payload["code"]
-                .as_str()
-                .or(r.payload["sku"].as_str())
-                .unwrap_or_default()
-                .to_string(),
-            item: r.payload["item"].as_str().map(str::to_string),
+            code: l.code().to_string(),
+            item: l.item.clone(),
             // The last guard before a figure leaves: a level queued by an older release outside
             // the bounds goes out as 0 (not sold rather than oversold).
-            level: r.payload["level"]
-                .as_i64()
+            level: Some(l.level)
                 .filter(|l| (0..=crate::model::MAX_QTY).contains(l))
                 .unwrap_or(0),
-        })
-        .collect()
+        }),
+        other => Err(format!("a {} row among the stock levels", other.kind())),
+    }
+}
+
+/// The levels of rows already known to read as levels.
+fn levels(rows: &[OutboxRow]) -> Vec<Level> {
+    rows.iter().filter_map(|r| level_of(r).ok()).collect()
 }
 
 async fn send_rows(
@@ -307,12 +321,17 @@ async fn park(
 ) -> Result<(), StoreError> {
     tracing::warn!(platform = %channel.platform, rows = rows.len(), "{reason}");
     // Name what was refused, and tie the alert to the order so its screen shows it.
-    let first = rows.first().map(|r| &r.payload);
-    let what = first
-        .and_then(|p| p["action"].as_str().or(p["type"].as_str()))
-        .unwrap_or("update")
-        .replace('_', " ");
-    let order = first.and_then(|p| p["external_id"].as_str());
+    let first = rows.first().map(|r| PlatformPayload::read(&r.payload));
+    let what = match &first {
+        Some(Ok(PlatformPayload::Report(r))) => r.report.action().to_string(),
+        Some(Ok(p)) => p.kind().to_string(),
+        _ => "update".to_string(),
+    }
+    .replace('_', " ");
+    let order = match &first {
+        Some(Ok(p)) => p.external_id(),
+        _ => None,
+    };
     let message = match order {
         Some(o) => format!(
             "{} refused the {what} of order {o} for good: {reason}; settle it on the platform's console",
@@ -324,7 +343,10 @@ async fn park(
             rows.len()
         ),
     };
-    let order_id = first.and_then(|p| p["order_id"].as_i64());
+    let order_id = match &first {
+        Some(Ok(PlatformPayload::Report(r))) => Some(r.order_id),
+        _ => None,
+    };
     // Parked first, then announced: whoever looks after the alert finds it parked.
     store
         .settle_outbox(ids(rows), Settle::Park { reason })

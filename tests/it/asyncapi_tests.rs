@@ -142,8 +142,11 @@ async fn the_events_a_real_store_writes_fit_the_schemas() {
     store
         .hq_note(
             Some(("hq-orders-rejected", "x1")),
-            "rejected",
-            json!({"topic": "orders", "message_id": "x1", "reason": "bad"}),
+            flashpick::store::Rejection {
+                topic: "orders".into(),
+                message_id: Some("x1".into()),
+                reason: "bad".into(),
+            },
         )
         .await
         .unwrap();

@@ -23,6 +23,7 @@ mod model_props;
 mod model_table;
 mod mqtt;
 mod net;
+mod outbox_tests;
 mod packaging_tests;
 mod picker;
 mod platform_tests;

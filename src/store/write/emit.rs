@@ -1,30 +1,44 @@
-//! Outbox rows: written in the same transaction as the change that causes them.
+//! Outbox rows: written in the same transaction as the change that causes them, typed by
+//! destination and kind (`store::payload`).
 
 use super::super::StoreError;
-use crate::model::{EventId, Timestamp};
+use super::super::payload::{HqPayload, PlatformPayload};
+use crate::model::{EventId, Platform, Timestamp};
 use rusqlite::{Transaction, params};
 use serde_json::json;
 
-pub(super) fn outbox(
+/// Queues a row for the payload's platform, under a fresh event id.
+pub(super) fn platform_row(
     tx: &Transaction<'_>,
-    destination: &str,
-    kind: &str,
+    platform: Platform,
     coalesce_key: Option<&str>,
-    payload: serde_json::Value,
+    payload: &PlatformPayload,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    outbox_with_id(
+    let value = serde_json::to_value(payload).expect("payloads serialise");
+    insert(
         tx,
         &EventId::new(),
-        destination,
-        kind,
+        platform.as_str(),
+        payload.kind(),
         coalesce_key,
-        payload,
+        value,
         now,
     )
 }
 
-pub(super) fn outbox_with_id(
+/// Queues an event for HQ under `event_id`.
+pub(super) fn hq_row(
+    tx: &Transaction<'_>,
+    event_id: &EventId,
+    payload: &HqPayload,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let value = serde_json::to_value(payload).expect("payloads serialise");
+    insert(tx, event_id, "hq", payload.kind(), None, value, now)
+}
+
+fn insert(
     tx: &Transaction<'_>,
     event_id: &EventId,
     destination: &str,

@@ -2,12 +2,12 @@
 //! refused message and why) that go out through the outbox like every other event.
 
 use super::Out;
-use super::emit::outbox_with_id;
+use super::emit::hq_row;
 use crate::model::{EventId, Fen, SkuCode, Timestamp, Unit};
+use crate::store::payload::{AppliedPayload, HqPayload, RejectedPayload};
 use crate::store::{StoreError, StoreEvent};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// The sync-state key holding the last catalog delta applied.
 const VERSION_KEY: &str = "hq.catalog_version";
@@ -139,11 +139,14 @@ pub(in crate::store) fn catalog_delta(
             let now = Timestamp::now();
             if options.hq_events {
                 let event_id = EventId::new();
-                let payload = json!({
-                    "v": 1, "type": "catalog_applied", "version": delta.version,
-                    "changes": delta.changes.len(), "at": now.0,
+                let payload = HqPayload::CatalogApplied(AppliedPayload {
+                    v: 1,
+                    version: delta.version,
+                    changes: delta.changes.len(),
+                    at: now.0,
+                    event_id: String::new(),
                 });
-                outbox_with_id(tx, &event_id, "hq", "catalog_applied", None, payload, now)?;
+                hq_row(tx, &event_id, &payload, now)?;
             }
             Ok((
                 DeltaOutcome::Applied(delta.version),
@@ -357,13 +360,23 @@ fn apply_changes(
     Ok(skus)
 }
 
-/// Queues a note for HQ (for example: a relayed order refused, and why), deduplicated on the
-/// message it is about when there is one. Returns false when that message was seen before.
+/// What HQ sent and was refused, and why: the `rejected` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// `orders`, `catalog` or `config`.
+    pub topic: String,
+    /// HQ's id of the message, when it had one.
+    pub message_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Queues a refusal for HQ, deduplicated on the message it is about when there is one. Returns
+/// false when that message was seen before.
 pub(in crate::store) fn hq_note(
     tx: &Transaction<'_>,
     about: Option<(&str, &str)>,
-    kind: &str,
-    mut payload: serde_json::Value,
+    rejection: Rejection,
 ) -> Out<bool> {
     let now = Timestamp::now();
     if let Some((source, id)) = about {
@@ -378,10 +391,14 @@ pub(in crate::store) fn hq_note(
             return Ok((false, vec![]));
         }
     }
-    let event_id = EventId::new();
-    payload["v"] = json!(1);
-    payload["type"] = json!(kind);
-    payload["at"] = json!(now.0);
-    outbox_with_id(tx, &event_id, "hq", kind, None, payload, now)?;
+    let payload = HqPayload::Rejected(RejectedPayload {
+        v: 1,
+        topic: rejection.topic,
+        message_id: rejection.message_id,
+        reason: rejection.reason,
+        at: now.0,
+        event_id: String::new(),
+    });
+    hq_row(tx, &EventId::new(), &payload, now)?;
     Ok((true, vec![StoreEvent::OutboxChanged]))
 }

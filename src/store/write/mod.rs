@@ -18,7 +18,7 @@ mod scan_log;
 mod stock;
 
 pub use codes::conflicting_codes;
-pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome};
+pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome, Rejection};
 pub(super) use hq::{catalog_delta, hq_note};
 pub use order::IDLE_RELEASE;
 pub(super) use order::{apply, ingest, release_idle, take_over};

@@ -3,13 +3,16 @@
 
 use super::super::read::{self, order_id_by_external, stock_figures};
 use super::super::{StoreError, StoreEvent, StoreOptions};
-use super::emit::{outbox, outbox_with_id};
+use super::emit::{hq_row, platform_row};
 use super::scan_log::log_scan;
 use super::stock::{MoveCtx, apply_stock, queue_stock_levels};
 use super::{Applied, Ingested, NewOrder, Out};
 use crate::model::{
     self, EventId, Order, OrderEvent, OrderId, OrderState, Platform, Report, SkuCode, StockFigures,
     Timestamp,
+};
+use crate::store::payload::{
+    HqPayload, PlatformPayload, ReportLine, ReportPayload, TransitionPayload,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::json;
@@ -501,31 +504,40 @@ pub(super) fn platform_report(
             Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         })?
         .collect::<Result<_, _>>()?;
-    let lines: Vec<serde_json::Value> = order
+    let order_lines = order
         .lines
         .iter()
         .map(|l| {
             let (platform_item, unit_g, weighed, merchant_code) =
                 ids.get(&l.line_no).cloned().unwrap_or_default();
-            json!({
-                "line_no": l.line_no, "sku": l.sku.0, "platform_item": platform_item,
-                "merchant_code": merchant_code,
-                "name": l.name, "qty": l.qty, "picked": l.picked, "short": l.short,
-                "unit_price_fen": l.unit_price.0, "unit_g": unit_g, "weighed": weighed,
-            })
+            ReportLine {
+                line_no: l.line_no,
+                sku: l.sku.clone(),
+                platform_item,
+                merchant_code,
+                name: l.name.clone(),
+                qty: l.qty,
+                picked: l.picked,
+                short: l.short,
+                unit_price_fen: l.unit_price.0,
+                unit_g,
+                weighed,
+            }
         })
         .collect();
-    let mut payload = json!({
-        "v": 1, "type": "report", "caused_by": caused_by.0, "order_id": order.id.0,
-        "platform": order.platform.as_str(), "external_id": order.external_id, "at": now.0,
-        "from_state": from.as_str(), "order_lines": lines,
+    let payload = PlatformPayload::Report(ReportPayload {
+        v: 1,
+        caused_by: caused_by.0.clone(),
+        order_id: order.id.0,
+        platform: order.platform,
+        external_id: order.external_id.clone(),
+        from_state: from.as_str().into(),
+        order_lines,
+        report: report.clone(),
+        at: now.0,
+        event_id: String::new(),
     });
-    if let (Some(obj), Ok(serde_json::Value::Object(r))) =
-        (payload.as_object_mut(), serde_json::to_value(report))
-    {
-        obj.extend(r);
-    }
-    outbox(tx, order.platform.as_str(), "report", None, payload, now)
+    platform_row(tx, order.platform, None, &payload, now)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -564,11 +576,18 @@ pub(super) fn hq_order_event(
     event_id: &EventId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let payload = json!({
-        "v": 1, "type": "order_transition", "event_id": event_id.0, "order_id": order.id.0,
-        "platform": order.platform.as_str(), "external_id": order.external_id,
-        "day_seq": order.day_seq, "from": from.map(|s| s.as_str()), "to": order.state.as_str(),
-        "event": event, "actor": actor, "at": now.0,
+    let payload = HqPayload::OrderTransition(TransitionPayload {
+        v: 1,
+        event_id: event_id.0.clone(),
+        order_id: order.id.0,
+        platform: order.platform,
+        external_id: order.external_id.clone(),
+        day_seq: order.day_seq,
+        from: from.map(|s| s.as_str().into()),
+        to: order.state.as_str().into(),
+        event: event.clone(),
+        actor: actor.into(),
+        at: now.0,
     });
-    outbox_with_id(tx, event_id, "hq", "order_transition", None, payload, now)
+    hq_row(tx, event_id, &payload, now)
 }

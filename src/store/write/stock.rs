@@ -3,13 +3,15 @@
 
 use super::super::read::stock_figures;
 use super::super::{StoreError, StoreEvent, StoreOptions};
-use super::emit::{outbox, outbox_with_id};
+use super::emit::{hq_row, platform_row};
 use super::{Out, StockOp, StockOpKind};
 use crate::model::{
     self, EventId, MoveKind, OrderId, Platform, SkuCode, StockEffect, StockFigures, Timestamp,
 };
+use crate::store::payload::{
+    FullSyncPayload, HqPayload, ImportPayload, LevelPayload, MovePayload, PlatformPayload,
+};
 use rusqlite::{Transaction, params};
-use serde_json::json;
 use std::collections::BTreeSet;
 
 /// Who moved stock, why, and under which event: shared by every ledger row of one command.
@@ -33,12 +35,19 @@ pub(super) fn apply_stock(
     for e in effects {
         move_stock(tx, e, ctx)?;
         if options.hq_events && e.on_hand_delta != 0 {
-            let payload = json!({
-                "v": 1, "type": "stock_move", "caused_by": ctx.event_id.0, "sku": e.sku.0,
-                "delta": e.on_hand_delta, "kind": e.kind.as_str(), "reason": ctx.reason,
-                "actor": ctx.actor, "order_id": ctx.order.map(|o| o.0), "at": ctx.now.0,
+            let payload = HqPayload::StockMove(MovePayload {
+                v: 1,
+                caused_by: ctx.event_id.0.clone(),
+                sku: e.sku.clone(),
+                delta: e.on_hand_delta,
+                kind: e.kind.as_str().into(),
+                reason: ctx.reason.map(str::to_string),
+                actor: ctx.actor.into(),
+                order_id: ctx.order.map(|o| o.0),
+                at: ctx.now.0,
+                event_id: String::new(),
             });
-            outbox(tx, "hq", "stock_move", None, payload, ctx.now)?;
+            hq_row(tx, &EventId::new(), &payload, ctx.now)?;
         }
         touched.insert(e.sku.clone());
     }
@@ -93,18 +102,14 @@ pub(in crate::store) fn queue_full_stock_sync(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     for (platform, _) in &options.selling {
-        let payload = json!({
-            "v": 1, "type": "stock_full_sync", "platform": platform.as_str(), "at": now.0,
+        let payload = PlatformPayload::StockFullSync(FullSyncPayload {
+            v: 1,
+            platform: *platform,
+            at: now.0,
+            event_id: String::new(),
         });
         let key = format!("stock:{}:*", platform.as_str());
-        outbox(
-            tx,
-            platform.as_str(),
-            "stock_full_sync",
-            Some(&key),
-            payload,
-            now,
-        )?;
+        platform_row(tx, *platform, Some(&key), &payload, now)?;
     }
     Ok(())
 }
@@ -133,21 +138,22 @@ pub(super) fn queue_stock_levels(
             codes.push((sku.0.clone(), None));
         }
         for (code, item) in codes {
-            let payload = json!({
-                "v": 1, "type": "stock_level", "platform": platform.as_str(), "sku": sku.0,
-                "code": code, "item": item, "level": level, "on_hand": f.on_hand,
-                "reserved": f.reserved, "safety": f.safety, "sale_unit_g": sale_unit_g,
-                "at": now.0,
-            });
             let key = format!("stock:{}:{code}", platform.as_str());
-            outbox(
-                tx,
-                platform.as_str(),
-                "stock_level",
-                Some(&key),
-                payload,
-                now,
-            )?;
+            let payload = PlatformPayload::StockLevel(LevelPayload {
+                v: 1,
+                platform: *platform,
+                sku: sku.clone(),
+                code: Some(code),
+                item,
+                level,
+                on_hand: f.on_hand,
+                reserved: f.reserved,
+                safety: f.safety,
+                sale_unit_g,
+                at: now.0,
+                event_id: String::new(),
+            });
+            platform_row(tx, *platform, Some(&key), &payload, now)?;
         }
     }
     Ok(())
@@ -297,11 +303,14 @@ pub(in crate::store) fn import_catalog(
         queue_full_stock_sync(tx, options, now)?;
     }
     if options.hq_events {
-        let payload = json!({
-            "v": 1, "type": "catalog_import", "items": rows.len(),
-            "stock_changes": changed.len(), "at": now.0,
+        let payload = HqPayload::CatalogImport(ImportPayload {
+            v: 1,
+            items: rows.len(),
+            stock_changes: changed.len(),
+            at: now.0,
+            event_id: String::new(),
         });
-        outbox_with_id(tx, &event_id, "hq", "catalog_import", None, payload, now)?;
+        hq_row(tx, &event_id, &payload, now)?;
     }
     let skus = changed.into_iter().map(|e| e.sku).collect();
     Ok((rows.len(), vec![StoreEvent::StockChanged { skus }]))
