@@ -40,6 +40,8 @@ struct Entry {
     close: Arc<Notify>,
     /// What `busy` counts from.
     epoch: std::time::Instant,
+    /// When it was accepted (on the same count as `busy`).
+    opened: u64,
 }
 
 /// After a failed accept (out of descriptors, most likely): 5 ms, doubling, up to a second.
@@ -109,6 +111,7 @@ pub(super) async fn serve(
                 busy: busy.clone(),
                 close: close.clone(),
                 epoch,
+                opened: elapsed_ms(epoch),
             },
         );
         metrics.webhook_connections.fetch_add(1, Ordering::Relaxed);
@@ -191,10 +194,18 @@ pub(super) trait Idle {
 /// answered in milliseconds; a peer that sent its headers and trickles its body is not working.
 const BUSY_AT_MOST: Duration = Duration::from_secs(1);
 
+/// How long a new connection has to start its request before it may be closed to make room: a
+/// platform's push arrives whole within milliseconds of the connect, so under a flood it is
+/// never the one closed for the next flooder (seen once on a loaded machine).
+const FRESH_FOR: Duration = Duration::from_secs(1);
+
 impl Idle for Entry {
     fn idle(&self) -> bool {
-        let began = self.busy.load(Ordering::Acquire);
-        began == 0 || elapsed_ms(self.epoch).saturating_sub(began) > BUSY_AT_MOST.as_millis() as u64
+        let now = elapsed_ms(self.epoch);
+        match self.busy.load(Ordering::Acquire) {
+            0 => now.saturating_sub(self.opened) > FRESH_FOR.as_millis() as u64,
+            began => now.saturating_sub(began) > BUSY_AT_MOST.as_millis() as u64,
+        }
     }
     fn close(&self) {
         self.close.notify_one();
