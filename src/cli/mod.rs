@@ -336,7 +336,10 @@ fn serve(path: &Path, new_database: bool) -> Result<(), Failure> {
         .thread_name("flashpick")
         .build()
         .context("cannot start the async runtime")?;
-    let opts = crate::daemon::StartOptions { new_database };
+    let opts = crate::daemon::StartOptions {
+        new_database,
+        ..Default::default()
+    };
     let shutdown = {
         let _runtime = rt.enter();
         shutdown_signal()

@@ -25,7 +25,7 @@ pub(super) async fn release_idle(shared: Arc<Shared>, mut shutdown: watch::Recei
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
-        let since = Timestamp(Timestamp::now().0 - idle.as_millis() as i64);
+        let since = Timestamp(shared.clock.now().0 - idle.as_millis() as i64);
         let Ok(idle_orders) = shared
             .store
             .read_async(move |c| crate::store::idle_claims(c, since))

@@ -10,7 +10,7 @@ use crate::api::{
     OrdersReply, PROTOCOL, QueuedReply, ReplyLine, Request, RequestLine, Response, StagedReply,
     StockReply, SubscribedReply, Topic,
 };
-use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode, Timestamp};
+use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode};
 use crate::store::{self, StockOp, StockOpKind, StoreError};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -528,15 +528,15 @@ impl Conn {
         let sla = shared.config.sla;
         let err = |e: StoreError| api_error(e, m);
         let actor = self.actor.clone();
+        // The moment the views of this request are drawn at.
+        let now = shared.clock.now();
         let order_event = |id: i64, event: OrderEvent, who: String| async move {
             let applied = store
                 .apply(OrderId(id), event, &who, None)
                 .await
                 .map_err(err)?;
             let view = store
-                .read_async(move |c| {
-                    super::views::order_view(c, applied.order, &sla, Timestamp::now())
-                })
+                .read_async(move |c| super::views::order_view(c, applied.order, &sla, now))
                 .await
                 .map_err(err)?;
             Ok(Response::Order(Box::new(OrderReply { order: view })))
@@ -544,14 +544,16 @@ impl Conn {
         match req {
             Request::ListOrders { all } => {
                 let views = store
-                    .read_async(move |c| order_views(c, store::list_orders(c, !all, 500)?, &sla))
+                    .read_async(move |c| {
+                        order_views(c, store::list_orders(c, !all, 500)?, &sla, now)
+                    })
                     .await
                     .map_err(err)?;
                 Ok(Response::Orders(OrdersReply { orders: views }))
             }
             Request::GetOrder { order_id } => {
                 let view = store
-                    .read_async(move |c| load_view(c, OrderId(order_id), &sla))
+                    .read_async(move |c| load_view(c, OrderId(order_id), &sla, now))
                     .await
                     .map_err(err)?;
                 Ok(Response::Order(Box::new(OrderReply { order: view })))
@@ -576,9 +578,7 @@ impl Conn {
                     .await
                     .map_err(err)?;
                 let view = store
-                    .read_async(move |c| {
-                        super::views::order_view(c, applied.order, &sla, Timestamp::now())
-                    })
+                    .read_async(move |c| super::views::order_view(c, applied.order, &sla, now))
                     .await
                     .map_err(err)?;
                 Ok(Response::Order(Box::new(OrderReply { order: view })))

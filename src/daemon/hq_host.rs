@@ -6,7 +6,7 @@ use crate::api::Event;
 use crate::config::Config;
 use crate::hq::wire::{ChannelInfo, OutboxInfo, ScannerInfo, StatusDetail};
 use crate::hq::{Host, LinkNote};
-use crate::model::{OrderId, Timestamp};
+use crate::model::OrderId;
 use crate::store::Store;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast;
@@ -51,7 +51,7 @@ impl Host for Shared {
 
     async fn status(&self) -> Option<StatusDetail> {
         let status = super::status(self).await.ok()?;
-        let now = Timestamp::now().0;
+        let now = self.clock.now().0;
         Some(StatusDetail {
             version: status.version,
             config_version: self.config.hq_version,

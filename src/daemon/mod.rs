@@ -119,11 +119,13 @@ impl DaemonError {
 pub const EXIT_LOCKED: u8 = 75;
 
 /// How the daemon starts, beyond its config.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StartOptions {
     /// Create a new empty database even where one was before and is now missing
     /// (`serve --new-database`).
     pub new_database: bool,
+    /// Where "now" comes from (the system clock unless a test moves one by hand).
+    pub clock: crate::model::Clock,
 }
 
 /// What every task shares.
@@ -149,6 +151,8 @@ pub(crate) struct Shared {
     pub reload: tokio::sync::mpsc::Sender<Config>,
     /// What is wrong with the store itself (its file lost or damaged).
     pub alarms: guard::Alarms,
+    /// Where "now" comes from: the store's clock.
+    pub clock: crate::model::Clock,
     /// Bytes of catalog rows staged on every connection together.
     pub staged_bytes: std::sync::atomic::AtomicUsize,
 }
@@ -198,12 +202,16 @@ impl Daemon {
 
     /// [`Daemon::start`] with start options.
     pub async fn start_with(config: Config, opts: StartOptions) -> Result<Daemon, DaemonError> {
-        let started_at = Timestamp::now();
+        let clock = opts.clock.clone();
+        let started_at = clock.now();
         for w in config.plaintext_warnings() {
             tracing::warn!("UNENCRYPTED: {w}");
         }
         mkdir(&config.store.state_dir)?;
-        let options = StoreOptions::from_config(&config);
+        let options = StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::from_config(&config)
+        };
         let db = config.db_path();
         let store = tokio::task::spawn_blocking(move || {
             if opts.new_database {
@@ -276,6 +284,7 @@ impl Daemon {
             bindings: std::sync::Mutex::new(bindings),
         };
         let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
+        let clock = store.options().clock.clone();
         let shared = Arc::new(Shared {
             reload: reload_tx,
             rules: config.barcodes.rules(),
@@ -290,6 +299,7 @@ impl Daemon {
             hq_link: Default::default(),
             alarms: Default::default(),
             staged_bytes: Default::default(),
+            clock,
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -450,7 +460,7 @@ pub async fn run_with(
     // The config before a SIGHUP reload, to go back to if the new one cannot start.
     let mut before_reload: Option<Config> = None;
     loop {
-        let started = Daemon::start_with(config.clone(), opts).await;
+        let started = Daemon::start_with(config.clone(), opts.clone()).await;
         opts.new_database = false;
         let mut daemon = match started {
             Ok(d) => {
@@ -604,7 +614,7 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
         .store
         .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
         .await?;
-    let now = Timestamp::now();
+    let now = shared.clock.now();
     let open_orders = counts
         .iter()
         .filter(|(s, _)| s.is_open())

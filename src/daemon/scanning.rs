@@ -6,7 +6,7 @@ use super::Shared;
 use super::views::view_with;
 use crate::api::{Event, Expected, ScanOutcome, ScanReply};
 use crate::model::barcode::{self, CodeKind};
-use crate::model::{Order, OrderId, Timestamp};
+use crate::model::{Order, OrderId};
 use crate::scan::{ReaderMsg, RepeatFilter, ScanFrame, ScannerStats, Sink};
 use crate::store::{self, ScanDone, ScanLog, ScanRequest, StoreError};
 use std::collections::HashMap;
@@ -151,7 +151,7 @@ fn no_order(
         qty: 0,
         actor: picker.clone().unwrap_or_else(|| scanner.clone()),
         scanner: Some(scanner.clone()),
-        at: Timestamp::now(),
+        at: shared.clock.now(),
     })?;
     shared.metrics.scan(ScanOutcome::NoOrder);
     publish(
@@ -261,7 +261,7 @@ fn answer(
             done.order,
             done.walk.into_iter().map(Into::into).collect(),
             &shared.config.sla,
-            Timestamp::now(),
+            shared.clock.now(),
         )),
     };
     publish(shared, reply.clone());

@@ -47,8 +47,8 @@ pub(crate) fn order_views(
     conn: &Connection,
     orders: Vec<Order>,
     sla: &SlaPolicy,
+    now: Timestamp,
 ) -> Result<Vec<OrderView>, StoreError> {
-    let now = Timestamp::now();
     orders
         .into_iter()
         .map(|o| order_view(conn, o, sla, now))
@@ -92,10 +92,10 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
     }
     match change {
         StoreEvent::OrderChanged { order, cause } => {
-            let sla = shared.config.sla;
+            let (sla, now) = (shared.config.sla, shared.clock.now());
             let view = shared
                 .store
-                .read_async(move |c| order_view(c, order, &sla, Timestamp::now()))
+                .read_async(move |c| order_view(c, order, &sla, now))
                 .await;
             let view = match view {
                 Ok(v) => v,
@@ -150,7 +150,8 @@ pub(crate) fn load_view(
     conn: &Connection,
     id: crate::model::OrderId,
     sla: &SlaPolicy,
+    now: Timestamp,
 ) -> Result<OrderView, StoreError> {
     let order = store::load_order(conn, id)?.ok_or(StoreError::NoSuchOrder(id))?;
-    order_view(conn, order, sla, Timestamp::now())
+    order_view(conn, order, sla, now)
 }

@@ -4,6 +4,7 @@
 
 pub mod barcode;
 pub mod china_time;
+pub mod clock;
 pub mod ids;
 pub mod item;
 pub mod lang;
@@ -13,6 +14,7 @@ pub mod scan;
 pub mod sla;
 pub mod stock;
 
+pub use clock::Clock;
 pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
 pub use lang::Lang;
 pub use money::Fen;

@@ -35,7 +35,7 @@ pub use write::{
 };
 
 use crate::model::{
-    OrderEvent, OrderId, Platform, SkuCode, SlaPolicy, StockError, TransitionError,
+    Clock, OrderEvent, OrderId, Platform, SkuCode, SlaPolicy, StockError, TransitionError,
 };
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -173,6 +173,9 @@ pub struct StoreOptions {
     pub hq_events: bool,
     /// Actors who may act on an order another picker claimed (`[staff] managers`).
     pub managers: Vec<String>,
+    /// Where the store's "now" comes from: every time it writes (transitions, ledger rows,
+    /// outbox rows and their retries, scans) is read from it.
+    pub clock: Clock,
 }
 
 impl Default for StoreOptions {
@@ -182,6 +185,7 @@ impl Default for StoreOptions {
             sla: SlaPolicy::default(),
             hq_events: false,
             managers: Vec::new(),
+            clock: Clock::system(),
         }
     }
 }
@@ -198,6 +202,7 @@ impl StoreOptions {
             sla: config.sla,
             hq_events: config.hq.enabled,
             managers: config.staff.managers.clone(),
+            clock: Clock::system(),
         }
     }
 
@@ -431,6 +436,11 @@ impl Store {
     /// The options the store was opened with.
     pub fn options(&self) -> &StoreOptions {
         &self.inner.options
+    }
+
+    /// The store's clock: what its rows are stamped with, and what schedules their delivery.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.options.clock
     }
 
     /// Committed changes from now on.

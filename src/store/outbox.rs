@@ -31,8 +31,8 @@ pub(super) fn settle(
     tx: &Transaction<'_>,
     rows: &[(i64, String)],
     settle: &Settle,
+    now: Timestamp,
 ) -> Result<(usize, Vec<StoreEvent>), StoreError> {
-    let now = Timestamp::now();
     let mut changed = 0;
     for (id, event_id) in rows {
         changed += match settle {
@@ -68,8 +68,8 @@ pub(super) fn enqueue_fetch(
     message_id: &str,
     platform: Platform,
     external_id: &str,
+    now: Timestamp,
 ) -> Result<(bool, Vec<StoreEvent>), StoreError> {
-    let now = Timestamp::now();
     let fresh = tx
         .prepare_cached(
             "INSERT INTO inbox (source, message_id, received_at) VALUES (?1, ?2, ?3)

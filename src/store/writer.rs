@@ -221,7 +221,7 @@ fn run(
                 .execute(rusqlite::params![
                     scanner,
                     picker,
-                    crate::model::Timestamp::now().0
+                    options.clock.now().0
                 ])?;
                 Ok(((), vec![]))
             }),
@@ -230,7 +230,7 @@ fn run(
                 settle,
                 reply,
             } => w.run(&mut conn, reply, |tx| {
-                super::outbox::settle(tx, &rows, &settle)
+                super::outbox::settle(tx, &rows, &settle, options.clock.now())
             }),
             Command::EnqueueFetch {
                 source,
@@ -239,10 +239,17 @@ fn run(
                 external_id,
                 reply,
             } => w.run(&mut conn, reply, |tx| {
-                super::outbox::enqueue_fetch(tx, &source, &message_id, platform, &external_id)
+                super::outbox::enqueue_fetch(
+                    tx,
+                    &source,
+                    &message_id,
+                    platform,
+                    &external_id,
+                    options.clock.now(),
+                )
             }),
             Command::FullStockSync { reply } => w.run(&mut conn, reply, |tx| {
-                write::queue_full_stock_sync(tx, &options, crate::model::Timestamp::now())?;
+                write::queue_full_stock_sync(tx, &options, options.clock.now())?;
                 Ok(((), vec![StoreEvent::OutboxChanged]))
             }),
             Command::CatalogDelta { delta, reply } => w.run(&mut conn, reply, |tx| {
@@ -254,7 +261,7 @@ fn run(
                 reply,
             } => w.run(&mut conn, reply, |tx| {
                 let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
-                write::hq_note(tx, about, rejection.clone())
+                write::hq_note(tx, about, rejection.clone(), options.clock.now())
             }),
             Command::TakeOver {
                 order,
@@ -285,7 +292,7 @@ fn run(
                     .execute(rusqlite::params![
                         source,
                         message_id,
-                        crate::model::Timestamp::now().0,
+                        options.clock.now().0,
                         reason
                     ])? == 1;
                 Ok((fresh, vec![]))

@@ -180,7 +180,7 @@ pub async fn cancelled_by_platform(
         // Not here yet (a JD fetch may still be queued): remember, so it is never taken.
         let key = tombstone_key(platform, external_id);
         store
-            .set_sync_state(&key, &crate::model::Timestamp::now().0.to_string())
+            .set_sync_state(&key, &store.clock().now().0.to_string())
             .await?;
         return Ok(false);
     };

@@ -71,7 +71,8 @@ pub async fn run(
                 (Vec::new(), Default::default())
             }
         };
-        let now = Timestamp::now();
+        // Rows are stamped and scheduled by the store's clock; signatures use the real one.
+        let now = store.clock().now();
         let delay = Duration::from_millis(channel.config.stock_delay_ms);
         let (work, wake) = plan::next(&rows, &parked, now, channel.config.stock_batch, delay);
         let worked = !work.is_empty();
@@ -108,7 +109,7 @@ pub async fn run(
             continue;
         }
         let idle = wake.map_or(IDLE_CHECK, |w| {
-            Duration::from_millis((w.0 - Timestamp::now().0).max(0) as u64).min(IDLE_CHECK)
+            Duration::from_millis((w.0 - store.clock().now().0).max(0) as u64).min(IDLE_CHECK)
         });
         // Wait for news (a commit may have queued rows), the next due time, or shutdown.
         tokio::select! {
@@ -300,7 +301,7 @@ async fn retry(
     let max = Duration::from_secs(channel.config.max_retry_secs);
     for r in rows {
         let wait = plan::backoff(r.attempts, jitter.hash_one((r.id, r.attempts)), max);
-        let next_at = Timestamp(Timestamp::now().0 + wait.as_millis() as i64);
+        let next_at = Timestamp(store.clock().now().0 + wait.as_millis() as i64);
         let settle = Settle::Retry {
             next_at,
             error: error.clone(),

@@ -255,9 +255,15 @@ async fn a_database_deleted_under_the_daemon_stops_writes_and_is_not_silently_re
     assert_eq!(e.exit_code(), 74);
     assert!(e.to_string().contains("--new-database"), "{e}");
     assert!(!db.exists(), "no empty database was made");
-    let d = Daemon::start_with(cfg, StartOptions { new_database: true })
-        .await
-        .unwrap();
+    let d = Daemon::start_with(
+        cfg,
+        StartOptions {
+            new_database: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let items = d
         .store()
         .read(|c| flashpick::store::lookup_skus(c, "W550", 5))

@@ -6,6 +6,7 @@ mod bounds_tests;
 mod campaign_tests;
 mod claim_tests;
 mod cli_tests;
+mod clock_tests;
 mod codes_tests;
 mod common;
 mod contract;

@@ -136,7 +136,7 @@ pub(in crate::store) fn catalog_delta(
         Ok(skus) => {
             tx.execute_batch("RELEASE delta")?;
             crate::store::outbox::set_sync_state(tx, VERSION_KEY, &delta.version.to_string())?;
-            let now = Timestamp::now();
+            let now = options.clock.now();
             if options.hq_events {
                 let event_id = EventId::new();
                 let payload = HqPayload::CatalogApplied(AppliedPayload {
@@ -196,7 +196,7 @@ fn apply_changes(
     options: &crate::store::StoreOptions,
     delta: &CatalogDelta,
 ) -> Result<Vec<SkuCode>, StoreError> {
-    let now = Timestamp::now();
+    let now = options.clock.now();
     let items: Vec<(usize, super::codes::ItemCodes<'_>)> = delta
         .changes
         .iter()
@@ -377,8 +377,8 @@ pub(in crate::store) fn hq_note(
     tx: &Transaction<'_>,
     about: Option<(&str, &str)>,
     rejection: Rejection,
+    now: Timestamp,
 ) -> Out<bool> {
-    let now = Timestamp::now();
     if let Some((source, id)) = about {
         let fresh = tx
             .prepare_cached(

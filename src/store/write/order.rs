@@ -132,7 +132,7 @@ pub(in crate::store) fn ingest(
     message_id: &str,
     new: NewOrder,
 ) -> Out<Ingested> {
-    let now = Timestamp::now();
+    let now = options.clock.now();
     // Every door meets here: a push, a poll, a fetch, HQ's relay.
     super::order_check::check(&new, now).map_err(StoreError::BadOrder)?;
     let fresh = tx
@@ -358,7 +358,7 @@ pub(super) fn apply_loaded(
     actor: &str,
     scan: Option<crate::store::ScanLog>,
 ) -> Out<Applied> {
-    let now = Timestamp::now();
+    let now = options.clock.now();
     let id = order.id;
     let safety = options.default_safety(order.platform);
     let mut figures: BTreeMap<SkuCode, StockFigures> = BTreeMap::new();

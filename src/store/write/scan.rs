@@ -5,7 +5,7 @@ use super::super::{StoreError, StoreOptions};
 use super::Out;
 use super::order::apply_loaded;
 use super::scan_log::log_scan;
-use crate::model::{self, Order, OrderEvent, OrderId, OrderState, Timestamp};
+use crate::model::{self, Order, OrderEvent, OrderId, OrderState};
 use rusqlite::Transaction;
 
 /// A scan to carry out in one transaction: find the item, plan, apply or refuse, log.
@@ -83,7 +83,7 @@ pub(in crate::store) fn scan(
         qty: 0,
         actor: req.actor.clone(),
         scanner: req.scanner.clone(),
-        at: Timestamp::now(),
+        at: options.clock.now(),
     };
     let seq = order.day_seq;
     let (outcome, message, line, after, events) = match plan {

@@ -164,7 +164,7 @@ pub(in crate::store) fn stock(
     options: &StoreOptions,
     op: StockOp,
 ) -> Out<StockFigures> {
-    let now = Timestamp::now();
+    let now = options.clock.now();
     let mut current = stock_figures(tx, &op.sku, Platform::Hq, 0)?;
     let effect = match op.kind {
         StockOpKind::Receive(qty) => Some(model::stock::receive(&op.sku, current.on_hand, qty)?),
@@ -217,7 +217,7 @@ pub(in crate::store) fn import_catalog(
             message,
         })
     })?;
-    let now = Timestamp::now();
+    let now = options.clock.now();
     let event_id = EventId::new();
     let mut upsert = tx.prepare_cached(
         "INSERT INTO sku (sku, name, name_en, spec, unit, location, walk_seq, price_fen, safety_stock, updated_at, plu, sale_unit_g)
