@@ -90,7 +90,9 @@ impl Metrics {
         Self::inc(&self.scans[scan_index(o)]);
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition. Label values from the config or the database (scanner
+    /// names, states, destinations) are escaped as the format asks: one scanner named with a
+    /// quote would otherwise make the whole scrape unreadable.
     pub fn render(
         &self,
         started_at_secs: i64,
@@ -239,7 +241,7 @@ impl Metrics {
         let per = |f: &dyn Fn(&ScannerFigures) -> u64| -> Vec<(String, u64)> {
             scanners
                 .iter()
-                .map(|s| (format!("{{scanner=\"{}\"}}", s.name), f(s)))
+                .map(|s| (format!("{{scanner=\"{}\"}}", label(&s.name)), f(s)))
                 .collect()
         };
         metric(
@@ -266,7 +268,7 @@ impl Metrics {
             "Orders in the database, by state.",
             orders
                 .iter()
-                .map(|(s, n)| (format!("{{state=\"{s}\"}}"), (*n).max(0) as u64))
+                .map(|(s, n)| (format!("{{state=\"{}\"}}", label(s)), (*n).max(0) as u64))
                 .collect(),
         );
         metric(
@@ -277,7 +279,7 @@ impl Metrics {
                 .iter()
                 .map(|d| {
                     (
-                        format!("{{destination=\"{}\"}}", d.destination),
+                        format!("{{destination=\"{}\"}}", label(&d.destination)),
                         d.pending.max(0) as u64,
                     )
                 })
@@ -291,12 +293,55 @@ impl Metrics {
                 .iter()
                 .map(|d| {
                     (
-                        format!("{{destination=\"{}\"}}", d.destination),
+                        format!("{{destination=\"{}\"}}", label(&d.destination)),
                         d.parked.max(0) as u64,
                     )
                 })
                 .collect(),
         );
         out
+    }
+}
+
+/// A label value as the text format wants it: backslash, double quote and line feed escaped.
+fn label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_so_the_scrape_stays_readable() {
+        assert_eq!(label(r#"gun "A"\1"#), r#"gun \"A\"\\1"#);
+        assert_eq!(label("two\nlines"), "two\\nlines");
+        let m = Metrics::default();
+        let scanner = ScannerFigures {
+            name: "枪 \"B\"\n".into(),
+            connected: true,
+            frames: 3,
+            errors: 0,
+        };
+        let text = m.render(0, &[], &[], &[scanner]);
+        assert!(
+            text.lines()
+                .any(|l| l == r#"flashpick_scanner_frames_total{scanner="枪 \"B\"\n"} 3"#),
+            "{text}"
+        );
+        // Every sample stays on one line, ending in its value.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = l.rsplit_once(' ').map(|(_, v)| v).unwrap_or_default();
+            assert!(value.parse::<u64>().is_ok(), "{l}");
+        }
     }
 }

@@ -132,3 +132,23 @@ async fn socket_replies_are_what_they_were() {
     drop(c);
     d.shutdown().await;
 }
+
+/// Every sample `/metrics` gives (name and label set, values aside) on a store with an order
+/// and rows waiting, as a snapshot: dashboards and alerts at HQ are written against these names,
+/// so a change of encoder must not move one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metric_names_and_label_sets_are_what_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[("MT-1", &[("W550", 1)])]);
+    let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
+    let (status, body) = crate::common::http_get(d.http_addr(), "/metrics").await;
+    assert!(status.contains("200"), "{status}");
+    let mut samples: Vec<&str> = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.rsplit_once(' ').map_or(l, |(k, _)| k))
+        .collect();
+    samples.sort();
+    insta::assert_snapshot!(samples.join("\n"));
+    d.shutdown().await;
+}
