@@ -530,37 +530,17 @@ pub fn transition(
         }
         _ => {}
     }
-    let mut next = order.clone();
-    let mut effects = Vec::new();
-    let mut reports = Vec::new();
+    let mut step = Step {
+        next: order.clone(),
+        stock: Vec::new(),
+        reports: Vec::new(),
+    };
+    // Which event each state takes; what each does is in a function of its own below.
     match (order.state, event) {
-        (S::New, OrderEvent::Accept) => {
-            // The safety buffer belongs to the platform: a burst on this platform stops at it and
-            // cannot eat the stock another platform has already sold.
-            let mut wanted: BTreeMap<&SkuCode, i64> = BTreeMap::new();
-            for l in &order.lines {
-                let w = wanted.entry(&l.sku).or_default();
-                *w = w.saturating_add(l.qty);
-            }
-            for (sku, qty) in wanted {
-                let available = stock(sku).available();
-                if available < qty {
-                    return Err(TransitionError::InsufficientStock {
-                        sku: sku.clone(),
-                        wanted: qty,
-                        available,
-                    });
-                }
-            }
-            for l in &order.lines {
-                effects.push(reserve(&l.sku, l.qty));
-            }
-            next.state = S::Accepted;
-            reports.push(Report::Confirm);
-        }
+        (S::New, OrderEvent::Accept) => accept(order, stock, &mut step)?,
         (S::Accepted, OrderEvent::Claim { picker }) => {
-            next.state = S::Picking;
-            next.picker = Some(picker.clone());
+            step.next.state = S::Picking;
+            step.next.picker = Some(picker.clone());
         }
         (S::Picking, OrderEvent::Claim { .. }) => {
             return Err(TransitionError::AlreadyClaimed {
@@ -568,30 +548,10 @@ pub fn transition(
             });
         }
         (S::Picking, OrderEvent::Release) => {
-            next.state = S::Accepted;
-            next.picker = None;
+            step.next.state = S::Accepted;
+            step.next.picker = None;
         }
-        (S::Picking, OrderEvent::Pick { line, qty }) => {
-            let l = line_mut(&mut next, *line)?;
-            positive(*qty)?;
-            if l.weighed_g.is_some() {
-                return Err(TransitionError::MixedPick(*line));
-            }
-            if *qty > l.remaining() {
-                return Err(TransitionError::OverPick {
-                    line: *line,
-                    qty: *qty,
-                    remaining: l.remaining(),
-                });
-            }
-            l.picked += qty;
-            effects.push(StockEffect {
-                sku: l.sku.clone(),
-                kind: MoveKind::Pick,
-                on_hand_delta: -qty,
-                reserved_delta: -qty,
-            });
-        }
+        (S::Picking, OrderEvent::Pick { line, qty }) => pick(&mut step, *line, *qty)?,
         (
             S::Picking,
             OrderEvent::PickWeighed {
@@ -599,162 +559,264 @@ pub fn transition(
                 grams,
                 tolerance_pct,
             },
-        ) => {
-            let l = line_mut(&mut next, *line)?;
-            positive(*grams)?;
-            if l.picked > 0 && l.weighed_g.is_none() {
-                return Err(TransitionError::MixedPick(*line));
-            }
-            let remaining = l.remaining();
-            if remaining == 0 {
-                return Err(TransitionError::OverPick {
-                    line: *line,
-                    qty: *grams,
-                    remaining,
-                });
-            }
-            let slack = remaining.saturating_mul(i64::from(*tolerance_pct)) / 100;
-            if *grams > remaining.saturating_add(slack) {
-                return Err(TransitionError::OverWeight {
-                    line: *line,
-                    grams: *grams,
-                    remaining,
-                    tolerance_pct: *tolerance_pct,
-                });
-            }
-            // Within tolerance of what is left, the line is done; lighter, it takes another label.
-            let counted = if *grams >= remaining - slack {
-                remaining
-            } else {
-                *grams
-            };
-            l.picked += counted;
-            l.weighed_g = Some(l.weighed_g.unwrap_or(0) + grams);
-            effects.push(StockEffect {
-                sku: l.sku.clone(),
-                kind: MoveKind::Pick,
-                on_hand_delta: -grams,
-                reserved_delta: -counted,
-            });
-        }
-        (S::Picking, OrderEvent::UndoPick { line, qty }) => {
-            let l = line_mut(&mut next, *line)?;
-            positive(*qty)?;
-            // Weighed labels cannot be split: undoing a weighed line puts all of it back.
-            let whole = l.weighed_g.is_some();
-            if *qty > l.picked || (whole && *qty != l.picked) {
-                return Err(TransitionError::UndoTooMuch {
-                    line: *line,
-                    qty: *qty,
-                    picked: l.picked,
-                });
-            }
-            let back = l.weighed_g.take().unwrap_or(*qty);
-            l.picked -= qty;
-            effects.push(StockEffect {
-                sku: l.sku.clone(),
-                kind: MoveKind::PickUndo,
-                on_hand_delta: back,
-                reserved_delta: *qty,
-            });
-        }
+        ) => pick_weighed(&mut step, *line, *grams, *tolerance_pct)?,
+        (S::Picking, OrderEvent::UndoPick { line, qty }) => undo_pick(&mut step, *line, *qty)?,
         (S::Picking, OrderEvent::Short { line, qty, reason }) => {
-            let l = line_mut(&mut next, *line)?;
-            positive(*qty)?;
-            if *qty > l.remaining() {
-                return Err(TransitionError::OverPick {
-                    line: *line,
-                    qty: *qty,
-                    remaining: l.remaining(),
-                });
-            }
-            l.short += qty;
-            l.short_reason = Some(*reason);
-            // The units the system believed were there are not: write them off, but never below
-            // zero, so that the platforms stop selling what the shelf does not have.
-            let on_hand = stock(&l.sku).on_hand.max(0);
-            effects.push(StockEffect {
-                sku: l.sku.clone(),
-                kind: MoveKind::Short,
-                on_hand_delta: -(*qty).min(on_hand),
-                reserved_delta: -qty,
-            });
+            short(&mut step, stock, *line, *qty, *reason)?
         }
-        (S::Picking, OrderEvent::CompletePick) => {
-            let open: Vec<u32> = order
-                .lines
-                .iter()
-                .filter(|l| l.remaining() > 0)
-                .map(|l| l.line_no)
-                .collect();
-            if !open.is_empty() {
-                return Err(TransitionError::LinesOpen(open));
-            }
-            if order.lines.iter().all(|l| l.picked == 0) {
-                return Err(TransitionError::NothingPicked);
-            }
-            let short: Vec<AdjustLine> = order
-                .lines
-                .iter()
-                .filter(|l| l.short > 0)
-                .map(|l| AdjustLine {
-                    line_no: l.line_no,
-                    sku: l.sku.clone(),
-                    short: l.short,
-                    refund: l.unit_price.times(l.short),
-                })
-                .collect();
-            if !short.is_empty() {
-                reports.push(Report::Adjust { lines: short });
-            }
-            reports.push(Report::PickComplete);
-            next.state = S::Picked;
-        }
+        (S::Picking, OrderEvent::CompletePick) => complete_pick(order, &mut step)?,
         (S::Picked, OrderEvent::Pack { bags }) => {
             if *bags == 0 {
                 return Err(TransitionError::NoBags);
             }
-            next.state = S::Packed;
-            next.bags = Some(*bags);
+            step.next.state = S::Packed;
+            step.next.bags = Some(*bags);
         }
-        (S::Packed, OrderEvent::HandOver) => next.state = S::HandedOver,
+        (S::Packed, OrderEvent::HandOver) => step.next.state = S::HandedOver,
         (
             S::New | S::Accepted | S::Picking | S::Picked | S::Packed,
             OrderEvent::Cancel { by, reason },
-        ) => {
-            if order.state.holds_reservation() {
-                for l in order.lines.iter().filter(|l| l.remaining() > 0) {
-                    effects.push(reserve(&l.sku, -l.remaining()));
-                }
-            }
-            next.return_pending = order.lines.iter().any(|l| l.picked > 0);
-            next.state = S::Cancelled;
-            next.cancel_reason = Some(reason.clone());
-            if *by == CancelSource::Store {
-                reports.push(Report::Cancel {
-                    reason: reason.clone(),
-                });
-            }
-        }
+        ) => cancel(order, *by, reason, &mut step),
         (S::Cancelled, OrderEvent::ConfirmReturn) if order.return_pending => {
-            for l in order.lines.iter().filter(|l| l.picked > 0) {
-                effects.push(StockEffect {
-                    sku: l.sku.clone(),
-                    kind: MoveKind::CancelReturn,
-                    // What physically left the shelf: the labels' weight for weighed lines.
-                    on_hand_delta: l.weighed_g.unwrap_or(l.picked),
-                    reserved_delta: 0,
-                });
-            }
-            next.return_pending = false;
+            confirm_return(order, &mut step)
         }
         _ => return Err(refuse()),
     }
     Ok(Transition {
-        order: next,
-        stock: effects,
-        reports,
+        order: step.next,
+        stock: step.stock,
+        reports: step.reports,
     })
+}
+
+/// What a transition builds: the order afterwards, its stock effects and its reports.
+struct Step {
+    next: Order,
+    stock: Vec<StockEffect>,
+    reports: Vec<Report>,
+}
+
+/// Accept: reserve every line, or refuse naming the first item short of stock.
+fn accept(
+    order: &Order,
+    stock: &dyn Fn(&SkuCode) -> StockFigures,
+    step: &mut Step,
+) -> Result<(), TransitionError> {
+    use OrderState as S;
+    // The safety buffer belongs to the platform: a burst on this platform stops at it and
+    // cannot eat the stock another platform has already sold.
+    let mut wanted: BTreeMap<&SkuCode, i64> = BTreeMap::new();
+    for l in &order.lines {
+        let w = wanted.entry(&l.sku).or_default();
+        *w = w.saturating_add(l.qty);
+    }
+    for (sku, qty) in wanted {
+        let available = stock(sku).available();
+        if available < qty {
+            return Err(TransitionError::InsufficientStock {
+                sku: sku.clone(),
+                wanted: qty,
+                available,
+            });
+        }
+    }
+    for l in &order.lines {
+        step.stock.push(reserve(&l.sku, l.qty));
+    }
+    step.next.state = S::Accepted;
+    step.reports.push(Report::Confirm);
+    Ok(())
+}
+
+/// A unit (or units) of a counted line taken from the shelf.
+fn pick(step: &mut Step, line: u32, qty: i64) -> Result<(), TransitionError> {
+    let l = line_mut(&mut step.next, line)?;
+    positive(qty)?;
+    if l.weighed_g.is_some() {
+        return Err(TransitionError::MixedPick(line));
+    }
+    if qty > l.remaining() {
+        return Err(TransitionError::OverPick {
+            line,
+            qty,
+            remaining: l.remaining(),
+        });
+    }
+    l.picked += qty;
+    step.stock.push(StockEffect {
+        sku: l.sku.clone(),
+        kind: MoveKind::Pick,
+        on_hand_delta: -qty,
+        reserved_delta: -qty,
+    });
+    Ok(())
+}
+
+/// A scale label on a weighed line: within the tolerance of what is left, the line is done.
+fn pick_weighed(
+    step: &mut Step,
+    line: u32,
+    grams: i64,
+    tolerance_pct: u32,
+) -> Result<(), TransitionError> {
+    let l = line_mut(&mut step.next, line)?;
+    positive(grams)?;
+    if l.picked > 0 && l.weighed_g.is_none() {
+        return Err(TransitionError::MixedPick(line));
+    }
+    let remaining = l.remaining();
+    if remaining == 0 {
+        return Err(TransitionError::OverPick {
+            line,
+            qty: grams,
+            remaining,
+        });
+    }
+    let slack = remaining.saturating_mul(i64::from(tolerance_pct)) / 100;
+    if grams > remaining.saturating_add(slack) {
+        return Err(TransitionError::OverWeight {
+            line,
+            grams,
+            remaining,
+            tolerance_pct,
+        });
+    }
+    // Within tolerance of what is left, the line is done; lighter, it takes another label.
+    let counted = if grams >= remaining - slack {
+        remaining
+    } else {
+        grams
+    };
+    l.picked += counted;
+    l.weighed_g = Some(l.weighed_g.unwrap_or(0) + grams);
+    step.stock.push(StockEffect {
+        sku: l.sku.clone(),
+        kind: MoveKind::Pick,
+        on_hand_delta: -grams,
+        reserved_delta: -counted,
+    });
+    Ok(())
+}
+
+/// Units put back on the shelf (a weighed line goes back whole).
+fn undo_pick(step: &mut Step, line: u32, qty: i64) -> Result<(), TransitionError> {
+    let l = line_mut(&mut step.next, line)?;
+    positive(qty)?;
+    // Weighed labels cannot be split: undoing a weighed line puts all of it back.
+    let whole = l.weighed_g.is_some();
+    if qty > l.picked || (whole && qty != l.picked) {
+        return Err(TransitionError::UndoTooMuch {
+            line,
+            qty,
+            picked: l.picked,
+        });
+    }
+    let back = l.weighed_g.take().unwrap_or(qty);
+    l.picked -= qty;
+    step.stock.push(StockEffect {
+        sku: l.sku.clone(),
+        kind: MoveKind::PickUndo,
+        on_hand_delta: back,
+        reserved_delta: qty,
+    });
+    Ok(())
+}
+
+/// Units that are not there: written off (never below zero) and reported at completion.
+fn short(
+    step: &mut Step,
+    stock: &dyn Fn(&SkuCode) -> StockFigures,
+    line: u32,
+    qty: i64,
+    reason: ShortReason,
+) -> Result<(), TransitionError> {
+    let l = line_mut(&mut step.next, line)?;
+    positive(qty)?;
+    if qty > l.remaining() {
+        return Err(TransitionError::OverPick {
+            line,
+            qty,
+            remaining: l.remaining(),
+        });
+    }
+    l.short += qty;
+    l.short_reason = Some(reason);
+    // The units the system believed were there are not: write them off, but never below
+    // zero, so that the platforms stop selling what the shelf does not have.
+    let on_hand = stock(&l.sku).on_hand.max(0);
+    step.stock.push(StockEffect {
+        sku: l.sku.clone(),
+        kind: MoveKind::Short,
+        on_hand_delta: -(qty).min(on_hand),
+        reserved_delta: -qty,
+    });
+    Ok(())
+}
+
+/// Picking done: every line picked or short, something picked; adjustments before completion.
+fn complete_pick(order: &Order, step: &mut Step) -> Result<(), TransitionError> {
+    use OrderState as S;
+    let open: Vec<u32> = order
+        .lines
+        .iter()
+        .filter(|l| l.remaining() > 0)
+        .map(|l| l.line_no)
+        .collect();
+    if !open.is_empty() {
+        return Err(TransitionError::LinesOpen(open));
+    }
+    if order.lines.iter().all(|l| l.picked == 0) {
+        return Err(TransitionError::NothingPicked);
+    }
+    let short: Vec<AdjustLine> = order
+        .lines
+        .iter()
+        .filter(|l| l.short > 0)
+        .map(|l| AdjustLine {
+            line_no: l.line_no,
+            sku: l.sku.clone(),
+            short: l.short,
+            refund: l.unit_price.times(l.short),
+        })
+        .collect();
+    if !short.is_empty() {
+        step.reports.push(Report::Adjust { lines: short });
+    }
+    step.reports.push(Report::PickComplete);
+    step.next.state = S::Picked;
+    Ok(())
+}
+
+/// Cancelled before hand-over: reservations released, picked goods to be put back.
+fn cancel(order: &Order, by: CancelSource, reason: &str, step: &mut Step) {
+    use OrderState as S;
+    if order.state.holds_reservation() {
+        for l in order.lines.iter().filter(|l| l.remaining() > 0) {
+            step.stock.push(reserve(&l.sku, -l.remaining()));
+        }
+    }
+    step.next.return_pending = order.lines.iter().any(|l| l.picked > 0);
+    step.next.state = S::Cancelled;
+    step.next.cancel_reason = Some(reason.to_string());
+    if by == CancelSource::Store {
+        step.reports.push(Report::Cancel {
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// Staff put a cancelled order's picked goods back on the shelf.
+fn confirm_return(order: &Order, step: &mut Step) {
+    for l in order.lines.iter().filter(|l| l.picked > 0) {
+        step.stock.push(StockEffect {
+            sku: l.sku.clone(),
+            kind: MoveKind::CancelReturn,
+            // What physically left the shelf: the labels' weight for weighed lines.
+            on_hand_delta: l.weighed_g.unwrap_or(l.picked),
+            reserved_delta: 0,
+        });
+    }
+    step.next.return_pending = false;
 }
 
 fn reserve(sku: &SkuCode, qty: i64) -> StockEffect {
