@@ -13,6 +13,7 @@ pub mod order;
 pub mod scan;
 pub mod sla;
 pub mod stock;
+pub mod transition;
 
 pub use clock::Clock;
 pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
@@ -20,8 +21,9 @@ pub use lang::Lang;
 pub use money::Fen;
 pub use order::{
     CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ScanMatch, ShortReason,
-    Transition, TransitionError, UnknownItem, match_scan, transition,
+    Transition, TransitionError, UnknownItem, match_scan,
 };
 pub use scan::{ScanOutcome, ScanPlan, ScannedItem, plan_scan};
 pub use sla::{SlaPolicy, SlaState};
 pub use stock::{MAX_QTY, MoveKind, StockEffect, StockError, StockFigures, Unit};
+pub use transition::transition;
