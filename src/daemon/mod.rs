@@ -316,9 +316,6 @@ impl Daemon {
             tasks.spawn(crate::hq::link::run(shared.clone(), shutdown.subscribe()));
         }
         let watchdog_every = notify::watchdog_interval();
-        if let Some(every) = watchdog_every {
-            tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
-        }
         let file_every = watchdog_every.map_or(guard::FILE_CHECK, |w| w.min(guard::FILE_CHECK));
         tasks.spawn(guard::watch_file(
             shared.clone(),
@@ -350,6 +347,11 @@ impl Daemon {
             "READY=1\nSTATUS=serving store {}",
             shared.config.store.id
         ));
+        // After READY=1: a ping must never reach systemd before the daemon said it is ready (a
+        // race seen under load when the watchdog started first).
+        if let Some(every) = watchdog_every {
+            tasks.spawn(watchdog(shared.clone(), every, shutdown.subscribe()));
+        }
         Ok(Daemon {
             shared,
             http_addr,
