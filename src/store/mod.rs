@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod catalog;
+mod error;
 pub mod file;
 pub mod lock;
 mod outbox;
@@ -14,8 +15,10 @@ mod read;
 pub mod schema;
 mod write;
 mod writer;
+mod writes;
 
 pub use catalog::{CatalogError, CatalogRow};
+pub use error::{EXIT_IOERR, EXIT_NOPERM, StoreError};
 pub use outbox::Settle;
 pub use read::{
     Invariants, LineWalk, OutboxDepth, ParkedRow, SkuInfo, check_invariants, current_order,
@@ -34,133 +37,12 @@ pub use write::{
     conflicting_codes,
 };
 
-use crate::model::{
-    Clock, OrderEvent, OrderId, Platform, SkuCode, SlaPolicy, StockError, TransitionError,
-};
+use crate::model::{Clock, Platform, SkuCode, SlaPolicy};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{broadcast, mpsc, oneshot};
-use writer::{Command, Reply};
-
-/// Something went wrong in the store. `is_refusal` tells a refused request from a broken store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database file cannot be opened or created.
-    #[error(
-        "cannot open the database {path}: {cause}; check that the state dir exists and the service user may write it"
-    )]
-    Open {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        cause: rusqlite::Error,
-    },
-    /// The schema cannot be brought up to date.
-    #[error(transparent)]
-    Migrate(#[from] schema::MigrateError),
-    /// SQLite failed.
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// No such order.
-    #[error("no order {0}")]
-    NoSuchOrder(OrderId),
-    /// No such item.
-    #[error("no sku {0} in the catalog; import the catalog or check the code")]
-    NoSuchSku(SkuCode),
-    /// The order state machine refused the event.
-    #[error(transparent)]
-    Transition(#[from] TransitionError),
-    /// The stock operation is not possible.
-    #[error(transparent)]
-    Stock(#[from] StockError),
-    /// A catalog file is bad; nothing was imported.
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    /// A new order is malformed.
-    #[error("bad order: {0}")]
-    BadOrder(String),
-    /// A bug in flashpick; the write was rolled back.
-    #[error("internal error (a bug, please report it): {0}; nothing was written")]
-    Bug(String),
-    /// The writer has stopped (the daemon is shutting down).
-    #[error("the store is closed (flashpick is shutting down)")]
-    Closed,
-    /// The database cannot be written by this process: restarting will not help.
-    #[error(
-        "the database {path} cannot be written ({cause}); give the state dir and its files back to the service user, e.g. `sudo chown -R flashpick:flashpick {dir}` (a command run with sudo may have created them as root)",
-        dir = path.parent().unwrap_or(path).display()
-    )]
-    Unwritable {
-        /// The file.
-        path: PathBuf,
-        /// What SQLite or the system said.
-        cause: String,
-    },
-    /// The database file is damaged: restarting will not help.
-    #[error(
-        "the database {path} is damaged: {reason}; restore the last good copy (`flashpick restore FILE`; `flashpick doctor` lists the snapshots), or move the file away and start a new empty one with `flashpick serve --new-database`"
-    )]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The database is gone from where flashpick created it.
-    #[error(
-        "the database {path} is missing, but flashpick created one there before (see {marker}); restore it (`flashpick restore FILE`; `flashpick doctor` lists the snapshots), or start a new empty one with `flashpick serve --new-database`",
-        marker = file::marker_path(path).display()
-    )]
-    Missing {
-        /// Where it should be.
-        path: PathBuf,
-    },
-    /// A file next to the database (a snapshot, a restore) cannot be read or written.
-    #[error("{path}: {cause}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        cause: std::io::Error,
-    },
-    /// Writes are refused: the store found something wrong with its file while running.
-    #[error("{0}")]
-    Unusable(String),
-}
-
-impl StoreError {
-    /// True when the request was refused by a rule and the store is fine; false when it is broken.
-    pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            StoreError::NoSuchOrder(_)
-                | StoreError::NoSuchSku(_)
-                | StoreError::Transition(_)
-                | StoreError::Stock(_)
-                | StoreError::Catalog(_)
-                | StoreError::BadOrder(_)
-        )
-    }
-
-    /// The exit status for an error that restarting cannot fix, so the unit does not restart
-    /// on it (`RestartPreventExitStatus=`): 77 the database cannot be written, 74 it is damaged,
-    /// missing where one was, or newer than this build. `None`: restarting may help.
-    pub fn exit_code(&self) -> Option<u8> {
-        match self {
-            StoreError::Unwritable { .. } => Some(EXIT_NOPERM),
-            StoreError::Corrupt { .. }
-            | StoreError::Missing { .. }
-            | StoreError::Migrate(schema::MigrateError::TooNew { .. }) => Some(EXIT_IOERR),
-            _ => None,
-        }
-    }
-}
-
-/// Exit status: the database or state dir cannot be written (EX_NOPERM).
-pub const EXIT_NOPERM: u8 = 77;
-/// Exit status: the database is damaged, missing or too new (EX_IOERR).
-pub const EXIT_IOERR: u8 = 74;
+use tokio::sync::{broadcast, mpsc};
+use writer::Command;
 
 /// Settings the store needs from the config.
 #[derive(Debug, Clone)]
@@ -498,279 +380,9 @@ impl Store {
         conn.pragma_update(None, "query_only", "ON")?;
         Ok(conn)
     }
+}
 
-    /// Applies an order event. `reason` goes into the ledger for the stock it moves.
-    pub async fn apply(
-        &self,
-        order: OrderId,
-        event: OrderEvent,
-        actor: &str,
-        scan: Option<ScanLog>,
-    ) -> Result<Applied, StoreError> {
-        let actor = actor.to_string();
-        self.call(|reply| Command::Apply {
-            order,
-            event,
-            actor,
-            scan,
-            reply,
-        })
-        .await
-    }
-
-    /// Takes a new order in, deduplicated on `(source, message_id)` and on the platform's order id.
-    pub async fn ingest(
-        &self,
-        source: &str,
-        message_id: &str,
-        order: NewOrder,
-    ) -> Result<Ingested, StoreError> {
-        let (source, message_id) = (source.to_string(), message_id.to_string());
-        self.call(|reply| Command::Ingest {
-            source,
-            message_id,
-            order,
-            reply,
-        })
-        .await
-    }
-
-    /// Receives, counts or adjusts stock outside of orders.
-    pub async fn stock(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
-        self.call(|reply| Command::Stock { op, reply }).await
-    }
-
-    /// Succeeds once the writer has worked through everything queued before: it is alive.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.call(|reply| Command::Ping { reply }).await
-    }
-
-    /// Binds a scanner to a picker (a badge was scanned); survives restarts.
-    pub async fn bind_scanner(&self, scanner: &str, picker: &str) -> Result<(), StoreError> {
-        let (scanner, picker) = (scanner.to_string(), picker.to_string());
-        self.call(|reply| Command::BindScanner {
-            scanner,
-            picker,
-            reply,
-        })
-        .await
-    }
-
-    /// A scan into an order in picking: item lookup, plan, pick or refusal, and its log, in one
-    /// transaction.
-    pub async fn scan(&self, req: ScanRequest) -> Result<ScanDone, StoreError> {
-        self.call(|reply| Command::Scan { req, reply }).await
-    }
-
-    /// Settles outbox rows, given as (id, event id), after the platform answered.
-    pub async fn settle_outbox(
-        &self,
-        rows: Vec<(i64, String)>,
-        settle: Settle,
-    ) -> Result<usize, StoreError> {
-        self.call(|reply| Command::Settle {
-            rows,
-            settle,
-            reply,
-        })
-        .await
-    }
-
-    /// Dedupes a push that named an order and queues one fetch when the order is new to us.
-    pub async fn enqueue_fetch(
-        &self,
-        source: &str,
-        message_id: &str,
-        platform: Platform,
-        external_id: &str,
-    ) -> Result<bool, StoreError> {
-        let (source, message_id, external_id) = (
-            source.to_string(),
-            message_id.to_string(),
-            external_id.to_string(),
-        );
-        self.call(|reply| Command::EnqueueFetch {
-            source,
-            message_id,
-            platform,
-            external_id,
-            reply,
-        })
-        .await
-    }
-
-    /// Queues every stock level for every selling platform (start-up, or on demand).
-    pub async fn full_stock_sync(&self) -> Result<(), StoreError> {
-        self.call(|reply| Command::FullStockSync { reply }).await
-    }
-
-    /// Applies a catalog delta from HQ if it is the next one (see [`CatalogDelta`]).
-    pub async fn catalog_delta(&self, delta: CatalogDelta) -> Result<DeltaOutcome, StoreError> {
-        self.call(|reply| Command::CatalogDelta { delta, reply })
-            .await
-    }
-
-    /// Queues a refusal for HQ; `about` (source, message id) dedupes it through the inbox.
-    /// Returns false when that message was seen before.
-    pub async fn hq_note(
-        &self,
-        about: Option<(&str, &str)>,
-        rejection: Rejection,
-    ) -> Result<bool, StoreError> {
-        let about = about.map(|(s, m)| (s.to_string(), m.to_string()));
-        self.call(|reply| Command::HqNote {
-            about,
-            rejection,
-            reply,
-        })
-        .await
-    }
-
-    /// `picker` takes over an order someone else is picking (a release and a claim, logged).
-    pub async fn take_over(
-        &self,
-        order: OrderId,
-        picker: &str,
-        actor: &str,
-    ) -> Result<Applied, StoreError> {
-        let (picker, actor) = (picker.to_string(), actor.to_string());
-        self.call(|reply| Command::TakeOver {
-            order,
-            picker,
-            actor,
-            reply,
-        })
-        .await
-    }
-
-    /// Releases an order nobody has touched since `idle_since`; `None` when it was touched
-    /// meanwhile.
-    pub async fn release_idle(
-        &self,
-        order: OrderId,
-        idle_since: crate::model::Timestamp,
-    ) -> Result<Option<Applied>, StoreError> {
-        self.call(|reply| Command::ReleaseIdle {
-            order,
-            idle_since,
-            reply,
-        })
-        .await
-    }
-
-    /// Records a message refused for good (acknowledged, never taken) in the inbox with the
-    /// reason. Returns false when it was seen before: tell people once.
-    pub async fn refuse_message(
-        &self,
-        source: &str,
-        message_id: &str,
-        reason: &str,
-    ) -> Result<bool, StoreError> {
-        let (source, message_id, reason) = (
-            source.to_string(),
-            message_id.to_string(),
-            reason.to_string(),
-        );
-        self.call(|reply| Command::RefuseMessage {
-            source,
-            message_id,
-            reason,
-            reply,
-        })
-        .await
-    }
-
-    /// Remembers a value for the platform channels.
-    pub async fn set_sync_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let (key, value) = (key.to_string(), value.to_string());
-        self.call(|reply| Command::SetSyncState { key, value, reply })
-            .await
-    }
-
-    /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.
-    pub async fn log_scan(&self, scan: ScanLog) -> Result<(), StoreError> {
-        self.call(|reply| Command::LogScan { scan, reply }).await
-    }
-
-    /// Imports catalog rows in one transaction; returns how many skus were created or updated.
-    pub async fn import_catalog(&self, rows: Vec<CatalogRow>) -> Result<usize, StoreError> {
-        self.call(|reply| Command::ImportCatalog { rows, reply })
-            .await
-    }
-
-    /// Blocking form of [`Store::import_catalog`] for the CLI.
-    pub fn import_catalog_blocking(&self, rows: Vec<CatalogRow>) -> Result<usize, StoreError> {
-        self.call_blocking(|reply| Command::ImportCatalog { rows, reply })
-    }
-
-    /// Blocking form of [`Store::ingest`] for tools and benchmarks.
-    pub fn ingest_blocking(
-        &self,
-        source: &str,
-        message_id: &str,
-        order: NewOrder,
-    ) -> Result<Ingested, StoreError> {
-        let (source, message_id) = (source.to_string(), message_id.to_string());
-        self.call_blocking(|reply| Command::Ingest {
-            source,
-            message_id,
-            order,
-            reply,
-        })
-    }
-
-    /// Blocking form of [`Store::apply`] for tools and benchmarks.
-    pub fn apply_blocking(
-        &self,
-        order: OrderId,
-        event: OrderEvent,
-        actor: &str,
-    ) -> Result<Applied, StoreError> {
-        let actor = actor.to_string();
-        self.call_blocking(|reply| Command::Apply {
-            order,
-            event,
-            actor,
-            scan: None,
-            reply,
-        })
-    }
-
-    /// [`Store::scan`] from a plain thread (a scanner's reader) that does not wait for the
-    /// result: `then` gets it on the writer thread right after the commit, so it must be quick
-    /// and must not call the store. Blocks only while the writer's queue is full.
-    pub fn scan_then(
-        &self,
-        req: ScanRequest,
-        then: impl FnOnce(Result<ScanDone, StoreError>) + Send + 'static,
-    ) -> Result<(), StoreError> {
-        let reply = Reply::then(then);
-        self.inner
-            .commands
-            .blocking_send(Command::Scan { req, reply })
-            .map_err(|_| StoreError::Closed)
-    }
-
-    /// [`Store::bind_scanner`] from a plain thread.
-    pub fn bind_scanner_blocking(&self, scanner: &str, picker: &str) -> Result<(), StoreError> {
-        let (scanner, picker) = (scanner.to_string(), picker.to_string());
-        self.call_blocking(|reply| Command::BindScanner {
-            scanner,
-            picker,
-            reply,
-        })
-    }
-
-    /// [`Store::log_scan`] from a plain thread.
-    pub fn log_scan_blocking(&self, scan: ScanLog) -> Result<(), StoreError> {
-        self.call_blocking(|reply| Command::LogScan { scan, reply })
-    }
-
-    /// Blocking form of [`Store::stock`].
-    pub fn stock_blocking(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
-        self.call_blocking(|reply| Command::Stock { op, reply })
-    }
-
+impl Store {
     /// Stops the writer after the commands already queued, and waits for it. Later calls fail
     /// with [`StoreError::Closed`]. Blocking.
     pub fn close(&self) {
@@ -795,24 +407,5 @@ impl Store {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
         self.close_readers();
-    }
-
-    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.inner
-            .commands
-            .send(make(Reply::wait(tx)))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
-    }
-
-    fn call_blocking<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.inner
-            .commands
-            .blocking_send(make(Reply::wait(tx)))
-            .map_err(|_| StoreError::Closed)?;
-        rx.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 }

@@ -103,6 +103,25 @@ pub(super) fn enqueue_fetch(
     Ok((n == 1, vec![StoreEvent::OutboxChanged]))
 }
 
+/// Records a message refused for good (acknowledged, never taken) in the inbox with the reason.
+/// Returns whether it was new.
+pub(super) fn refuse_message(
+    tx: &Transaction<'_>,
+    source: &str,
+    message_id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<(bool, Vec<StoreEvent>), StoreError> {
+    let fresh = tx
+        .prepare_cached(
+            "INSERT INTO inbox (source, message_id, received_at, refused)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![source, message_id, now.0, reason])?
+        == 1;
+    Ok((fresh, vec![]))
+}
+
 /// Remembers a polling position.
 pub(in crate::store) fn set_sync_state(
     tx: &Transaction<'_>,

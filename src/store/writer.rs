@@ -1,10 +1,10 @@
-//! The writer thread: the only owner of the write connection. Commands arrive in order over a
-//! channel; each runs in its own `BEGIN IMMEDIATE` transaction, and its events are broadcast only
-//! after the commit succeeded (and after the caller has its answer).
+//! The writer thread: the only owner of the write connection. Writes arrive in order over a
+//! channel as closures over the transaction; each runs in its own `BEGIN IMMEDIATE` transaction,
+//! and its events are broadcast only after the commit succeeded (and after the caller has its
+//! answer).
 
-use super::write::{self, Applied, Ingested, NewOrder, ScanDone, ScanLog, ScanRequest, StockOp};
-use super::{CatalogRow, StoreError, StoreEvent, StoreOptions};
-use crate::model::{OrderEvent, OrderId, StockFigures};
+use super::write;
+use super::{StoreError, StoreEvent, StoreOptions};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -68,94 +68,28 @@ impl<T> Drop for Reply<T> {
     }
 }
 
-/// A typed request to the writer.
+/// What the writer is asked to do.
 pub(super) enum Command {
-    Ingest {
-        source: String,
-        message_id: String,
-        order: NewOrder,
-        reply: Reply<Ingested>,
-    },
-    Apply {
-        order: OrderId,
-        event: OrderEvent,
-        actor: String,
-        scan: Option<ScanLog>,
-        reply: Reply<Applied>,
-    },
-    Stock {
-        op: StockOp,
-        reply: Reply<StockFigures>,
-    },
-    Scan {
-        req: ScanRequest,
-        reply: Reply<ScanDone>,
-    },
-    LogScan {
-        scan: ScanLog,
-        reply: Reply<()>,
-    },
-    ImportCatalog {
-        rows: Vec<CatalogRow>,
-        reply: Reply<usize>,
-    },
-    BindScanner {
-        scanner: String,
-        picker: String,
-        reply: Reply<()>,
-    },
-    Settle {
-        rows: Vec<(i64, String)>,
-        settle: super::Settle,
-        reply: Reply<usize>,
-    },
-    EnqueueFetch {
-        source: String,
-        message_id: String,
-        platform: crate::model::Platform,
-        external_id: String,
-        reply: Reply<bool>,
-    },
-    SetSyncState {
-        key: String,
-        value: String,
-        reply: Reply<()>,
-    },
-    FullStockSync {
-        reply: Reply<()>,
-    },
-    CatalogDelta {
-        delta: write::CatalogDelta,
-        reply: Reply<write::DeltaOutcome>,
-    },
-    HqNote {
-        about: Option<(String, String)>,
-        rejection: write::Rejection,
-        reply: Reply<bool>,
-    },
-    TakeOver {
-        order: OrderId,
-        picker: String,
-        actor: String,
-        reply: Reply<Applied>,
-    },
-    ReleaseIdle {
-        order: OrderId,
-        idle_since: crate::model::Timestamp,
-        reply: Reply<Option<Applied>>,
-    },
-    RefuseMessage {
-        source: String,
-        message_id: String,
-        reason: String,
-        reply: Reply<bool>,
-    },
+    /// One write: a closure run in its own transaction (see [`job`]).
+    Write(Job),
     /// Answers once every command queued before it is done: proves the writer is alive.
-    Ping {
-        reply: Reply<()>,
-    },
+    Ping(Reply<()>),
     /// Finish what is queued before this, then stop.
     Shutdown,
+}
+
+/// A write with its answer, its result type erased so that every write travels the one queue.
+pub(super) type Job = Box<dyn FnOnce(&mut Connection, &Writer<'_>) + Send>;
+
+/// The command that runs `f` in one immediate transaction and answers `reply`. A new write is a
+/// `write::` function plus the `Store` method that calls this; the writer itself never changes.
+pub(super) fn job<T: Send + 'static>(
+    f: impl FnOnce(&Transaction<'_>, &StoreOptions) -> write::Out<T> + Send + 'static,
+    reply: Reply<T>,
+) -> Command {
+    Command::Write(Box::new(move |conn, w| {
+        w.run(conn, reply, |tx| f(tx, w.options))
+    }))
 }
 
 pub(super) fn spawn(
@@ -181,135 +115,15 @@ fn run(
     let w = Writer {
         events: &events,
         health: &health,
+        options: &options,
     };
+    // One command at a time, in the order they were queued: the single writer is what makes
+    // "committed before answered before broadcast" hold for every write.
     while let Some(cmd) = rx.blocking_recv() {
         match cmd {
             Command::Shutdown => break,
-            Command::Ping { reply } => {
-                reply.send(Ok(()));
-            }
-            Command::Ingest {
-                source,
-                message_id,
-                order,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                write::ingest(tx, &options, &source, &message_id, order)
-            }),
-            Command::Apply {
-                order,
-                event,
-                actor,
-                scan,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                write::apply(tx, &options, order, &event, &actor, scan)
-            }),
-            Command::Stock { op, reply } => {
-                w.run(&mut conn, reply, |tx| write::stock(tx, &options, op))
-            }
-            Command::BindScanner {
-                scanner,
-                picker,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                tx.prepare_cached(
-                    "INSERT INTO scanner_binding (scanner, picker, bound_at) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (scanner) DO UPDATE SET picker = excluded.picker,
-                         bound_at = excluded.bound_at",
-                )?
-                .execute(rusqlite::params![
-                    scanner,
-                    picker,
-                    options.clock.now().0
-                ])?;
-                Ok(((), vec![]))
-            }),
-            Command::Settle {
-                rows,
-                settle,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                super::outbox::settle(tx, &rows, &settle, options.clock.now())
-            }),
-            Command::EnqueueFetch {
-                source,
-                message_id,
-                platform,
-                external_id,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                super::outbox::enqueue_fetch(
-                    tx,
-                    &source,
-                    &message_id,
-                    platform,
-                    &external_id,
-                    options.clock.now(),
-                )
-            }),
-            Command::FullStockSync { reply } => w.run(&mut conn, reply, |tx| {
-                write::queue_full_stock_sync(tx, &options, options.clock.now())?;
-                Ok(((), vec![StoreEvent::OutboxChanged]))
-            }),
-            Command::CatalogDelta { delta, reply } => w.run(&mut conn, reply, |tx| {
-                write::catalog_delta(tx, &options, &delta)
-            }),
-            Command::HqNote {
-                about,
-                rejection,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
-                write::hq_note(tx, about, rejection.clone(), options.clock.now())
-            }),
-            Command::TakeOver {
-                order,
-                picker,
-                actor,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                write::take_over(tx, &options, order, &picker, &actor)
-            }),
-            Command::ReleaseIdle {
-                order,
-                idle_since,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                write::release_idle(tx, &options, order, idle_since)
-            }),
-            Command::RefuseMessage {
-                source,
-                message_id,
-                reason,
-                reply,
-            } => w.run(&mut conn, reply, |tx| {
-                let fresh =
-                    tx.prepare_cached(
-                        "INSERT INTO inbox (source, message_id, received_at, refused)
-                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                    )?
-                    .execute(rusqlite::params![
-                        source,
-                        message_id,
-                        options.clock.now().0,
-                        reason
-                    ])? == 1;
-                Ok((fresh, vec![]))
-            }),
-            Command::SetSyncState { key, value, reply } => w.run(&mut conn, reply, |tx| {
-                super::outbox::set_sync_state(tx, &key, &value)
-            }),
-            Command::Scan { req, reply } => {
-                w.run(&mut conn, reply, |tx| write::scan(tx, &options, req))
-            }
-            Command::LogScan { scan, reply } => w.run(&mut conn, reply, |tx| {
-                write::log_scan(tx, &scan)?;
-                Ok(((), vec![]))
-            }),
-            Command::ImportCatalog { rows, reply } => w.run(&mut conn, reply, |tx| {
-                write::import_catalog(tx, &options, &rows)
-            }),
+            Command::Ping(reply) => reply.send(Ok(())),
+            Command::Write(job) => job(&mut conn, &w),
         }
     }
     // Dropping `rx` here makes every later send fail with `Closed`; queued commands after the
@@ -317,9 +131,11 @@ fn run(
     tracing::debug!("store writer stopped");
 }
 
-struct Writer<'a> {
+/// What every write runs with on the writer thread.
+pub(super) struct Writer<'a> {
     events: &'a broadcast::Sender<StoreEvent>,
     health: &'a super::Health,
+    options: &'a StoreOptions,
 }
 
 impl Writer<'_> {

@@ -24,7 +24,7 @@ pub use order::IDLE_RELEASE;
 pub(super) use order::{apply, ingest, release_idle, take_over};
 pub(super) use scan::scan;
 pub use scan::{ScanDone, ScanRequest};
-pub(super) use scan_log::log_scan;
+pub(super) use scan_log::{bind_scanner, log_scan};
 pub(super) use stock::{import_catalog, queue_full_stock_sync, stock};
 
 use super::{StoreError, StoreEvent};

@@ -1,0 +1,282 @@
+//! The store's writes: each is its `write::` function run on the writer thread (see
+//! [`Store::write`]). A new write is one function in `write` and one method here.
+
+use super::write::{self, Out};
+use super::writer::{self, Command, Reply};
+use super::{
+    Applied, CatalogDelta, CatalogRow, DeltaOutcome, Ingested, NewOrder, Rejection, ScanDone,
+    ScanLog, ScanRequest, Settle, StockOp, Store, StoreError, StoreEvent, StoreOptions, outbox,
+};
+use crate::model::{OrderEvent, OrderId, Platform};
+use tokio::sync::oneshot;
+
+impl Store {
+    /// Applies an order event, with the scan that caused it (logged in the same transaction).
+    pub async fn apply(
+        &self,
+        order: OrderId,
+        event: OrderEvent,
+        actor: &str,
+        scan: Option<ScanLog>,
+    ) -> Result<Applied, StoreError> {
+        let actor = actor.to_string();
+        self.write(move |tx, o| write::apply(tx, o, order, &event, &actor, scan))
+            .await
+    }
+
+    /// Takes a new order in, deduplicated on `(source, message_id)` and on the platform's order id.
+    pub async fn ingest(
+        &self,
+        source: &str,
+        message_id: &str,
+        order: NewOrder,
+    ) -> Result<Ingested, StoreError> {
+        let (source, message_id) = (source.to_string(), message_id.to_string());
+        self.write(move |tx, o| write::ingest(tx, o, &source, &message_id, order))
+            .await
+    }
+
+    /// Receives, counts or adjusts stock outside of orders.
+    pub async fn stock(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
+        self.write(move |tx, o| write::stock(tx, o, op)).await
+    }
+
+    /// Succeeds once the writer has worked through everything queued before: it is alive.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.call(Command::Ping).await
+    }
+
+    /// Binds a scanner to a picker (a badge was scanned); survives restarts.
+    pub async fn bind_scanner(&self, scanner: &str, picker: &str) -> Result<(), StoreError> {
+        let (scanner, picker) = (scanner.to_string(), picker.to_string());
+        self.write(move |tx, o| write::bind_scanner(tx, o, &scanner, &picker))
+            .await
+    }
+
+    /// A scan into an order in picking: item lookup, plan, pick or refusal, and its log, in one
+    /// transaction.
+    pub async fn scan(&self, req: ScanRequest) -> Result<ScanDone, StoreError> {
+        self.write(move |tx, o| write::scan(tx, o, req)).await
+    }
+
+    /// Settles outbox rows, given as (id, event id), after the platform answered.
+    pub async fn settle_outbox(
+        &self,
+        rows: Vec<(i64, String)>,
+        settle: Settle,
+    ) -> Result<usize, StoreError> {
+        self.write(move |tx, o| outbox::settle(tx, &rows, &settle, o.clock.now()))
+            .await
+    }
+
+    /// Dedupes a push that named an order and queues one fetch when the order is new to us.
+    pub async fn enqueue_fetch(
+        &self,
+        source: &str,
+        message_id: &str,
+        platform: Platform,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        let (source, message_id, external_id) = (
+            source.to_string(),
+            message_id.to_string(),
+            external_id.to_string(),
+        );
+        self.write(move |tx, o| {
+            outbox::enqueue_fetch(
+                tx,
+                &source,
+                &message_id,
+                platform,
+                &external_id,
+                o.clock.now(),
+            )
+        })
+        .await
+    }
+
+    /// Queues every stock level for every selling platform (start-up, or on demand).
+    pub async fn full_stock_sync(&self) -> Result<(), StoreError> {
+        self.write(|tx, o| {
+            write::queue_full_stock_sync(tx, o, o.clock.now())?;
+            Ok(((), vec![StoreEvent::OutboxChanged]))
+        })
+        .await
+    }
+
+    /// Applies a catalog delta from HQ if it is the next one (see [`CatalogDelta`]).
+    pub async fn catalog_delta(&self, delta: CatalogDelta) -> Result<DeltaOutcome, StoreError> {
+        self.write(move |tx, o| write::catalog_delta(tx, o, &delta))
+            .await
+    }
+
+    /// Queues a refusal for HQ; `about` (source, message id) dedupes it through the inbox.
+    /// Returns false when that message was seen before.
+    pub async fn hq_note(
+        &self,
+        about: Option<(&str, &str)>,
+        rejection: Rejection,
+    ) -> Result<bool, StoreError> {
+        let about = about.map(|(s, m)| (s.to_string(), m.to_string()));
+        self.write(move |tx, o| {
+            let about = about.as_ref().map(|(s, m)| (s.as_str(), m.as_str()));
+            write::hq_note(tx, about, rejection, o.clock.now())
+        })
+        .await
+    }
+
+    /// `picker` takes over an order someone else is picking (a release and a claim, logged).
+    pub async fn take_over(
+        &self,
+        order: OrderId,
+        picker: &str,
+        actor: &str,
+    ) -> Result<Applied, StoreError> {
+        let (picker, actor) = (picker.to_string(), actor.to_string());
+        self.write(move |tx, o| write::take_over(tx, o, order, &picker, &actor))
+            .await
+    }
+
+    /// Releases an order nobody has touched since `idle_since`; `None` when it was touched
+    /// meanwhile.
+    pub async fn release_idle(
+        &self,
+        order: OrderId,
+        idle_since: crate::model::Timestamp,
+    ) -> Result<Option<Applied>, StoreError> {
+        self.write(move |tx, o| write::release_idle(tx, o, order, idle_since))
+            .await
+    }
+
+    /// Records a message refused for good (acknowledged, never taken) in the inbox with the
+    /// reason. Returns false when it was seen before: tell people once.
+    pub async fn refuse_message(
+        &self,
+        source: &str,
+        message_id: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let (source, message_id, reason) = (
+            source.to_string(),
+            message_id.to_string(),
+            reason.to_string(),
+        );
+        self.write(move |tx, o| {
+            outbox::refuse_message(tx, &source, &message_id, &reason, o.clock.now())
+        })
+        .await
+    }
+
+    /// Remembers a value for the platform channels.
+    pub async fn set_sync_state(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let (key, value) = (key.to_string(), value.to_string());
+        self.write(move |tx, _| outbox::set_sync_state(tx, &key, &value))
+            .await
+    }
+
+    /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.
+    pub async fn log_scan(&self, scan: ScanLog) -> Result<(), StoreError> {
+        self.write(move |tx, _| write::log_scan(tx, &scan).map(|()| ((), vec![])))
+            .await
+    }
+
+    /// Imports catalog rows in one transaction; returns how many skus were created or updated.
+    pub async fn import_catalog(&self, rows: Vec<CatalogRow>) -> Result<usize, StoreError> {
+        self.write(move |tx, o| write::import_catalog(tx, o, &rows))
+            .await
+    }
+
+    /// Blocking form of [`Store::import_catalog`] for the CLI.
+    pub fn import_catalog_blocking(&self, rows: Vec<CatalogRow>) -> Result<usize, StoreError> {
+        self.write_blocking(move |tx, o| write::import_catalog(tx, o, &rows))
+    }
+
+    /// Blocking form of [`Store::ingest`] for tools and benchmarks.
+    pub fn ingest_blocking(
+        &self,
+        source: &str,
+        message_id: &str,
+        order: NewOrder,
+    ) -> Result<Ingested, StoreError> {
+        let (source, message_id) = (source.to_string(), message_id.to_string());
+        self.write_blocking(move |tx, o| write::ingest(tx, o, &source, &message_id, order))
+    }
+
+    /// Blocking form of [`Store::apply`] for tools and benchmarks.
+    pub fn apply_blocking(
+        &self,
+        order: OrderId,
+        event: OrderEvent,
+        actor: &str,
+    ) -> Result<Applied, StoreError> {
+        let actor = actor.to_string();
+        self.write_blocking(move |tx, o| write::apply(tx, o, order, &event, &actor, None))
+    }
+
+    /// [`Store::scan`] from a plain thread (a scanner's reader) that does not wait for the
+    /// result: `then` gets it on the writer thread right after the commit, so it must be quick
+    /// and must not call the store. Blocks only while the writer's queue is full.
+    pub fn scan_then(
+        &self,
+        req: ScanRequest,
+        then: impl FnOnce(Result<ScanDone, StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let job = writer::job(move |tx, o| write::scan(tx, o, req), Reply::then(then));
+        self.inner
+            .commands
+            .blocking_send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// [`Store::bind_scanner`] from a plain thread.
+    pub fn bind_scanner_blocking(&self, scanner: &str, picker: &str) -> Result<(), StoreError> {
+        let (scanner, picker) = (scanner.to_string(), picker.to_string());
+        self.write_blocking(move |tx, o| write::bind_scanner(tx, o, &scanner, &picker))
+    }
+
+    /// [`Store::log_scan`] from a plain thread.
+    pub fn log_scan_blocking(&self, scan: ScanLog) -> Result<(), StoreError> {
+        self.write_blocking(move |tx, _| write::log_scan(tx, &scan).map(|()| ((), vec![])))
+    }
+
+    /// Blocking form of [`Store::stock`].
+    pub fn stock_blocking(&self, op: StockOp) -> Result<crate::model::StockFigures, StoreError> {
+        self.write_blocking(move |tx, o| write::stock(tx, o, op))
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(Reply::wait(tx)))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn call_blocking<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .blocking_send(make(Reply::wait(tx)))
+            .map_err(|_| StoreError::Closed)?;
+        rx.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on the writer thread in one immediate transaction and waits for its answer:
+    /// every write method is this plus its `write::` function.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &StoreOptions) -> Out<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.call(|reply| writer::job(f, reply)).await
+    }
+
+    /// [`Store::write`] from a plain thread.
+    fn write_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &StoreOptions) -> Out<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.call_blocking(|reply| writer::job(f, reply))
+    }
+}
