@@ -129,7 +129,7 @@ fn rendering(frames: usize) {
     let mut pick = App::new(Lang::Zh, "p1", now, Instant::now());
     pick.connected = true;
     pick.orders = vec![order(1, 100, now)];
-    pick.screen = Screen::Pick(1);
+    pick.screen = Screen::pick(1);
     println!("rendering, median of {frames} frames (goal < 1 ms per frame)");
     for (w, h) in [(80u16, 24u16), (160, 48)] {
         // The baseline: the same cells filled from text that is already laid out.
@@ -208,7 +208,7 @@ fn scan_to_frame(scans: usize) {
             }
             tokio::task::yield_now().await;
         }
-        app.screen = Screen::Pick(order_id);
+        app.screen = Screen::pick(order_id);
         let (mut frame, mut wire, mut redraw) = (Vec::new(), Vec::new(), Vec::new());
         let line = format!("{CODE}\r");
         for n in 0..scans {

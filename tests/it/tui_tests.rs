@@ -13,7 +13,7 @@ use flashpick::model::{
     Fen, Order, OrderId, OrderLine, OrderState, Platform, ShortReason, SkuCode, SlaState,
     Timestamp, Unit,
 };
-use flashpick::tui::app::{App, Cmd, Key, Msg, Screen, Tag};
+use flashpick::tui::app::{App, Cmd, Key, Msg, Packing, Picking, Screen, StockScreen, Tag};
 use flashpick::tui::i18n::Lang;
 use flashpick::tui::view;
 use ratatui::Terminal;
@@ -280,17 +280,22 @@ fn every_screen_in_both_languages_at_both_sizes() {
         let mut screens: Vec<(&str, App)> = Vec::new();
         screens.push(("queue", sample(lang)));
         let mut pick = sample(lang);
-        pick.screen = Screen::Pick(1);
-        pick.last_scan = Some(wrong_scan(&pick));
+        pick.screen = Screen::Pick(Picking {
+            id: 1,
+            line_sel: 0,
+            last_scan: Some(Box::new(wrong_scan(&pick))),
+        });
         screens.push(("pick_wrong_item", pick));
         let mut pack = sample(lang);
-        pack.screen = Screen::Pack(5);
-        pack.bags = 2;
+        pack.screen = Screen::Pack(Packing { id: 5, bags: 2 });
         screens.push(("pack", pack));
         let mut stock = sample(lang);
-        stock.screen = Screen::Stock;
-        stock.query = "牛奶".into();
-        stock.items = vec![SkuInfo {
+        let mut found = StockScreen {
+            query: "牛奶".into(),
+            items: Vec::new(),
+            item_sel: 0,
+        };
+        found.items = vec![SkuInfo {
             sku: SkuCode::new("DA001"),
             name: "光明 鲜牛奶".into(),
             name_en: Some("Bright fresh milk".into()),
@@ -306,6 +311,7 @@ fn every_screen_in_both_languages_at_both_sizes() {
             plu: None,
             sale_unit_g: None,
         }];
+        stock.screen = Screen::Stock(found);
         screens.push(("stock", stock));
         let mut cancelled = sample(lang);
         cancelled.put_back.push_back(4);
@@ -451,10 +457,11 @@ async fn claim_scan_short_complete_pack_and_hand_over() {
     .await;
     assert!(t.text().contains("待拣货"), "{}", t.text());
     t.key(Key::Enter).await; // claim
-    assert_eq!(t.app.screen, Screen::Pick(1));
+    assert_eq!(t.app.screen.picking(), Some(1));
     assert!(t.text().contains("农夫山泉 550ml"), "{}", t.text());
     t.wedge("6901234567892").await;
-    t.until("the scan result", |a| a.last_scan.is_some()).await;
+    t.until("the scan result", |a| a.screen.last_scan().is_some())
+        .await;
     assert!(
         t.text().contains("✔ 正确 农夫山泉 550ml 1/2"),
         "{}",
@@ -481,7 +488,7 @@ async fn claim_scan_short_complete_pack_and_hand_over() {
         t.text()
     );
     t.key(Key::Enter).await; // complete
-    assert_eq!(t.app.screen, Screen::Pack(1));
+    assert_eq!(t.app.screen.packing(), Some(1));
     assert!(t.text().contains("取货码"), "{}", t.text());
     t.key(Key::Char('+')).await;
     t.key(Key::Enter).await; // pack with two bags
@@ -517,8 +524,8 @@ async fn a_wrong_item_is_loud_and_a_cancel_while_picking_cannot_be_missed() {
     t.key(Key::Enter).await;
     t.wedge("4006381333931").await; // milk: not in this order
     t.until("the wrong item", |a| {
-        a.last_scan
-            .as_ref()
+        a.screen
+            .last_scan()
             .is_some_and(|s| s.result == ScanOutcome::WrongItem)
     })
     .await;
@@ -563,7 +570,7 @@ async fn a_wrong_item_is_loud_and_a_cancel_while_picking_cannot_be_missed() {
 fn items_not_in_the_catalog_are_named_on_the_pick_screen() {
     for (lang, words) in [(Lang::Zh, "目录中没有"), (Lang::En, "Not in the catalog")] {
         let mut app = sample(lang);
-        app.screen = Screen::Pick(1);
+        app.screen = Screen::pick(1);
         let before = screen(&app, 80, 24);
         assert!(!before.contains(words), "{before}");
         app.orders

@@ -1,0 +1,290 @@
+//! Keys, by screen, and scans from a keyboard-wedge scanner.
+
+use super::{App, Ask, Cmd, Key, Prompt, Screen, Tag};
+use crate::api::{Request, ScanOutcome};
+use crate::model::OrderState;
+
+impl App {
+    /// A scan from a keyboard-wedge scanner, routed by screen.
+    pub(super) fn scan(&mut self, code: String, out: &mut Vec<Cmd>) {
+        match &self.screen {
+            Screen::Pick(p) => out.push(Cmd::Send(
+                Tag::Scan,
+                Request::RecordScan {
+                    order_id: p.id,
+                    code,
+                    scanner: Some("keyboard".into()),
+                },
+            )),
+            Screen::Pack(p) => {
+                let id = p.id;
+                // The rider's pickup code, day number or the order id: hand over.
+                let matches = self.order(id).is_some_and(|o| {
+                    o.order.pickup_code.as_deref() == Some(code.as_str())
+                        || o.order.external_id == code
+                        || code.trim_start_matches('#') == o.order.day_seq.to_string()
+                });
+                if matches {
+                    out.push(Cmd::Send(Tag::Action, Request::HandOver { order_id: id }));
+                } else {
+                    self.toast("error", format!("✘ {code}"));
+                    out.push(Cmd::Bell);
+                }
+            }
+            Screen::Stock(_) | Screen::Queue => {
+                self.screen = Screen::stock(code.clone());
+                out.push(Cmd::Send(Tag::Lookup, Request::StockLookup { query: code }));
+            }
+        }
+    }
+
+    pub(super) fn key(&mut self, key: Key, out: &mut Vec<Cmd>) {
+        if key == Key::Interrupt {
+            out.push(Cmd::Quit);
+            return;
+        }
+        if self.prompt.is_some() {
+            self.prompt_key(key, out);
+            return;
+        }
+        if self.help {
+            self.help = false;
+            return;
+        }
+        if let Some(&id) = self.put_back.front() {
+            match key {
+                Key::Enter => out.push(Cmd::Send(
+                    Tag::Action,
+                    Request::ConfirmReturn { order_id: id },
+                )),
+                Key::Esc => {
+                    self.put_back.pop_front();
+                }
+                _ => {}
+            }
+            return;
+        }
+        match key {
+            Key::Char('?') => self.help = true,
+            Key::Char('q') if self.screen == Screen::Queue => out.push(Cmd::Quit),
+            _ => match &self.screen {
+                Screen::Queue => self.queue_key(key, out),
+                Screen::Pick(_) => self.pick_key(key, out),
+                Screen::Pack(_) => self.pack_key(key, out),
+                Screen::Stock(_) => self.stock_key(key),
+            },
+        }
+    }
+
+    fn queue_key(&mut self, key: Key, out: &mut Vec<Cmd>) {
+        let selected = self.orders.get(self.queue_sel).map(|o| {
+            (
+                o.order.id.0,
+                o.order.state,
+                o.order.picker.clone(),
+                o.order.return_pending,
+            )
+        });
+        match key {
+            Key::Up => self.queue_sel = self.queue_sel.saturating_sub(1),
+            Key::Down => {
+                self.queue_sel = (self.queue_sel + 1).min(self.orders.len().saturating_sub(1))
+            }
+            Key::Char('s') => self.screen = Screen::stock(String::new()),
+            // Another picker's order (their screen died, they went home): taken over on
+            // purpose, and the transfer is in the order's history.
+            Key::Char('t') => {
+                if let Some((id, OrderState::Picking, Some(p), _)) = &selected
+                    && *p != self.picker
+                {
+                    out.push(Cmd::Send(
+                        Tag::Claim(*id),
+                        Request::ClaimOrder {
+                            order_id: *id,
+                            picker: self.picker.clone(),
+                            take_over: true,
+                        },
+                    ));
+                }
+            }
+            Key::Char('a') => {
+                if let Some((id, OrderState::New, ..)) = selected {
+                    out.push(Cmd::Send(
+                        Tag::Action,
+                        Request::AcceptOrder { order_id: id },
+                    ));
+                }
+            }
+            Key::Char('p') => {
+                if let Some((id, OrderState::Picked | OrderState::Packed, ..)) = selected {
+                    self.screen = Screen::pack(id);
+                }
+            }
+            Key::Enter | Key::Char('c') => match selected {
+                Some((id, OrderState::Accepted, ..)) => {
+                    out.push(Cmd::Send(
+                        Tag::Claim(id),
+                        Request::ClaimOrder {
+                            order_id: id,
+                            picker: self.picker.clone(),
+                            take_over: false,
+                        },
+                    ));
+                }
+                Some((id, OrderState::Picking, Some(p), _)) if p == self.picker => {
+                    self.open_pick(id)
+                }
+                Some((id, OrderState::Picked | OrderState::Packed, ..)) => {
+                    self.screen = Screen::pack(id);
+                }
+                Some((id, OrderState::Cancelled, _, true)) if !self.put_back.contains(&id) => {
+                    self.put_back.push_back(id);
+                }
+                Some((_, OrderState::New, ..)) => {
+                    if let Some((id, ..)) = selected {
+                        out.push(Cmd::Send(
+                            Tag::Action,
+                            Request::AcceptOrder { order_id: id },
+                        ));
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn pick_key(&mut self, key: Key, out: &mut Vec<Cmd>) {
+        let Screen::Pick(pick) = &self.screen else {
+            return;
+        };
+        let id = pick.id;
+        let Some(order) = self.order(id).cloned() else {
+            self.screen = Screen::Queue;
+            return;
+        };
+        let Screen::Pick(pick) = &mut self.screen else {
+            return;
+        };
+        let lines = order.walk.len();
+        let line = order.walk.get(pick.line_sel).map(|w| w.line_no);
+        match key {
+            Key::Esc => self.screen = Screen::Queue,
+            Key::Up => pick.line_sel = pick.line_sel.saturating_sub(1),
+            Key::Down => pick.line_sel = (pick.line_sel + 1).min(lines.saturating_sub(1)),
+            Key::Char('x') => {
+                if let Some(l) = line {
+                    let remaining = order
+                        .order
+                        .lines
+                        .iter()
+                        .find(|x| x.line_no == l)
+                        .map_or(0, |x| x.remaining());
+                    if remaining > 0 {
+                        self.prompt = Some(Prompt {
+                            ask: Ask::ShortQty { order: id, line: l },
+                            text: remaining.to_string(),
+                        });
+                    }
+                }
+            }
+            Key::Char('u') => {
+                let undo = pick
+                    .last_scan
+                    .as_ref()
+                    .filter(|s| s.result == ScanOutcome::Ok)
+                    .and_then(|s| s.line_no);
+                if let Some(l) = undo.or(line) {
+                    let picked = order
+                        .order
+                        .lines
+                        .iter()
+                        .find(|x| x.line_no == l)
+                        .map_or(0, |x| {
+                            if x.weighed_g.is_some() {
+                                x.picked
+                            } else {
+                                x.picked.min(1)
+                            }
+                        });
+                    if picked > 0 {
+                        out.push(Cmd::Send(
+                            Tag::Action,
+                            Request::UndoPick {
+                                order_id: id,
+                                line_no: l,
+                                qty: picked,
+                            },
+                        ));
+                        pick.last_scan = None;
+                    }
+                }
+            }
+            Key::Char('r') => {
+                out.push(Cmd::Send(
+                    Tag::Action,
+                    Request::ReleaseOrder { order_id: id },
+                ));
+                self.screen = Screen::Queue;
+            }
+            Key::Enter => out.push(Cmd::Send(
+                Tag::Complete(id),
+                Request::CompletePick { order_id: id },
+            )),
+            _ => {}
+        }
+    }
+
+    fn pack_key(&mut self, key: Key, out: &mut Vec<Cmd>) {
+        let Some(id) = self.screen.packing() else {
+            return;
+        };
+        let state = self.order(id).map(|o| o.order.state);
+        let Screen::Pack(pack) = &mut self.screen else {
+            return;
+        };
+        match key {
+            Key::Esc => self.screen = Screen::Queue,
+            Key::Char('+') => pack.bags = (pack.bags + 1).min(99),
+            Key::Char('-') => pack.bags = pack.bags.saturating_sub(1).max(1),
+            Key::Enter if state == Some(OrderState::Picked) => {
+                out.push(Cmd::Send(
+                    Tag::Action,
+                    Request::Pack {
+                        order_id: id,
+                        bags: pack.bags,
+                    },
+                ));
+            }
+            Key::Enter | Key::Char('h') if state == Some(OrderState::Packed) => {
+                out.push(Cmd::Send(Tag::Action, Request::HandOver { order_id: id }));
+            }
+            _ => {}
+        }
+    }
+
+    fn stock_key(&mut self, key: Key) {
+        let Screen::Stock(stock) = &mut self.screen else {
+            return;
+        };
+        let sku = stock.items.get(stock.item_sel).map(|i| i.sku.0.clone());
+        let ask = |a: Ask| {
+            Some(Prompt {
+                ask: a,
+                text: String::new(),
+            })
+        };
+        match key {
+            Key::Esc => self.screen = Screen::Queue,
+            Key::Up => stock.item_sel = stock.item_sel.saturating_sub(1),
+            Key::Down => {
+                stock.item_sel = (stock.item_sel + 1).min(stock.items.len().saturating_sub(1))
+            }
+            Key::Char('/') => self.prompt = ask(Ask::Search),
+            Key::Char('r') => self.prompt = sku.and_then(|s| ask(Ask::Receive(s))),
+            Key::Char('n') => self.prompt = sku.and_then(|s| ask(Ask::Count(s))),
+            Key::Char('j') => self.prompt = sku.and_then(|s| ask(Ask::AdjustQty(s))),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The TUI's state and its one `update` function: messages in (keys, ticks, what the daemon
+//! said), commands out (requests, the bell, quit). No I/O here, so the whole app can be driven
+//! headless in tests.
+//!
+//! Each screen keeps its own state in [`Screen`] (screen.rs); keys (keys.rs), prompts
+//! (prompt.rs) and what the daemon says (replies.rs) are handled apart.
+
+mod keys;
+mod prompt;
+mod replies;
+mod screen;
+
+pub use screen::{Ask, Packing, Picking, Prompt, Screen, StockScreen};
+
+use super::i18n::{Lang, Strings};
+use super::wedge::{Detector, Wedge};
+use crate::api::{ApiError, Event, OrderView, Request, Response, ScanOutcome, ScanReply, Status};
+use crate::model::{OrderState, Timestamp};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// A key, independent of the terminal library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character.
+    Char(char),
+    /// Enter.
+    Enter,
+    /// Escape.
+    Esc,
+    /// Up arrow.
+    Up,
+    /// Down arrow.
+    Down,
+    /// Backspace.
+    Backspace,
+    /// Ctrl-C.
+    Interrupt,
+}
+
+/// What a request was for, so its reply can be understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// Subscribe.
+    Subscribe,
+    /// The order list.
+    Orders,
+    /// Status.
+    Status,
+    /// Claiming this order.
+    Claim(i64),
+    /// Completing the pick of this order.
+    Complete(i64),
+    /// Any other order action.
+    Action,
+    /// A scan.
+    Scan,
+    /// A stock search.
+    Lookup,
+    /// A receipt, count or adjustment.
+    StockOp,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// A key.
+    Key(Key, Instant),
+    /// Time passes (countdowns, flashing, held keys).
+    Tick(Instant, Timestamp),
+    /// Connected to the daemon of this store.
+    Connected(String),
+    /// The connection was lost.
+    Disconnected,
+    /// The answer to a request, read as the kind that request gets.
+    Reply(Tag, Result<Response, ApiError>),
+    /// A pushed event.
+    Event(Box<Event>),
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    /// Send this request.
+    Send(Tag, Request),
+    /// Ring the terminal bell.
+    Bell,
+    /// Leave.
+    Quit,
+}
+
+/// A message on the screen for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    /// `info`, `warning` or `error`.
+    pub level: String,
+    /// Text.
+    pub text: String,
+    /// Until.
+    pub until: Instant,
+}
+
+/// The whole state.
+#[derive(Debug)]
+pub struct App {
+    /// Language.
+    pub lang: Lang,
+    /// Who picks at this terminal.
+    pub picker: String,
+    /// The store, once connected.
+    pub store: Option<String>,
+    /// Connected now.
+    pub connected: bool,
+    /// Was connected before (so losing it is news).
+    pub was_connected: bool,
+    /// Open orders, by pick deadline.
+    pub orders: Vec<OrderView>,
+    /// The latest status.
+    pub status: Option<Status>,
+    /// The screen.
+    pub screen: Screen,
+    /// Selected row on the queue.
+    pub queue_sel: usize,
+    /// An open prompt.
+    pub prompt: Option<Prompt>,
+    /// Cancelled orders whose goods must go back (the alert that cannot be missed).
+    pub put_back: VecDeque<i64>,
+    /// Help shown.
+    pub help: bool,
+    /// A transient message.
+    pub toast: Option<Toast>,
+    /// A standing line where toasts go when there is none (the demo's scanner path).
+    pub hint: Option<String>,
+    /// New orders nobody has claimed yet: the queue flashes.
+    pub unclaimed_new: bool,
+    /// Flash phase.
+    pub flash_on: bool,
+    /// Wall clock of the last tick.
+    pub now: Timestamp,
+    /// Monotonic clock of the last tick.
+    pub instant: Instant,
+    wedge: Detector,
+}
+
+impl App {
+    /// A fresh app.
+    pub fn new(lang: Lang, picker: &str, now: Timestamp, instant: Instant) -> App {
+        App {
+            lang,
+            picker: picker.to_string(),
+            store: None,
+            connected: false,
+            was_connected: false,
+            orders: Vec::new(),
+            status: None,
+            screen: Screen::Queue,
+            queue_sel: 0,
+            prompt: None,
+            put_back: VecDeque::new(),
+            help: false,
+            toast: None,
+            hint: None,
+            unclaimed_new: false,
+            flash_on: false,
+            now,
+            instant,
+            wedge: Detector::default(),
+        }
+    }
+
+    /// This language's strings.
+    pub fn s(&self) -> &'static Strings {
+        self.lang.strings()
+    }
+
+    /// The order with this id, if open.
+    pub fn order(&self, id: i64) -> Option<&OrderView> {
+        self.orders.iter().find(|o| o.order.id.0 == id)
+    }
+
+    /// When `update` wants a tick even if nothing happens (held keys).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.wedge.deadline()
+    }
+
+    /// Handles one message.
+    pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let mut out = Vec::new();
+        match msg {
+            Msg::Tick(at, now) => {
+                self.instant = at;
+                self.now = now;
+                self.flash_on = !self.flash_on;
+                if self.toast.as_ref().is_some_and(|t| t.until <= at) {
+                    self.toast = None;
+                }
+                if let Wedge::Keys(keys) = self.wedge.expire(at) {
+                    for c in keys {
+                        self.key(Key::Char(c), &mut out);
+                    }
+                }
+            }
+            Msg::Connected(store) => {
+                self.store = Some(store);
+                self.connected = true;
+                self.was_connected = true;
+                out.push(Cmd::Send(
+                    Tag::Subscribe,
+                    Request::Subscribe { topics: vec![] },
+                ));
+                out.push(Cmd::Send(Tag::Orders, Request::ListOrders { all: false }));
+                out.push(Cmd::Send(Tag::Status, Request::Status));
+            }
+            Msg::Disconnected => self.connected = false,
+            Msg::Reply(tag, result) => self.reply(tag, result, &mut out),
+            Msg::Event(e) => self.event(*e, &mut out),
+            Msg::Key(key, at) => {
+                self.instant = at;
+                match key {
+                    Key::Char(c) => match self.wedge.char(c, at) {
+                        Wedge::Keys(keys) => {
+                            for k in keys {
+                                self.key(Key::Char(k), &mut out);
+                            }
+                        }
+                        Wedge::Hold | Wedge::Scan(_) => {}
+                    },
+                    Key::Enter => match self.wedge.enter(at) {
+                        Wedge::Scan(code) => self.scan(code, &mut out),
+                        Wedge::Keys(keys) => {
+                            for k in keys {
+                                self.key(Key::Char(k), &mut out);
+                            }
+                            self.key(Key::Enter, &mut out);
+                        }
+                        Wedge::Hold => self.key(Key::Enter, &mut out),
+                    },
+                    other => {
+                        if let Wedge::Keys(keys) = self.wedge.enter(at) {
+                            for k in keys {
+                                self.key(Key::Char(k), &mut out);
+                            }
+                        }
+                        self.key(other, &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn toast(&mut self, level: &str, text: String) {
+        self.toast = Some(Toast {
+            level: level.into(),
+            text,
+            until: self.instant + Duration::from_secs(6),
+        });
+    }
+
+    fn upsert(&mut self, o: OrderView) {
+        let keep = o.order.state.is_open() || o.order.return_pending;
+        let id = o.order.id.0;
+        match self.orders.iter_mut().find(|x| x.order.id.0 == id) {
+            Some(x) if keep => *x = o,
+            Some(_) => self.orders.retain(|x| x.order.id.0 != id),
+            None if keep => self.orders.push(o),
+            None => {}
+        }
+        self.sort();
+        self.unclaimed_new = self.orders.iter().any(|o| {
+            matches!(o.order.state, OrderState::New | OrderState::Accepted)
+                && o.order.picker.is_none()
+        });
+    }
+
+    fn sort(&mut self) {
+        self.orders
+            .sort_by_key(|o| (o.order.pick_deadline, o.order.id));
+        self.queue_sel = self.queue_sel.min(self.orders.len().saturating_sub(1));
+    }
+
+    /// A scan's result: its order updated, the result shown on the pick screen.
+    fn show_scan(&mut self, r: ScanReply, out: &mut Vec<Cmd>) {
+        if r.result != ScanOutcome::Ok && r.result != ScanOutcome::Badge {
+            out.push(Cmd::Bell);
+        }
+        if let Some(o) = r.order.clone() {
+            self.upsert(o);
+        }
+        if let Screen::Pick(p) = &mut self.screen {
+            p.last_scan = Some(Box::new(r));
+        }
+    }
+
+    fn open_pick(&mut self, id: i64) {
+        self.screen = Screen::pick(id);
+    }
+
+    /// Searches the stock again for what the stock screen shows (after a change).
+    fn refresh_stock(&self, out: &mut Vec<Cmd>) {
+        if let Screen::Stock(st) = &self.screen
+            && !st.query.is_empty()
+        {
+            out.push(Cmd::Send(
+                Tag::Lookup,
+                Request::StockLookup {
+                    query: st.query.clone(),
+                },
+            ));
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! An open prompt: typed text, Enter to answer, Esc to leave.
+
+use super::{App, Ask, Cmd, Key, Prompt, Screen, Tag};
+use crate::api::Request;
+
+impl App {
+    pub(super) fn prompt_key(&mut self, key: Key, out: &mut Vec<Cmd>) {
+        let Some(p) = self.prompt.as_mut() else {
+            return;
+        };
+        match key {
+            Key::Esc => {
+                self.prompt = None;
+                return;
+            }
+            Key::Backspace => {
+                p.text.pop();
+                return;
+            }
+            Key::Char(c) => {
+                // The short reason is one key, no Enter.
+                if let Ask::ShortReason { order, line, qty } = p.ask
+                    && let Some(i) = c.to_digit(10).filter(|d| (1..=4).contains(d))
+                {
+                    let reason = ["out_of_stock", "damaged", "expired", "other"][i as usize - 1];
+                    out.push(Cmd::Send(
+                        Tag::Action,
+                        Request::MarkShort {
+                            order_id: order,
+                            line_no: line,
+                            qty,
+                            reason: reason.into(),
+                        },
+                    ));
+                    self.prompt = None;
+                    return;
+                }
+                p.text.push(c);
+                return;
+            }
+            Key::Enter => {}
+            _ => return,
+        }
+        let Some(p) = self.prompt.take() else { return };
+        let n = p.text.trim().parse::<i64>();
+        match (p.ask, n) {
+            (Ask::ShortQty { order, line }, Ok(qty)) if qty > 0 => {
+                self.prompt = Some(Prompt {
+                    ask: Ask::ShortReason { order, line, qty },
+                    text: String::new(),
+                });
+            }
+            (Ask::Search, _) => {
+                let query = p.text.trim().to_string();
+                if let Screen::Stock(st) = &mut self.screen {
+                    st.query = query.clone();
+                }
+                out.push(Cmd::Send(Tag::Lookup, Request::StockLookup { query }));
+            }
+            (Ask::Receive(code), Ok(qty)) => {
+                out.push(Cmd::Send(Tag::StockOp, Request::StockReceive { code, qty }))
+            }
+            (Ask::Count(code), Ok(counted)) => out.push(Cmd::Send(
+                Tag::StockOp,
+                Request::StockCount {
+                    code,
+                    counted,
+                    reason: None,
+                },
+            )),
+            (Ask::AdjustQty(code), Ok(delta)) => {
+                self.prompt = Some(Prompt {
+                    ask: Ask::AdjustReason(code, delta),
+                    text: String::new(),
+                });
+            }
+            (Ask::AdjustReason(code, delta), _) if !p.text.trim().is_empty() => {
+                out.push(Cmd::Send(
+                    Tag::StockOp,
+                    Request::StockAdjust {
+                        code,
+                        delta,
+                        reason: p.text.trim().to_string(),
+                    },
+                ));
+            }
+            (ask, _) => {
+                // Not a number (or empty): ask again.
+                self.prompt = Some(Prompt {
+                    ask,
+                    text: String::new(),
+                });
+                out.push(Cmd::Bell);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The pack screen: what was picked, the bags, the pickup code.
+
+use super::qty_text;
+use crate::model::Unit;
+use crate::tui::app::{App, Packing};
+use crate::tui::text::fit;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub(super) fn pack(app: &App, f: &mut Frame, area: Rect, p: &Packing) {
+    let Some(o) = app.order(p.id) else { return };
+    let s = app.s();
+    let w = area.width as usize;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!(
+                " {}  {}",
+                app.lang.order_title(o.order.platform, o.order.day_seq),
+                app.lang.state(o.order.state)
+            ),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(""),
+    ];
+    for l in &o.order.lines {
+        let unit = o
+            .walk
+            .iter()
+            .find(|x| x.line_no == l.line_no)
+            .map_or(Unit::Piece, |x| x.unit);
+        let got = l.weighed_g.map_or_else(
+            || qty_text(app, l.picked, unit),
+            |g| qty_text(app, g, Unit::Gram),
+        );
+        let mark = if l.short > 0 { "⚠" } else { "☑" };
+        let short = if l.short > 0 {
+            format!("  (-{})", qty_text(app, l.short, unit))
+        } else {
+            String::new()
+        };
+        lines.push(Line::from(fit(
+            &format!(" {mark} {} × {got}{short}", l.name),
+            w,
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        format!(" {}: {}", s.bags, o.order.bags.unwrap_or(p.bags)),
+        Style::default().add_modifier(Modifier::BOLD),
+    )));
+    let code = o
+        .order
+        .pickup_code
+        .clone()
+        .unwrap_or_else(|| format!("#{}", o.order.day_seq));
+    lines.push(Line::from(Span::styled(
+        format!(" {}: {code}", s.pickup),
+        Style::default()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
+    )));
+    f.render_widget(Paragraph::new(lines), area);
+}

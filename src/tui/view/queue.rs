@@ -1,0 +1,85 @@
+//! The queue: open orders by pick deadline, with their countdowns.
+
+use super::{left, sla_color, sla_now, units};
+use crate::model::OrderState;
+use crate::tui::app::App;
+use crate::tui::text::{fit, mmss};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
+    let s = app.s();
+    let w = area.width as usize;
+    let picking = app
+        .orders
+        .iter()
+        .filter(|o| o.order.state == OrderState::Picking)
+        .count();
+    let open = app
+        .orders
+        .iter()
+        .filter(|o| o.order.state.is_open())
+        .count();
+    let cap = s
+        .capacity
+        .replace("{open}", &open.to_string())
+        .replace("{picking}", &picking.to_string());
+    // Due, platform, #, lines, units, picker, state.
+    let widths = [7usize, 9, 5, 3, 6, 10, 10];
+    let head: String = s
+        .queue_cols
+        .iter()
+        .zip(widths)
+        .map(|(c, w)| fit(c, w) + " ")
+        .collect();
+    let mut lines = vec![
+        Line::from(Span::styled(fit(&cap, w), Style::default().fg(Color::Cyan))),
+        Line::from(Span::styled(
+            fit(&head, w),
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        )),
+    ];
+    if app.orders.is_empty() {
+        lines.push(Line::from(s.no_orders));
+    }
+    let rows = area.height.saturating_sub(2) as usize;
+    let first = app.queue_sel.saturating_sub(rows.saturating_sub(1));
+    for (i, o) in app.orders.iter().enumerate().skip(first).take(rows) {
+        let sla = sla_now(app, o);
+        let due = if o.order.state.is_open() {
+            mmss(left(app, o))
+        } else {
+            "--".into()
+        };
+        let cells = [
+            fit(&due, widths[0]),
+            fit(app.lang.platform(o.order.platform), widths[1]),
+            fit(&format!("#{}", o.order.day_seq), widths[2]),
+            fit(&o.order.lines.len().to_string(), widths[3]),
+            fit(&units(o).to_string(), widths[4]),
+            fit(o.order.picker.as_deref().unwrap_or("-"), widths[5]),
+            fit(app.lang.state(o.order.state), widths[6]),
+        ];
+        let selected = i == app.queue_sel;
+        let base = if selected {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        let mut spans = vec![Span::styled(
+            cells[0].clone() + " ",
+            base.fg(sla_color(sla)).add_modifier(Modifier::BOLD),
+        )];
+        for c in &cells[1..] {
+            spans.push(Span::styled(c.clone() + " ", base));
+        }
+        if o.order.return_pending {
+            spans.push(Span::styled("⚠", Style::default().fg(Color::Red)));
+        }
+        lines.push(Line::from(spans));
+    }
+    f.render_widget(Paragraph::new(lines), area);
+}
