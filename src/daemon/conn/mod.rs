@@ -1,17 +1,20 @@
 //! One task per socket client: hello first, then requests answered in order, with subscribed
 //! events interleaved. A bad line gets an error reply; nothing a client sends stops the daemon.
+//!
+//! Each request is routed (dispatch.rs) to a typed handler that answers with its own reply type:
+//! orders (orders.rs), stock (stock.rs), the catalog's staging area (catalog.rs).
+
+mod catalog;
+mod dispatch;
+mod orders;
+mod stock;
 
 use super::Shared;
 use super::metrics::{Door, Metrics};
-use super::views::{load_view, order_views};
-use crate::api::CatalogRow;
 use crate::api::{
-    ApiError, Event, EventLine, Hello, HelloLine, ImportedReply, LookupReply, MAX_LINE, OrderReply,
-    OrdersReply, PROTOCOL, QueuedReply, ReplyLine, Request, RequestLine, Response, StagedReply,
-    StockReply, SubscribedReply, Topic,
+    ApiError, Event, EventLine, Hello, HelloLine, MAX_LINE, PROTOCOL, ReplyLine, Request,
+    RequestLine, Topic,
 };
-use crate::model::{CancelSource, OrderEvent, OrderId, ShortReason, SkuCode};
-use crate::store::{self, StockOp, StockOpKind, StoreError};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -138,29 +141,7 @@ struct Conn {
     topics: HashSet<Topic>,
     events: Option<broadcast::Receiver<Event>>,
     /// Catalog rows sent by `catalog_stage`, waiting for `catalog_commit`.
-    staged: Vec<CatalogRow>,
-    /// Their size, as counted against the limits.
-    staged_bytes: usize,
-}
-
-/// Most catalog rows one connection may stage: well above any store's assortment.
-const MAX_STAGED: usize = 1_000_000;
-/// Most bytes of catalog rows one connection may stage (100,000 items take about 25 MiB).
-const MAX_STAGED_BYTES: usize = 64 << 20;
-/// Most bytes of catalog rows staged on all connections together.
-const MAX_STAGED_TOTAL: usize = 128 << 20;
-
-/// What a staged row costs in memory, roughly: its texts and a fixed part.
-fn row_bytes(r: &CatalogRow) -> usize {
-    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-    std::mem::size_of::<CatalogRow>()
-        + r.sku.0.len()
-        + r.name.len()
-        + opt(&r.name_en)
-        + opt(&r.spec)
-        + r.location.len()
-        + opt(&r.plu)
-        + r.barcodes.iter().map(|b| b.len() + 24).sum::<usize>()
+    staging: catalog::Staging,
 }
 
 async fn serve(
@@ -184,8 +165,7 @@ async fn serve(
         actor: "station".into(),
         topics: HashSet::new(),
         events: None,
-        staged: Vec::new(),
-        staged_bytes: 0,
+        staging: catalog::Staging::default(),
     };
     let mut greeted = false;
     loop {
@@ -217,7 +197,7 @@ async fn serve(
             Input::Line(Some(Err(LineError::TooLong))) => {
                 Metrics::inc(&shared.metrics.malformed);
                 let msg = format!("line longer than {MAX_LINE} bytes");
-                c.reply(None, Err(bad_request(msg))).await
+                c.reply(None, Err(dispatch::bad_request(msg))).await
             }
             Input::Line(Some(Err(LineError::Io)) | None) => false,
             Input::Event(ev) => c.forward(*ev).await,
@@ -229,7 +209,7 @@ async fn serve(
     reader.abort();
     // The read half lives in the reader task: the socket is closed once that task is gone.
     let _ = reader.await;
-    c.unstage();
+    c.staging.clear(&shared);
     c.set_topics(HashSet::new());
     shared.metrics.clients.fetch_sub(1, Ordering::Relaxed);
 }
@@ -332,38 +312,7 @@ fn unknown_field(line: &str, req: &Request) -> Option<String> {
     ))
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError {
-        code: "bad_request".into(),
-        message: message.into(),
-    }
-}
-
-fn api_error(e: StoreError, metrics: &Metrics) -> ApiError {
-    let code = match &e {
-        StoreError::NoSuchOrder(_) | StoreError::NoSuchSku(_) => "not_found",
-        StoreError::Closed => "unavailable",
-        e if e.is_refusal() => "refused",
-        _ => {
-            Metrics::inc(&metrics.store_errors);
-            "internal"
-        }
-    };
-    ApiError {
-        code: code.into(),
-        message: e.to_string(),
-    }
-}
-
 impl Conn {
-    /// Empties the staging area and gives its bytes back to the daemon's total.
-    fn unstage(&mut self) {
-        self.staged = Vec::new();
-        self.shared
-            .staged_bytes
-            .fetch_sub(std::mem::take(&mut self.staged_bytes), Ordering::Relaxed);
-    }
-
     /// Replaces this connection's topics, keeping the daemon's per-topic counts right.
     fn set_topics(&mut self, topics: HashSet<Topic>) {
         for t in self.topics.difference(&topics) {
@@ -472,7 +421,10 @@ impl Conn {
                     .ok()
                     .and_then(|v| v.get("id").and_then(Value::as_u64));
                 return self
-                    .reply(id, Err(bad_request(format!("not a valid request: {e}"))))
+                    .reply(
+                        id,
+                        Err(dispatch::bad_request(format!("not a valid request: {e}"))),
+                    )
                     .await;
             }
         };
@@ -480,7 +432,9 @@ impl Conn {
         // silently (a `reson` for a cancel, a `qtty` defaulting to 1). Refused, as the config does.
         if let Some(unknown) = unknown_field(line, &parsed.req) {
             Metrics::inc(&self.shared.metrics.malformed);
-            return self.reply(Some(parsed.id), Err(bad_request(unknown))).await;
+            return self
+                .reply(Some(parsed.id), Err(dispatch::bad_request(unknown)))
+                .await;
         }
         let subscribing = matches!(parsed.req, Request::Subscribe { .. });
         let result = self.dispatch(parsed.req).await.map(|r| r.to_value());
@@ -519,258 +473,5 @@ impl Conn {
         };
         self.write(serde_json::to_string(&EventLine { event }).expect("events serialise"))
             .await
-    }
-
-    async fn dispatch(&mut self, req: Request) -> Result<Response, ApiError> {
-        let shared = self.shared.clone();
-        let m = &shared.metrics;
-        let store = &shared.store;
-        let sla = shared.config.sla;
-        let err = |e: StoreError| api_error(e, m);
-        let actor = self.actor.clone();
-        // The moment the views of this request are drawn at.
-        let now = shared.clock.now();
-        let order_event = |id: i64, event: OrderEvent, who: String| async move {
-            let applied = store
-                .apply(OrderId(id), event, &who, None)
-                .await
-                .map_err(err)?;
-            let view = store
-                .read_async(move |c| super::views::order_view(c, applied.order, &sla, now))
-                .await
-                .map_err(err)?;
-            Ok(Response::Order(Box::new(OrderReply { order: view })))
-        };
-        match req {
-            Request::ListOrders { all } => {
-                let views = store
-                    .read_async(move |c| {
-                        order_views(c, store::list_orders(c, !all, 500)?, &sla, now)
-                    })
-                    .await
-                    .map_err(err)?;
-                Ok(Response::Orders(OrdersReply { orders: views }))
-            }
-            Request::GetOrder { order_id } => {
-                let view = store
-                    .read_async(move |c| load_view(c, OrderId(order_id), &sla, now))
-                    .await
-                    .map_err(err)?;
-                Ok(Response::Order(Box::new(OrderReply { order: view })))
-            }
-            Request::AcceptOrder { order_id } => {
-                order_event(order_id, OrderEvent::Accept, actor).await
-            }
-            Request::ClaimOrder {
-                order_id,
-                picker,
-                take_over,
-            } => {
-                if picker.trim().is_empty() {
-                    return Err(bad_request("picker must not be empty"));
-                }
-                if !take_over {
-                    // The history records who claimed, for whom is the order's picker.
-                    return order_event(order_id, OrderEvent::Claim { picker }, actor).await;
-                }
-                let applied = store
-                    .take_over(OrderId(order_id), &picker, &actor)
-                    .await
-                    .map_err(err)?;
-                let view = store
-                    .read_async(move |c| super::views::order_view(c, applied.order, &sla, now))
-                    .await
-                    .map_err(err)?;
-                Ok(Response::Order(Box::new(OrderReply { order: view })))
-            }
-            Request::ReleaseOrder { order_id } => {
-                order_event(order_id, OrderEvent::Release, actor).await
-            }
-            Request::UndoPick {
-                order_id,
-                line_no,
-                qty,
-            } => order_event(order_id, OrderEvent::UndoPick { line: line_no, qty }, actor).await,
-            Request::MarkShort {
-                order_id,
-                line_no,
-                qty,
-                reason,
-            } => {
-                let reason: ShortReason = reason.parse().map_err(bad_request)?;
-                order_event(
-                    order_id,
-                    OrderEvent::Short {
-                        line: line_no,
-                        qty,
-                        reason,
-                    },
-                    actor,
-                )
-                .await
-            }
-            Request::CompletePick { order_id } => {
-                order_event(order_id, OrderEvent::CompletePick, actor).await
-            }
-            Request::Pack { order_id, bags } => {
-                order_event(order_id, OrderEvent::Pack { bags }, actor).await
-            }
-            Request::HandOver { order_id } => {
-                order_event(order_id, OrderEvent::HandOver, actor).await
-            }
-            Request::CancelOrder { order_id, reason } => {
-                let ev = OrderEvent::Cancel {
-                    by: CancelSource::Store,
-                    reason,
-                };
-                order_event(order_id, ev, actor).await
-            }
-            Request::ConfirmReturn { order_id } => {
-                order_event(order_id, OrderEvent::ConfirmReturn, actor).await
-            }
-            Request::RecordScan {
-                order_id,
-                code,
-                scanner,
-            } => {
-                let reply = self
-                    .scan(OrderId(order_id), code, scanner)
-                    .await
-                    .map_err(err)?;
-                Ok(Response::Scan(Box::new(reply)))
-            }
-            Request::StockLookup { query } => {
-                let items = store
-                    .read_async(move |c| store::lookup_skus(c, &query, 50))
-                    .await
-                    .map_err(err)?;
-                let items = items.into_iter().map(Into::into).collect();
-                Ok(Response::Lookup(LookupReply { items }))
-            }
-            Request::StockReceive { code, qty } => self
-                .stock(code, StockOpKind::Receive(qty), None)
-                .await
-                .map_err(err),
-            Request::StockCount {
-                code,
-                counted,
-                reason,
-            } => self
-                .stock(code, StockOpKind::Count(counted), reason)
-                .await
-                .map_err(err),
-            Request::StockAdjust {
-                code,
-                delta,
-                reason,
-            } => {
-                if reason.trim().is_empty() {
-                    return Err(bad_request("an adjustment needs a reason"));
-                }
-                self.stock(code, StockOpKind::Adjust(delta), Some(reason))
-                    .await
-                    .map_err(err)
-            }
-            Request::CatalogStage { rows } => {
-                let bytes: usize = rows.iter().map(row_bytes).sum();
-                // Counted first, then checked: two clients staging at once cannot both slip
-                // under the bound.
-                let total = shared.staged_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
-                self.staged_bytes += bytes;
-                let refusal = if self.staged.len() + rows.len() > MAX_STAGED {
-                    Some(format!("more than {MAX_STAGED} catalog rows"))
-                } else if self.staged_bytes > MAX_STAGED_BYTES {
-                    Some(format!(
-                        "more than {} MiB of catalog rows on one connection",
-                        MAX_STAGED_BYTES >> 20
-                    ))
-                } else if total > MAX_STAGED_TOTAL {
-                    Some(format!(
-                        "more than {} MiB of catalog rows staged by all clients together (another import is running?)",
-                        MAX_STAGED_TOTAL >> 20
-                    ))
-                } else {
-                    None
-                };
-                if let Some(what) = refusal {
-                    self.unstage();
-                    return Err(bad_request(format!(
-                        "{what} staged; the staging area was emptied: split the catalog into smaller files"
-                    )));
-                }
-                self.staged.extend(rows);
-                Ok(Response::Staged(StagedReply {
-                    staged: self.staged.len(),
-                }))
-            }
-            Request::CatalogCommit => {
-                // The rows stay counted until the writer is done with them.
-                let rows = std::mem::take(&mut self.staged)
-                    .into_iter()
-                    .map(Into::into)
-                    .collect();
-                let imported = store.import_catalog(rows).await;
-                self.unstage();
-                let n = imported.map_err(err)?;
-                Ok(Response::Imported(ImportedReply { imported: n }))
-            }
-            Request::StockResync => {
-                store.full_stock_sync().await.map_err(err)?;
-                Ok(Response::Queued(QueuedReply { queued: true }))
-            }
-            Request::Status => {
-                let s = super::status(&shared).await.map_err(err)?;
-                Ok(Response::Status(Box::new(s)))
-            }
-            Request::Subscribe { topics } => {
-                self.set_topics(if topics.is_empty() {
-                    Topic::ALL.into_iter().collect()
-                } else {
-                    topics.into_iter().collect()
-                });
-                if self.events.is_none() {
-                    self.events = Some(shared.events.subscribe());
-                }
-                let mut list: Vec<Topic> = self.topics.iter().copied().collect();
-                list.sort_by_key(|t| Topic::ALL.iter().position(|x| x == t));
-                Ok(Response::Subscribed(SubscribedReply { subscribed: list }))
-            }
-        }
-    }
-
-    async fn stock(
-        &self,
-        code: String,
-        kind: StockOpKind,
-        reason: Option<String>,
-    ) -> Result<Response, StoreError> {
-        let store = &self.shared.store;
-        let lookup = code.clone();
-        let sku = store
-            .read_async(move |c| store::sku_by_code(c, &lookup))
-            .await?
-            .ok_or(StoreError::NoSuchSku(SkuCode(code)))?;
-        let figures = store
-            .stock(StockOp {
-                sku: sku.clone(),
-                kind,
-                actor: self.actor.clone(),
-                reason,
-            })
-            .await?;
-        Ok(Response::Stock(StockReply {
-            sku,
-            on_hand: figures.on_hand,
-            reserved: figures.reserved,
-        }))
-    }
-
-    async fn scan(
-        &self,
-        order_id: OrderId,
-        code: String,
-        scanner: Option<String>,
-    ) -> Result<crate::api::ScanReply, StoreError> {
-        super::scanning::scan_into(&self.shared, order_id, code, scanner, self.actor.clone()).await
     }
 }

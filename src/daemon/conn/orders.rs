@@ -1,0 +1,92 @@
+//! Requests about orders: lists, one order, its transitions, claims, scans.
+
+use super::dispatch::{Ctx, bad_request};
+use crate::api::{ApiError, OrderReply, OrdersReply, ScanReply};
+use crate::daemon::views::{load_view, order_view, order_views};
+use crate::model::{OrderEvent, OrderId};
+use crate::store;
+
+/// The open orders, or the latest 500 of all.
+pub(super) async fn list(cx: &Ctx<'_>, all: bool) -> Result<OrdersReply, ApiError> {
+    let (sla, now) = (cx.shared.config.sla, cx.now);
+    let orders = cx
+        .shared
+        .store
+        .read_async(move |c| order_views(c, store::list_orders(c, !all, 500)?, &sla, now))
+        .await
+        .map_err(|e| cx.err(e))?;
+    Ok(OrdersReply { orders })
+}
+
+/// One order.
+pub(super) async fn get(cx: &Ctx<'_>, id: i64) -> Result<OrderReply, ApiError> {
+    let (sla, now) = (cx.shared.config.sla, cx.now);
+    let order = cx
+        .shared
+        .store
+        .read_async(move |c| load_view(c, OrderId(id), &sla, now))
+        .await
+        .map_err(|e| cx.err(e))?;
+    Ok(OrderReply { order })
+}
+
+/// Applies `event` to order `id` as the connection's actor; answers the order as committed.
+pub(super) async fn apply(
+    cx: &Ctx<'_>,
+    id: i64,
+    event: OrderEvent,
+) -> Result<OrderReply, ApiError> {
+    let applied = cx
+        .shared
+        .store
+        .apply(OrderId(id), event, cx.actor, None)
+        .await
+        .map_err(|e| cx.err(e))?;
+    view(cx, applied.order).await
+}
+
+/// `picker` claims order `id`, or takes it over from another picker (logged as a transfer).
+pub(super) async fn claim(
+    cx: &Ctx<'_>,
+    id: i64,
+    picker: String,
+    take_over: bool,
+) -> Result<OrderReply, ApiError> {
+    if picker.trim().is_empty() {
+        return Err(bad_request("picker must not be empty"));
+    }
+    if !take_over {
+        // The history records who claimed, for whom is the order's picker.
+        return apply(cx, id, OrderEvent::Claim { picker }).await;
+    }
+    let applied = cx
+        .shared
+        .store
+        .take_over(OrderId(id), &picker, cx.actor)
+        .await
+        .map_err(|e| cx.err(e))?;
+    view(cx, applied.order).await
+}
+
+/// A scan typed or wedged at a screen into order `id`.
+pub(super) async fn scan(
+    cx: &Ctx<'_>,
+    id: i64,
+    code: String,
+    scanner: Option<String>,
+) -> Result<ScanReply, ApiError> {
+    crate::daemon::scanning::scan_into(cx.shared, OrderId(id), code, scanner, cx.actor.into())
+        .await
+        .map_err(|e| cx.err(e))
+}
+
+async fn view(cx: &Ctx<'_>, order: crate::model::Order) -> Result<OrderReply, ApiError> {
+    let (sla, now) = (cx.shared.config.sla, cx.now);
+    let order = cx
+        .shared
+        .store
+        .read_async(move |c| order_view(c, order, &sla, now))
+        .await
+        .map_err(|e| cx.err(e))?;
+    Ok(OrderReply { order })
+}
