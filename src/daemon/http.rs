@@ -67,7 +67,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
         )],
         body,
     )

@@ -3,7 +3,14 @@
 
 use crate::api::ScanOutcome;
 use crate::store::OutboxDepth;
-use std::fmt::Write;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeMetric, MetricEncoder, prometheus_text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The daemon's counters. Relaxed atomics: each is an independent tally.
@@ -90,8 +97,10 @@ impl Metrics {
         Self::inc(&self.scans[scan_index(o)]);
     }
 
-    /// The Prometheus text exposition. Label values from the config or the database (scanner
-    /// names, states, destinations) are escaped as the format asks: one scanner named with a
+    /// The Prometheus text exposition (0.0.4), encoded by `prometheus-client` from the counters
+    /// as read now and the live figures given. Label values from the config or the database
+    /// (scanner names, states, destinations) are escaped by the encoder as the format asks
+    /// (since prometheus-client 0.25.2; the test below holds it to that): one scanner named with a
     /// quote would otherwise make the whole scrape unreadable.
     pub fn render(
         &self,
@@ -100,221 +109,282 @@ impl Metrics {
         outbox: &[OutboxDepth],
         scanners: &[ScannerFigures],
     ) -> String {
-        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let scrape = self.scrape(started_at_secs, orders, outbox, scanners);
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(scrape));
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: Vec<(String, u64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            for (labels, v) in samples {
-                let _ = writeln!(out, "{name}{labels} {v}");
-            }
-        };
-        metric(
-            "flashpick_up",
-            "gauge",
-            "1 while the daemon runs.",
-            vec![(String::new(), 1)],
-        );
-        metric(
-            "flashpick_start_time_seconds",
-            "gauge",
-            "Unix time the daemon started.",
-            vec![(String::new(), started_at_secs.max(0) as u64)],
-        );
-        metric(
-            "flashpick_api_clients",
-            "gauge",
-            "Clients attached to the socket.",
-            vec![(String::new(), g(&self.clients))],
-        );
-        metric(
-            "flashpick_api_requests_total",
-            "counter",
-            "Socket requests answered, by result.",
-            vec![
-                ("{result=\"ok\"}".into(), g(&self.requests_ok)),
-                ("{result=\"refused\"}".into(), g(&self.requests_refused)),
-            ],
-        );
-        metric(
-            "flashpick_api_malformed_total",
-            "counter",
-            "Socket lines that were not valid requests.",
-            vec![(String::new(), g(&self.malformed))],
-        );
-        metric(
-            "flashpick_api_events_lagged_total",
-            "counter",
-            "Events a slow client missed (it was told to resync).",
-            vec![(String::new(), g(&self.lagged))],
-        );
-        metric(
-            "flashpick_store_errors_total",
-            "counter",
-            "Database writes that failed (not refusals).",
-            vec![(String::new(), g(&self.store_errors))],
-        );
-        metric(
-            "flashpick_hq_connected",
-            "gauge",
-            "1 while connected to the HQ broker.",
-            vec![(String::new(), g(&self.hq_connected))],
-        );
-        metric(
-            "flashpick_hq_connects_total",
-            "counter",
-            "Connections made to the HQ broker.",
-            vec![(String::new(), g(&self.hq_connects))],
-        );
-        metric(
-            "flashpick_hq_events_acked_total",
-            "counter",
-            "Events the HQ broker acknowledged (PUBACK seen; outbox rows done).",
-            vec![(String::new(), g(&self.hq_events_acked))],
-        );
-        metric(
-            "flashpick_hq_rejected_total",
-            "counter",
-            "Messages from HQ refused, by topic.",
-            vec![
-                ("{topic=\"orders_or_catalog\"}".into(), g(&self.hq_rejected)),
-                ("{topic=\"config\"}".into(), g(&self.hq_config_rejected)),
-            ],
-        );
-        let doors = |c: &[AtomicU64; 2]| {
-            vec![
-                (
-                    "{door=\"socket\"}".to_string(),
-                    g(&c[Door::Socket as usize]),
-                ),
-                (
-                    "{door=\"webhook\"}".to_string(),
-                    g(&c[Door::Webhook as usize]),
-                ),
-            ]
-        };
-        metric(
-            "flashpick_accept_errors_total",
-            "counter",
-            "Failed accepts (descriptors exhausted); the accept loop backs off.",
-            doors(&self.accept_errors),
-        );
-        metric(
-            "flashpick_connections_evicted_total",
-            "counter",
-            "Connections closed at the cap to make room (the oldest not in a request).",
-            doors(&self.evicted),
-        );
-        metric(
-            "flashpick_connections_turned_away_total",
-            "counter",
-            "Connections turned away at the cap because every one was busy.",
-            doors(&self.turned_away),
-        );
-        metric(
-            "flashpick_webhook_connections_total",
-            "counter",
-            "Connections accepted on the webhook port.",
-            vec![(String::new(), g(&self.webhook_connections))],
-        );
-        let scans = ScanOutcome::ALL
-            .into_iter()
-            .map(|o| {
-                (
-                    format!("{{result=\"{}\"}}", o.as_str()),
-                    g(&self.scans[scan_index(o)]),
-                )
-            })
-            .collect();
-        metric(
-            "flashpick_scans_total",
-            "counter",
-            "Pick scans, by result.",
-            scans,
-        );
-        metric(
-            "flashpick_scan_repeats_total",
-            "counter",
-            "A scanner repeating one read within the repeat window (not counted as units).",
-            vec![(String::new(), g(&self.scan_repeats))],
-        );
-        let per = |f: &dyn Fn(&ScannerFigures) -> u64| -> Vec<(String, u64)> {
-            scanners
-                .iter()
-                .map(|s| (format!("{{scanner=\"{}\"}}", label(&s.name)), f(s)))
+        prometheus_text::encode(&mut out, &registry).expect("writing to a String cannot fail");
+        out
+    }
+
+    /// Every family and its samples, as read now.
+    fn scrape(
+        &self,
+        started_at_secs: i64,
+        orders: &[(String, i64)],
+        outbox: &[OutboxDepth],
+        scanners: &[ScannerFigures],
+    ) -> Scrape {
+        let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let one = |v: u64| vec![(None, v)];
+        let by = |key: &'static str, pairs: Vec<(String, u64)>| -> Vec<Sample> {
+            pairs
+                .into_iter()
+                .map(|(value, v)| (Some((key, value)), v))
                 .collect()
         };
-        metric(
-            "flashpick_scanner_connected",
-            "gauge",
-            "1 while the scanner's port is open.",
-            per(&|s| u64::from(s.connected)),
-        );
-        metric(
-            "flashpick_scanner_frames_total",
-            "counter",
-            "Codes read from each scanner.",
-            per(&|s| s.frames),
-        );
-        metric(
-            "flashpick_scanner_errors_total",
-            "counter",
-            "Rejected frames (noise, too long, not text) and port errors per scanner.",
-            per(&|s| s.errors),
-        );
-        metric(
-            "flashpick_orders",
-            "gauge",
-            "Orders in the database, by state.",
-            orders
-                .iter()
-                .map(|(s, n)| (format!("{{state=\"{}\"}}", label(s)), (*n).max(0) as u64))
-                .collect(),
-        );
-        metric(
-            "flashpick_outbox_pending",
-            "gauge",
-            "Outbox rows waiting for delivery, by destination.",
-            outbox
-                .iter()
-                .map(|d| {
-                    (
-                        format!("{{destination=\"{}\"}}", label(&d.destination)),
-                        d.pending.max(0) as u64,
-                    )
-                })
-                .collect(),
-        );
-        metric(
-            "flashpick_outbox_parked",
-            "gauge",
-            "Outbox rows permanently refused, waiting for a person, by destination.",
-            outbox
-                .iter()
-                .map(|d| {
-                    (
-                        format!("{{destination=\"{}\"}}", label(&d.destination)),
-                        d.parked.max(0) as u64,
-                    )
-                })
-                .collect(),
-        );
-        out
+        let doors = |c: &[AtomicU64; 2]| {
+            by(
+                "door",
+                vec![
+                    ("socket".into(), g(&c[Door::Socket as usize])),
+                    ("webhook".into(), g(&c[Door::Webhook as usize])),
+                ],
+            )
+        };
+        let per = |f: &dyn Fn(&ScannerFigures) -> u64| {
+            by(
+                "scanner",
+                scanners.iter().map(|s| (s.name.clone(), f(s))).collect(),
+            )
+        };
+        let destinations = |f: &dyn Fn(&OutboxDepth) -> i64| {
+            by(
+                "destination",
+                outbox
+                    .iter()
+                    .map(|d| (d.destination.clone(), f(d).max(0) as u64))
+                    .collect(),
+            )
+        };
+        use MetricType::{Counter, Gauge};
+        let families = vec![
+            Family::new("flashpick_up", Gauge, "1 while the daemon runs.", one(1)),
+            Family::new(
+                "flashpick_start_time_seconds",
+                Gauge,
+                "Unix time the daemon started.",
+                one(started_at_secs.max(0) as u64),
+            ),
+            Family::new(
+                "flashpick_api_clients",
+                Gauge,
+                "Clients attached to the socket.",
+                one(g(&self.clients)),
+            ),
+            Family::new(
+                "flashpick_api_requests",
+                Counter,
+                "Socket requests answered, by result.",
+                by(
+                    "result",
+                    vec![
+                        ("ok".into(), g(&self.requests_ok)),
+                        ("refused".into(), g(&self.requests_refused)),
+                    ],
+                ),
+            ),
+            Family::new(
+                "flashpick_api_malformed",
+                Counter,
+                "Socket lines that were not valid requests.",
+                one(g(&self.malformed)),
+            ),
+            Family::new(
+                "flashpick_api_events_lagged",
+                Counter,
+                "Events a slow client missed (it was told to resync).",
+                one(g(&self.lagged)),
+            ),
+            Family::new(
+                "flashpick_store_errors",
+                Counter,
+                "Database writes that failed (not refusals).",
+                one(g(&self.store_errors)),
+            ),
+            Family::new(
+                "flashpick_hq_connected",
+                Gauge,
+                "1 while connected to the HQ broker.",
+                one(g(&self.hq_connected)),
+            ),
+            Family::new(
+                "flashpick_hq_connects",
+                Counter,
+                "Connections made to the HQ broker.",
+                one(g(&self.hq_connects)),
+            ),
+            Family::new(
+                "flashpick_hq_events_acked",
+                Counter,
+                "Events the HQ broker acknowledged (PUBACK seen; outbox rows done).",
+                one(g(&self.hq_events_acked)),
+            ),
+            Family::new(
+                "flashpick_hq_rejected",
+                Counter,
+                "Messages from HQ refused, by topic.",
+                by(
+                    "topic",
+                    vec![
+                        ("orders_or_catalog".into(), g(&self.hq_rejected)),
+                        ("config".into(), g(&self.hq_config_rejected)),
+                    ],
+                ),
+            ),
+            Family::new(
+                "flashpick_accept_errors",
+                Counter,
+                "Failed accepts (descriptors exhausted); the accept loop backs off.",
+                doors(&self.accept_errors),
+            ),
+            Family::new(
+                "flashpick_connections_evicted",
+                Counter,
+                "Connections closed at the cap to make room (the oldest not in a request).",
+                doors(&self.evicted),
+            ),
+            Family::new(
+                "flashpick_connections_turned_away",
+                Counter,
+                "Connections turned away at the cap because every one was busy.",
+                doors(&self.turned_away),
+            ),
+            Family::new(
+                "flashpick_webhook_connections",
+                Counter,
+                "Connections accepted on the webhook port.",
+                one(g(&self.webhook_connections)),
+            ),
+            Family::new(
+                "flashpick_scans",
+                Counter,
+                "Pick scans, by result.",
+                by(
+                    "result",
+                    ScanOutcome::ALL
+                        .into_iter()
+                        .map(|o| (o.as_str().to_string(), g(&self.scans[scan_index(o)])))
+                        .collect(),
+                ),
+            ),
+            Family::new(
+                "flashpick_scan_repeats",
+                Counter,
+                "A scanner repeating one read within the repeat window (not counted as units).",
+                one(g(&self.scan_repeats)),
+            ),
+            Family::new(
+                "flashpick_scanner_connected",
+                Gauge,
+                "1 while the scanner's port is open.",
+                per(&|s| u64::from(s.connected)),
+            ),
+            Family::new(
+                "flashpick_scanner_frames",
+                Counter,
+                "Codes read from each scanner.",
+                per(&|s| s.frames),
+            ),
+            Family::new(
+                "flashpick_scanner_errors",
+                Counter,
+                "Rejected frames (noise, too long, not text) and port errors per scanner.",
+                per(&|s| s.errors),
+            ),
+            Family::new(
+                "flashpick_orders",
+                Gauge,
+                "Orders in the database, by state.",
+                by(
+                    "state",
+                    orders
+                        .iter()
+                        .map(|(s, n)| (s.clone(), (*n).max(0) as u64))
+                        .collect(),
+                ),
+            ),
+            Family::new(
+                "flashpick_outbox_pending",
+                Gauge,
+                "Outbox rows waiting for delivery, by destination.",
+                destinations(&|d| d.pending),
+            ),
+            Family::new(
+                "flashpick_outbox_parked",
+                Gauge,
+                "Outbox rows permanently refused, waiting for a person, by destination.",
+                destinations(&|d| d.parked),
+            ),
+        ];
+        Scrape { families }
     }
 }
 
-/// A label value as the text format wants it: backslash, double quote and line feed escaped.
-fn label(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
+/// One sample: its one label (name, value), if any, and its value.
+type Sample = (Option<(&'static str, String)>, u64);
+
+/// A metric family as scraped: a counter's name is given without `_total`, which the encoder
+/// adds.
+#[derive(Debug)]
+struct Family {
+    name: &'static str,
+    kind: MetricType,
+    help: &'static str,
+    samples: Vec<Sample>,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: MetricType, help: &'static str, samples: Vec<Sample>) -> Self {
+        Family {
+            name,
+            kind,
+            help,
+            samples,
         }
     }
-    out
+
+    fn encode(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
+        // A family without samples (no scanner configured) is left out, as before.
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        let mut metric = encoder.encode_descriptor(self.name, self.help, None, self.kind)?;
+        if let [(None, value)] = self.samples.as_slice() {
+            return value_of(self.kind, *value, metric);
+        }
+        for (label, value) in &self.samples {
+            // Built so: a family has either one sample without labels or labelled ones.
+            let Some((key, val)) = label else { continue };
+            let set = [(*key, val)];
+            value_of(self.kind, *value, metric.encode_family(&set)?)?;
+        }
+        Ok(())
+    }
+}
+
+fn value_of(kind: MetricType, value: u64, encoder: MetricEncoder) -> std::fmt::Result {
+    if kind == MetricType::Counter {
+        ConstCounter::new(value).encode(encoder)
+    } else {
+        // Gauges are encoded as signed integers; every figure here is far below i64::MAX.
+        ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX)).encode(encoder)
+    }
+}
+
+/// Every family of one scrape, handed to the encoder as a collector.
+#[derive(Debug)]
+struct Scrape {
+    families: Vec<Family>,
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        for f in &self.families {
+            f.encode(&mut encoder)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -323,11 +393,9 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped_so_the_scrape_stays_readable() {
-        assert_eq!(label(r#"gun "A"\1"#), r#"gun \"A\"\\1"#);
-        assert_eq!(label("two\nlines"), "two\\nlines");
         let m = Metrics::default();
         let scanner = ScannerFigures {
-            name: "枪 \"B\"\n".into(),
+            name: "枪 \"B\"\\1\n".into(),
             connected: true,
             frames: 3,
             errors: 0,
@@ -335,7 +403,7 @@ mod tests {
         let text = m.render(0, &[], &[], &[scanner]);
         assert!(
             text.lines()
-                .any(|l| l == r#"flashpick_scanner_frames_total{scanner="枪 \"B\"\n"} 3"#),
+                .any(|l| l == r#"flashpick_scanner_frames_total{scanner="枪 \"B\"\\1\n"} 3"#),
             "{text}"
         );
         // Every sample stays on one line, ending in its value.
