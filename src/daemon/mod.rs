@@ -8,6 +8,7 @@ mod conn;
 mod convert;
 mod door;
 mod guard;
+mod health;
 mod hq_host;
 mod http;
 pub mod metrics;
@@ -15,19 +16,23 @@ pub mod notify;
 pub use door::raise_fd_limit;
 mod platforms;
 mod scanning;
+mod socket;
 mod views;
 
-use crate::api::{Event, Status};
+use crate::api::Event;
 use crate::config::Config;
 use crate::model::Timestamp;
 use crate::scan::ScannerStats;
 use crate::store::{self, Store, StoreError, StoreOptions};
+pub(crate) use health::status;
+use health::{status_ticker, watchdog};
 use metrics::Metrics;
+use socket::{bind_socket, mkdir};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
@@ -536,186 +541,5 @@ async fn hangup(signals: &mut Option<tokio::signal::unix::Signal>) -> Option<()>
     match signals {
         Some(s) => s.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-fn mkdir(path: &Path) -> Result<(), DaemonError> {
-    let existed = path.exists();
-    std::fs::create_dir_all(path).map_err(|cause| DaemonError::Dir {
-        path: path.to_path_buf(),
-        cause,
-    })?;
-    if !existed {
-        // Made here: the service user's and its group's, nobody else's (it holds the database
-        // and the config from HQ with its secrets).
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o750));
-    }
-    Ok(())
-}
-
-/// The id of the group `name` in `/etc/group`, if it exists (no libc call).
-fn group_id(name: &str) -> Option<u32> {
-    std::fs::read_to_string("/etc/group")
-        .ok()?
-        .lines()
-        .find_map(|l| {
-            let mut f = l.split(':');
-            (f.next()? == name).then(|| f.nth(1)?.parse().ok())?
-        })
-}
-
-async fn bind_socket(path: &Path, group: &str) -> Result<UnixListener, DaemonError> {
-    use std::os::unix::fs::PermissionsExt;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        mkdir(dir)?;
-    }
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        use std::os::unix::fs::FileTypeExt;
-        if !meta.file_type().is_socket() {
-            // Never delete what is not ours: a typo here could point at the database.
-            return Err(DaemonError::Socket {
-                path: path.to_path_buf(),
-                cause: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "a file that is not a socket is in the way; fix api.socket",
-                ),
-            });
-        }
-        // A socket file left by a daemon that died; refuse only if something still answers.
-        if tokio::net::UnixStream::connect(path).await.is_ok() {
-            return Err(DaemonError::AlreadyRunning(path.to_path_buf()));
-        }
-        let _ = std::fs::remove_file(path);
-    }
-    let sock_err = |cause| DaemonError::Socket {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let listener = UnixListener::bind(path).map_err(sock_err)?;
-    // 0660: the service user and the staff's group (the TUI) may connect; the staff's group is
-    // not the service's, which may read the config's secrets.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(sock_err)?;
-    match group_id(group) {
-        Some(gid) => {
-            if let Err(e) = std::os::unix::fs::chown(path, None, Some(gid)) {
-                tracing::warn!(error = %e, group, "cannot give the socket to the staff's group: make the service user a member (the unit's SupplementaryGroups)");
-            }
-        }
-        None => tracing::info!(
-            group,
-            "no such group here: the socket stays with the service's group (the package creates it)"
-        ),
-    }
-    Ok(listener)
-}
-
-/// The daemon's status, read fresh from the database.
-pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
-    let (counts, outbox) = shared
-        .store
-        .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
-        .await?;
-    let now = shared.clock.now();
-    let open_orders = counts
-        .iter()
-        .filter(|(s, _)| s.is_open())
-        .map(|(_, n)| n)
-        .sum();
-    Ok(Status {
-        version: env!("CARGO_PKG_VERSION").into(),
-        protocol: crate::api::PROTOCOL,
-        store_id: shared.config.store.id.clone(),
-        store_name: shared.config.store.name.clone(),
-        started_at: shared.started_at,
-        uptime_secs: (now.0 - shared.started_at.0) / 1000,
-        open_orders,
-        orders_by_state: counts
-            .into_iter()
-            .map(|(s, n)| (s.as_str().to_string(), n))
-            .collect(),
-        outbox: outbox.into_iter().map(Into::into).collect(),
-        scanners: shared
-            .scanners
-            .list
-            .iter()
-            .map(|(st, station)| crate::api::ScannerStatus {
-                name: st.name.clone(),
-                path: st.path.clone(),
-                connected: st.connected(),
-                frames: st.frames(),
-                errors: st.errors(),
-                last_error: st.last_error(),
-                picker: shared.scanners.picker_of(&st.name),
-                station: station.clone(),
-            })
-            .collect(),
-        channels: shared
-            .channels
-            .iter()
-            .map(|c| crate::api::ChannelStatus {
-                name: c.platform.as_str().into(),
-                online: c.state.online(),
-                calls: c.state.calls(),
-                failures: c.state.failures(),
-                last_error: c.state.last_error(),
-            })
-            .chain(shared.config.hq.enabled.then(|| crate::api::ChannelStatus {
-                name: "hq".into(),
-                online: shared.hq_link.online(),
-                calls: shared.hq_link.calls(),
-                failures: shared.hq_link.failures(),
-                last_error: shared.hq_link.last_error(),
-            }))
-            .collect(),
-        config_version: shared.config.hq_version.map(|v| v as u64),
-        clients: shared
-            .metrics
-            .clients
-            .load(std::sync::atomic::Ordering::Relaxed),
-        alarms: shared.alarms.list(),
-    })
-}
-
-async fn status_ticker(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(STATUS_EVERY);
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            _ = tick.tick() => {}
-        }
-        if shared.events.receiver_count() == 0 {
-            continue;
-        }
-        if let Ok(s) = status(&shared).await {
-            let _ = shared.events.send(Event::Status {
-                status: Box::new(s),
-            });
-        }
-    }
-}
-
-/// Pings systemd's watchdog only while the store still answers, so a wedged daemon is restarted.
-async fn watchdog(shared: Arc<Shared>, every: Duration, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            _ = tick.tick() => {}
-        }
-        // Through the writer: a reader answering says nothing about a wedged or dead writer.
-        let alive = matches!(
-            tokio::time::timeout(every, shared.store.ping()).await,
-            Ok(Ok(()))
-        );
-        if !alive {
-            tracing::error!("store does not answer; withholding the watchdog ping");
-        } else if !shared.alarms.is_empty() {
-            // An alarm (the database lost or damaged) stands until someone acts: systemd sees
-            // the daemon as failed instead of healthy.
-            tracing::error!("an alarm stands; withholding the watchdog ping");
-        } else {
-            notify::notify("WATCHDOG=1");
-        }
     }
 }
