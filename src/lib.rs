@@ -6,10 +6,11 @@
 //!   property-tested.
 //! - [`config`]: the store's TOML file, strictly parsed and validated (exit 78 on a bad one).
 //!   Uses model.
-//! - [`store`]: SQLite — migrations, the single writer thread, reader connections, catalog import.
-//!   Uses model and config.
+//! - [`store`]: SQLite — migrations, the single writer thread (each write a closure over its
+//!   transaction), reader connections, queries by aggregate, catalog import, typed outbox
+//!   payloads. Uses model and config.
 //! - [`scan`]: serial barcode scanners — a reader thread per port, framing, reconnection. Uses
-//!   model, config and store.
+//!   config (the matrix would allow model and store; it needs neither).
 //! - [`sync`]: the delivery platforms — signatures, adapters, the outbox delivery workers, the
 //!   push receivers. Uses model, config and store.
 //! - [`api`]: the local Unix-socket protocol (JSON lines) with its own records, shared by the
@@ -20,7 +21,8 @@
 //! - [`sim`]: the platform simulator (`flashpick sim`): both platforms' side of the API, for the
 //!   demo and the tests. Beside everything; uses model (and sync's signing, for now).
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
-//!   systemd readiness; converts store records to socket records and hosts the HQ link.
+//!   systemd readiness; the socket's requests routed to typed handlers; converts store records
+//!   to socket records and hosts the HQ link.
 //! - [`tui`]: the pick-and-pack terminal UI, a socket client: state + update + render, no I/O
 //!   in its core. Uses api and model only.
 //! - [`cli`]: the `flashpick` command line. Uses everything.

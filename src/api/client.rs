@@ -156,6 +156,7 @@ impl Client {
     }
 
     /// Sends a raw line (tests use this to send garbage).
+    #[cfg(feature = "test-support")]
     pub async fn send_line(&mut self, line: &str) -> Result<(), ClientError> {
         // One write per line, so the daemon never sees a line without its end.
         let mut bytes = Vec::with_capacity(line.len() + 1);
@@ -166,7 +167,8 @@ impl Client {
         Ok(())
     }
 
-    /// Reads one raw line.
+    /// Reads one raw line (tests read the answer to their garbage with it).
+    #[cfg(feature = "test-support")]
     pub async fn read_line(&mut self) -> Result<String, ClientError> {
         let mut line = String::new();
         if self.reader.read_line(&mut line).await? == 0 {

@@ -1,6 +1,10 @@
 //! Headquarters over MQTT.
 //!
 //! - `wire`: the topic contract (topics and payload types; `assets/asyncapi.yaml` documents it);
+//! - `inbound`: the contract's inbound messages (relayed orders, catalog deltas) and their
+//!   conversion to the store's records, so the store's structs never define the contract;
+//! - `host`: the narrow handle the link has on the daemon (config, store, counters, status,
+//!   reload), instead of the whole daemon;
 //! - `link`: the one task owning the rumqttc event loop: events out of the outbox, marked done
 //!   on PUBACK; orders, catalog deltas and configs in, acknowledged after they are committed;
 //! - `signed`: minisign verification of configs, and key generation and signing for `flashpick hq`;

@@ -80,6 +80,8 @@ pub async fn run<H: Host>(host: Arc<H>, mut shutdown: watch::Receiver<bool>) {
         if wait(&mut shutdown, pause, deadline).await {
             return;
         }
+        // Real time, not the store's clock: the deadline comes from the ledger on disk, stamped
+        // when the config was applied, and must hold across restarts.
         if deadline.is_some_and(|d| Timestamp::now() >= d) {
             roll_back(&*host, &mut ledger);
             return;

@@ -6,7 +6,6 @@ use super::super::host::{Host, LinkNote};
 use super::super::wire::{EventBatch, HqEvent, StatusMsg, V};
 use super::Link;
 use super::window::Carried;
-use crate::model::Timestamp;
 use crate::store::Settle;
 use rumqttc::{Event, Outgoing, QoS};
 use std::time::Duration;
@@ -119,7 +118,8 @@ impl<H: Host> Link<H> {
             v: V,
             store: self.host.config().store.id.clone(),
             online: true,
-            at: Some(Timestamp::now().0),
+            // The store's clock, as on every event it sends.
+            at: Some(self.host.store().clock().now().0),
             detail: Some(detail),
         };
         let topic = self.topics.status.clone();
@@ -166,7 +166,7 @@ impl<H: Host> Link<H> {
         {
             Ok(_) => {
                 self.host.note(LinkNote::EventsAcked(n));
-                self.last_sync = Some(Timestamp::now().0);
+                self.last_sync = Some(self.host.store().clock().now().0);
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot mark events delivered");
