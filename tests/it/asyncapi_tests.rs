@@ -173,30 +173,61 @@ async fn the_events_a_real_store_writes_fit_the_schemas() {
     store.close_async().await;
 }
 
-/// `report` rows an older release left pending for HQ are not sent: the migration marks them
-/// done (a database as that release left it, with one such row).
+/// The `report` row the release before the fix queued for HQ (an order relayed by HQ, accepted)
+/// is never sent: the migration marks it done. The database is one that release made through
+/// its own store API (`tests/fixtures/db/README.md`); every other row it left still reads, and
+/// HQ's fit the contract.
 #[test]
 fn report_rows_an_older_release_queued_for_hq_are_never_sent() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("store.db");
-    crate::common::seeded_store(dir.path()).close();
-    {
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/db/hq-report-rows-release-912ccf9.db"
+        ),
+        &db,
+    )
+    .unwrap();
+    let before: Vec<(String, String)> = {
         let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch(
-            "INSERT INTO outbox (event_id, destination, kind, payload, next_attempt_at, created_at)
-             VALUES ('01-old', 'hq', 'report', '{\"v\":1,\"type\":\"report\",\"action\":\"confirm\"}', 0, 0);
-             PRAGMA user_version = 9;",
-        )
-        .unwrap();
-    }
-    let store = flashpick::store::Store::open(&db, crate::common::options()).unwrap();
-    let pending = store
-        .read(|c| flashpick::store::pending_outbox(c, "hq", 1000))
-        .unwrap();
+        let mut s = c
+            .prepare("SELECT destination, kind FROM outbox WHERE state = 'pending' ORDER BY id")
+            .unwrap();
+        s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
     assert!(
-        pending.iter().all(|r| r.kind != "report"),
-        "{:?}",
-        pending.iter().map(|r| &r.kind).collect::<Vec<_>>()
+        before.contains(&("hq".into(), "report".into())),
+        "the fixture holds the bad row: {before:?}"
     );
+    let store = flashpick::store::Store::open(&db, crate::common::options()).unwrap();
+    let mut after = Vec::new();
+    for dest in ["meituan", "jddj", "hq"] {
+        for r in store
+            .read(move |c| flashpick::store::pending_outbox(c, dest, 1000))
+            .unwrap()
+        {
+            if dest == "hq" {
+                let p = flashpick::store::payload::HqPayload::read(&r.payload)
+                    .unwrap_or_else(|e| panic!("{}: {e}", r.kind));
+                let event = serde_json::json!({"id": r.payload["event_id"], "kind": p.kind(), "data": serde_json::to_value(&p).unwrap()});
+                crate::contract::check("/components/schemas/Event", &event).unwrap();
+            } else {
+                flashpick::store::payload::PlatformPayload::read(&r.payload)
+                    .unwrap_or_else(|e| panic!("{}: {e}", r.kind));
+            }
+            after.push((dest.to_string(), r.kind));
+        }
+    }
+    let mut expected: Vec<(String, String)> = before
+        .into_iter()
+        .filter(|(d, k)| !(d == "hq" && k == "report"))
+        .collect();
+    expected.sort();
+    after.sort();
+    assert_eq!(after, expected, "every other row is still pending");
     store.close();
 }

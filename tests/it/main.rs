@@ -15,6 +15,8 @@ mod doctor_tests;
 mod fault_campaign;
 mod flood_tests;
 mod golden;
+mod golden_cli;
+mod golden_mqtt;
 mod guard_tests;
 mod hostile_doors;
 mod hq_config_tests;
