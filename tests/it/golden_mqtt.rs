@@ -125,6 +125,16 @@ async fn mqtt_payloads_are_what_they_were() {
         .publish(topic, QoS::AtLeastOnce, false, "{not json")
         .await
         .unwrap();
+    // Its refusal is written by the link as it reads it: waited for, so that it comes before
+    // the stock move in every run.
+    hq.until(20, "the refusal", |h| {
+        h.events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "rejected")
+    })
+    .await;
     // Stock moved by hand, last: when HQ has it, it has everything before it.
     store
         .stock(StockOp {
