@@ -155,8 +155,7 @@ impl Client {
         })
     }
 
-    /// Sends a raw line (tests use this to send garbage).
-    #[cfg(feature = "test-support")]
+    /// Sends a raw line: every request goes out through it (tests also send garbage with it).
     pub async fn send_line(&mut self, line: &str) -> Result<(), ClientError> {
         // One write per line, so the daemon never sees a line without its end.
         let mut bytes = Vec::with_capacity(line.len() + 1);
@@ -167,8 +166,7 @@ impl Client {
         Ok(())
     }
 
-    /// Reads one raw line (tests read the answer to their garbage with it).
-    #[cfg(feature = "test-support")]
+    /// Reads one raw line: every reply and event comes in through it.
     pub async fn read_line(&mut self) -> Result<String, ClientError> {
         let mut line = String::new();
         if self.reader.read_line(&mut line).await? == 0 {
