@@ -135,3 +135,13 @@ pub(in crate::store) fn set_sync_state(
     .execute(params![key, value])?;
     Ok(((), vec![]))
 }
+
+/// Forgets a remembered value (a mark lifted).
+pub(in crate::store) fn forget_sync_state(
+    tx: &Transaction<'_>,
+    key: &str,
+) -> Result<((), Vec<StoreEvent>), StoreError> {
+    tx.prepare_cached("DELETE FROM sync_state WHERE key = ?1")?
+        .execute(params![key])?;
+    Ok(((), vec![]))
+}

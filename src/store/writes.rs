@@ -174,6 +174,13 @@ impl Store {
             .await
     }
 
+    /// Forgets a value remembered for the platform channels.
+    pub async fn forget_sync_state(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_string();
+        self.write(move |tx, _| outbox::forget_sync_state(tx, &key))
+            .await
+    }
+
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.
     pub async fn log_scan(&self, scan: ScanLog) -> Result<(), StoreError> {
         self.write(move |tx, _| write::log_scan(tx, &scan).map(|()| ((), vec![])))

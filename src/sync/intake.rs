@@ -195,6 +195,67 @@ pub async fn cancelled_by_platform(
     }
 }
 
+/// A Meituan full-refund push: only an agreed refund cancels the order. A request is told to
+/// every screen (the store decides on the platform's console); a refused or withdrawn one leaves
+/// the order as it is, and lifts the "never take it" mark a request once left on an order that
+/// had not arrived yet (releases before this fix cancelled on any refund push).
+pub async fn full_refund(
+    store: &Store,
+    alerts: &Alerts,
+    external_id: &str,
+    notice: super::meituan::FullRefund,
+    reason: &str,
+) -> Result<(), StoreError> {
+    use super::meituan::FullRefund;
+    let platform = Platform::Meituan;
+    match notice {
+        FullRefund::Agreed => cancelled_by_platform(store, platform, external_id, reason)
+            .await
+            .map(|_| ()),
+        FullRefund::Requested => {
+            alerts(
+                "warning",
+                format!(
+                    "{} order {external_id}: the customer asks for a full refund ({reason}); decide on the platform's console: agreed, the order is cancelled here",
+                    platform.label()
+                ),
+                local_id(store, platform, external_id).await?,
+            );
+            Ok(())
+        }
+        FullRefund::Withdrawn => {
+            tracing::info!(order = %external_id, "a full-refund request was refused or withdrawn; the order goes on");
+            store
+                .forget_sync_state(&tombstone_key(platform, external_id))
+                .await
+        }
+        FullRefund::Unknown(kind) => {
+            alerts(
+                "warning",
+                format!(
+                    "{} order {external_id}: a refund notice of an unknown kind `{kind}`; the order was not changed: check it on the platform's console",
+                    platform.label()
+                ),
+                local_id(store, platform, external_id).await?,
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The local id of a platform's order, if it is here.
+async fn local_id(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let ext = external_id.to_string();
+    let id = store
+        .read_async(move |c| store::order_id_by_external(c, platform, &ext))
+        .await?;
+    Ok(id.map(|i| i.0))
+}
+
 /// A message the store will never take (an absurd order, signed by the platform all the same):
 /// kept in the inbox as refused with the reason, answered as received so the platform does not
 /// retry it for hours, and told once on every screen with the platform's order id.

@@ -279,6 +279,31 @@ fn whole(v: &Value) -> Option<i64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
+/// What a full-refund push (Meituan doc 204, `refund`) asks of the store, by its `notify_type`
+/// (the SDKs and integrations agree: only `agree` cancels the order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FullRefund {
+    /// `apply`: the customer asks; the store decides (the order goes on meanwhile).
+    Requested,
+    /// `agree`: the refund is granted: the order is cancelled.
+    Agreed,
+    /// `reject`, `cancelRefund`, `cancelRefundComplaint`: refused or withdrawn: the order goes on.
+    Withdrawn,
+    /// Anything else: not acted on (cancelling on a guess could release the stock of an order
+    /// that is still delivered), told to the store.
+    Unknown(String),
+}
+
+/// Reads a full-refund push's `notify_type`.
+pub fn full_refund(notify_type: Option<&str>) -> FullRefund {
+    match notify_type.unwrap_or_default() {
+        "apply" => FullRefund::Requested,
+        "agree" => FullRefund::Agreed,
+        "reject" | "cancelRefund" | "cancelRefundComplaint" => FullRefund::Withdrawn,
+        other => FullRefund::Unknown(other.chars().take(32).collect()),
+    }
+}
+
 /// An order from a push (`paid`) or from `order/getOrderDetail`.
 pub fn draft(v: &Value) -> Result<DraftOrder, String> {
     let external_id = id_text(&v["order_id"]).ok_or("the order has no order_id")?;

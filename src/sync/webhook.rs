@@ -204,7 +204,7 @@ async fn meituan_push(
             .map(|_| ()),
             Err(e) => refuse(e).await,
         },
-        "cancel" | "refund" => {
+        "cancel" => {
             let reason = obj
                 .get("reason")
                 .and_then(Value::as_str)
@@ -213,6 +213,15 @@ async fn meituan_push(
             intake::cancelled_by_platform(&r.store, Platform::Meituan, &order_id, &reason)
                 .await
                 .map(|_| ())
+        }
+        "refund" => {
+            let reason = obj
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("用户申请退款")
+                .to_string();
+            let notice = meituan::full_refund(obj.get("notify_type").and_then(Value::as_str));
+            intake::full_refund(&r.store, &r.alerts, &order_id, notice, &reason).await
         }
         "partrefund" => {
             (r.alerts)(

@@ -31,6 +31,7 @@ mod packaging_tests;
 mod picker;
 mod platform_tests;
 mod push_tests;
+mod refund_push_tests;
 mod scanner_tests;
 mod security_tests;
 mod store_props;

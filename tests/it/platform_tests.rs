@@ -110,7 +110,7 @@ fn effects(st: &State, order: &str) -> Vec<String> {
 }
 
 /// The local id of the order the platform knows as `external`, once it has arrived.
-async fn local_order(c: &mut Client, external: &str) -> i64 {
+pub(crate) async fn local_order(c: &mut Client, external: &str) -> i64 {
     within(10, &format!("order {external} to arrive"), async {
         loop {
             let list = c.request(Request::ListOrders { all: true }).await.unwrap();

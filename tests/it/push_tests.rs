@@ -11,14 +11,22 @@ use serde_json::{Value, json};
 const PUSH_URL: &str = "https://store.example.com/meituan";
 
 fn mt_signed(fields: &[(&str, String)]) -> String {
+    mt_signed_as("paid", fields)
+}
+
+/// A Meituan push of `message` with these fields, signed as the platform signs it.
+pub(crate) fn mt_signed_as(message: &str, fields: &[(&str, String)]) -> String {
     let mut f: Vec<(String, String)> = vec![
         ("app_id".into(), "sim-meituan".into()),
         ("timestamp".into(), (Timestamp::now().0 / 1000).to_string()),
     ];
     f.extend(fields.iter().map(|(k, v)| (k.to_string(), v.clone())));
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let sig =
-        flashpick::sync::sign::meituan(&format!("{PUSH_URL}/paid"), &refs, "sim-meituan-secret");
+    let sig = flashpick::sync::sign::meituan(
+        &format!("{PUSH_URL}/{message}"),
+        &refs,
+        "sim-meituan-secret",
+    );
     f.push(("sig".into(), sig));
     flashpick::sync::channel::form(&f)
 }
@@ -42,7 +50,7 @@ fn jd_signed(param: &str) -> String {
 }
 
 /// An order push with these details.
-fn paid(order: &str, ctime: &str, detail: Value) -> String {
+pub(crate) fn paid(order: &str, ctime: &str, detail: Value) -> String {
     mt_signed(&[
         ("order_id", order.to_string()),
         ("ctime", ctime.to_string()),

@@ -1,0 +1,160 @@
+//! Meituan's full-refund push decides nothing by itself: only `agree` cancels the order. A
+//! request is told to every screen, a refused or withdrawn one leaves the order as it is (and
+//! lifts the "never take it" mark an earlier release left for a request that came first), and a
+//! notice of a kind not known changes nothing and is told.
+
+use crate::platform_tests::{agent, start_sim};
+use crate::push_tests::{mt_signed_as, paid};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, Topic};
+use flashpick::model::{Platform, Timestamp};
+use serde_json::{Value, json};
+
+/// Posts a Meituan push and returns its answer (the effect is committed by then).
+async fn post(base: &str, message: &str, body: String) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/meituan/{message}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn refund(order: &str, notify_type: &str) -> String {
+    mt_signed_as(
+        "refund",
+        &[
+            ("order_id", order.to_string()),
+            ("notify_type", notify_type.to_string()),
+            ("reason", "不想要了".to_string()),
+            ("refund_id", "R1".to_string()),
+        ],
+    )
+}
+
+/// The order's state and W550's (on hand, reserved).
+async fn state(c: &mut Client, id: i64) -> (String, i64, i64) {
+    let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
+    let s = c
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    (
+        o["order"]["state"].as_str().unwrap().to_string(),
+        s["items"][0]["on_hand"].as_i64().unwrap(),
+        s["items"][0]["reserved"].as_i64().unwrap(),
+    )
+}
+
+async fn next_alert(c: &mut Client) -> String {
+    crate::common::within(10, "an alert", async {
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap() {
+                return message;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_refund_push_cancels_the_order_only_when_agreed() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", d.webhook_addr().unwrap());
+    let ext = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let id = crate::platform_tests::local_order(&mut c, &ext).await;
+    crate::common::within(10, "the order accepted", async {
+        while state(&mut c, id).await.0 != "accepted" {
+            c.next_event().await.unwrap();
+        }
+    })
+    .await;
+    let held = state(&mut c, id).await;
+    assert_eq!(held, ("accepted".into(), 20, 2));
+
+    // The customer asks: the store is told, the order goes on.
+    assert_eq!(
+        post(&base, "refund", refund(&ext, "apply")).await["data"],
+        "ok"
+    );
+    let alert = next_alert(&mut c).await;
+    assert!(
+        alert.contains(&ext) && alert.contains("asks for a full refund"),
+        "{alert}"
+    );
+    assert_eq!(state(&mut c, id).await, held, "a request cancels nothing");
+    // Refused, withdrawn, or a kind not known: the order goes on (the last is told).
+    for kind in ["reject", "cancelRefund", "cancelRefundComplaint"] {
+        assert_eq!(
+            post(&base, "refund", refund(&ext, kind)).await["data"],
+            "ok"
+        );
+        assert_eq!(state(&mut c, id).await, held, "{kind} cancels nothing");
+    }
+    assert_eq!(
+        post(&base, "refund", refund(&ext, "partly?")).await["data"],
+        "ok"
+    );
+    let alert = next_alert(&mut c).await;
+    assert!(alert.contains("unknown kind `partly?`"), "{alert}");
+    assert_eq!(state(&mut c, id).await, held);
+    // Agreed: cancelled, the stock it held released.
+    assert_eq!(
+        post(&base, "refund", refund(&ext, "agree")).await["data"],
+        "ok"
+    );
+    assert_eq!(state(&mut c, id).await, ("cancelled".into(), 20, 0));
+    d.shutdown().await;
+}
+
+/// A request that came before its order left a mark (releases before the fix cancelled on any
+/// refund push) that kept the order out for good: refused or withdrawn, the mark is lifted and the
+/// order is taken when it comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_refund_lifts_the_mark_an_early_request_left() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders],
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", d.webhook_addr().unwrap());
+    // As the release before left it.
+    d.store()
+        .set_sync_state("cancelled:meituan:MT-R9", "1")
+        .await
+        .unwrap();
+    assert_eq!(
+        post(&base, "refund", refund("MT-R9", "reject")).await["data"],
+        "ok"
+    );
+    let now = (Timestamp::now().0 / 1000).to_string();
+    let detail = json!([{"app_food_code": "W550", "quantity": 1, "price": "2.00"}]);
+    assert_eq!(
+        post(&base, "paid", paid("MT-R9", &now, detail)).await["data"],
+        "ok"
+    );
+    crate::platform_tests::local_order(&mut c, "MT-R9").await;
+    d.shutdown().await;
+}
