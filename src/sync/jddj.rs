@@ -183,8 +183,12 @@ impl Jddj {
             Some(s) if sign::same(s, &want) => {}
             _ => return Err("bad signature".into()),
         }
-        serde_json::from_str(get("jd_param_json").unwrap_or("{}"))
-            .map_err(|e| format!("jd_param_json: {e}"))
+        // Absent is not empty: `Null`, which the caller refuses (an encrypted push carries
+        // `encrypt_jd_param_json` instead, a scheme flashpick does not read).
+        match get("jd_param_json") {
+            Some(p) => serde_json::from_str(p).map_err(|e| format!("jd_param_json: {e}")),
+            None => Ok(Value::Null),
+        }
     }
 }
 

@@ -271,6 +271,28 @@ async fn jd_push(
         }
     };
     r.accepted.fetch_add(1, Ordering::Relaxed);
+    // Encrypted (`encrypt_jd_param_json`): the scheme is not documented, so it is refused with
+    // what to do, never read as an empty push. Its identity is the ciphertext: JD's retries of
+    // one bill (for hours) are told once.
+    if param.is_null()
+        && let Some((_, cipher)) = f.iter().find(|(k, _)| k == "encrypt_jd_param_json")
+    {
+        let id = intake::refusal_id(&message, "encrypted", cipher);
+        let reason = "JD sent this push encrypted (encrypt_jd_param_json), which flashpick cannot read: turn push encryption off for this app in JD's developer console, and handle the order on the JD merchant app meanwhile";
+        return match intake::refuse(
+            &r.store,
+            &r.alerts,
+            Platform::Jddj,
+            "jddj-push",
+            &id,
+            reason,
+        )
+        .await
+        {
+            Ok(()) => answer("0", "success"),
+            Err(_) => answer("-10000", "try again"),
+        };
+    }
     let bill = id_text(&param["billId"])
         .or_else(|| id_text(&param["orderId"]))
         .unwrap_or_default();

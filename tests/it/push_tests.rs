@@ -32,6 +32,11 @@ pub(crate) fn mt_signed_as(message: &str, fields: &[(&str, String)]) -> String {
 }
 
 fn jd_signed(param: &str) -> String {
+    jd_signed_with("jd_param_json", param)
+}
+
+/// A JD push whose parameters travel under `key` (`jd_param_json`, or `encrypt_jd_param_json`).
+fn jd_signed_with(key: &str, param: &str) -> String {
     let mut f: Vec<(String, String)> = vec![
         ("app_key".into(), "sim-jd".into()),
         ("token".into(), "sim-jd-token".into()),
@@ -41,7 +46,7 @@ fn jd_signed(param: &str) -> String {
         ),
         ("format".into(), "json".into()),
         ("v".into(), "1.0".into()),
-        ("jd_param_json".into(), param.to_string()),
+        (key.into(), param.to_string()),
     ];
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let sign = flashpick::sync::sign::jddj(&refs, "sim-jd-secret");
@@ -354,4 +359,65 @@ async fn no_action_goes_out_twice_once_the_store_refuses_writes() {
     );
     d.shutdown().await;
     sim.stop().await;
+}
+
+/// A push JD encrypted (`encrypt_jd_param_json`, a scheme not documented here) is refused with
+/// what to do, told once per bill however often JD retries it, and never read as an empty push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_jd_push_is_refused_and_told_once_per_bill() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, _) = agent(dir.path(), &sim, "push").await;
+    let mut screen = Client::connect(d.socket_path(), "screen", Some("p1"))
+        .await
+        .unwrap();
+    screen
+        .request(Request::Subscribe {
+            topics: vec![Topic::Alerts],
+        })
+        .await
+        .unwrap();
+    let url = format!("http://{}/djsw/newOrder", d.webhook_addr().unwrap());
+    let http = reqwest::Client::new();
+    // Two bills, the first retried twice (JD retries for hours).
+    for cipher in ["QmlsbCAx", "QmlsbCAx", "QmlsbCAx", "QmlsbCAy"] {
+        let answer: Value = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(jd_signed_with("encrypt_jd_param_json", cipher))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["code"], "0", "{answer}");
+    }
+    // A plain push after them: when its alert is in, the others are too.
+    let plain = jd_signed(r#"{"statusId":"32000"}"#);
+    http.post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(plain)
+        .send()
+        .await
+        .unwrap();
+    let told = alerts_until(&mut screen, |m| m.contains("billId")).await;
+    let encrypted: Vec<_> = told
+        .iter()
+        .filter(|m| m.contains("encrypt_jd_param_json") && m.contains("developer console"))
+        .collect();
+    assert_eq!(encrypted.len(), 2, "once per bill: {told:#?}");
+    let fetches = d
+        .store()
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM outbox WHERE kind = 'fetch_order'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(fetches, 0, "nothing was fetched for an unreadable push");
+    d.shutdown().await;
 }
