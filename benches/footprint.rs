@@ -63,6 +63,7 @@ fn order(ext: &str, skus: &[usize]) -> NewOrder {
         promised_at: None,
         platform_deadline: None,
         pickup_code: None,
+        delivery: None,
         remark: None,
         unknown_items: Vec::new(),
         lines: skus

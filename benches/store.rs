@@ -77,6 +77,7 @@ fn store_with_orders(dir: &std::path::Path, n: usize) -> (Store, Vec<OrderId>) {
                 promised_at: None,
                 platform_deadline: None,
                 pickup_code: None,
+                delivery: None,
                 remark: None,
                 unknown_items: Vec::new(),
                 lines: vec![NewLine {

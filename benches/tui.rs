@@ -74,6 +74,7 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
             placed_at: now,
             pick_deadline: now.plus_secs(left),
             pickup_code: None,
+            delivery: None,
             remark: None,
             unknown_items: Vec::new(),
             lines: (1..=lines)

@@ -37,6 +37,7 @@ pub fn seed(dir: &Path, qty: i64) -> i64 {
         promised_at: None,
         platform_deadline: None,
         pickup_code: None,
+        delivery: None,
         remark: None,
         unknown_items: Vec::new(),
         lines: vec![NewLine {

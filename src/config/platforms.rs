@@ -48,18 +48,8 @@ pub enum IntakeMode {
     Poll,
 }
 
-/// Who takes a JD order to the customer, which decides how pick-complete is reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Delivery {
-    /// Platform riders (JD `OrderJDZBDelivery`).
-    #[default]
-    Platform,
-    /// The store's own riders (JD `OrderSerllerDelivery`).
-    Store,
-    /// The customer collects (JD `OrderSelfMention`).
-    Pickup,
-}
+/// Who takes a JD order to the customer when the order does not say (`delivery`): the model's.
+pub use crate::model::Delivery;
 
 /// `[platforms.<name>]`.
 #[derive(Debug, Clone, Deserialize)]

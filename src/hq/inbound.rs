@@ -83,6 +83,8 @@ impl From<WireOrder> for NewOrder {
             promised_at: o.promised_at,
             platform_deadline: o.platform_deadline,
             pickup_code: o.pickup_code,
+            // HQ's orders are not delivered by a platform's carrier.
+            delivery: None,
             lines: o.lines.into_iter().map(Into::into).collect(),
             remark: o.remark,
             unknown_items: o.unknown_items,

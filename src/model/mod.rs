@@ -5,6 +5,7 @@
 pub mod barcode;
 pub mod china_time;
 pub mod clock;
+pub mod delivery;
 pub mod ids;
 pub mod item;
 pub mod lang;
@@ -16,6 +17,7 @@ pub mod stock;
 pub mod transition;
 
 pub use clock::Clock;
+pub use delivery::Delivery;
 pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
 pub use lang::Lang;
 pub use money::Fen;

@@ -198,6 +198,9 @@ pub struct Order {
     pub pick_deadline: Timestamp,
     /// Code the rider shows, when the platform gives one.
     pub pickup_code: Option<String>,
+    /// Who delivers it, when the platform said (JD `deliveryCarrierNo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::model::Delivery>,
     /// The customer's remark (what to do when an item is out of stock, …).
     #[serde(default)]
     pub remark: Option<String>,

@@ -141,8 +141,16 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
         "bm/open/api/order/OrderJDZBDelivery"
         | "bm/open/api/order/OrderSerllerDelivery"
         | "bm/open/api/order/OrderSelfMention" => {
+            // Each carrier has its own pick-complete call.
+            let expected = match o.carrier.as_str() {
+                "2938" => "OrderSerllerDelivery",
+                "9999" => "OrderSelfMention",
+                _ => "OrderJDZBDelivery",
+            };
             if o.cancelled {
                 Err("订单已取消")
+            } else if !path.ends_with(expected) {
+                Err("配送方式与订单不符，拣货完成接口错误")
             } else if !o.accepted {
                 Err("订单未接单，不能拣货完成")
             } else if o.picked {

@@ -4,7 +4,9 @@
 //! every effect and stock level, generates orders from a Chinese catalog and pushes them (with
 //! duplicates on purpose), injects faults on demand, and shows everything at `GET /sim/state`.
 //!
-//! Control: `POST /sim/orders`, `POST /sim/cancel`, `POST /sim/faults`, `DELETE /sim/faults`.
+//! Control: `POST /sim/orders` (`platform`, `items`, `duplicate`, and for JD `carrier`: the
+//! `deliveryCarrierNo`, 9966 by default), `POST /sim/cancel`, `POST /sim/faults`,
+//! `DELETE /sim/faults`.
 
 mod fault;
 mod jd;
@@ -181,9 +183,27 @@ impl Sim {
         items: &[(String, i64)],
         duplicate: bool,
     ) -> Result<String, String> {
+        self.new_order_by(platform, items, duplicate, None).await
+    }
+
+    /// [`Sim::new_order`] with JD's `deliveryCarrierNo` (9966 when not given).
+    pub async fn new_order_by(
+        self: &Arc<Self>,
+        platform: Platform,
+        items: &[(String, i64)],
+        duplicate: bool,
+        carrier: Option<&str>,
+    ) -> Result<String, String> {
         let order = {
             let mut st = self.state.lock().expect("sim state");
-            st.create_order(platform, items, Timestamp::now())?
+            let mut order = st.create_order(platform, items, Timestamp::now())?;
+            if let Some(c) = carrier.filter(|_| platform == Platform::Jddj) {
+                order.carrier = c.to_string();
+                if let Some(o) = st.orders.get_mut(&order.id) {
+                    o.carrier = c.to_string();
+                }
+            }
+            order
         };
         self.bump();
         let twice = duplicate || push::roll(self.config.duplicate_pct);
@@ -260,6 +280,9 @@ struct OrderReq {
     items: Vec<ItemReq>,
     #[serde(default)]
     duplicate: bool,
+    /// JD's `deliveryCarrierNo` (9966 when not given).
+    #[serde(default)]
+    carrier: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,7 +296,10 @@ async fn create_order(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<OrderReq>
         return bad("platform is meituan or jddj");
     };
     let items: Vec<(String, i64)> = req.items.into_iter().map(|i| (i.sku, i.qty)).collect();
-    match sim.new_order(p, &items, req.duplicate).await {
+    match sim
+        .new_order_by(p, &items, req.duplicate, req.carrier.as_deref())
+        .await
+    {
         Ok(id) => Json(json!({"order_id": id})).into_response(),
         Err(e) => bad(e),
     }

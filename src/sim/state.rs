@@ -66,6 +66,9 @@ pub struct SimOrder {
     pub cancelled: bool,
     /// Remark.
     pub remark: String,
+    /// JD's `deliveryCarrierNo`: 9966 JD's riders, 2938 the store's own, 9999 the customer
+    /// collects (empty for Meituan).
+    pub carrier: String,
 }
 
 /// Something the store did on the platform, accepted, in arrival order.
@@ -292,6 +295,11 @@ impl State {
             adjusted: false,
             cancelled: false,
             remark: "缺货时电话与我沟通".into(),
+            carrier: if platform == Platform::Jddj {
+                "9966".into()
+            } else {
+                String::new()
+            },
         };
         self.orders.insert(id, order.clone());
         Ok(order)
@@ -429,6 +437,6 @@ pub fn jd_order_json(o: &SimOrder) -> Value {
         "orderId": o.id.parse::<i64>().unwrap_or(0), "orderNum": o.day_seq, "orderStatus": o.status,
         "orderStartTime": t(o.ctime), "orderPreEndDeliveryTime": t(o.ctime + 1800),
         "pickDeadline": t(o.ctime + 600), "orderBuyerRemark": o.remark,
-        "deliveryCarrierNo": "9966", "product": products,
+        "deliveryCarrierNo": o.carrier, "product": products,
     })
 }

@@ -68,6 +68,10 @@ pub struct ReportPayload {
     /// Every line of the order, as it stands.
     #[serde(default)]
     pub order_lines: Vec<ReportLine>,
+    /// Who delivers the order, when the platform said (rows of older releases: none, the
+    /// store's setting applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::model::Delivery>,
     /// What to tell the platform (`action`, and its fields).
     #[serde(flatten)]
     pub report: Report,

@@ -233,6 +233,11 @@ pub const MIGRATIONS: &[&str] = &[
         last_error = 'not sent: HQ learns its orders from order_transition events'
     WHERE destination = 'hq' AND kind = 'report' AND state = 'pending';
     "#,
+    // 11: who delivers each order (JD sends it per order; NULL: the store's setting).
+    r#"
+    ALTER TABLE "order" ADD COLUMN delivery TEXT
+        CHECK (delivery IS NULL OR delivery IN ('platform', 'store', 'pickup'));
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

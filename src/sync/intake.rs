@@ -72,6 +72,7 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
         promised_at: draft.promised_at,
         platform_deadline: draft.platform_deadline,
         pickup_code: None,
+        delivery: draft.delivery,
         lines,
         remark: draft.remark,
         unknown_items: unknown,
@@ -107,6 +108,7 @@ pub async fn take(
     {
         draft.platform_deadline = Some(promised.plus_secs(-buffer));
     }
+    let unknown_carrier = draft.unknown_carrier.take();
     let new = store.read_async(move |c| resolve(c, draft)).await?;
     let unknown: Vec<String> = new
         .unknown_items
@@ -143,6 +145,17 @@ pub async fn take(
                 "order #{} has items not in the catalog: {} — pick the rest and mark these short, or cancel",
                 order.day_seq,
                 unknown.join(", ")
+            ),
+            Some(order.id.0),
+        );
+    }
+    if let Some(carrier) = unknown_carrier {
+        alerts(
+            "warning",
+            format!(
+                "{} order #{} names a carrier flashpick does not know ({carrier}): it is reported as picked for the platform's riders; check who collects it on the platform's merchant app",
+                order.platform.label(),
+                order.day_seq
             ),
             Some(order.id.0),
         );

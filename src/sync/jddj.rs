@@ -87,8 +87,9 @@ impl Jddj {
                 json!({"orderId": order, "isAgreed": true, "operator": op}),
                 now,
             ),
-            Action::PickComplete { order } => {
-                let path = match self.delivery {
+            Action::PickComplete { order, delivery } => {
+                // The order's carrier decides; the store's setting is for orders that name none.
+                let path = match delivery.unwrap_or(self.delivery) {
                     Delivery::Platform => "bm/open/api/order/OrderJDZBDelivery",
                     // The misspelling is the real path.
                     Delivery::Store => "bm/open/api/order/OrderSerllerDelivery",
@@ -319,6 +320,7 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
     let placed_at = time("orderStartTime")?.unwrap_or_else(Timestamp::now);
     let promised_at = time("orderPreEndDeliveryTime")?;
     let platform_deadline = time("pickDeadline")?;
+    let (delivery, unknown_carrier) = carrier(id_text(&v["deliveryCarrierNo"]).as_deref());
     Ok(DraftOrder {
         platform: Platform::Jddj,
         external_id,
@@ -334,7 +336,25 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         lines,
+        delivery,
+        unknown_carrier,
     })
+}
+
+/// Who delivers a JD order, by its `deliveryCarrierNo`: 9966 JD's crowd riders, 2938 the store's
+/// own, 9999 the customer collects. Another carrier (1130 Dada, …) is delivered by riders the
+/// store does not send: taken as the platform's, and named so it can be told.
+pub fn carrier(no: Option<&str>) -> (Option<Delivery>, Option<String>) {
+    match no {
+        None | Some("") => (None, None),
+        Some("9966") => (Some(Delivery::Platform), None),
+        Some("2938") => (Some(Delivery::Store), None),
+        Some("9999") => (Some(Delivery::Pickup), None),
+        Some(other) => (
+            Some(Delivery::Platform),
+            Some(other.chars().take(16).collect()),
+        ),
+    }
 }
 
 /// The orders listed by an `order/es/query` result.

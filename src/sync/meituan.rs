@@ -89,7 +89,7 @@ impl Meituan {
                 vec![p("order_id", order.clone())],
                 now,
             ),
-            Action::PickComplete { order } => self.call(
+            Action::PickComplete { order, .. } => self.call(
                 false,
                 "order/preparationMealComplete",
                 vec![p("order_id", order.clone())],
@@ -382,5 +382,8 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         lines,
+        // `pick_type` 1: the customer collects it (自提).
+        delivery: (secs("pick_type") == Some(1)).then_some(crate::model::Delivery::Pickup),
+        unknown_carrier: None,
     })
 }

@@ -78,6 +78,11 @@ pub struct DraftOrder {
     pub lines: Vec<DraftLine>,
     /// Already cancelled on the platform (a fetch or poll found it so).
     pub cancelled: bool,
+    /// Who delivers it, when the platform said.
+    pub delivery: Option<crate::model::Delivery>,
+    /// A carrier the platform named that flashpick does not know (taken as the platform's
+    /// riders, and told).
+    pub unknown_carrier: Option<String>,
 }
 
 /// One item of a [`DraftOrder`].
@@ -164,6 +169,8 @@ pub enum Action {
     PickComplete {
         /// The platform's order id.
         order: String,
+        /// Who delivers it, when the order said (else the store's setting).
+        delivery: Option<crate::model::Delivery>,
     },
     /// Some units are missing: refund them (Meituan) or adjust the order (JD).
     Adjust {
@@ -238,7 +245,10 @@ pub fn action_from_row(row: &PlatformPayload) -> Result<Action, String> {
     let order = r.external_id.clone();
     match &r.report {
         Report::Confirm => Ok(Action::Confirm { order }),
-        Report::PickComplete => Ok(Action::PickComplete { order }),
+        Report::PickComplete => Ok(Action::PickComplete {
+            order,
+            delivery: r.delivery,
+        }),
         Report::Adjust { .. } => {
             // An adjustment of a weighed line whose portion is unknown would go back in grams:
             // refuse it, visibly (the row is parked with this reason).

@@ -63,6 +63,7 @@ pub fn new_order(external_id: &str, lines: &[(&str, i64)]) -> NewOrder {
         promised_at: Some(Timestamp::now().plus_secs(1800)),
         platform_deadline: None,
         pickup_code: None,
+        delivery: None,
         remark: None,
         unknown_items: Vec::new(),
         lines: lines
@@ -110,6 +111,7 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
         placed_at: Timestamp(0),
         pick_deadline: Timestamp(600_000),
         pickup_code: None,
+        delivery: None,
         remark: None,
         unknown_items: Vec::new(),
     }

@@ -185,6 +185,7 @@ impl Sim {
                 placed_at: Timestamp(0),
                 pick_deadline: Timestamp(0),
                 pickup_code: None,
+                delivery: None,
                 remark: None,
                 unknown_items: Vec::new(),
             })

@@ -1345,7 +1345,11 @@ async fn the_simulator_refuses_what_the_platforms_refuse() {
         .await
         .unwrap();
     let call = |a: Action| mt.adapter.action(&a, now()).unwrap();
-    let early = raw(&call(Action::PickComplete { order: id.clone() })).await;
+    let early = raw(&call(Action::PickComplete {
+        order: id.clone(),
+        delivery: None,
+    }))
+    .await;
     assert_eq!(
         early["error"]["code"], 808,
         "pick complete before confirm: {early}"
@@ -1387,7 +1391,11 @@ async fn the_simulator_refuses_what_the_platforms_refuse() {
         order: id.clone(),
         lines: vec![line("W550", 2, 1), line("BREAD", 1, 0)],
     };
-    let early = raw(&call(Action::PickComplete { order: id.clone() })).await;
+    let early = raw(&call(Action::PickComplete {
+        order: id.clone(),
+        delivery: None,
+    }))
+    .await;
     assert_eq!(
         early["data"]["code"], "-1",
         "pick complete before accepting: {early}"
@@ -1432,4 +1440,71 @@ async fn the_simulator_refuses_what_the_platforms_refuse() {
         .collect();
     assert_eq!(actions, ["confirm", "confirm", "adjust"]);
     sim.stop().await;
+}
+
+/// JD names the carrier per order (`deliveryCarrierNo`): each order is reported picked through
+/// its carrier's own call (the simulator refuses another), whatever the store's setting; a
+/// carrier flashpick does not know takes JD's riders' call and is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_jd_order_is_reported_picked_through_its_own_carrier() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders],
+    })
+    .await
+    .unwrap();
+    let mut screen = Client::connect(d.socket_path(), "screen", Some("p2"))
+        .await
+        .unwrap();
+    screen
+        .request(Request::Subscribe {
+            topics: vec![Topic::Alerts],
+        })
+        .await
+        .unwrap();
+    let carriers = [
+        ("9966", "OrderJDZBDelivery"),
+        ("2938", "OrderSerllerDelivery"),
+        ("9999", "OrderSelfMention"),
+        ("1130", "OrderJDZBDelivery"),
+    ];
+    for (carrier, call) in carriers {
+        let ext = sim
+            .sim
+            .new_order_by(Platform::Jddj, &[("W550".into(), 1)], false, Some(carrier))
+            .await
+            .unwrap();
+        let id = local_order(&mut c, &ext).await;
+        sim.sim
+            .wait_for("the confirmation", 10, |st| {
+                (effects(st, &ext) == ["confirm"]).then_some(())
+            })
+            .await;
+        pick(&mut c, id, &["6901234567892"], &[]).await;
+        let mode = sim
+            .sim
+            .wait_for("the pick-complete", 10, |st| {
+                st.effects
+                    .iter()
+                    .find(|e| e.order.as_deref() == Some(&ext) && e.action == "pick_complete")
+                    .map(|e| e.detail["mode"].as_str().unwrap_or_default().to_string())
+            })
+            .await;
+        assert_eq!(mode, call, "carrier {carrier}");
+    }
+    let told = within(10, "the unknown carrier told", async {
+        loop {
+            if let Event::Alert { message, .. } = screen.next_event().await.unwrap()
+                && message.contains("1130")
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(told.contains("carrier flashpick does not know"), "{told}");
+    d.shutdown().await;
 }

@@ -34,6 +34,7 @@ fn open(dir: &std::path::Path, on_hand: [i64; 3], specs: &[OrderSpec]) -> (Store
                 promised_at: None,
                 platform_deadline: None,
                 pickup_code: None,
+                delivery: None,
                 remark: None,
                 unknown_items: Vec::new(),
                 lines: lines

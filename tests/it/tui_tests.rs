@@ -105,6 +105,7 @@ fn view_of(
             placed_at: NOW,
             pick_deadline: NOW.plus_secs(left),
             pickup_code: None,
+            delivery: None,
             remark: (id == 1).then(|| "缺货时电话与我沟通".to_string()),
             unknown_items: Vec::new(),
             lines,

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 const ORDER_COLUMNS: &str = "id, platform, external_id, day_seq, state, picker, return_pending, \
-    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark, unknown_items";
+    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark, unknown_items, delivery";
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -36,6 +36,10 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
             .get::<_, Option<String>>(13)?
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default(),
+        // The column's CHECK keeps it to the three names.
+        delivery: r
+            .get::<_, Option<String>>(14)?
+            .and_then(|d| crate::model::Delivery::parse(&d)),
     })
 }
 

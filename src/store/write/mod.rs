@@ -80,6 +80,9 @@ pub struct NewOrder {
     /// Code the rider will show.
     #[serde(default)]
     pub pickup_code: Option<String>,
+    /// Who delivers it, when the platform said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::model::Delivery>,
     /// The lines.
     pub lines: Vec<NewLine>,
     /// The customer's remark (including what to do when an item is out of stock).

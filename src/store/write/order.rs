@@ -175,8 +175,8 @@ pub(in crate::store) fn ingest(
     tx.prepare_cached(
         "INSERT INTO \"order\" (platform, external_id, day_seq, state, placed_at, promised_at,
              platform_deadline, pick_deadline, pickup_code, created_at, updated_at, remark,
-             unknown_items)
-         VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)",
+             unknown_items, delivery)
+         VALUES (?1, ?2, ?3, 'new', ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         new.platform.as_str(),
@@ -190,7 +190,8 @@ pub(in crate::store) fn ingest(
         now.0,
         new.remark,
         (!new.unknown_items.is_empty())
-            .then(|| serde_json::to_string(&new.unknown_items).unwrap_or_default())
+            .then(|| serde_json::to_string(&new.unknown_items).unwrap_or_default()),
+        new.delivery.map(|d| d.as_str())
     ])?;
     let id = OrderId(tx.last_insert_rowid());
     for (i, line) in new.lines.iter().enumerate() {
@@ -533,6 +534,7 @@ pub(super) fn platform_report(
         external_id: order.external_id.clone(),
         from_state: from.as_str().into(),
         order_lines,
+        delivery: order.delivery,
         report: report.clone(),
         at: now.0,
         event_id: String::new(),
