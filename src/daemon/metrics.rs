@@ -345,10 +345,8 @@ impl Family {
     }
 
     fn encode(&self, encoder: &mut DescriptorEncoder) -> std::fmt::Result {
-        // A family without samples (no scanner configured) is left out, as before.
-        if self.samples.is_empty() {
-            return Ok(());
-        }
+        // A family without samples (no scanner configured) still has its HELP and TYPE lines,
+        // as the hand-written encoder wrote them.
         let mut metric = encoder.encode_descriptor(self.name, self.help, None, self.kind)?;
         if let [(None, value)] = self.samples.as_slice() {
             return value_of(self.kind, *value, metric);
@@ -406,6 +404,13 @@ mod tests {
                 .any(|l| l == r#"flashpick_scanner_frames_total{scanner="枪 \"B\"\\1\n"} 3"#),
             "{text}"
         );
+        // A family with no sample yet (no scanner configured) is still described, as before.
+        let bare = m.render(0, &[], &[], &[]);
+        assert!(
+            bare.contains("# TYPE flashpick_scanner_frames_total counter\n"),
+            "{bare}"
+        );
+        assert!(!bare.contains("flashpick_scanner_frames_total{"), "{bare}");
         // Every sample stays on one line, ending in its value.
         for l in text.lines().filter(|l| !l.starts_with('#')) {
             let value = l.rsplit_once(' ').map(|(_, v)| v).unwrap_or_default();

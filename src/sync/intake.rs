@@ -192,8 +192,10 @@ pub async fn cancelled_by_platform(
     let Some(id) = id else {
         // Not here yet (a JD fetch may still be queued): remember, so it is never taken.
         let key = tombstone_key(platform, external_id);
+        // Named for what wrote it: only the bare times of the releases before (which wrote one
+        // for a mere refund request too) may be lifted by a refused or withdrawn request.
         store
-            .set_sync_state(&key, &store.clock().now().0.to_string())
+            .set_sync_state(&key, &format!("cancelled {}", store.clock().now().0))
             .await?;
         return Ok(false);
     };
@@ -238,9 +240,16 @@ pub async fn full_refund(
         }
         FullRefund::Withdrawn => {
             tracing::info!(order = %external_id, "a full-refund request was refused or withdrawn; the order goes on");
-            store
-                .forget_sync_state(&tombstone_key(platform, external_id))
-                .await
+            // A mark a cancellation wrote stands; a bare time may be an old request's.
+            let key = tombstone_key(platform, external_id);
+            let lookup = key.clone();
+            let mark = store
+                .read_async(move |c| store::sync_state(c, &lookup))
+                .await?;
+            if mark.is_some_and(|m| m.parse::<i64>().is_ok()) {
+                store.forget_sync_state(&key).await?;
+            }
+            Ok(())
         }
         FullRefund::Unknown(kind) => {
             alerts(

@@ -184,9 +184,9 @@ impl Jddj {
             Some(s) if sign::same(s, &want) => {}
             _ => return Err("bad signature".into()),
         }
-        // Absent is not empty: `Null`, which the caller refuses (an encrypted push carries
+        // Absent (or empty) is not `{}`: `Null`, which the caller refuses (an encrypted push carries
         // `encrypt_jd_param_json` instead, a scheme flashpick does not read).
-        match get("jd_param_json") {
+        match get("jd_param_json").filter(|p| !p.trim().is_empty()) {
             Some(p) => serde_json::from_str(p).map_err(|e| format!("jd_param_json: {e}")),
             None => Ok(Value::Null),
         }

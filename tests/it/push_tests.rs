@@ -37,6 +37,11 @@ fn jd_signed(param: &str) -> String {
 
 /// A JD push whose parameters travel under `key` (`jd_param_json`, or `encrypt_jd_param_json`).
 fn jd_signed_with(key: &str, param: &str) -> String {
+    jd_signed_fields(&[(key, param)])
+}
+
+/// A JD push with these parameter fields, signed.
+fn jd_signed_fields(params: &[(&str, &str)]) -> String {
     let mut f: Vec<(String, String)> = vec![
         ("app_key".into(), "sim-jd".into()),
         ("token".into(), "sim-jd-token".into()),
@@ -46,8 +51,8 @@ fn jd_signed_with(key: &str, param: &str) -> String {
         ),
         ("format".into(), "json".into()),
         ("v".into(), "1.0".into()),
-        (key.into(), param.to_string()),
     ];
+    f.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let sign = flashpick::sync::sign::jddj(&refs, "sim-jd-secret");
     f.push(("sign".into(), sign));
@@ -394,6 +399,21 @@ async fn an_encrypted_jd_push_is_refused_and_told_once_per_bill() {
             .unwrap();
         assert_eq!(answer["code"], "0", "{answer}");
     }
+    // One more bill, sent with an empty jd_param_json beside the encrypted one.
+    let answer: Value = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(jd_signed_fields(&[
+            ("jd_param_json", ""),
+            ("encrypt_jd_param_json", "QmlsbCAz"),
+        ]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["code"], "0", "{answer}");
     // A plain push after them: when its alert is in, the others are too.
     let plain = jd_signed(r#"{"statusId":"32000"}"#);
     http.post(&url)
@@ -407,7 +427,7 @@ async fn an_encrypted_jd_push_is_refused_and_told_once_per_bill() {
         .iter()
         .filter(|m| m.contains("encrypt_jd_param_json") && m.contains("developer console"))
         .collect();
-    assert_eq!(encrypted.len(), 2, "once per bill: {told:#?}");
+    assert_eq!(encrypted.len(), 3, "once per bill: {told:#?}");
     let fetches = d
         .store()
         .read(|c| {

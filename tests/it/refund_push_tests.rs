@@ -156,5 +156,28 @@ async fn a_refused_refund_lifts_the_mark_an_early_request_left() {
         "ok"
     );
     crate::platform_tests::local_order(&mut c, "MT-R9").await;
+    // A cancellation that came before its order leaves a mark a refused request does not lift.
+    let cancel = mt_signed_as(
+        "cancel",
+        &[
+            ("order_id", "MT-C1".to_string()),
+            ("reason", "用户取消".to_string()),
+        ],
+    );
+    assert_eq!(post(&base, "cancel", cancel).await["data"], "ok");
+    assert_eq!(
+        post(&base, "refund", refund("MT-C1", "reject")).await["data"],
+        "ok"
+    );
+    let detail = json!([{"app_food_code": "W550", "quantity": 1, "price": "2.00"}]);
+    assert_eq!(
+        post(&base, "paid", paid("MT-C1", &now, detail)).await["data"],
+        "ok"
+    );
+    let taken = d
+        .store()
+        .read(|c| flashpick::store::order_id_by_external(c, Platform::Meituan, "MT-C1"))
+        .unwrap();
+    assert_eq!(taken, None, "a cancelled order is never taken");
     d.shutdown().await;
 }
