@@ -1,6 +1,7 @@
 //! JD Daojia (京东到家): everything specific to it — the system parameters and `jd_param_json`,
 //! the signature's inputs, the doubly encoded response envelope and its codes, push verification,
-//! and the order fields. See PLATFORMS.md; keep every JD detail in this file.
+//! and the order fields. See assets/platforms.md (the project's platform reference, with sources);
+//! keep every JD detail in this file.
 
 use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign};
 use crate::config::{Delivery, PlatformSection, Secret};

@@ -1,6 +1,7 @@
 //! Meituan Shangou (美团闪购): everything specific to it — URLs, parameters, the signature's
 //! inputs, the response envelope and its error codes, push verification and decoding, and the
-//! order fields. See PLATFORMS.md; keep every Meituan detail in this file.
+//! order fields. See assets/platforms.md (the project's platform reference, with sources); keep every
+//! Meituan detail in this file.
 
 use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign, yuan_to_fen};
 use crate::config::{PlatformSection, Secret};

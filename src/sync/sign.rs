@@ -1,4 +1,4 @@
-//! The platforms' request signatures, exactly as PLATFORMS.md describes them. Pure: both the
+//! The platforms' request signatures, exactly as assets/platforms.md describes them. Pure: both the
 //! adapters (to sign) and the receivers and simulator (to verify) use these.
 
 use md5::{Digest, Md5};
