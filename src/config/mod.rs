@@ -7,7 +7,7 @@ mod scanning;
 
 pub use hq::{BrokerAddr, HqSection};
 pub use platforms::{Delivery, IntakeMode, PlatformSection, Secret, WebhooksSection};
-pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, Suffix};
+pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, ScannerRole, Suffix};
 
 use crate::model::{Platform, SlaPolicy};
 use serde::Deserialize;

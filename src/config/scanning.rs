@@ -69,6 +69,18 @@ impl Default for PickingSection {
     }
 }
 
+/// What a scanner is for: picking (items into the picker's order) or packing (an order's label
+/// hands the packed order over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScannerRole {
+    /// Items into the order its picker is picking.
+    #[default]
+    Pick,
+    /// At a packing station: an order's code hands the packed order over to the rider.
+    Pack,
+}
+
 /// How a scanner ends each code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,6 +142,9 @@ pub struct ScannerConfig {
     /// The picker this scanner belongs to (until someone scans another badge on it).
     #[serde(default)]
     pub picker: Option<String>,
+    /// `pick` (default) or `pack`: a packer's scanner hands a packed order over by its code.
+    #[serde(default)]
+    pub role: ScannerRole,
 }
 
 fn default_baud() -> u32 {

@@ -93,6 +93,12 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
         publish(shared, reply);
         return Ok(());
     }
+    // An order's code is caught before the pick path, as a badge is: never an item.
+    if let Ok(d) = &decoded
+        && d.kind == Some(CodeKind::Order)
+    {
+        return order_code(shared, frame.code, scanner);
+    }
     let Some(picker) = shared.scanners.picker_of(&scanner) else {
         let message = format!("scanner {scanner} belongs to no picker: scan your badge first");
         return no_order(shared, frame.code, message, scanner, None);
@@ -134,6 +140,78 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
         }
         Err(e) => tracing::error!(error = %e, "scan could not be handled"),
     })
+}
+
+/// An order's code (`<order prefix><order id>`, as its labels print it) on a serial scanner:
+/// a packing station's scanner hands the packed order over; a picker's scanner says where it
+/// belongs. Anything else (not packed, no such order) is refused with the reason; nothing moves.
+fn order_code(shared: &Arc<Shared>, code: String, scanner: String) -> Result<(), StoreError> {
+    let id = shared
+        .rules
+        .order_prefixes
+        .iter()
+        .filter(|p| !p.is_empty())
+        .find_map(|p| code.strip_prefix(p.as_str()))
+        .and_then(|rest| rest.parse::<i64>().ok())
+        .filter(|id| *id > 0);
+    let role = shared
+        .config
+        .scanners
+        .iter()
+        .find(|s| s.name == scanner)
+        .map(|s| s.role)
+        .unwrap_or_default();
+    let picker = shared.scanners.picker_of(&scanner);
+    let actor = picker
+        .clone()
+        .unwrap_or_else(|| format!("scanner {scanner}"));
+    let (outcome, message, order_id) = match (id, role) {
+        (None, _) => (
+            ScanOutcome::Invalid,
+            format!("{code} is an order label without an order number: print the label again"),
+            None,
+        ),
+        (Some(id), crate::config::ScannerRole::Pick) => (
+            ScanOutcome::Invalid,
+            format!("{code} is order {id}'s label: hand it over at a packing station's scanner"),
+            Some(id),
+        ),
+        (Some(id), crate::config::ScannerRole::Pack) => {
+            match shared.store.apply_blocking(
+                OrderId(id),
+                crate::model::OrderEvent::HandOver,
+                &actor,
+            ) {
+                Ok(applied) => (
+                    ScanOutcome::Ok,
+                    format!("order #{} handed over", applied.order.day_seq),
+                    Some(id),
+                ),
+                Err(e) if e.is_refusal() => (
+                    ScanOutcome::Invalid,
+                    format!("order {id} not handed over: {e}"),
+                    Some(id),
+                ),
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    shared.store.log_scan_blocking(ScanLog {
+        order_id: order_id.filter(|_| outcome == ScanOutcome::Ok).map(OrderId),
+        line_no: None,
+        code: code.clone(),
+        result: outcome.as_str().into(),
+        qty: 0,
+        actor: actor.clone(),
+        scanner: Some(scanner.clone()),
+        at: shared.clock.now(),
+    })?;
+    shared.metrics.scan(outcome);
+    publish(
+        shared,
+        bare_reply(outcome, code, message, Some(scanner), picker),
+    );
+    Ok(())
 }
 
 fn no_order(

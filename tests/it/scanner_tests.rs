@@ -32,11 +32,20 @@ pub fn unplug(link: &Path, gun: TTYPort) {
 }
 
 fn config(dir: &Path, scanners: &[(&str, Option<&str>)], repeat_ms: u64) -> Config {
+    Config::parse(
+        &config_text(dir, scanners, repeat_ms),
+        Path::new("scan.toml"),
+    )
+    .expect("config")
+}
+
+/// The scanner tests' config; the last `[[scanners]]` table is open for more keys.
+fn config_text(dir: &Path, scanners: &[(&str, Option<&str>)], repeat_ms: u64) -> String {
     let mut text = format!(
         "[store]\nid = \"SC-1\"\nstate_dir = \"{d}\"\n[api]\nsocket = \"{d}/fp.sock\"\n\
          [http]\nlisten = \"127.0.0.1:0\"\n[platforms.meituan]\nenabled = true\napp_id = \"mt-app\"\nsecret = \"mt-secret\"\nstore_code = \"S1\"\nmode = \"poll\"\nbase_url = \"http://127.0.0.1:9/api/v1\"\n\
          [picking]\nrepeat_window_ms = {repeat_ms}\nweight_tolerance_pct = 10\n\
-         [barcodes]\nbadge_prefixes = [\"PK\"]\n[[barcodes.scale]]\nname = \"w\"\n\
+         [barcodes]\nbadge_prefixes = [\"PK\"]\norder_prefixes = [\"ORD\"]\n[[barcodes.scale]]\nname = \"w\"\n\
          layout = \"FFWWWWWNNNNNC\"\nflags = [\"21\"]\n",
         d = dir.display()
     );
@@ -49,7 +58,7 @@ fn config(dir: &Path, scanners: &[(&str, Option<&str>)], repeat_ms: u64) -> Conf
             text.push_str(&format!("picker = \"{p}\"\n"));
         }
     }
-    Config::parse(&text, Path::new("scan.toml")).expect("config")
+    text
 }
 
 async fn client(d: &Daemon) -> Client {
@@ -369,4 +378,77 @@ async fn a_badge_binds_the_scanner_and_scale_labels_pick_weighed_lines() {
         [("gun-9".to_string(), "PK0042".to_string())],
         "the binding survives restarts"
     );
+}
+
+/// An order's label on a packing station's scanner hands the packed order over; an order that is
+/// not packed is refused with the reason, and a picker's scanner says where the label belongs:
+/// neither moves anything, and no order code is ever taken for an item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orders_label_on_a_packers_scanner_hands_the_packed_order_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(
+        dir.path(),
+        &[("MT-p1", &[("W550", 1)]), ("MT-p2", &[("W550", 1)])],
+    );
+    let mut pack_gun = plug(&dir.path().join("pack-1"));
+    let mut pick_gun = plug(&dir.path().join("gun-1"));
+    let text = config_text(dir.path(), &[("gun-1", Some("p1")), ("pack-1", None)], 80)
+        + "role = \"pack\"\n";
+    let d = Daemon::start(Config::parse(&text, Path::new("scan.toml")).unwrap())
+        .await
+        .unwrap();
+    let mut c = client(&d).await;
+    connected(&mut c, "pack-1").await;
+    connected(&mut c, "gun-1").await;
+    // The first order picked and packed; the second only accepted.
+    claim(&mut c, ids[0], "p1").await;
+    send(&mut pick_gun, b"6901234567892\r");
+    assert_eq!(result(&mut c).await.result, ScanOutcome::Ok);
+    // The picker completes the pick; the station packs.
+    let mut p1 = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    p1.request(Request::CompletePick { order_id: ids[0].0 })
+        .await
+        .unwrap();
+    for req in [
+        Request::Pack {
+            order_id: ids[0].0,
+            bags: 1,
+        },
+        Request::AcceptOrder { order_id: ids[1].0 },
+    ] {
+        c.request(req).await.unwrap();
+    }
+    let before = footprint(&d).await;
+    // A picker's scanner: where the label belongs, nothing moves.
+    send(&mut pick_gun, format!("ORD{}\r", ids[0].0).as_bytes());
+    let r = result(&mut c).await;
+    assert_eq!(r.result, ScanOutcome::Invalid, "{r:?}");
+    assert!(r.message.contains("packing station"), "{}", r.message);
+    // Not packed: refused with the reason.
+    send(&mut pack_gun, format!("ORD{}\r", ids[1].0).as_bytes());
+    let r = result(&mut c).await;
+    assert_eq!(r.result, ScanOutcome::Invalid, "{r:?}");
+    assert!(r.message.contains("not handed over"), "{}", r.message);
+    // No such order.
+    send(&mut pack_gun, b"ORD999999\r");
+    let r = result(&mut c).await;
+    assert_eq!(r.result, ScanOutcome::Invalid, "{r:?}");
+    assert_eq!(footprint(&d).await, before, "nothing moved");
+    let state = |d: &Daemon, id: OrderId| {
+        d.store()
+            .read(move |c| Ok(store::load_order(c, id)?.unwrap().state))
+            .unwrap()
+    };
+    assert_eq!(state(&d, ids[1]).as_str(), "accepted");
+    // Packed, on the packer's scanner: handed over.
+    send(&mut pack_gun, format!("ORD{}\r", ids[0].0).as_bytes());
+    let r = result(&mut c).await;
+    assert_eq!(r.result, ScanOutcome::Ok, "{r:?}");
+    assert!(r.message.contains("handed over"), "{}", r.message);
+    assert_eq!(state(&d, ids[0]).as_str(), "handed_over");
+    d.shutdown().await;
+    unplug(&dir.path().join("pack-1"), pack_gun);
+    unplug(&dir.path().join("gun-1"), pick_gun);
 }
