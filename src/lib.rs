@@ -19,7 +19,8 @@
 //!   and catalog deltas in, signed configs with rollback, fleet status. Beside the daemon: it
 //!   reaches the daemon only through the narrow [`hq::Host`] handle.
 //! - [`sim`]: the platform simulator (`flashpick sim`): both platforms' side of the API, for the
-//!   demo and the tests. Beside everything; uses model (and sync's signing, for now).
+//!   demo and the tests. Beside everything; uses model only (its own signing and
+//!   encoding, written from the documented rules, apart from the adapters it tests).
 //! - [`daemon`]: wiring — `run(config, shutdown)`, the socket server, `/metrics` and `/healthz`,
 //!   systemd readiness; the socket's requests routed to typed handlers; converts store records
 //!   to socket records and hosts the HQ link.

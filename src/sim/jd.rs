@@ -3,10 +3,10 @@
 //! (accept twice, pick before accept, adjust twice refused).
 
 use super::Sim;
+use super::sign;
 use super::state::{self, JD_ACCEPTED, JD_PICKED, JD_WAITING};
 use crate::model::china_time;
 use crate::model::{Platform, Timestamp};
-use crate::sync::sign;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -67,12 +67,8 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
     if !fresh {
         return outer("10015", "时间戳错误");
     }
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let want = sign::jddj(&refs, &cfg.jd_secret);
-    if !get("sign").is_some_and(|s| sign::same(&s, &want)) {
+    let want = sign::jd_sign(&params, &cfg.jd_secret);
+    if !sign::matches(get("sign").as_deref(), &want) {
         sim.state.lock().expect("sim state").bad_signatures += 1;
         return outer("10014", "无效Sign签名");
     }
@@ -110,7 +106,12 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
             .collect();
         return inner("0", "成功", json!({"resultList": list, "totalCount": n}));
     }
-    let id = crate::sync::id_text(&p["orderId"]).unwrap_or_default();
+    // JD sends ids as text or as numbers.
+    let id = match &p["orderId"] {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
     let Some(o) = st
         .orders
         .get_mut(&id)

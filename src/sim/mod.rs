@@ -12,6 +12,7 @@ mod fault;
 mod jd;
 mod mt;
 mod push;
+mod sign;
 mod state;
 
 pub use state::{Effect, Fault, FaultKind, SimItem, SimOrder, State};

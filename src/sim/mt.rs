@@ -2,9 +2,9 @@
 //! rules enforced (confirm twice → 808, pick complete before confirm → 808, …).
 
 use super::Sim;
+use super::sign;
 use super::state::{self, MT_CANCELLED, MT_CONFIRMED};
 use crate::model::Platform;
-use crate::sync::sign;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -74,12 +74,8 @@ async fn answer(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let url = format!("http://{host}/api/v1/{path}");
-    let refs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let want = sign::meituan(&url, &refs, &sim.config.meituan_secret);
-    if !get("sig").is_some_and(|s| sign::same(&s, &want)) {
+    let want = sign::meituan_sig(&url, &params, &sim.config.meituan_secret);
+    if !sign::matches(get("sig").as_deref(), &want) {
         sim.state.lock().expect("sim state").bad_signatures += 1;
         return ng(703, "签名验证错误");
     }

@@ -2,13 +2,24 @@
 //! them, and the order generator.
 
 use super::Sim;
+use super::sign;
 use super::state::{self, SimOrder};
 use crate::model::china_time;
 use crate::model::{Platform, Timestamp};
-use crate::sync::{meituan, sign};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// Fields Meituan URL-encodes once more inside a push's form, after signing (the platform
+/// documents: `detail`, `caution`, `recipient_address`, `wm_poi_name`, `extras`, …): the
+/// simulator's own list of the fields it sends, apart from the adapter's.
+const URL_ENCODED_TWICE: [&str; 5] = [
+    "detail",
+    "caution",
+    "recipient_address",
+    "wm_poi_name",
+    "extras",
+];
 
 /// Whether to duplicate this push (`pct` percent of the time).
 pub fn roll(pct: u32) -> bool {
@@ -71,20 +82,16 @@ async fn meituan_push(
         .unwrap_or_else(|| format!("{}/meituan", to.trim_end_matches('/')));
     fields.push(("app_id".into(), sim.config.meituan_app_id.clone()));
     fields.push(("timestamp".into(), (Timestamp::now().0 / 1000).to_string()));
-    let refs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let sig = sign::meituan(
+    let sig = sign::meituan_sig(
         &format!("{prefix}/{message}"),
-        &refs,
+        &fields,
         &sim.config.meituan_secret,
     );
     fields.push(("sig".into(), sig));
     let encoded: Vec<(String, String)> = fields
         .into_iter()
         .map(|(k, v)| {
-            if meituan::DOUBLE_ENCODED.contains(&k.as_str()) {
+            if URL_ENCODED_TWICE.contains(&k.as_str()) {
                 let once = form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
                 (k, once)
             } else {
@@ -92,7 +99,7 @@ async fn meituan_push(
             }
         })
         .collect();
-    let body = crate::sync::channel::form(&encoded);
+    let body = sign::form(&encoded);
     let url = format!("{}/meituan/{message}", to.trim_end_matches('/'));
     send(sim, Platform::Meituan, message, order, url, body).await;
 }
@@ -111,11 +118,7 @@ async fn jd_push(sim: &Arc<Sim>, message: &str, order: &str, status: i64) {
         ("v".into(), "1.0".into()),
         ("jd_param_json".into(), param.to_string()),
     ];
-    let refs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let sig = sign::jddj(&refs, &sim.config.jd_secret);
+    let sig = sign::jd_sign(&fields, &sim.config.jd_secret);
     fields.push(("sign".into(), sig));
     let url = format!("{}/djsw/{message}", to.trim_end_matches('/'));
     send(
@@ -124,7 +127,7 @@ async fn jd_push(sim: &Arc<Sim>, message: &str, order: &str, status: i64) {
         message,
         order,
         url,
-        crate::sync::channel::form(&fields),
+        sign::form(&fields),
     )
     .await;
 }
