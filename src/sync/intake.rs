@@ -265,6 +265,54 @@ pub async fn full_refund(
     }
 }
 
+/// A Meituan partial-refund push, told on the order's screens with the items and counts. The
+/// order's lines are not changed here: a person takes the goods out (an agreed refund) or packs
+/// as ordered (a refused or withdrawn one).
+pub async fn part_refund(
+    store: &Store,
+    alerts: &Alerts,
+    external_id: &str,
+    kind: super::meituan::FullRefund,
+    items: &[String],
+) -> Result<(), StoreError> {
+    use super::meituan::FullRefund;
+    let platform = Platform::Meituan;
+    let what = if items.is_empty() {
+        "items not named".to_string()
+    } else {
+        items.join("、")
+    };
+    let (level, text) = match kind {
+        FullRefund::Requested => (
+            "warning",
+            format!(
+                "the customer asks a refund of {what}; decide on the platform's console, and keep them aside until then"
+            ),
+        ),
+        FullRefund::Agreed => (
+            "warning",
+            format!("refund of {what} agreed: take them out of the order"),
+        ),
+        FullRefund::Withdrawn => (
+            "info",
+            format!("the refund of {what} was refused or withdrawn: pack as ordered"),
+        ),
+        FullRefund::Unknown(k) => (
+            "warning",
+            format!(
+                "a partial-refund notice of an unknown kind `{k}` ({what}); check it on the platform's console"
+            ),
+        ),
+    };
+    let id = local_id(store, platform, external_id).await?;
+    alerts(
+        level,
+        format!("{} order {external_id}: {text}", platform.label()),
+        id,
+    );
+    Ok(())
+}
+
 /// The local id of a platform's order, if it is here.
 async fn local_id(
     store: &Store,

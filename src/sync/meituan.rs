@@ -295,6 +295,36 @@ pub enum FullRefund {
     Unknown(String),
 }
 
+/// What a partial-refund push (Meituan doc 207, `partrefund`) says, for the screens: its kind
+/// and the items with their counts (`food`: a JSON list of `food_name` / `app_food_code` and
+/// `count`, the units refunded this time).
+pub fn part_refund(notify_type: Option<&str>, food: Option<&str>) -> (FullRefund, Vec<String>) {
+    let kind = match notify_type.unwrap_or_default() {
+        // `part` is this push's word for a request.
+        "part" | "apply" => FullRefund::Requested,
+        other => full_refund(Some(other)),
+    };
+    let items = food
+        .and_then(|f| serde_json::from_str::<Value>(f).ok())
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .take(50)
+        .map(|f| {
+            let name = f["food_name"]
+                .as_str()
+                .or_else(|| f["app_food_code"].as_str())
+                .unwrap_or("?");
+            let name: String = name.chars().take(40).collect();
+            match f["count"].as_i64() {
+                Some(n) => format!("{name} ×{n}"),
+                None => name,
+            }
+        })
+        .collect();
+    (kind, items)
+}
+
 /// Reads a full-refund push's `notify_type`.
 pub fn full_refund(notify_type: Option<&str>) -> FullRefund {
     match notify_type.unwrap_or_default() {

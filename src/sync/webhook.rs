@@ -224,12 +224,11 @@ async fn meituan_push(
             intake::full_refund(&r.store, &r.alerts, &order_id, notice, &reason).await
         }
         "partrefund" => {
-            (r.alerts)(
-                "warning",
-                format!("Meituan refunded part of order {order_id}: check what to pack"),
-                None,
+            let (kind, items) = meituan::part_refund(
+                obj.get("notify_type").and_then(Value::as_str),
+                obj.get("food").and_then(Value::as_str),
             );
-            Ok(())
+            intake::part_refund(&r.store, &r.alerts, &order_id, kind, &items).await
         }
         _ => Ok(()),
     };

@@ -181,3 +181,60 @@ async fn a_refused_refund_lifts_the_mark_an_early_request_left() {
     assert_eq!(taken, None, "a cancelled order is never taken");
     d.shutdown().await;
 }
+
+/// A partial-refund push names the items and counts on the order's screens, by its kind: asked,
+/// agreed (take them out), refused or withdrawn (pack as ordered). The order's lines are not
+/// changed by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_refund_push_names_the_items_on_the_screens() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", d.webhook_addr().unwrap());
+    let ext = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let id = crate::platform_tests::local_order(&mut c, &ext).await;
+    crate::common::within(10, "the order accepted", async {
+        while state(&mut c, id).await.0 != "accepted" {
+            c.next_event().await.unwrap();
+        }
+    })
+    .await;
+    let held = state(&mut c, id).await;
+    let food = json!([{"app_food_code": "W550", "food_name": "农夫山泉 550ml", "count": 1, "refund_price": 2.0}]);
+    let push = |kind: &str| {
+        mt_signed_as(
+            "partrefund",
+            &[
+                ("order_id", ext.clone()),
+                ("notify_type", kind.to_string()),
+                ("refund_id", "PR1".to_string()),
+                ("food", food.to_string()),
+                ("money", "2.00".to_string()),
+            ],
+        )
+    };
+    for (kind, says) in [
+        ("part", "asks a refund of 农夫山泉 550ml ×1"),
+        ("agree", "农夫山泉 550ml ×1 agreed: take them out"),
+        ("cancelRefund", "pack as ordered"),
+    ] {
+        assert_eq!(post(&base, "partrefund", push(kind)).await["data"], "ok");
+        let alert = next_alert(&mut c).await;
+        assert!(
+            alert.contains(&ext) && alert.contains(says),
+            "{kind}: {alert}"
+        );
+    }
+    assert_eq!(state(&mut c, id).await, held, "the lines are not changed");
+    d.shutdown().await;
+}
