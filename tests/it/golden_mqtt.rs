@@ -102,24 +102,18 @@ async fn mqtt_payloads_are_what_they_were() {
         .publish(topic, QoS::AtLeastOnce, false, relayed.to_string())
         .await
         .unwrap();
-    let hq_order = crate::common::within(10, "the relayed order", async {
-        loop {
-            let found = store
-                .read(|c| {
-                    flashpick::store::order_id_by_external(
-                        c,
-                        flashpick::model::Platform::Hq,
-                        "OMS-G1",
-                    )
-                })
-                .unwrap();
-            if let Some(id) = found {
-                return id;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    // Taken in when HQ hears of it (the store's first event for it).
+    let ingested = |h: &Hq| {
+        h.events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|e| e.kind == "order_transition" && e.data["external_id"] == "OMS-G1")
+            .and_then(|e| e.data["order_id"].as_i64())
+    };
+    hq.until(10, "the relayed order taken in", |h| ingested(h).is_some())
+        .await;
+    let hq_order = flashpick::model::OrderId(ingested(&hq).unwrap());
     apply(hq_order, OrderEvent::Accept).await;
     hq.client
         .publish(topic, QoS::AtLeastOnce, false, "{not json")

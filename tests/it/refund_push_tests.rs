@@ -63,12 +63,21 @@ async fn next_alert(c: &mut Client) -> String {
     .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_refund_push_cancels_the_order_only_when_agreed() {
-    let dir = tempfile::tempdir().unwrap();
-    crate::common::seed_db(dir.path(), &[]);
+/// A store taking Meituan pushes, a screen subscribed to orders and alerts, and one Meituan order
+/// of two W550, accepted: (simulator, daemon, screen, webhook base URL, platform id, local id).
+async fn accepted_order(
+    dir: &std::path::Path,
+) -> (
+    flashpick::sim::SimHandle,
+    flashpick::daemon::Daemon,
+    Client,
+    String,
+    String,
+    i64,
+) {
+    crate::common::seed_db(dir, &[]);
     let sim = start_sim().await;
-    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let (d, mut c) = agent(dir, &sim, "push").await;
     c.request(Request::Subscribe {
         topics: vec![Topic::Orders, Topic::Alerts],
     })
@@ -87,6 +96,13 @@ async fn a_full_refund_push_cancels_the_order_only_when_agreed() {
         }
     })
     .await;
+    (sim, d, c, base, ext, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_refund_push_cancels_the_order_only_when_agreed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, d, mut c, base, ext, id) = accepted_order(dir.path()).await;
     let held = state(&mut c, id).await;
     assert_eq!(held, ("accepted".into(), 20, 2));
 
@@ -188,27 +204,7 @@ async fn a_refused_refund_lifts_the_mark_an_early_request_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_refund_push_names_the_items_on_the_screens() {
     let dir = tempfile::tempdir().unwrap();
-    crate::common::seed_db(dir.path(), &[]);
-    let sim = start_sim().await;
-    let (d, mut c) = agent(dir.path(), &sim, "push").await;
-    c.request(Request::Subscribe {
-        topics: vec![Topic::Orders, Topic::Alerts],
-    })
-    .await
-    .unwrap();
-    let base = format!("http://{}", d.webhook_addr().unwrap());
-    let ext = sim
-        .sim
-        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
-        .await
-        .unwrap();
-    let id = crate::platform_tests::local_order(&mut c, &ext).await;
-    crate::common::within(10, "the order accepted", async {
-        while state(&mut c, id).await.0 != "accepted" {
-            c.next_event().await.unwrap();
-        }
-    })
-    .await;
+    let (_sim, d, mut c, base, ext, id) = accepted_order(dir.path()).await;
     let held = state(&mut c, id).await;
     let food = json!([{"app_food_code": "W550", "food_name": "农夫山泉 550ml", "count": 1, "refund_price": 2.0}]);
     let push = |kind: &str| {
