@@ -21,8 +21,8 @@ pub mod session;
 
 pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
 pub use reply::{
-    ImportedReply, OrderReply, OrdersReply, QueuedReply, ReplyKind, Response, StagedReply,
-    StockReply, SubscribedReply,
+    DecidedReply, ImportedReply, OrderReply, OrdersReply, QueuedReply, ReplyKind, RequestsReply,
+    Response, StagedReply, StockReply, SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};
@@ -238,6 +238,19 @@ pub enum Request {
     CatalogCommit,
     /// Send every stock level to every platform again.
     StockResync,
+    /// Customers' requests still waiting for the store or the platform.
+    ListRequests,
+    /// A manager's decision on a customer's request (a refund, a cancel): goes to the platform
+    /// once; its effect on the order follows the platform's confirmation.
+    DecideRequest {
+        /// The request.
+        request_id: i64,
+        /// Agree (else reject).
+        agree: bool,
+        /// Why (required to reject: the platform shows it to the customer).
+        #[serde(default)]
+        reason: String,
+    },
     /// Daemon health and figures.
     Status,
     /// Start receiving events on these topics (all when empty).
@@ -443,6 +456,20 @@ pub enum Event {
         #[serde(default)]
         order_id: Option<i64>,
     },
+    /// Something that asks for a person until it is done: repeated by the screens until it is
+    /// resolved (by the action it asks for) or snoozed on one screen.
+    Notice {
+        /// The notice (raised, or changed).
+        notice: Box<Notice>,
+    },
+    /// A notice is done: every screen stops showing it.
+    NoticeResolved {
+        /// The notice's key.
+        key: String,
+        /// What resolved it, for the screens.
+        #[serde(default)]
+        by: String,
+    },
     /// The daemon's status.
     Status {
         /// Figures.
@@ -453,6 +480,53 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+}
+
+/// What a notice asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// A customer's request a manager must decide.
+    Decision,
+    /// A rider waits at the store for an order not yet packed.
+    RiderWaiting,
+    /// The customer chased the order.
+    Reminder,
+    /// A new order waits to be accepted.
+    NewOrder,
+}
+
+/// A notice: repeated on every screen until resolved; a screen may snooze it for itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Stable key (`request:12`, `reminder:40`): a later notice with the key replaces it.
+    pub key: String,
+    /// What it asks for.
+    pub kind: NoticeKind,
+    /// `info`, `warning` or `error`.
+    pub level: String,
+    /// What happened and what to do.
+    pub message: String,
+    /// The order concerned.
+    #[serde(default)]
+    pub order_id: Option<i64>,
+    /// When it was raised (ms).
+    pub since: i64,
+    /// When the platform acts by itself (ms): the screens count down to it.
+    #[serde(default)]
+    pub due: Option<i64>,
+    /// Repeat the sound and flash this often until resolved or snoozed.
+    pub repeat_secs: u32,
+    /// The customer's request, for decisions.
+    #[serde(default)]
+    pub request: Option<crate::model::request::CustomerRequest>,
+}
+
+impl Notice {
+    /// The key of the notice of a customer's request.
+    pub fn request_key(id: i64) -> String {
+        format!("request:{id}")
+    }
 }
 
 /// `{"event": …}`.
@@ -469,7 +543,9 @@ impl Event {
             Event::OrderChanged { .. } | Event::Resync { .. } => Topic::Orders,
             Event::ScanResult { .. } => Topic::Scans,
             Event::StockChanged { .. } => Topic::Stock,
-            Event::Alert { .. } => Topic::Alerts,
+            Event::Alert { .. } | Event::Notice { .. } | Event::NoticeResolved { .. } => {
+                Topic::Alerts
+            }
             Event::Status { .. } => Topic::Status,
         }
     }

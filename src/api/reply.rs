@@ -6,6 +6,7 @@
 
 use super::{LookupReply, OrderView, Request, ScanReply, Status, Topic};
 use crate::model::SkuCode;
+use crate::model::request::CustomerRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -55,6 +56,20 @@ pub struct QueuedReply {
     pub queued: bool,
 }
 
+/// Reply to `list_requests`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestsReply {
+    /// Live requests, oldest first.
+    pub requests: Vec<CustomerRequest>,
+}
+
+/// Reply to `decide_request`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedReply {
+    /// The request afterwards (`agreeing` / `rejecting` until the platform confirms).
+    pub request: CustomerRequest,
+}
+
 /// Reply to `subscribe`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscribedReply {
@@ -85,6 +100,10 @@ pub enum ReplyKind {
     Status,
     /// [`SubscribedReply`].
     Subscribed,
+    /// [`RequestsReply`].
+    Requests,
+    /// [`DecidedReply`].
+    Decided,
 }
 
 /// A reply, by kind.
@@ -111,6 +130,10 @@ pub enum Response {
     Status(Box<Status>),
     /// To `subscribe`.
     Subscribed(SubscribedReply),
+    /// To `list_requests`.
+    Requests(RequestsReply),
+    /// To `decide_request`.
+    Decided(DecidedReply),
 }
 
 impl Request {
@@ -140,6 +163,8 @@ impl Request {
             R::StockResync => ReplyKind::Queued,
             R::Status => ReplyKind::Status,
             R::Subscribe { .. } => ReplyKind::Subscribed,
+            R::ListRequests => ReplyKind::Requests,
+            R::DecideRequest { .. } => ReplyKind::Decided,
         }
     }
 }
@@ -158,6 +183,8 @@ impl Response {
             Response::Queued(_) => ReplyKind::Queued,
             Response::Status(_) => ReplyKind::Status,
             Response::Subscribed(_) => ReplyKind::Subscribed,
+            Response::Requests(_) => ReplyKind::Requests,
+            Response::Decided(_) => ReplyKind::Decided,
         }
     }
 
@@ -178,6 +205,8 @@ impl Response {
             ReplyKind::Queued => Response::Queued(as_(ok)?),
             ReplyKind::Status => Response::Status(Box::new(as_(ok)?)),
             ReplyKind::Subscribed => Response::Subscribed(as_(ok)?),
+            ReplyKind::Requests => Response::Requests(as_(ok)?),
+            ReplyKind::Decided => Response::Decided(as_(ok)?),
         };
         Ok(r)
     }

@@ -12,6 +12,7 @@ mod health;
 mod hq_host;
 mod http;
 pub mod metrics;
+mod notices;
 pub mod notify;
 pub use door::raise_fd_limit;
 mod platforms;
@@ -156,6 +157,8 @@ pub(crate) struct Shared {
     pub reload: tokio::sync::mpsc::Sender<Config>,
     /// What is wrong with the store itself (its file lost or damaged).
     pub alarms: guard::Alarms,
+    /// Notices standing until someone acts (decisions, …).
+    pub notices: notices::Notices,
     /// Where "now" comes from: the store's clock.
     pub clock: crate::model::Clock,
     /// Bytes of catalog rows staged on every connection together.
@@ -303,6 +306,7 @@ impl Daemon {
             channels,
             hq_link: Default::default(),
             alarms: Default::default(),
+            notices: Default::default(),
             staged_bytes: Default::default(),
             clock,
         });
@@ -315,6 +319,7 @@ impl Daemon {
         ));
         tasks.spawn(http::serve(http, shared.clone(), shutdown.subscribe()));
         tasks.spawn(views::fan_out(shared.clone(), shutdown.subscribe()));
+        notices::restore(&shared).await;
         tasks.spawn(status_ticker(shared.clone(), shutdown.subscribe()));
         let webhook_addr = platforms::spawn(&shared, &mut tasks, &shutdown, webhooks).await?;
         if shared.config.hq.enabled {

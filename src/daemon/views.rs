@@ -86,6 +86,11 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
         }
         StoreEvent::StockChanged { .. } => shared.wants(Topic::Stock),
         StoreEvent::OutboxChanged => false,
+        // Notices stand for screens that subscribe later: kept whoever listens now.
+        StoreEvent::RequestChanged { request } => {
+            super::notices::request_changed(shared, request);
+            false
+        }
     };
     if !wanted {
         return Vec::new();
@@ -141,7 +146,7 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
             };
             vec![Event::StockChanged { skus }]
         }
-        StoreEvent::OutboxChanged => Vec::new(),
+        StoreEvent::OutboxChanged | StoreEvent::RequestChanged { .. } => Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod item;
 pub mod lang;
 pub mod money;
 pub mod order;
+pub mod request;
 pub mod scan;
 pub mod sla;
 pub mod stock;

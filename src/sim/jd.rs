@@ -3,6 +3,7 @@
 //! (accept twice, pick before accept, adjust twice refused).
 
 use super::Sim;
+use super::after_sale::Decided;
 use super::sign;
 use super::state::{self, JD_ACCEPTED, JD_PICKED, JD_WAITING};
 use crate::model::china_time;
@@ -112,6 +113,18 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
         Value::Number(n) => n.to_string(),
         _ => String::new(),
     };
+    if path == "ocs/orderCancelOperate" {
+        let Some(agree) = p["isAgreed"].as_bool() else {
+            return outer("10005", "缺少参数 isAgreed");
+        };
+        if p["operator"].as_str().is_none_or(str::is_empty) {
+            return outer("10005", "缺少参数 operator");
+        }
+        return match st.decide(Platform::Jddj, &id, "cancel", agree) {
+            Decided::Done => inner("0", "成功", Value::Null),
+            Decided::Refused(msg) => inner("-1", msg, Value::Null),
+        };
+    }
     let Some(o) = st
         .orders
         .get_mut(&id)

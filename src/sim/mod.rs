@@ -8,6 +8,7 @@
 //! `deliveryCarrierNo`, 9966 by default), `POST /sim/cancel`, `POST /sim/faults`,
 //! `DELETE /sim/faults`.
 
+mod after_sale;
 mod fault;
 mod jd;
 mod mt;
@@ -148,6 +149,8 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         .route("/sim/state", get(inspect))
         .route("/sim/orders", post(create_order))
         .route("/sim/cancel", post(cancel_order))
+        .route("/sim/refund", post(after_sale::refund))
+        .route("/sim/cancel_request", post(after_sale::cancel_request))
         .route("/sim/faults", post(add_fault).delete(clear_faults))
         .with_state(sim.clone());
     let (stop, mut stopped) = watch::channel(false);

@@ -2,6 +2,7 @@
 //! rules enforced (confirm twice → 808, pick complete before confirm → 808, …).
 
 use super::Sim;
+use super::after_sale::Decided;
 use super::sign;
 use super::state::{self, MT_CANCELLED, MT_CONFIRMED};
 use crate::model::Platform;
@@ -126,6 +127,45 @@ async fn answer(
             {
                 Some(o) => ok(json!({ "order_id": o.id.parse::<i64>().unwrap_or(0) })),
                 None => ng(806, "订单不存在"),
+            }
+        }
+        "order/refund/agree" | "order/refund/reject" => {
+            let agree = path.ends_with("agree");
+            if get("reason").is_none_or(|r| r.trim().is_empty()) {
+                return ng(701, "缺少参数 reason");
+            }
+            match st.decide(Platform::Meituan, &order_id, "", agree) {
+                Decided::Done => {
+                    // Meituan tells the outcome by push too (it may overtake the answer).
+                    let notice = st.orders.get(&order_id).and_then(|o| o.request.clone());
+                    drop(st);
+                    if let Some(r) = notice {
+                        let message = if r.kind == "part_refund" {
+                            "partrefund"
+                        } else {
+                            "refund"
+                        };
+                        let mut fields = vec![
+                            ("order_id".to_string(), order_id.clone()),
+                            (
+                                "notify_type".to_string(),
+                                if agree { "agree" } else { "reject" }.to_string(),
+                            ),
+                            ("refund_id".to_string(), r.refund_id.clone()),
+                            ("reason".to_string(), get("reason").unwrap_or_default()),
+                        ];
+                        if r.kind == "part_refund" {
+                            fields.push(("food".to_string(), r.food.to_string()));
+                        }
+                        let (sim, order_id) = (sim.clone(), order_id.clone());
+                        tokio::spawn(async move {
+                            super::push::meituan_notice(&sim, message, &order_id, fields).await;
+                        });
+                    }
+                    ok(json!("ok"))
+                }
+                Decided::Refused(msg) if msg == "订单不存在" => ng(806, msg),
+                Decided::Refused(msg) => ng(808, msg),
             }
         }
         _ => {

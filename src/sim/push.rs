@@ -132,6 +132,21 @@ async fn jd_push(sim: &Arc<Sim>, message: &str, order: &str, status: i64) {
     .await;
 }
 
+/// A Meituan push of any kind (after-sale notices).
+pub async fn meituan_notice(
+    sim: &Arc<Sim>,
+    message: &str,
+    order: &str,
+    fields: Vec<(String, String)>,
+) {
+    meituan_push(sim, message, order, fields).await;
+}
+
+/// A JD push of any kind, ids and status only.
+pub async fn jd_notice(sim: &Arc<Sim>, message: &str, order: &str, status: i64) {
+    jd_push(sim, message, order, status).await;
+}
+
 /// Tells the agent about a new order (twice when `twice`).
 pub async fn new_order(sim: &Arc<Sim>, order: &SimOrder, twice: bool) {
     for _ in 0..if twice { 2 } else { 1 } {

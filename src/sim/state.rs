@@ -69,6 +69,8 @@ pub struct SimOrder {
     /// JD's `deliveryCarrierNo`: 9966 JD's riders, 2938 the store's own, 9999 the customer
     /// collects (empty for Meituan).
     pub carrier: String,
+    /// The customer's latest refund or cancel request.
+    pub request: Option<super::after_sale::SimRequest>,
 }
 
 /// Something the store did on the platform, accepted, in arrival order.
@@ -300,6 +302,7 @@ impl State {
             } else {
                 String::new()
             },
+            request: None,
         };
         self.orders.insert(id, order.clone());
         Ok(order)

@@ -41,6 +41,12 @@ pub enum StoreError {
     /// A new order is malformed.
     #[error("bad order: {0}")]
     BadOrder(String),
+    /// No customer request by that id.
+    #[error("no customer request {0}")]
+    NoSuchRequest(i64),
+    /// A decision on a customer request was refused by its rules.
+    #[error(transparent)]
+    Decide(#[from] crate::model::request::DecideError),
     /// A bug in flashpick; the write was rolled back.
     #[error("internal error (a bug, please report it): {0}; nothing was written")]
     Bug(String),
@@ -101,6 +107,8 @@ impl StoreError {
                 | StoreError::Stock(_)
                 | StoreError::Catalog(_)
                 | StoreError::BadOrder(_)
+                | StoreError::NoSuchRequest(_)
+                | StoreError::Decide(_)
         )
     }
 

@@ -12,6 +12,7 @@ pub mod lock;
 mod outbox;
 pub mod payload;
 mod read;
+pub mod requests;
 pub mod schema;
 mod write;
 mod writer;
@@ -115,6 +116,11 @@ pub enum StoreEvent {
     },
     /// Outbox rows were written without an order or stock change (an order fetch was queued).
     OutboxChanged,
+    /// A customer's request was opened, decided or settled.
+    RequestChanged {
+        /// The request as committed.
+        request: crate::model::request::CustomerRequest,
+    },
 }
 
 /// Handle to the store. Cheap to clone; every clone talks to the same writer thread.

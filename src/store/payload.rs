@@ -22,6 +22,8 @@ pub enum PlatformPayload {
     StockFullSync(FullSyncPayload),
     /// Fetch an order the platform announced by id only.
     FetchOrder(FetchPayload),
+    /// The store's decision on a customer's request.
+    Decision(DecisionPayload),
 }
 
 impl PlatformPayload {
@@ -32,6 +34,7 @@ impl PlatformPayload {
             PlatformPayload::StockLevel(_) => "stock_level",
             PlatformPayload::StockFullSync(_) => "stock_full_sync",
             PlatformPayload::FetchOrder(_) => "fetch_order",
+            PlatformPayload::Decision(_) => "decision",
         }
     }
 
@@ -40,6 +43,7 @@ impl PlatformPayload {
         match self {
             PlatformPayload::Report(r) => Some(&r.external_id),
             PlatformPayload::FetchOrder(f) => Some(&f.external_id),
+            PlatformPayload::Decision(d) => Some(&d.external_id),
             _ => None,
         }
     }
@@ -48,6 +52,36 @@ impl PlatformPayload {
     pub fn read(payload: &Value) -> Result<PlatformPayload, String> {
         PlatformPayload::deserialize(payload).map_err(|e| format!("the row cannot be read: {e}"))
     }
+}
+
+/// A manager's decision on a customer's request, for the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionPayload {
+    /// Payload format, 1.
+    pub v: u32,
+    /// The store's id of the request.
+    pub request_id: i64,
+    /// The order's platform.
+    pub platform: Platform,
+    /// The platform's order id.
+    pub external_id: String,
+    /// What the customer asked.
+    pub kind: crate::model::request::RequestKind,
+    /// The platform's refund id, when it gave one.
+    #[serde(default)]
+    pub refund_id: String,
+    /// Agreed (else rejected).
+    pub agree: bool,
+    /// The store's reason (shown to the customer on a rejection).
+    #[serde(default)]
+    pub reason: String,
+    /// Who decided.
+    pub decided_by: String,
+    /// When.
+    pub at: i64,
+    /// This row's event id.
+    #[serde(default)]
+    pub event_id: String,
 }
 
 /// A report: the order as it stands and the action for the platform.

@@ -238,6 +238,29 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE "order" ADD COLUMN delivery TEXT
         CHECK (delivery IS NULL OR delivery IN ('platform', 'store', 'pickup'));
     "#,
+    // 12: customers' requests the store decides (refunds, cancels): one live request per order,
+    // kind and refund id, so a push repeated by the platform opens nothing new.
+    r#"
+    CREATE TABLE customer_request (
+        id              INTEGER PRIMARY KEY,
+        platform        TEXT NOT NULL,
+        external_id     TEXT NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('full_refund', 'part_refund', 'cancel')),
+        refund_id       TEXT NOT NULL DEFAULT '',
+        items           TEXT NOT NULL DEFAULT '[]',
+        reason          TEXT NOT NULL DEFAULT '',
+        state           TEXT NOT NULL CHECK (state IN ('open', 'agreeing', 'rejecting', 'agreed',
+                            'rejected', 'withdrawn', 'failed')),
+        opened_at       INTEGER NOT NULL,
+        decide_by       INTEGER NOT NULL,
+        decided_by      TEXT,
+        decision_reason TEXT,
+        closed_at       INTEGER
+    );
+    CREATE UNIQUE INDEX customer_request_live ON customer_request(platform, external_id, kind, refund_id)
+        WHERE state IN ('open', 'agreeing', 'rejecting');
+    CREATE INDEX customer_request_by_order ON customer_request(platform, external_id);
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

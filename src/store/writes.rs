@@ -1,12 +1,14 @@
 //! The store's writes: each is its `write::` function run on the writer thread (see
 //! [`Store::write`]). A new write is one function in `write` and one method here.
 
+use super::requests;
 use super::write::{self, Out};
 use super::writer::{self, Command, Reply};
 use super::{
     Applied, CatalogDelta, CatalogRow, DeltaOutcome, Ingested, NewOrder, Rejection, ScanDone,
     ScanLog, ScanRequest, Settle, StockOp, Store, StoreError, StoreEvent, StoreOptions, outbox,
 };
+use crate::model::request::{CustomerRequest, NewRequest, RequestKind, RequestState};
 use crate::model::{OrderEvent, OrderId, Platform};
 use tokio::sync::oneshot;
 
@@ -178,6 +180,64 @@ impl Store {
     pub async fn forget_sync_state(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_string();
         self.write(move |tx, _| outbox::forget_sync_state(tx, &key))
+            .await
+    }
+
+    /// Opens a customer's request as the platform sent it; `None` when one like it is live.
+    pub async fn open_request(
+        &self,
+        asked: NewRequest,
+        decide_within_ms: i64,
+    ) -> Result<Option<CustomerRequest>, StoreError> {
+        self.write(move |tx, o| requests::open(tx, &asked, decide_within_ms, o.clock.now()))
+            .await
+    }
+
+    /// A manager's decision on a request, queued for its platform in the same transaction.
+    pub async fn decide_request(
+        &self,
+        id: i64,
+        agree: bool,
+        reason: &str,
+        by: &str,
+    ) -> Result<CustomerRequest, StoreError> {
+        let (reason, by) = (reason.to_string(), by.to_string());
+        self.write(move |tx, o| requests::decide(tx, id, agree, &reason, &by, o.clock.now()))
+            .await
+    }
+
+    /// The platform settled the live request of this kind on an order (by push).
+    pub async fn settle_request(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        kind: RequestKind,
+        refund_id: &str,
+        state: RequestState,
+    ) -> Result<Option<CustomerRequest>, StoreError> {
+        let (external_id, refund_id) = (external_id.to_string(), refund_id.to_string());
+        self.write(move |tx, o| {
+            requests::settle(
+                tx,
+                platform,
+                &external_id,
+                kind,
+                &refund_id,
+                state,
+                o.clock.now(),
+            )
+        })
+        .await
+    }
+
+    /// Closes a request by id (the platform answered the store's decision), with a note.
+    pub async fn close_request(
+        &self,
+        id: i64,
+        state: RequestState,
+        note: Option<String>,
+    ) -> Result<Option<CustomerRequest>, StoreError> {
+        self.write(move |tx, o| requests::close(tx, id, state, note.as_deref(), o.clock.now()))
             .await
     }
 

@@ -2,6 +2,7 @@
 //! accepted when the store auto-accepts; cancellations applied to the local order.
 
 use super::DraftOrder;
+use crate::model::request::{NewRequest, RequestItem, RequestKind, RequestState};
 use crate::model::{CancelSource, Fen, OrderEvent, OrderId, Platform, TransitionError, Unit};
 use crate::store::{self, Ingested, NewLine, NewOrder, Store, StoreError, UnknownItem};
 use std::sync::Arc;
@@ -210,107 +211,275 @@ pub async fn cancelled_by_platform(
     }
 }
 
-/// A Meituan full-refund push: only an agreed refund cancels the order. A request is told to
-/// every screen (the store decides on the platform's console); a refused or withdrawn one leaves
-/// the order as it is, and lifts the "never take it" mark a request once left on an order that
-/// had not arrived yet (releases before this fix cancelled on any refund push).
-pub async fn full_refund(
+/// A refund push from Meituan, read (full `refund` or partial `partrefund`).
+#[derive(Debug, Clone)]
+pub struct RefundPush {
+    /// The platform's order id.
+    pub external_id: String,
+    /// Full or partial.
+    pub kind: RequestKind,
+    /// `refund_id`, empty when not sent.
+    pub refund_id: String,
+    /// The items of a partial refund.
+    pub items: Vec<RequestItem>,
+    /// The customer's reason.
+    pub reason: String,
+    /// What the push says.
+    pub notice: super::meituan::RefundNotice,
+}
+
+/// A Meituan refund push: a request opens a decision for a manager; only an agreed refund
+/// changes the order; a refused or withdrawn one closes the request and the order goes on. It
+/// also lifts the "never take it" mark a request once left on an order that had not arrived yet
+/// (releases before this fix cancelled on any refund push).
+pub async fn meituan_refund(
     store: &Store,
     alerts: &Alerts,
-    external_id: &str,
-    notice: super::meituan::FullRefund,
-    reason: &str,
+    push: RefundPush,
+    decide_within_ms: i64,
 ) -> Result<(), StoreError> {
-    use super::meituan::FullRefund;
+    use super::meituan::RefundNotice as N;
     let platform = Platform::Meituan;
-    match notice {
-        FullRefund::Agreed => cancelled_by_platform(store, platform, external_id, reason)
-            .await
-            .map(|_| ()),
-        FullRefund::Requested => {
-            alerts(
-                "warning",
-                format!(
-                    "{} order {external_id}: the customer asks for a full refund ({reason}); decide on the platform's console: agreed, the order is cancelled here",
-                    platform.label()
-                ),
-                local_id(store, platform, external_id).await?,
-            );
-            Ok(())
-        }
-        FullRefund::Withdrawn => {
-            tracing::info!(order = %external_id, "a full-refund request was refused or withdrawn; the order goes on");
-            // A mark a cancellation wrote stands; a bare time may be an old request's.
-            let key = tombstone_key(platform, external_id);
-            let lookup = key.clone();
-            let mark = store
-                .read_async(move |c| store::sync_state(c, &lookup))
-                .await?;
-            if mark.is_some_and(|m| m.parse::<i64>().is_ok()) {
-                store.forget_sync_state(&key).await?;
+    let ext = push.external_id.clone();
+    let settle = |state: RequestState| {
+        store.settle_request(platform, &ext, push.kind, &push.refund_id, state)
+    };
+    match push.notice {
+        N::Requested => {
+            let asked = NewRequest {
+                platform,
+                external_id: ext.clone(),
+                kind: push.kind,
+                refund_id: push.refund_id.clone(),
+                items: push.items.clone(),
+                reason: push.reason.clone(),
+            };
+            if store.open_request(asked, decide_within_ms).await?.is_some() {
+                tracing::info!(order = %ext, kind = push.kind.as_str(), "a customer's request is waiting for a manager");
             }
             Ok(())
         }
-        FullRefund::Unknown(kind) => {
+        N::Agreed => {
+            let settled = settle(RequestState::Agreed).await?;
+            if settled.is_none() && already_agreed(store, platform, &ext, &push).await? {
+                // Once per refund: the store's decision was answered first, or the platform
+                // pushed the same notice again.
+                return Ok(());
+            }
+            let reason = format!("顾客退款 refund agreed ({})", push.reason);
+            agreed(
+                store,
+                alerts,
+                platform,
+                &ext,
+                push.kind,
+                &push.items,
+                &reason,
+                settled.is_some(),
+            )
+            .await
+        }
+        N::Rejected | N::Withdrawn => {
+            let state = if push.notice == N::Rejected {
+                RequestState::Rejected
+            } else {
+                RequestState::Withdrawn
+            };
+            settle(state).await?;
+            tracing::info!(order = %ext, kind = push.kind.as_str(), "a refund request was {}; the order goes on", state.as_str());
+            if push.kind == RequestKind::FullRefund {
+                // A mark a cancellation wrote stands; a bare time may be an old request's.
+                let key = tombstone_key(platform, &ext);
+                let lookup = key.clone();
+                let mark = store
+                    .read_async(move |c| store::sync_state(c, &lookup))
+                    .await?;
+                if mark.is_some_and(|m| m.parse::<i64>().is_ok()) {
+                    store.forget_sync_state(&key).await?;
+                }
+            }
+            Ok(())
+        }
+        N::Unknown(kind) => {
             alerts(
                 "warning",
                 format!(
-                    "{} order {external_id}: a refund notice of an unknown kind `{kind}`; the order was not changed: check it on the platform's console",
+                    "{} order {ext}: a refund notice of an unknown kind `{kind}`; the order was not changed: check it on the platform's console",
                     platform.label()
                 ),
-                local_id(store, platform, external_id).await?,
+                local_id(store, platform, &ext).await?,
             );
             Ok(())
         }
     }
 }
 
-/// A Meituan partial-refund push, told on the order's screens with the items and counts. The
-/// order's lines are not changed here: a person takes the goods out (an agreed refund) or packs
-/// as ordered (a refused or withdrawn one).
-pub async fn part_refund(
+/// Whether this request was agreed here before (by its kind and refund id).
+async fn already_agreed(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+    push: &RefundPush,
+) -> Result<bool, StoreError> {
+    let ext = external_id.to_string();
+    let list = store
+        .read_async(move |c| store::requests::requests_of(c, platform, &ext))
+        .await?;
+    Ok(list.iter().any(|r| {
+        r.asked.kind == push.kind
+            && r.asked.refund_id == push.refund_id
+            && r.state == RequestState::Agreed
+    }))
+}
+
+/// A request the platform granted: a full refund or a cancel ends the order (once: a cancelled
+/// order is not cancelled again); the items of a partial refund are told to the order's screens.
+/// `known`: the store had this request open (else the platform granted one nobody here saw, such
+/// as the refund the store itself asked for after a short pick, which is already accounted for).
+#[allow(clippy::too_many_arguments)]
+async fn agreed(
     store: &Store,
     alerts: &Alerts,
+    platform: Platform,
     external_id: &str,
-    kind: super::meituan::FullRefund,
-    items: &[String],
+    kind: RequestKind,
+    items: &[RequestItem],
+    reason: &str,
+    known: bool,
 ) -> Result<(), StoreError> {
-    use super::meituan::FullRefund;
-    let platform = Platform::Meituan;
-    let what = if items.is_empty() {
-        "items not named".to_string()
-    } else {
-        items.join("、")
-    };
-    let (level, text) = match kind {
-        FullRefund::Requested => (
-            "warning",
-            format!(
-                "the customer asks a refund of {what}; decide on the platform's console, and keep them aside until then"
-            ),
-        ),
-        FullRefund::Agreed => (
-            "warning",
-            format!("refund of {what} agreed: take them out of the order"),
-        ),
-        FullRefund::Withdrawn => (
-            "info",
-            format!("the refund of {what} was refused or withdrawn: pack as ordered"),
-        ),
-        FullRefund::Unknown(k) => (
-            "warning",
-            format!(
-                "a partial-refund notice of an unknown kind `{k}` ({what}); check it on the platform's console"
-            ),
-        ),
-    };
+    if kind.cancels() {
+        return cancelled_by_platform(store, platform, external_id, reason)
+            .await
+            .map(|_| ());
+    }
     let id = local_id(store, platform, external_id).await?;
+    if !known && store_refunded(store, id, items).await? {
+        tracing::info!(order = %external_id, "the store's own partial refund came back agreed: already accounted for");
+        return Ok(());
+    }
+    let what: Vec<String> = items.iter().map(RequestItem::label).collect();
     alerts(
-        level,
-        format!("{} order {external_id}: {text}", platform.label()),
+        "warning",
+        format!(
+            "{} order {external_id}: refund of {} agreed: take them out of the order",
+            platform.label(),
+            if what.is_empty() {
+                "items not named".to_string()
+            } else {
+                what.join("、")
+            }
+        ),
         id,
     );
     Ok(())
+}
+
+/// Whether every item of an agreed partial refund is a line the store itself reported short
+/// (by its code): then the refund is the store's own, already taken off the order.
+async fn store_refunded(
+    store: &Store,
+    order: Option<i64>,
+    items: &[RequestItem],
+) -> Result<bool, StoreError> {
+    let Some(id) = order else {
+        return Ok(false);
+    };
+    let Some(o) = store
+        .read_async(move |c| store::load_order(c, crate::model::OrderId(id)))
+        .await?
+    else {
+        return Ok(false);
+    };
+    Ok(!items.is_empty()
+        && items.iter().all(|i| {
+            o.lines.iter().any(|l| {
+                l.short >= i.count
+                    && (i.code.as_deref() == Some(l.sku.0.as_str())
+                        || (!i.name.is_empty() && i.name == l.name))
+            })
+        }))
+}
+
+/// The platform answered a manager's decision: `Ok` it took it (the request is settled and its
+/// effect happens now, once), `Err` it refused it (decided already, by itself or on its
+/// console): the request is closed as failed and a person is told.
+pub async fn decision_answered(
+    store: &Store,
+    alerts: &Alerts,
+    d: &crate::store::payload::DecisionPayload,
+    answer: Result<(), String>,
+) -> Result<(), StoreError> {
+    match answer {
+        Ok(()) => {
+            let state = if d.agree {
+                RequestState::Agreed
+            } else {
+                RequestState::Rejected
+            };
+            let Some(r) = store.close_request(d.request_id, state, None).await? else {
+                // A push settled it first, and did what it asked.
+                return Ok(());
+            };
+            if d.agree {
+                let reason = match d.kind {
+                    RequestKind::Cancel => {
+                        "顾客申请取消（已同意） customer's cancel agreed".to_string()
+                    }
+                    _ => format!("顾客退款（已同意） refund agreed by {}", d.decided_by),
+                };
+                agreed(
+                    store,
+                    alerts,
+                    d.platform,
+                    &d.external_id,
+                    d.kind,
+                    &r.asked.items,
+                    &reason,
+                    true,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        Err(why) => {
+            let r = store
+                .close_request(d.request_id, RequestState::Failed, Some(why.clone()))
+                .await?;
+            alerts(
+                "error",
+                format!(
+                    "{} refused the store's decision on order {} ({}): {why}; see the order on the platform's console",
+                    d.platform.label(),
+                    d.external_id,
+                    d.kind.as_str().replace('_', " ")
+                ),
+                r.and_then(|r| r.order_id),
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A JD customer asks to cancel (`applyCancelOrder`): a decision for a manager.
+pub async fn cancel_requested(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+    reason: &str,
+    decide_within_ms: i64,
+) -> Result<(), StoreError> {
+    let asked = NewRequest {
+        platform,
+        external_id: external_id.to_string(),
+        kind: RequestKind::Cancel,
+        refund_id: String::new(),
+        items: vec![],
+        reason: reason.to_string(),
+    };
+    store
+        .open_request(asked, decide_within_ms)
+        .await
+        .map(|_| ())
 }
 
 /// The local id of a platform's order, if it is here.

@@ -143,6 +143,24 @@ impl Jddj {
             Action::FetchOrder { order } => {
                 self.call("order/es/query", json!({"orderId": order}), now)
             }
+            Action::Decide {
+                order,
+                kind,
+                agree,
+                reason,
+            } => {
+                if *kind != crate::model::request::RequestKind::Cancel {
+                    return Err(format!(
+                        "JD Daojia has no {} request to decide: settle it on JD's console",
+                        kind.as_str()
+                    ));
+                }
+                self.call(
+                    "ocs/orderCancelOperate",
+                    json!({"orderId": order, "isAgreed": agree, "operator": op, "remark": reason}),
+                    now,
+                )
+            }
         })
     }
 
@@ -260,9 +278,13 @@ pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>)
         .unwrap_or("")
         .to_string();
     // "请勿重复操作": the order is already in the state asked for — success for a confirm, a pick
-    // complete or an adjustment repeated after a lost answer; never for a rejection.
+    // complete, an adjustment or a decision repeated after a lost answer; never for a rejection
+    // of a new order (that is a cancel).
     if inner_msg.contains("重复")
-        && matches!(kind, Kind::Confirm | Kind::PickComplete | Kind::Adjust)
+        && matches!(
+            kind,
+            Kind::Confirm | Kind::PickComplete | Kind::Adjust | Kind::Decide
+        )
     {
         return (Verdict::Done, None);
     }

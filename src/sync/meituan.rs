@@ -5,6 +5,7 @@
 
 use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign, yuan_to_fen};
 use crate::config::{PlatformSection, Secret};
+use crate::model::request::RequestItem;
 use crate::model::{Platform, Timestamp};
 use serde_json::{Value, json};
 
@@ -151,6 +152,31 @@ impl Meituan {
                     now,
                 )
             }
+            Action::Decide {
+                order,
+                agree,
+                reason,
+                ..
+            } => {
+                // One pair of calls decides both full and partial refund requests
+                // (assets/platforms.md, "Customer requests").
+                let path = if *agree {
+                    "order/refund/agree"
+                } else {
+                    "order/refund/reject"
+                };
+                let reason = if reason.is_empty() {
+                    "同意退款"
+                } else {
+                    reason
+                };
+                self.call(
+                    false,
+                    path,
+                    vec![p("order_id", order.clone()), p("reason", reason.into())],
+                    now,
+                )
+            }
             Action::FetchOrder { order } => self.call(
                 false,
                 "order/getOrderDetail",
@@ -280,59 +306,59 @@ fn whole(v: &Value) -> Option<i64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-/// What a full-refund push (Meituan doc 204, `refund`) asks of the store, by its `notify_type`
-/// (the SDKs and integrations agree: only `agree` cancels the order).
+/// What a refund push (Meituan doc 204 `refund`, doc 207 `partrefund`) says, by its
+/// `notify_type` (the SDKs and integrations agree: only `agree` grants the refund).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FullRefund {
-    /// `apply`: the customer asks; the store decides (the order goes on meanwhile).
+pub enum RefundNotice {
+    /// `apply` (full) or `part` (partial): the customer asks; the store decides (the order goes
+    /// on meanwhile).
     Requested,
-    /// `agree`: the refund is granted: the order is cancelled.
+    /// `agree`: the refund is granted.
     Agreed,
-    /// `reject`, `cancelRefund`, `cancelRefundComplaint`: refused or withdrawn: the order goes on.
+    /// `reject`: refused (by the store's decision, or Meituan's service): the order goes on.
+    Rejected,
+    /// `cancelRefund`, `cancelRefundComplaint`: the customer withdrew it: the order goes on.
     Withdrawn,
     /// Anything else: not acted on (cancelling on a guess could release the stock of an order
     /// that is still delivered), told to the store.
     Unknown(String),
 }
 
-/// What a partial-refund push (Meituan doc 207, `partrefund`) says, for the screens: its kind
-/// and the items with their counts (`food`: a JSON list of `food_name` / `app_food_code` and
-/// `count`, the units refunded this time).
-pub fn part_refund(notify_type: Option<&str>, food: Option<&str>) -> (FullRefund, Vec<String>) {
-    let kind = match notify_type.unwrap_or_default() {
-        // `part` is this push's word for a request.
-        "part" | "apply" => FullRefund::Requested,
-        other => full_refund(Some(other)),
-    };
-    let items = food
-        .and_then(|f| serde_json::from_str::<Value>(f).ok())
+/// Reads a refund push's `notify_type`.
+pub fn refund_notice(notify_type: Option<&str>) -> RefundNotice {
+    match notify_type.unwrap_or_default() {
+        "apply" | "part" => RefundNotice::Requested,
+        "agree" => RefundNotice::Agreed,
+        "reject" => RefundNotice::Rejected,
+        "cancelRefund" | "cancelRefundComplaint" => RefundNotice::Withdrawn,
+        other => RefundNotice::Unknown(other.chars().take(32).collect()),
+    }
+}
+
+/// The items of a partial-refund push (`food`: a JSON list of `app_food_code`, `food_name` and
+/// `count`, the units refunded this time). At most 50, names cut to 40 characters; an entry
+/// without a positive count is kept with count 0 (shown, never taken off an order).
+pub fn refund_items(food: Option<&str>) -> Vec<RequestItem> {
+    food.and_then(|f| serde_json::from_str::<Value>(f).ok())
         .and_then(|v| v.as_array().cloned())
         .unwrap_or_default()
         .iter()
         .take(50)
         .map(|f| {
-            let name = f["food_name"]
-                .as_str()
-                .or_else(|| f["app_food_code"].as_str())
-                .unwrap_or("?");
-            let name: String = name.chars().take(40).collect();
-            match f["count"].as_i64() {
-                Some(n) => format!("{name} ×{n}"),
-                None => name,
+            let cut = |k: &str| {
+                f[k].as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.chars().take(40).collect::<String>())
+            };
+            RequestItem {
+                code: cut("app_food_code"),
+                name: cut("food_name").unwrap_or_default(),
+                count: whole(&f["count"])
+                    .filter(|n| (1..=crate::model::MAX_QTY).contains(n))
+                    .unwrap_or(0),
             }
         })
-        .collect();
-    (kind, items)
-}
-
-/// Reads a full-refund push's `notify_type`.
-pub fn full_refund(notify_type: Option<&str>) -> FullRefund {
-    match notify_type.unwrap_or_default() {
-        "apply" => FullRefund::Requested,
-        "agree" => FullRefund::Agreed,
-        "reject" | "cancelRefund" | "cancelRefundComplaint" => FullRefund::Withdrawn,
-        other => FullRefund::Unknown(other.chars().take(32).collect()),
-    }
+        .collect()
 }
 
 /// An order from a push (`paid`) or from `order/getOrderDetail`.

@@ -195,6 +195,17 @@ pub enum Action {
         /// The platform's order id.
         order: String,
     },
+    /// A manager's decision on a customer's request (refund or cancel).
+    Decide {
+        /// The platform's order id.
+        order: String,
+        /// What the customer asked.
+        kind: crate::model::request::RequestKind,
+        /// Agreed (else rejected).
+        agree: bool,
+        /// The store's reason.
+        reason: String,
+    },
 }
 
 /// What kind of call an answer belongs to: "already in that state" means success for some
@@ -213,6 +224,8 @@ pub enum Kind {
     Stock,
     /// A read (order detail, day sequence, …).
     Query,
+    /// A decision on a customer's request.
+    Decide,
 }
 
 impl Action {
@@ -225,6 +238,7 @@ impl Action {
             Action::Cancel { .. } => Kind::Cancel,
             Action::Stock(_) => Kind::Stock,
             Action::FetchOrder { .. } => Kind::Query,
+            Action::Decide { .. } => Kind::Decide,
         }
     }
 }
@@ -237,6 +251,14 @@ pub fn action_from_row(row: &PlatformPayload) -> Result<Action, String> {
         PlatformPayload::FetchOrder(f) => {
             return Ok(Action::FetchOrder {
                 order: f.external_id.clone(),
+            });
+        }
+        PlatformPayload::Decision(d) => {
+            return Ok(Action::Decide {
+                order: d.external_id.clone(),
+                kind: d.kind,
+                agree: d.agree,
+                reason: d.reason.clone(),
             });
         }
         PlatformPayload::Report(r) => r,

@@ -6,6 +6,7 @@
 use super::channel::{Adapter, Channel};
 use super::intake::{self, Alerts};
 use super::{id_text, jddj, meituan};
+use crate::model::request::RequestKind;
 use crate::model::{Platform, Timestamp};
 use crate::store::Store;
 use axum::extract::{Path, State};
@@ -214,21 +215,36 @@ async fn meituan_push(
                 .await
                 .map(|_| ())
         }
-        "refund" => {
-            let reason = obj
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("用户申请退款")
-                .to_string();
-            let notice = meituan::full_refund(obj.get("notify_type").and_then(Value::as_str));
-            intake::full_refund(&r.store, &r.alerts, &order_id, notice, &reason).await
-        }
-        "partrefund" => {
-            let (kind, items) = meituan::part_refund(
-                obj.get("notify_type").and_then(Value::as_str),
-                obj.get("food").and_then(Value::as_str),
-            );
-            intake::part_refund(&r.store, &r.alerts, &order_id, kind, &items).await
+        "refund" | "partrefund" => {
+            let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+            let reason: String = text("reason").chars().take(200).collect();
+            let refund_id: String = obj
+                .get("refund_id")
+                .and_then(id_text)
+                .unwrap_or_default()
+                .chars()
+                .take(64)
+                .collect();
+            let (kind, items) = if message == "refund" {
+                (RequestKind::FullRefund, vec![])
+            } else {
+                let food = obj.get("food").and_then(Value::as_str);
+                (RequestKind::PartRefund, meituan::refund_items(food))
+            };
+            let push = intake::RefundPush {
+                external_id: order_id.clone(),
+                kind,
+                refund_id,
+                items,
+                reason: if reason.is_empty() {
+                    "用户申请退款".into()
+                } else {
+                    reason
+                },
+                notice: meituan::refund_notice(obj.get("notify_type").and_then(Value::as_str)),
+            };
+            let within = decide_within_ms(&channel.config);
+            intake::meituan_refund(&r.store, &r.alerts, push, within).await
         }
         _ => Ok(()),
     };
@@ -340,6 +356,17 @@ async fn jd_push(
                 .await
                 .map(|_| ())
         }
+        "applyCancelOrder" => {
+            let reason: String = param["remark"]
+                .as_str()
+                .or(param["reason"].as_str())
+                .unwrap_or("顾客申请取消")
+                .chars()
+                .take(200)
+                .collect();
+            let within = decide_within_ms(&channel.config);
+            intake::cancel_requested(&r.store, Platform::Jddj, &bill, &reason, within).await
+        }
         "userCancelOrder" => {
             intake::cancelled_by_platform(&r.store, Platform::Jddj, &bill, "用户取消")
                 .await
@@ -363,4 +390,9 @@ async fn jd_push(
             answer("-10000", "try again")
         }
     }
+}
+
+/// The time a store has to decide a customer's request, in ms.
+fn decide_within_ms(config: &crate::config::PlatformSection) -> i64 {
+    i64::try_from(config.decide_within_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }

@@ -214,6 +214,11 @@ async fn send_rows(
             if let Action::FetchOrder { order } = &action {
                 return take_fetched(channel, store, alerts, &rows, order, data, jitter).await;
             }
+            // The decision's effect first: a crash between the two sends the decision again,
+            // which the platform answers "already" and the effect does not repeat.
+            if let Some(d) = decision_of(&rows) {
+                intake::decision_answered(store, alerts, &d, Ok(())).await?;
+            }
             store.settle_outbox(ids(&rows), Settle::Done).await?;
             Ok(Sent::Next)
         }
@@ -229,9 +234,20 @@ async fn send_rows(
             Ok(Sent::Split)
         }
         Verdict::Permanent(reason) => {
+            if let Some(d) = decision_of(&rows) {
+                intake::decision_answered(store, alerts, &d, Err(reason.clone())).await?;
+            }
             park(channel, store, alerts, &rows, reason).await?;
             Ok(Sent::Next)
         }
+    }
+}
+
+/// The decision a row carries, if it is one.
+fn decision_of(rows: &[OutboxRow]) -> Option<crate::store::payload::DecisionPayload> {
+    match rows.first().map(|r| PlatformPayload::read(&r.payload)) {
+        Some(Ok(PlatformPayload::Decision(d))) => Some(d),
+        _ => None,
     }
 }
 

@@ -60,6 +60,16 @@ pub struct Strings {
     pub put_back: &'static str,
     /// Keys of the cancel alert.
     pub cancel_keys: &'static str,
+    /// Title of a customer's request.
+    pub request_title: &'static str,
+    /// Keys of the decision dialog.
+    pub decide_keys: &'static str,
+    /// Keys of the notice line.
+    pub notice_keys: &'static str,
+    /// Prompt: the reason to reject a customer's request.
+    pub reject_reason: &'static str,
+    /// The customer's reason.
+    pub customer_reason: &'static str,
     /// Prompt: how many short.
     pub short_qty: &'static str,
     /// Prompt: short reason.
@@ -117,12 +127,18 @@ const ZH: Strings = Strings {
         "打包：+ / - 调整袋数，Enter 确认打包，h 交给骑手（或扫描取货码）",
         "库存：/ 搜索，r 收货，n 盘点，j 调整（需原因）",
         "取消提醒：Enter 确认商品已放回货架",
+        "顾客申请（退款、取消）：D 打开并决定（店长），Z 本屏暂缓 5 分钟",
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
     bags: "袋数",
     pickup: "取货码",
     put_back: "请把以下商品放回货架：",
     cancel_keys: "Enter 已放回  Esc 稍后处理",
+    request_title: "顾客申请",
+    decide_keys: "Y 同意  N 拒绝（需原因）  Esc 稍后",
+    notice_keys: "D 决定  Z 暂缓5分钟",
+    reject_reason: "拒绝原因（顾客可见）",
+    customer_reason: "顾客原因：",
     short_qty: "缺货数量",
     short_reason: "原因：1缺货 2破损 3过期 4其他",
     receive_qty: "收货数量",
@@ -167,12 +183,18 @@ const EN: Strings = Strings {
         "Pack: + / - bags, Enter pack, h hand to the rider (or scan the pickup code)",
         "Stock: / search, r receive, n count a shelf, j adjust (with a reason)",
         "Cancel alert: Enter when the goods are back on the shelf",
+        "Customer requests (refunds, cancels): D to decide (a manager), Z snoozes them here for 5 min",
         "Anywhere: ? help, Esc back, q quit",
     ],
     bags: "Bags",
     pickup: "Pickup code",
     put_back: "Put these back on the shelf:",
     cancel_keys: "Enter done  Esc later",
+    request_title: "Customer request",
+    decide_keys: "Y agree  N reject (with a reason)  Esc later",
+    notice_keys: "D decide  Z snooze 5 min",
+    reject_reason: "Reason to reject (the customer sees it)",
+    customer_reason: "Customer's reason: ",
     short_qty: "Units short",
     short_reason: "Reason: 1 out of stock 2 damaged 3 expired 4 other",
     receive_qty: "Units received",
@@ -290,6 +312,31 @@ impl Lang {
     /// The order title: `美团 #23`.
     pub fn order_title(self, p: Platform, seq: u32) -> String {
         format!("{} #{seq}", self.platform(p))
+    }
+
+    /// What a customer's request asks, in words.
+    pub fn request_kind(self, r: &crate::model::request::CustomerRequest) -> String {
+        use crate::model::request::RequestKind as K;
+        let items: Vec<String> = r.asked.items.iter().map(|i| i.label()).collect();
+        match (self, r.asked.kind) {
+            (Lang::Zh, K::FullRefund) => "申请全额退款".into(),
+            (Lang::Zh, K::Cancel) => "申请取消订单".into(),
+            (Lang::Zh, K::PartRefund) => format!("申请部分退款：{}", items.join("、")),
+            (Lang::En, K::FullRefund) => "asks a full refund".into(),
+            (Lang::En, K::Cancel) => "asks to cancel the order".into(),
+            (Lang::En, K::PartRefund) => format!("asks a refund of {}", items.join(", ")),
+        }
+    }
+
+    /// Time left to decide: `剩 08:12`, or that the platform may have decided.
+    pub fn decide_left(self, secs: i64) -> String {
+        let mmss = format!("{:02}:{:02}", secs / 60, secs % 60);
+        match (self, secs > 0) {
+            (Lang::Zh, true) => format!("剩 {mmss}"),
+            (Lang::Zh, false) => "已超时，平台可能已自动处理".into(),
+            (Lang::En, true) => format!("{mmss} left"),
+            (Lang::En, false) => "time is up: the platform may have decided".into(),
+        }
     }
 
     /// "Order #23 was cancelled".

@@ -55,7 +55,9 @@ fn rows_an_earlier_release_left_read_as_what_they_were() {
         let p = PlatformPayload::read(payload).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert_eq!(p.kind(), kind);
         match &p {
-            PlatformPayload::Report(_) | PlatformPayload::FetchOrder(_) => {
+            PlatformPayload::Report(_)
+            | PlatformPayload::FetchOrder(_)
+            | PlatformPayload::Decision(_) => {
                 flashpick::sync::action_from_row(&p).unwrap_or_else(|e| panic!("{kind}: {e}"));
             }
             PlatformPayload::StockLevel(l) => {

@@ -80,7 +80,7 @@ pub(crate) async fn agent(dir: &Path, sim: &SimHandle, mode: &str) -> (Daemon, C
 
 /// The test store with its config text edited first, a client subscribed to orders; pushes are
 /// left where they were.
-async fn agent_edited(
+pub(crate) async fn agent_edited(
     dir: &Path,
     sim: &SimHandle,
     mode: &str,

@@ -673,3 +673,112 @@ fn a_reply_of_the_wrong_shape_is_an_error_not_an_empty_queue() {
     assert_eq!(app.orders.len(), before);
     assert!(cmds.contains(&Cmd::Bell));
 }
+
+/// A customer's partial-refund request on order 3 (美团 #24), 8 minutes 12 seconds left.
+fn refund_notice() -> flashpick::api::Notice {
+    use flashpick::model::request::{
+        CustomerRequest, NewRequest, RequestItem, RequestKind, RequestState,
+    };
+    let request = CustomerRequest {
+        id: 7,
+        order_id: Some(3),
+        asked: NewRequest {
+            platform: Platform::Meituan,
+            external_id: "27001".into(),
+            kind: RequestKind::PartRefund,
+            refund_id: "R1".into(),
+            items: vec![RequestItem {
+                code: Some("DR001".into()),
+                name: "农夫山泉 饮用天然水".into(),
+                count: 1,
+            }],
+            reason: "买多了".into(),
+        },
+        state: RequestState::Open,
+        opened_at: Timestamp(NOW.0 - 108_000),
+        decide_by: Timestamp(NOW.0 + 492_000),
+        decided_by: None,
+        decision_reason: None,
+    };
+    flashpick::api::Notice {
+        key: flashpick::api::Notice::request_key(7),
+        kind: flashpick::api::NoticeKind::Decision,
+        level: "warning".into(),
+        message: "Meituan order 27001: the customer asks a refund".into(),
+        order_id: Some(3),
+        since: request.opened_at.0,
+        due: Some(request.decide_by.0),
+        repeat_secs: 30,
+        request: Some(request),
+    }
+}
+
+/// A decision stands on the screen with its countdown and rings again until it is decided or
+/// snoozed here; `D` opens it, `N` asks the reason to reject, and what the manager chose goes to
+/// the daemon; resolved elsewhere, it leaves this screen too. Snapshots of the line and the
+/// dialog in both languages at 80×24.
+#[test]
+fn a_customers_request_stands_until_decided_and_rings_until_snoozed() {
+    use flashpick::api::Event;
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut app = sample(lang);
+        let t0 = app.instant;
+        let out = app.update(Msg::Event(Box::new(Event::Notice {
+            notice: Box::new(refund_notice()),
+        })));
+        assert!(out.contains(&Cmd::Bell), "a new decision rings at once");
+        insta::assert_snapshot!(format!("tui_notice_{tag}_80x24"), screen(&app, 80, 24));
+        // Not yet time to ring again; then it is.
+        let out = app.update(Msg::Tick(t0 + Duration::from_secs(5), NOW));
+        assert!(!out.contains(&Cmd::Bell));
+        let out = app.update(Msg::Tick(t0 + Duration::from_secs(31), NOW));
+        assert!(out.contains(&Cmd::Bell), "rings again after repeat_secs");
+
+        // A key alone is told from a wedge scanner's burst when the burst's time is over.
+        let press = |app: &mut App, c: char, at: Instant| {
+            let mut out = app.update(Msg::Key(Key::Char(c), at));
+            if let Some(deadline) = app.deadline() {
+                out.extend(app.update(Msg::Tick(deadline, NOW)));
+            }
+            out
+        };
+        press(&mut app, 'D', t0 + Duration::from_secs(32));
+        assert_eq!(app.deciding, Some(7));
+        insta::assert_snapshot!(format!("tui_decision_{tag}_80x24"), screen(&app, 80, 24));
+        press(&mut app, 'N', t0 + Duration::from_secs(33));
+        for ch in "已打包".chars() {
+            press(&mut app, ch, t0 + Duration::from_secs(34));
+        }
+        let out = app.update(Msg::Key(Key::Enter, t0 + Duration::from_secs(35)));
+        assert!(
+            out.contains(&Cmd::Send(
+                Tag::Decide,
+                Request::DecideRequest {
+                    request_id: 7,
+                    agree: false,
+                    reason: "已打包".into(),
+                }
+            )),
+            "{out:?}"
+        );
+        app.update(Msg::Key(Key::Esc, t0 + Duration::from_secs(36)));
+        assert_eq!(app.deciding, None);
+
+        // Snoozed here: no more rings for five minutes, then again.
+        press(&mut app, 'Z', t0 + Duration::from_secs(40));
+        let out = app.update(Msg::Tick(t0 + Duration::from_secs(200), NOW));
+        assert!(!out.contains(&Cmd::Bell), "snoozed");
+        assert_eq!(app.visible_notices().count(), 0);
+        let out = app.update(Msg::Tick(t0 + Duration::from_secs(345), NOW));
+        assert!(out.contains(&Cmd::Bell), "back after the snooze");
+
+        app.update(Msg::Event(Box::new(Event::NoticeResolved {
+            key: flashpick::api::Notice::request_key(7),
+            by: "agreeing by boss".into(),
+        })));
+        assert!(app.notices.is_empty());
+        let out = app.update(Msg::Tick(t0 + Duration::from_secs(500), NOW));
+        assert!(!out.contains(&Cmd::Bell), "resolved: silent");
+    }
+}

@@ -1,7 +1,7 @@
 //! Routing: each request to its typed handler, each handler's reply to its `Response`. A new
 //! request is a `Request` variant, its handler, and one arm here.
 
-use super::{Conn, orders, stock};
+use super::{Conn, orders, requests, stock};
 use crate::api::{ApiError, OrderReply, Request, Response, SubscribedReply, Topic};
 use crate::daemon::Shared;
 use crate::daemon::metrics::Metrics;
@@ -36,7 +36,9 @@ pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
 /// (counted: the store failed).
 pub(super) fn store_error(e: StoreError, shared: &Shared) -> ApiError {
     let code = match &e {
-        StoreError::NoSuchOrder(_) | StoreError::NoSuchSku(_) => "not_found",
+        StoreError::NoSuchOrder(_) | StoreError::NoSuchSku(_) | StoreError::NoSuchRequest(_) => {
+            "not_found"
+        }
         StoreError::Closed => "unavailable",
         e if e.is_refusal() => "refused",
         _ => {
@@ -165,6 +167,14 @@ impl Conn {
                 .map(|s| Response::Status(Box::new(s)))
                 .map_err(|e| cx.err(e)),
             Request::Subscribe { topics } => Ok(Response::Subscribed(self.subscribe(topics))),
+            Request::ListRequests => requests::list(cx).await.map(Response::Requests),
+            Request::DecideRequest {
+                request_id,
+                agree,
+                reason,
+            } => requests::decide(cx, request_id, agree, reason)
+                .await
+                .map(Response::Decided),
         }
     }
 

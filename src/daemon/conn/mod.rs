@@ -7,6 +7,7 @@
 mod catalog;
 mod dispatch;
 mod orders;
+mod requests;
 mod stock;
 
 use super::Shared;
@@ -450,6 +451,14 @@ impl Conn {
                     level: "error".into(),
                     message,
                     order_id: None,
+                };
+                if !self.forward(Ok(event)).await {
+                    return false;
+                }
+            }
+            for notice in self.shared.notices.list() {
+                let event = Event::Notice {
+                    notice: Box::new(notice),
                 };
                 if !self.forward(Ok(event)).await {
                     return false;

@@ -8,7 +8,7 @@ use rusqlite::{Transaction, params};
 use serde_json::json;
 
 /// Queues a row for the payload's platform, under a fresh event id.
-pub(super) fn platform_row(
+pub(in crate::store) fn platform_row(
     tx: &Transaction<'_>,
     platform: Platform,
     coalesce_key: Option<&str>,

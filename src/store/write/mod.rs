@@ -18,6 +18,7 @@ mod scan_log;
 mod stock;
 
 pub use codes::conflicting_codes;
+pub(super) use emit::platform_row;
 pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome, Rejection};
 pub(super) use hq::{catalog_delta, hq_note};
 pub use order::IDLE_RELEASE;

@@ -4,6 +4,9 @@ use super::{App, Ask, Cmd, Key, Prompt, Screen, Tag};
 use crate::api::{Request, ScanOutcome};
 use crate::model::OrderState;
 
+/// How long `Z` quiets the notices on this screen.
+const SNOOZE: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl App {
     /// A scan from a keyboard-wedge scanner, routed by screen.
     pub(super) fn scan(&mut self, code: String, out: &mut Vec<Cmd>) {
@@ -64,8 +67,27 @@ impl App {
             }
             return;
         }
+        if let Some(id) = self.deciding {
+            self.decision_key(id, key, out);
+            return;
+        }
         match key {
             Key::Char('?') => self.help = true,
+            // The first decision waiting (a manager's; the daemon refuses anyone else).
+            Key::Char('D') => {
+                let first = self
+                    .visible_notices()
+                    .chain(self.notices.iter())
+                    .find_map(|n| n.request.as_ref().map(|r| r.id));
+                self.deciding = first;
+            }
+            // Quiet here for a while; every other screen still rings.
+            Key::Char('Z') => {
+                let until = self.instant + SNOOZE;
+                for n in &self.notices {
+                    self.snoozed.insert(n.key.clone(), until);
+                }
+            }
             Key::Char('q') if self.screen == Screen::Queue => out.push(Cmd::Quit),
             _ => match &self.screen {
                 Screen::Queue => self.queue_key(key, out),
@@ -73,6 +95,28 @@ impl App {
                 Screen::Pack(_) => self.pack_key(key, out),
                 Screen::Stock(_) => self.stock_key(key),
             },
+        }
+    }
+
+    /// The decision dialog: agree at once, reject with a reason, or leave it for later.
+    fn decision_key(&mut self, id: i64, key: Key, out: &mut Vec<Cmd>) {
+        match key {
+            Key::Char('Y' | 'y') => out.push(Cmd::Send(
+                Tag::Decide,
+                Request::DecideRequest {
+                    request_id: id,
+                    agree: true,
+                    reason: String::new(),
+                },
+            )),
+            Key::Char('N' | 'n') => {
+                self.prompt = Some(Prompt {
+                    ask: Ask::RejectReason(id),
+                    text: String::new(),
+                });
+            }
+            Key::Esc => self.deciding = None,
+            _ => {}
         }
     }
 

@@ -14,9 +14,11 @@ pub use screen::{Ask, Packing, Picking, Prompt, Screen, StockScreen};
 
 use super::i18n::{Lang, Strings};
 use super::wedge::{Detector, Wedge};
-use crate::api::{ApiError, Event, OrderView, Request, Response, ScanOutcome, ScanReply, Status};
+use crate::api::{
+    ApiError, Event, Notice, OrderView, Request, Response, ScanOutcome, ScanReply, Status,
+};
 use crate::model::{OrderState, Timestamp};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// A key, independent of the terminal library.
@@ -59,6 +61,8 @@ pub enum Tag {
     Lookup,
     /// A receipt, count or adjustment.
     StockOp,
+    /// A decision on a customer's request.
+    Decide,
 }
 
 /// Something that happened.
@@ -135,6 +139,14 @@ pub struct App {
     pub unclaimed_new: bool,
     /// Flash phase.
     pub flash_on: bool,
+    /// Notices standing (decisions, …), oldest first, until the daemon resolves them.
+    pub notices: Vec<Notice>,
+    /// Notices this screen snoozed, until when.
+    pub snoozed: HashMap<String, Instant>,
+    /// When each notice last rang here.
+    rung: HashMap<String, Instant>,
+    /// The customer's request whose decision dialog is open.
+    pub deciding: Option<i64>,
     /// Wall clock of the last tick.
     pub now: Timestamp,
     /// Monotonic clock of the last tick.
@@ -162,6 +174,10 @@ impl App {
             hint: None,
             unclaimed_new: false,
             flash_on: false,
+            notices: Vec::new(),
+            snoozed: HashMap::new(),
+            rung: HashMap::new(),
+            deciding: None,
             now,
             instant,
             wedge: Detector::default(),
@@ -194,6 +210,7 @@ impl App {
                 if self.toast.as_ref().is_some_and(|t| t.until <= at) {
                     self.toast = None;
                 }
+                self.repeat_notices(at, &mut out);
                 if let Wedge::Keys(keys) = self.wedge.expire(at) {
                     for c in keys {
                         self.key(Key::Char(c), &mut out);
@@ -247,6 +264,61 @@ impl App {
             }
         }
         out
+    }
+
+    /// Notices not snoozed on this screen, oldest first.
+    pub fn visible_notices(&self) -> impl Iterator<Item = &Notice> {
+        self.notices.iter().filter(|n| {
+            self.snoozed
+                .get(&n.key)
+                .is_none_or(|until| *until <= self.instant)
+        })
+    }
+
+    /// Rings again for every visible notice whose repeat time has come.
+    fn repeat_notices(&mut self, at: Instant, out: &mut Vec<Cmd>) {
+        let due: Vec<String> = self
+            .visible_notices()
+            .filter(|n| {
+                self.rung.get(&n.key).is_none_or(|last| {
+                    at.duration_since(*last) >= Duration::from_secs(u64::from(n.repeat_secs))
+                })
+            })
+            .map(|n| n.key.clone())
+            .collect();
+        if !due.is_empty() {
+            out.push(Cmd::Bell);
+        }
+        for k in due {
+            self.rung.insert(k, at);
+        }
+    }
+
+    /// A notice raised or changed: shown and rung at once (unless snoozed here).
+    fn notice(&mut self, n: Notice, out: &mut Vec<Cmd>) {
+        self.notices.retain(|x| x.key != n.key);
+        let visible = self
+            .snoozed
+            .get(&n.key)
+            .is_none_or(|until| *until <= self.instant);
+        if visible {
+            out.push(Cmd::Bell);
+            self.rung.insert(n.key.clone(), self.instant);
+        }
+        self.notices.push(n);
+        self.notices.sort_by_key(|n| n.since);
+    }
+
+    /// A notice resolved somewhere: gone from this screen too.
+    fn notice_resolved(&mut self, key: &str) {
+        if let Some(id) = self.deciding
+            && crate::api::Notice::request_key(id) == key
+        {
+            self.deciding = None;
+        }
+        self.notices.retain(|n| n.key != key);
+        self.snoozed.remove(key);
+        self.rung.remove(key);
     }
 
     fn toast(&mut self, level: &str, text: String) {

@@ -74,6 +74,14 @@ impl App {
                     text: String::new(),
                 });
             }
+            (Ask::RejectReason(id), _) if !p.text.trim().is_empty() => out.push(Cmd::Send(
+                Tag::Decide,
+                Request::DecideRequest {
+                    request_id: id,
+                    agree: false,
+                    reason: p.text.trim().to_string(),
+                },
+            )),
             (Ask::AdjustReason(code, delta), _) if !p.text.trim().is_empty() => {
                 out.push(Cmd::Send(
                     Tag::StockOp,

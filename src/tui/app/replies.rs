@@ -66,6 +66,15 @@ impl App {
                 }
             }
             (Tag::Subscribe, Response::Subscribed(_)) => {}
+            (Tag::Decide, Response::Decided(d)) => {
+                self.deciding = None;
+                let text = format!(
+                    "{} → {}",
+                    self.lang.request_kind(&d.request),
+                    d.request.state.as_str()
+                );
+                self.toast("info", text);
+            }
             // A reply that does not answer what was asked: the daemon and this screen do not
             // speak the same protocol. Said, not shown as an empty screen.
             (tag, r) => {
@@ -120,6 +129,8 @@ impl App {
                 }
                 self.toast(&level, message);
             }
+            Event::Notice { notice } => self.notice(*notice, out),
+            Event::NoticeResolved { key, .. } => self.notice_resolved(&key),
             Event::Status { status } => self.status = Some(*status),
             Event::StockChanged { .. } => self.refresh_stock(out),
             Event::Resync { .. } => {

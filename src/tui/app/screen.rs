@@ -130,6 +130,8 @@ pub enum Ask {
     AdjustQty(String),
     /// Reason of an adjustment.
     AdjustReason(String, i64),
+    /// The reason to reject a customer's request (by its id).
+    RejectReason(i64),
 }
 
 /// An open prompt.

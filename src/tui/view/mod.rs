@@ -81,12 +81,15 @@ pub fn render(app: &App, f: &mut Frame) {
         Screen::Pack(p) => pack::pack(app, f, body, p),
         Screen::Stock(st) => stock::stock(app, f, body, st),
     }
+    let notice = app.visible_notices().next();
     if let Some(t) = &app.toast {
         let line = Line::from(Span::styled(
             fit(&t.text, toast.width as usize),
             Style::default().fg(Color::Black).bg(level_color(&t.level)),
         ));
         f.render_widget(Paragraph::new(line), toast);
+    } else if let Some(n) = notice {
+        overlay::notice_line(app, f, toast, n);
     } else if let Some(h) = &app.hint {
         f.render_widget(
             Paragraph::new(Line::from(Span::styled(
@@ -116,6 +119,14 @@ pub fn render(app: &App, f: &mut Frame) {
     }
     if let Some(&id) = app.put_back.front() {
         overlay::put_back(app, f, area, id);
+    }
+    if let Some(r) = app.deciding.and_then(|id| {
+        app.notices
+            .iter()
+            .find_map(|n| n.request.as_ref().filter(|r| r.id == id))
+    }) && app.prompt.is_none()
+    {
+        overlay::decision(app, f, area, r);
     }
     if app.help {
         overlay::help(app, f, area);

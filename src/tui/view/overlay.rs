@@ -1,6 +1,9 @@
 //! Drawn over the screens: a prompt, the put-back alert, help.
 
 use super::centered;
+use crate::api::Notice;
+use crate::model::Timestamp;
+use crate::model::request::CustomerRequest;
 use crate::tui::app::{App, Ask};
 use crate::tui::text::{fit, wrap};
 use ratatui::Frame;
@@ -19,6 +22,7 @@ pub(super) fn prompt(app: &App, f: &mut Frame, area: Rect, ask: Ask, text: &str)
         Ask::Count(sku) => format!("{sku} {}", s.count_qty),
         Ask::AdjustQty(sku) => format!("{sku} {}", s.adjust_qty),
         Ask::AdjustReason(sku, d) => format!("{sku} {d:+} {}", s.reason),
+        Ask::RejectReason(_) => s.reject_reason.to_string(),
     };
     let r = centered(area, 60, 4);
     f.render_widget(Clear, r);
@@ -87,5 +91,88 @@ pub(super) fn help(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(s.help)),
         r,
+    );
+}
+
+/// "美团 #23", or the platform's order id while the order is not here.
+fn request_order(app: &App, r: &CustomerRequest) -> String {
+    match r.order_id.and_then(|id| app.order(id)) {
+        Some(o) => app.lang.order_title(o.order.platform, o.order.day_seq),
+        None => format!(
+            "{} {}",
+            app.lang.platform(r.asked.platform),
+            r.asked.external_id
+        ),
+    }
+}
+
+fn secs_left(app: &App, due: Option<i64>) -> i64 {
+    due.map_or(0, |d| ((d - app.now.0) / 1000).max(0))
+}
+
+/// The standing notice, on the line toasts use: flashing until resolved or snoozed here.
+pub(super) fn notice_line(app: &App, f: &mut Frame, area: Rect, n: &Notice) {
+    let s = app.s();
+    let text = match &n.request {
+        // The order, the time left and the keys first: the items are cut on a narrow screen.
+        Some(r) => format!(
+            "⚠ {} {} · {} · {}",
+            request_order(app, r),
+            app.lang.decide_left(secs_left(app, n.due)),
+            s.notice_keys,
+            app.lang.request_kind(r),
+        ),
+        None => format!("⚠ {} · {}", n.message, s.notice_keys),
+    };
+    let bg = if app.flash_on {
+        Color::Red
+    } else {
+        Color::Yellow
+    };
+    let line = Line::from(Span::styled(
+        fit(&text, area.width as usize),
+        Style::default()
+            .fg(Color::Black)
+            .bg(bg)
+            .add_modifier(Modifier::BOLD),
+    ));
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// The decision on a customer's request: what is asked, why, the time left, the keys.
+pub(super) fn decision(app: &App, f: &mut Frame, area: Rect, r: &CustomerRequest) {
+    let s = app.s();
+    let inner = 60usize;
+    let mut lines = vec![
+        Line::from(Span::styled(
+            format!("{} · {}", s.request_title, request_order(app, r)),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(""),
+    ];
+    for l in wrap(&app.lang.request_kind(r), inner) {
+        lines.push(Line::from(l));
+    }
+    if !r.asked.reason.is_empty() {
+        for l in wrap(&format!("{}{}", s.customer_reason, r.asked.reason), inner) {
+            lines.push(Line::from(l));
+        }
+    }
+    let left = r.secs_left(Timestamp(app.now.0));
+    lines.push(Line::from(Span::styled(
+        app.lang.decide_left(left),
+        Style::default().fg(if left > 60 { Color::Yellow } else { Color::Red }),
+    )));
+    lines.push(Line::from(""));
+    lines.push(Line::from(s.decide_keys));
+    let rect = centered(area, inner as u16 + 4, lines.len() as u16 + 2);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(Color::Yellow)),
+        ),
+        rect,
     );
 }

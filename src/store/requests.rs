@@ -1,0 +1,214 @@
+//! Customers' requests the store decides (refunds, cancels): opened by the platform's push,
+//! decided by a manager (the decision queued for the platform in the same transaction, so it goes
+//! out exactly once), settled by the platform's answer or push.
+
+use super::payload::{DecisionPayload, PlatformPayload};
+use super::{StoreError, StoreEvent};
+use crate::model::request::{CustomerRequest, NewRequest, RequestItem, RequestKind, RequestState};
+use crate::model::{EventId, Platform, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+const COLUMNS: &str = "id, platform, external_id, kind, refund_id, items, reason, state, \
+    opened_at, decide_by, decided_by, decision_reason";
+
+fn from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<CustomerRequest> {
+    let text = |i: usize| r.get::<_, String>(i);
+    let platform = text(1)?.parse().unwrap_or(Platform::Meituan);
+    let external_id = text(2)?;
+    let items: Vec<RequestItem> = serde_json::from_str(&text(5)?).unwrap_or_default();
+    let order_id = super::read::order_id_by_external(conn, platform, &external_id)
+        .ok()
+        .flatten()
+        .map(|i| i.0);
+    Ok(CustomerRequest {
+        id: r.get(0)?,
+        order_id,
+        asked: NewRequest {
+            platform,
+            external_id,
+            kind: RequestKind::parse(&text(3)?).unwrap_or(RequestKind::FullRefund),
+            refund_id: text(4)?,
+            items,
+            reason: text(6)?,
+        },
+        state: RequestState::parse(&text(7)?).unwrap_or(RequestState::Failed),
+        opened_at: Timestamp(r.get(8)?),
+        decide_by: Timestamp(r.get(9)?),
+        decided_by: r.get(10)?,
+        decision_reason: r.get(11)?,
+    })
+}
+
+/// One request.
+pub fn request(conn: &Connection, id: i64) -> Result<Option<CustomerRequest>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM customer_request WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![id], |r| from_row(conn, r))
+        .optional()?)
+}
+
+/// Requests still waiting for the store or the platform, oldest first.
+pub fn live_requests(conn: &Connection) -> Result<Vec<CustomerRequest>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customer_request
+         WHERE state IN ('open', 'agreeing', 'rejecting') ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], |r| from_row(conn, r))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every request about one order, oldest first.
+pub fn requests_of(
+    conn: &Connection,
+    platform: Platform,
+    external_id: &str,
+) -> Result<Vec<CustomerRequest>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customer_request WHERE platform = ?1 AND external_id = ?2 ORDER BY id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![platform.as_str(), external_id], |r| {
+        from_row(conn, r)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn live(
+    tx: &Transaction<'_>,
+    platform: Platform,
+    external_id: &str,
+    kind: RequestKind,
+    refund_id: &str,
+) -> Result<Option<CustomerRequest>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM customer_request WHERE platform = ?1 AND external_id = ?2
+         AND kind = ?3 AND refund_id = ?4 AND state IN ('open', 'agreeing', 'rejecting')"
+    );
+    Ok(tx
+        .prepare_cached(&sql)?
+        .query_row(
+            params![platform.as_str(), external_id, kind.as_str(), refund_id],
+            |r| from_row(tx, r),
+        )
+        .optional()?)
+}
+
+fn changed(tx: &Transaction<'_>, id: i64) -> Result<(CustomerRequest, StoreEvent), StoreError> {
+    let r = request(tx, id)?.ok_or(StoreError::NoSuchRequest(id))?;
+    let event = StoreEvent::RequestChanged { request: r.clone() };
+    Ok((r, event))
+}
+
+/// A request as the platform opened it. A repeat of one still live is no news (`None`).
+pub(super) fn open(
+    tx: &Transaction<'_>,
+    asked: &NewRequest,
+    decide_within_ms: i64,
+    now: Timestamp,
+) -> Result<(Option<CustomerRequest>, Vec<StoreEvent>), StoreError> {
+    if live(
+        tx,
+        asked.platform,
+        &asked.external_id,
+        asked.kind,
+        &asked.refund_id,
+    )?
+    .is_some()
+    {
+        return Ok((None, vec![]));
+    }
+    let items = serde_json::to_string(&asked.items).expect("items serialise");
+    tx.prepare_cached(
+        "INSERT INTO customer_request (platform, external_id, kind, refund_id, items, reason,
+             state, opened_at, decide_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8)",
+    )?
+    .execute(params![
+        asked.platform.as_str(),
+        asked.external_id,
+        asked.kind.as_str(),
+        asked.refund_id,
+        items,
+        asked.reason,
+        now.0,
+        now.0.saturating_add(decide_within_ms),
+    ])?;
+    let (r, event) = changed(tx, tx.last_insert_rowid())?;
+    Ok((Some(r), vec![event]))
+}
+
+/// A manager's decision: checked, recorded, and queued for the platform in one transaction.
+pub(super) fn decide(
+    tx: &Transaction<'_>,
+    id: i64,
+    agree: bool,
+    reason: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<(CustomerRequest, Vec<StoreEvent>), StoreError> {
+    let r = request(tx, id)?.ok_or(StoreError::NoSuchRequest(id))?;
+    let next = r.decide(agree, reason)?;
+    tx.prepare_cached(
+        "UPDATE customer_request SET state = ?2, decided_by = ?3, decision_reason = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id, next.as_str(), by, reason])?;
+    let payload = PlatformPayload::Decision(DecisionPayload {
+        v: 1,
+        request_id: id,
+        platform: r.asked.platform,
+        external_id: r.asked.external_id.clone(),
+        kind: r.asked.kind,
+        refund_id: r.asked.refund_id.clone(),
+        agree,
+        reason: reason.to_string(),
+        decided_by: by.to_string(),
+        at: now.0,
+        event_id: EventId::new().0,
+    });
+    super::write::platform_row(tx, r.asked.platform, None, &payload, now)?;
+    let (r, event) = changed(tx, id)?;
+    Ok((r, vec![event, StoreEvent::OutboxChanged]))
+}
+
+/// The platform settled the live request of this kind (and refund id) on an order: by a push, or
+/// by answering the store's decision. `None` when no request was live (a push repeated, or a
+/// platform's decision nobody here asked for).
+pub(super) fn settle(
+    tx: &Transaction<'_>,
+    platform: Platform,
+    external_id: &str,
+    kind: RequestKind,
+    refund_id: &str,
+    state: RequestState,
+    now: Timestamp,
+) -> Result<(Option<CustomerRequest>, Vec<StoreEvent>), StoreError> {
+    let Some(r) = live(tx, platform, external_id, kind, refund_id)? else {
+        return Ok((None, vec![]));
+    };
+    close(tx, r.id, state, None, now)
+}
+
+/// Closes a request by id (the platform answered the decision, or refused it).
+pub(super) fn close(
+    tx: &Transaction<'_>,
+    id: i64,
+    state: RequestState,
+    note: Option<&str>,
+    now: Timestamp,
+) -> Result<(Option<CustomerRequest>, Vec<StoreEvent>), StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE customer_request SET state = ?2, closed_at = ?3,
+                 decision_reason = COALESCE(?4, decision_reason)
+             WHERE id = ?1 AND state IN ('open', 'agreeing', 'rejecting')",
+        )?
+        .execute(params![id, state.as_str(), now.0, note])?;
+    if n == 0 {
+        return Ok((None, vec![]));
+    }
+    let (r, event) = changed(tx, id)?;
+    Ok((Some(r), vec![event]))
+}

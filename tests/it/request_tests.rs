@@ -1,0 +1,425 @@
+//! Customers' requests the store decides, through the real HTTP path both ways: the simulated
+//! platform pushes the request, every screen gets a notice with a countdown, a manager (only a
+//! manager) decides, the decision goes to the platform once, and its effect on the order happens
+//! once when the platform confirms — by answer or by push, whichever comes first.
+
+use crate::common::within;
+use crate::platform_tests::{agent_edited, local_order, start_sim};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Notice, NoticeKind, Request, Topic};
+use flashpick::model::Platform;
+use flashpick::sim::SimHandle;
+use serde_json::{Value, json};
+
+/// A store whose manager is `boss`: (simulator, daemon, the picker's screen subscribed to orders
+/// and alerts, the manager's client, the platform's order id, its local id) for one accepted order
+/// of two W550 on `platform`.
+async fn store_with_order(
+    dir: &std::path::Path,
+    platform: Platform,
+) -> (
+    SimHandle,
+    flashpick::daemon::Daemon,
+    Client,
+    Client,
+    String,
+    i64,
+) {
+    crate::common::seed_db(dir, &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent_edited(dir, &sim, "push", |t| {
+        format!("{t}\n[staff]\nmanagers = [\"boss\"]\n")
+    })
+    .await;
+    sim.sim
+        .set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    let ext = sim
+        .sim
+        .new_order(platform, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let id = local_order(&mut c, &ext).await;
+    wait_state(&mut c, id, "accepted").await;
+    (sim, d, c, boss, ext, id)
+}
+
+async fn order_state(c: &mut Client, id: i64) -> String {
+    let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
+    o["order"]["state"].as_str().unwrap().to_string()
+}
+
+async fn wait_state(c: &mut Client, id: i64, want: &str) {
+    within(10, &format!("order {id} {want}"), async {
+        while order_state(c, id).await != want {
+            c.next_event().await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// W550's (on hand, reserved).
+async fn w550(c: &mut Client) -> (i64, i64) {
+    let s = c
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    (
+        s["items"][0]["on_hand"].as_i64().unwrap(),
+        s["items"][0]["reserved"].as_i64().unwrap(),
+    )
+}
+
+async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{}{path}", sim.addr))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{path}: {}",
+        r.text().await.unwrap()
+    );
+}
+
+async fn next_notice(c: &mut Client) -> Notice {
+    within(10, "a notice", async {
+        loop {
+            if let Event::Notice { notice } = c.next_event().await.unwrap() {
+                return *notice;
+            }
+        }
+    })
+    .await
+}
+
+async fn resolved(c: &mut Client, key: &str) -> String {
+    within(10, &format!("notice {key} resolved"), async {
+        loop {
+            if let Event::NoticeResolved { key: k, by } = c.next_event().await.unwrap()
+                && k == key
+            {
+                return by;
+            }
+        }
+    })
+    .await
+}
+
+async fn next_alert(c: &mut Client) -> String {
+    within(10, "an alert", async {
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap() {
+                return message;
+            }
+        }
+    })
+    .await
+}
+
+/// Effects the simulated platform recorded for the order, by action.
+fn effects(sim: &SimHandle, order: &str, action: &str) -> usize {
+    let st = sim.sim.snapshot();
+    st["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["order"] == order && e["action"] == action)
+        .count()
+}
+
+async fn decide(c: &mut Client, id: i64, agree: bool, reason: &str) -> Result<Value, String> {
+    c.request(Request::DecideRequest {
+        request_id: id,
+        agree,
+        reason: reason.into(),
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// How many cancel transitions the order has.
+fn cancels(d: &flashpick::daemon::Daemon, id: i64) -> i64 {
+    d.store()
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM order_transition WHERE order_id = ?1 AND to_state = 'cancelled'",
+                [id],
+                |r| r.get::<_, i64>(0),
+            )?)
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_refund_request_is_a_managers_decision_sent_once_and_cancels_when_agreed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, mut boss, ext, id) = store_with_order(dir.path(), Platform::Meituan).await;
+    assert_eq!(w550(&mut c).await, (20, 2));
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "apply", "reason": "买错了"}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    assert_eq!(n.kind, NoticeKind::Decision);
+    assert_eq!(n.order_id, Some(id));
+    assert!(n.message.contains("a full refund") && n.message.contains("买错了"));
+    let r = n.request.clone().unwrap();
+    // The countdown is the configured 10 minutes from when it arrived.
+    assert_eq!(n.due, Some(r.opened_at.0 + 600_000));
+    assert!(n.repeat_secs > 0);
+    // A screen that subscribes later sees it too.
+    let mut late = Client::connect(d.socket_path(), "test", Some("p2"))
+        .await
+        .unwrap();
+    late.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    assert_eq!(next_notice(&mut late).await.key, n.key);
+    // Not a picker's to decide; the order is untouched meanwhile.
+    let refused = decide(&mut c, r.id, true, "").await.unwrap_err();
+    assert!(refused.contains("only a manager"), "{refused}");
+    assert_eq!(order_state(&mut c, id).await, "accepted");
+
+    let answer = decide(&mut boss, r.id, true, "").await.unwrap();
+    assert_eq!(answer["request"]["state"], "agreeing");
+    assert!(resolved(&mut c, &n.key).await.contains("boss"));
+    // Deciding again is refused here: nothing more is sent.
+    let again = decide(&mut boss, r.id, false, "不行").await.unwrap_err();
+    assert!(again.contains("already"), "{again}");
+    // The platform takes it and pushes its own notice of the refund as well: the order is
+    // cancelled once and its stock released once.
+    wait_state(&mut c, id, "cancelled").await;
+    sim.sim
+        .wait_for("the platform's agree notice answered", 10, |st| {
+            // The request's push, then the outcome's.
+            (st.pushes
+                .iter()
+                .filter(|(_, m, o, ok)| m == "refund" && o == &ext && *ok)
+                .count()
+                >= 2)
+                .then_some(())
+        })
+        .await;
+    assert_eq!(w550(&mut c).await, (20, 0));
+    assert_eq!(effects(&sim, &ext, "full_refund_agree"), 1);
+    assert_eq!(cancels(&d, id), 1);
+    let list = boss.request(Request::ListRequests).await.unwrap();
+    assert_eq!(list["requests"], json!([]), "nothing is left waiting");
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_refund_request_leaves_the_order_to_be_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, mut boss, ext, id) = store_with_order(dir.path(), Platform::Meituan).await;
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "apply"}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    let r = n.request.unwrap();
+    // The platform shows the customer why: a rejection needs a reason.
+    let no_reason = decide(&mut boss, r.id, false, "  ").await.unwrap_err();
+    assert!(no_reason.contains("needs a reason"), "{no_reason}");
+    decide(&mut boss, r.id, false, "商品已打包").await.unwrap();
+    resolved(&mut c, &n.key).await;
+    sim.sim
+        .wait_for("the rejection", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| {
+                    e.order.as_deref() == Some(ext.as_str()) && e.action == "full_refund_reject"
+                })
+                .then_some(())
+        })
+        .await;
+    // Its push comes back too; the order goes on, its stock held.
+    sim.sim
+        .wait_for("the platform's reject notice answered", 10, |st| {
+            // The request's push, then the outcome's.
+            (st.pushes
+                .iter()
+                .filter(|(_, m, o, ok)| m == "refund" && o == &ext && *ok)
+                .count()
+                >= 2)
+                .then_some(())
+        })
+        .await;
+    assert_eq!(order_state(&mut c, id).await, "accepted");
+    assert_eq!(w550(&mut c).await, (20, 2));
+    assert_eq!(effects(&sim, &ext, "full_refund_reject"), 1);
+    let state: String = d
+        .store()
+        .read(move |c| Ok(flashpick::store::requests::request(c, r.id)?.unwrap().state))
+        .map(|s| s.as_str().to_string())
+        .unwrap();
+    assert_eq!(state, "rejected");
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_refund_request_names_its_items_and_an_agreed_one_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, mut boss, ext, _id) = store_with_order(dir.path(), Platform::Meituan).await;
+    // Withdrawn before anyone decided: the notice goes away by itself.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "part", "refund_id": "PR1", "items": [["W550", 1]]}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    let r = n.request.clone().unwrap();
+    assert_eq!(r.asked.items.len(), 1);
+    assert_eq!(
+        (r.asked.items[0].code.as_deref(), r.asked.items[0].count),
+        (Some("W550"), 1)
+    );
+    assert!(n.message.contains("a refund of"), "{}", n.message);
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "cancelRefund", "refund_id": "PR1", "items": [["W550", 1]]}),
+    )
+    .await;
+    assert_eq!(resolved(&mut c, &n.key).await, "withdrawn");
+    // Asked again, agreed by the manager: the platform answers and pushes its notice; the
+    // screens are told to take the unit out once.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "part", "refund_id": "PR2", "items": [["W550", 1]]}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    decide(&mut boss, n.request.unwrap().id, true, "")
+        .await
+        .unwrap();
+    let alert = next_alert(&mut c).await;
+    assert!(alert.contains("×1 agreed: take them out"), "{alert}");
+    sim.sim
+        .wait_for("the platform's agree notice answered", 10, |st| {
+            // Two requests, one withdrawn, then the agreement.
+            (st.pushes
+                .iter()
+                .filter(|(_, m, o, ok)| m == "partrefund" && o == &ext && *ok)
+                .count()
+                >= 4)
+                .then_some(())
+        })
+        .await;
+    // The same notice again (the platform retries): still once.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "agree", "refund_id": "PR2", "items": [["W550", 1]]}),
+    )
+    .await;
+    // A notice of a kind not known comes after it: everything the repeat caused is before.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "partly?", "refund_id": "PR2", "items": [["W550", 1]]}),
+    )
+    .await;
+    loop {
+        let a = next_alert(&mut c).await;
+        assert!(!a.contains("take them out"), "told twice: {a}");
+        if a.contains("unknown kind") {
+            break;
+        }
+    }
+    assert_eq!(effects(&sim, &ext, "part_refund_agree"), 1);
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jd_cancel_request_is_decided_either_way_and_a_refused_decision_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, mut boss, ext, id) = store_with_order(dir.path(), Platform::Jddj).await;
+    sim_post(&sim, "/sim/cancel_request", json!({"order_id": ext})).await;
+    let n = next_notice(&mut c).await;
+    assert!(n.message.contains("to cancel the order"), "{}", n.message);
+    decide(&mut boss, n.request.unwrap().id, true, "")
+        .await
+        .unwrap();
+    wait_state(&mut c, id, "cancelled").await;
+    assert_eq!(effects(&sim, &ext, "cancel_agree"), 1);
+    assert_eq!(w550(&mut c).await, (20, 0));
+
+    // Rejected: the order goes on.
+    let ext2 = sim
+        .sim
+        .new_order(Platform::Jddj, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let id2 = local_order(&mut c, &ext2).await;
+    wait_state(&mut c, id2, "accepted").await;
+    sim_post(&sim, "/sim/cancel_request", json!({"order_id": ext2})).await;
+    let n = next_notice(&mut c).await;
+    decide(&mut boss, n.request.unwrap().id, false, "已出库")
+        .await
+        .unwrap();
+    sim.sim
+        .wait_for("the rejection", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| e.order.as_deref() == Some(ext2.as_str()) && e.action == "cancel_reject")
+                .then_some(())
+        })
+        .await;
+    assert_eq!(order_state(&mut c, id2).await, "accepted");
+
+    // The customer cancelled meanwhile: JD refuses the decision, the request closes as failed
+    // and the manager is told what to do.
+    let ext3 = sim
+        .sim
+        .new_order(Platform::Jddj, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let id3 = local_order(&mut c, &ext3).await;
+    wait_state(&mut c, id3, "accepted").await;
+    sim_post(&sim, "/sim/cancel_request", json!({"order_id": ext3})).await;
+    let n = next_notice(&mut c).await;
+    sim.sim.cancel(Platform::Jddj, &ext3).await.unwrap();
+    wait_state(&mut c, id3, "cancelled").await;
+    let rid = n.request.unwrap().id;
+    decide(&mut boss, rid, true, "").await.unwrap();
+    let alert = within(10, "the refusal told", async {
+        loop {
+            let a = next_alert(&mut c).await;
+            if a.contains("refused the store's decision") {
+                return a;
+            }
+        }
+    })
+    .await;
+    assert!(
+        alert.contains(&ext3) && alert.contains("订单已取消"),
+        "{alert}"
+    );
+    let state = d
+        .store()
+        .read(move |c| Ok(flashpick::store::requests::request(c, rid)?.unwrap().state))
+        .unwrap();
+    assert_eq!(state.as_str(), "failed");
+    d.shutdown().await;
+}
