@@ -88,6 +88,7 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
                     short_reason: None,
                     unit_price: Fen(350),
                     weighed_g: None,
+                    put_back: 0,
                 })
                 .collect(),
         },

@@ -128,6 +128,28 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
                     order_id: Some(view.order.id.0),
                 });
             }
+            if cause == "refund" {
+                let back: Vec<String> = view
+                    .order
+                    .lines
+                    .iter()
+                    .filter(|l| l.put_back > 0)
+                    .map(|l| format!("{} ×{}", l.name, l.put_back))
+                    .collect();
+                let what = if back.is_empty() {
+                    "fewer units to pick: follow the pick list".to_string()
+                } else {
+                    format!("take out of the bag and put back {}", back.join(", "))
+                };
+                out.push(Event::Alert {
+                    level: "warning".into(),
+                    message: format!(
+                        "order #{}: the customer's partial refund was granted: {what}",
+                        view.order.day_seq
+                    ),
+                    order_id: Some(view.order.id.0),
+                });
+            }
             out.insert(
                 0,
                 Event::OrderChanged {

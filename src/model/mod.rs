@@ -23,8 +23,8 @@ pub use ids::{EventId, OrderId, Platform, SkuCode, Timestamp};
 pub use lang::Lang;
 pub use money::Fen;
 pub use order::{
-    CancelSource, Order, OrderEvent, OrderLine, OrderState, Report, ScanMatch, ShortReason,
-    Transition, TransitionError, UnknownItem, match_scan,
+    CancelSource, Order, OrderEvent, OrderLine, OrderState, RefundLine, Report, ScanMatch,
+    ShortReason, Transition, TransitionError, UnknownItem, match_scan,
 };
 pub use scan::{ScanOutcome, ScanPlan, ScannedItem, plan_scan};
 pub use sla::{SlaPolicy, SlaState};

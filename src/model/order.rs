@@ -160,6 +160,23 @@ pub struct OrderLine {
     /// For weighed lines: the grams the scale labels actually said (the ledger moves these).
     #[serde(default)]
     pub weighed_g: Option<i64>,
+    /// Units picked that a refund took off the order: out of the tote and back on the shelf
+    /// (`confirm_return` books them back).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub put_back: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// Units of one line a customer's refund takes off the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// Line.
+    pub line: u32,
+    /// Units (or grams) refunded.
+    pub qty: i64,
 }
 
 impl OrderLine {
@@ -300,6 +317,14 @@ pub enum OrderEvent {
     },
     /// Staff confirm the picked units of a cancelled order are back on the shelf.
     ConfirmReturn,
+    /// The platform granted a customer's partial refund: those units leave the order (reserved
+    /// ones are released, picked ones go back to the shelf). After hand-over it is only recorded.
+    Refund {
+        /// The platform's refund id.
+        refund_id: String,
+        /// What leaves, per line.
+        lines: Vec<RefundLine>,
+    },
 }
 
 impl OrderEvent {
@@ -338,6 +363,7 @@ impl OrderEvent {
             OrderEvent::HandOver => "hand_over",
             OrderEvent::Cancel { .. } => "cancel",
             OrderEvent::ConfirmReturn => "confirm_return",
+            OrderEvent::Refund { .. } => "refund",
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::ids::SkuCode;
 use super::order::{
     AdjustLine, CancelSource, MAX_BAGS, MAX_REASON_BYTES, Order, OrderEvent, OrderLine, OrderState,
-    Report, ShortReason, Transition, TransitionError,
+    RefundLine, Report, ShortReason, Transition, TransitionError,
 };
 use super::stock::{MAX_QTY, MoveKind, StockEffect, StockFigures};
 use std::collections::BTreeMap;
@@ -84,6 +84,11 @@ pub fn transition(
         (S::Cancelled, OrderEvent::ConfirmReturn) if order.return_pending => {
             confirm_return(order, &mut step)
         }
+        (_, OrderEvent::ConfirmReturn) if order.return_pending => put_back(order, &mut step),
+        (
+            S::New | S::Accepted | S::Picking | S::Picked | S::Packed | S::HandedOver,
+            OrderEvent::Refund { lines, .. },
+        ) => refund(order, lines, &mut step)?,
         _ => return Err(refuse()),
     }
     Ok(Transition {
@@ -299,7 +304,7 @@ fn cancel(order: &Order, by: CancelSource, reason: &str, step: &mut Step) {
             step.stock.push(reserve(&l.sku, -l.remaining()));
         }
     }
-    step.next.return_pending = order.lines.iter().any(|l| l.picked > 0);
+    step.next.return_pending = order.lines.iter().any(|l| l.picked > 0 || l.put_back > 0);
     step.next.state = S::Cancelled;
     step.next.cancel_reason = Some(reason.to_string());
     if by == CancelSource::Store {
@@ -309,18 +314,85 @@ fn cancel(order: &Order, by: CancelSource, reason: &str, step: &mut Step) {
     }
 }
 
-/// Staff put a cancelled order's picked goods back on the shelf.
+/// Staff put a cancelled order's picked goods back on the shelf (and what a refund took off it
+/// before).
 fn confirm_return(order: &Order, step: &mut Step) {
-    for l in order.lines.iter().filter(|l| l.picked > 0) {
+    for l in order
+        .lines
+        .iter()
+        .filter(|l| l.picked > 0 || l.put_back > 0)
+    {
         step.stock.push(StockEffect {
             sku: l.sku.clone(),
             kind: MoveKind::CancelReturn,
             // What physically left the shelf: the labels' weight for weighed lines.
-            on_hand_delta: l.weighed_g.unwrap_or(l.picked),
+            on_hand_delta: l.weighed_g.unwrap_or(l.picked) + l.put_back,
             reserved_delta: 0,
         });
     }
+    for l in &mut step.next.lines {
+        l.put_back = 0;
+    }
     step.next.return_pending = false;
+}
+
+/// Staff put back what a refund took out of a live order's tote.
+fn put_back(order: &Order, step: &mut Step) {
+    for l in order.lines.iter().filter(|l| l.put_back > 0) {
+        step.stock.push(StockEffect {
+            sku: l.sku.clone(),
+            kind: MoveKind::CancelReturn,
+            on_hand_delta: l.put_back,
+            reserved_delta: 0,
+        });
+    }
+    for l in &mut step.next.lines {
+        l.put_back = 0;
+    }
+    step.next.return_pending = false;
+}
+
+/// A customer's partial refund, granted: the units leave the order. What was still to pick is
+/// released; units already reported short need nothing more; units already picked go on the
+/// put-back list. After hand-over the goods are gone: the refund is only recorded.
+fn refund(order: &Order, lines: &[RefundLine], step: &mut Step) -> Result<(), TransitionError> {
+    if order.state == OrderState::HandedOver {
+        return Ok(());
+    }
+    let holds = order.state.holds_reservation();
+    for r in lines {
+        let l = line_mut(&mut step.next, r.line)?;
+        positive(r.qty)?;
+        if r.qty > l.qty {
+            return Err(TransitionError::OverPick {
+                line: r.line,
+                qty: r.qty,
+                remaining: l.qty,
+            });
+        }
+        let mut left = r.qty;
+        let from_remaining = left.min(l.remaining());
+        left -= from_remaining;
+        let from_short = left.min(l.short);
+        left -= from_short;
+        l.short -= from_short;
+        if l.short == 0 {
+            l.short_reason = None;
+        }
+        // What is left came out of the tote.
+        l.picked -= left;
+        l.put_back += left;
+        if let Some(g) = l.weighed_g.as_mut() {
+            *g = (*g - left).max(0);
+        }
+        l.qty -= r.qty;
+        if holds && from_remaining > 0 {
+            let sku = l.sku.clone();
+            step.stock.push(reserve(&sku, -from_remaining));
+        }
+    }
+    step.next.return_pending = step.next.lines.iter().any(|l| l.put_back > 0);
+    Ok(())
 }
 
 fn reserve(sku: &SkuCode, qty: i64) -> StockEffect {

@@ -2,10 +2,13 @@
 //! decided by a manager (the decision queued for the platform in the same transaction, so it goes
 //! out exactly once), settled by the platform's answer or push.
 
+use super::StoreOptions;
 use super::payload::{DecisionPayload, PlatformPayload};
 use super::{StoreError, StoreEvent};
 use crate::model::request::{CustomerRequest, NewRequest, RequestItem, RequestKind, RequestState};
-use crate::model::{EventId, Platform, Timestamp};
+use crate::model::{
+    EventId, OrderEvent, OrderId, Platform, RefundLine, Timestamp, TransitionError,
+};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 const COLUMNS: &str = "id, platform, external_id, kind, refund_id, items, reason, state, \
@@ -178,22 +181,23 @@ pub(super) fn decide(
 /// platform's decision nobody here asked for).
 pub(super) fn settle(
     tx: &Transaction<'_>,
+    o: &StoreOptions,
     platform: Platform,
     external_id: &str,
     kind: RequestKind,
     refund_id: &str,
     state: RequestState,
-    now: Timestamp,
 ) -> Result<(Option<CustomerRequest>, Vec<StoreEvent>), StoreError> {
     let Some(r) = live(tx, platform, external_id, kind, refund_id)? else {
         return Ok((None, vec![]));
     };
-    close(tx, r.id, state, None, now)
+    close(tx, o, r.id, state, None, o.clock.now())
 }
 
 /// Closes a request by id (the platform answered the decision, or refused it).
 pub(super) fn close(
     tx: &Transaction<'_>,
+    o: &StoreOptions,
     id: i64,
     state: RequestState,
     note: Option<&str>,
@@ -210,5 +214,167 @@ pub(super) fn close(
         return Ok((None, vec![]));
     }
     let (r, event) = changed(tx, id)?;
-    Ok((Some(r), vec![event]))
+    let mut events = vec![event];
+    if state == RequestState::Agreed && r.asked.kind == RequestKind::PartRefund {
+        events.extend(take_off(tx, o, &r, now)?);
+    }
+    Ok((Some(r), events))
+}
+
+/// A granted partial refund takes its units off the order, once (`applied_at`), in the
+/// transaction that records it granted. Items are matched to lines by code (the sku or the
+/// platform's merchant code), then name; weighed lines count in portions of `unit_g`. What does
+/// not match is left for a person (the alert names it); more than a line holds is cut to it.
+fn take_off(
+    tx: &Transaction<'_>,
+    o: &StoreOptions,
+    r: &CustomerRequest,
+    now: Timestamp,
+) -> Result<Vec<StoreEvent>, StoreError> {
+    let done = tx
+        .prepare_cached(
+            "UPDATE customer_request SET applied_at = ?2 WHERE id = ?1 AND applied_at IS NULL",
+        )?
+        .execute(params![r.id, now.0])?;
+    let Some(order) = r.order_id.filter(|_| done == 1) else {
+        return Ok(vec![]);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT line_no, sku, merchant_code, name, unit_g, qty - refunded FROM order_line
+         WHERE order_id = ?1",
+    )?;
+    type Line = (u32, String, Option<String>, String, Option<i64>, i64);
+    let lines: Vec<Line> = stmt
+        .query_map([order], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut refund = Vec::new();
+    for item in r.asked.items.iter().filter(|i| i.count > 0) {
+        let by_code = |l: &&Line| {
+            item.code
+                .as_deref()
+                .is_some_and(|c| c == l.1 || l.2.as_deref() == Some(c))
+        };
+        let by_name = |l: &&Line| !item.name.is_empty() && item.name == l.3;
+        let Some(l) = lines
+            .iter()
+            .find(by_code)
+            .or_else(|| lines.iter().find(by_name))
+        else {
+            continue;
+        };
+        let qty = item
+            .count
+            .saturating_mul(l.4.filter(|g| *g > 0).unwrap_or(1));
+        let already: i64 = refund
+            .iter()
+            .filter(|x: &&RefundLine| x.line == l.0)
+            .map(|x| x.qty)
+            .sum();
+        let qty = qty.min(l.5 - already);
+        if qty > 0 {
+            refund.push(RefundLine { line: l.0, qty });
+        }
+    }
+    if refund.is_empty() {
+        return Ok(vec![]);
+    }
+    let event = OrderEvent::Refund {
+        refund_id: r.asked.refund_id.clone(),
+        lines: refund,
+    };
+    match super::write::apply(tx, o, OrderId(order), &event, "platform", None) {
+        Ok((_, events)) => Ok(events),
+        // Cancelled meanwhile: nothing left to take off.
+        Err(StoreError::Transition(TransitionError::NotAllowed { .. })) => Ok(vec![]),
+        Err(e) => Err(e),
+    }
+}
+
+/// A partial refund the platform granted without the store having seen it asked (decided on
+/// the platform's console, or the store's own refund after a short pick coming back): recorded
+/// once by its refund id and taken off the order — unless every item is a line the store itself
+/// reported short (then it is the store's own, already accounted for). `None`: known already.
+pub(super) fn granted_unseen(
+    tx: &Transaction<'_>,
+    o: &StoreOptions,
+    asked: &NewRequest,
+    now: Timestamp,
+) -> Result<(Option<CustomerRequest>, Vec<StoreEvent>), StoreError> {
+    let seen: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM customer_request WHERE platform = ?1 AND external_id = ?2
+                 AND kind = ?3 AND refund_id = ?4 AND (state = 'agreed' OR applied_at IS NOT NULL))",
+        )?
+        .query_row(
+            params![
+                asked.platform.as_str(),
+                asked.external_id,
+                asked.kind.as_str(),
+                asked.refund_id
+            ],
+            |r| r.get(0),
+        )?;
+    if seen {
+        return Ok((None, vec![]));
+    }
+    let own = store_refunded(tx, asked)?;
+    let items = serde_json::to_string(&asked.items).expect("items serialise");
+    tx.prepare_cached(
+        "INSERT INTO customer_request (platform, external_id, kind, refund_id, items, reason,
+             state, opened_at, decide_by, closed_at, applied_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'agreed', ?7, ?7, ?7, ?8)",
+    )?
+    .execute(params![
+        asked.platform.as_str(),
+        asked.external_id,
+        asked.kind.as_str(),
+        asked.refund_id,
+        items,
+        asked.reason,
+        now.0,
+        own.then_some(now.0),
+    ])?;
+    let (r, event) = changed(tx, tx.last_insert_rowid())?;
+    let mut events = vec![event];
+    if !own {
+        events.extend(take_off(tx, o, &r, now)?);
+    }
+    Ok((Some(r), events))
+}
+
+/// Whether every item is a line of the order the store reported short by at least its count.
+fn store_refunded(tx: &Transaction<'_>, asked: &NewRequest) -> Result<bool, StoreError> {
+    let Some(order) = super::read::order_id_by_external(tx, asked.platform, &asked.external_id)?
+    else {
+        return Ok(false);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT sku, merchant_code, name, short, unit_g FROM order_line WHERE order_id = ?1",
+    )?;
+    type Line = (String, Option<String>, String, i64, Option<i64>);
+    let lines: Vec<Line> = stmt
+        .query_map([order.0], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(!asked.items.is_empty()
+        && asked.items.iter().all(|i| {
+            lines.iter().any(|l| {
+                let named = i
+                    .code
+                    .as_deref()
+                    .is_some_and(|c| c == l.0 || l.1.as_deref() == Some(c))
+                    || (!i.name.is_empty() && i.name == l.2);
+                named && l.3 >= i.count.saturating_mul(l.4.filter(|g| *g > 0).unwrap_or(1))
+            })
+        }))
 }

@@ -261,6 +261,15 @@ pub const MIGRATIONS: &[&str] = &[
         WHERE state IN ('open', 'agreeing', 'rejecting');
     CREATE INDEX customer_request_by_order ON customer_request(platform, external_id);
     "#,
+    // 13: a granted partial refund takes units off an order once (`applied_at`): `qty` stays
+    // what was ordered (its CHECKs stand), `refunded` is what refunds took off; picked units it
+    // took out of the tote wait on the put-back list (`put_back`) until staff confirm.
+    r#"
+    ALTER TABLE customer_request ADD COLUMN applied_at INTEGER;
+    ALTER TABLE order_line ADD COLUMN put_back INTEGER NOT NULL DEFAULT 0 CHECK (put_back >= 0);
+    ALTER TABLE order_line ADD COLUMN refunded INTEGER NOT NULL DEFAULT 0
+        CHECK (refunded >= 0 AND refunded <= qty);
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

@@ -217,15 +217,7 @@ impl Store {
     ) -> Result<Option<CustomerRequest>, StoreError> {
         let (external_id, refund_id) = (external_id.to_string(), refund_id.to_string());
         self.write(move |tx, o| {
-            requests::settle(
-                tx,
-                platform,
-                &external_id,
-                kind,
-                &refund_id,
-                state,
-                o.clock.now(),
-            )
+            requests::settle(tx, o, platform, &external_id, kind, &refund_id, state)
         })
         .await
     }
@@ -237,7 +229,17 @@ impl Store {
         state: RequestState,
         note: Option<String>,
     ) -> Result<Option<CustomerRequest>, StoreError> {
-        self.write(move |tx, o| requests::close(tx, id, state, note.as_deref(), o.clock.now()))
+        self.write(move |tx, o| requests::close(tx, o, id, state, note.as_deref(), o.clock.now()))
+            .await
+    }
+
+    /// A partial refund the platform granted that nobody here saw asked: recorded once by its
+    /// refund id and taken off the order (unless it is the store's own short-pick refund).
+    pub async fn refund_granted_unseen(
+        &self,
+        asked: NewRequest,
+    ) -> Result<Option<CustomerRequest>, StoreError> {
+        self.write(move |tx, o| requests::granted_unseen(tx, o, &asked, o.clock.now()))
             .await
     }
 

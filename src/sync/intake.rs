@@ -260,24 +260,28 @@ pub async fn meituan_refund(
             Ok(())
         }
         N::Agreed => {
+            // Once per request: the store's own decision may have been answered first, or the
+            // platform pushes the same notice again; a granted partial refund takes its units
+            // off the order in the same transaction that records it.
             let settled = settle(RequestState::Agreed).await?;
-            if settled.is_none() && already_agreed(store, platform, &ext, &push).await? {
-                // Once per refund: the store's decision was answered first, or the platform
-                // pushed the same notice again.
-                return Ok(());
+            if push.kind == RequestKind::FullRefund {
+                let reason = format!("顾客退款 refund agreed ({})", push.reason);
+                return cancelled_by_platform(store, platform, &ext, &reason)
+                    .await
+                    .map(|_| ());
             }
-            let reason = format!("顾客退款 refund agreed ({})", push.reason);
-            agreed(
-                store,
-                alerts,
-                platform,
-                &ext,
-                push.kind,
-                &push.items,
-                &reason,
-                settled.is_some(),
-            )
-            .await
+            if settled.is_none() {
+                let asked = NewRequest {
+                    platform,
+                    external_id: ext.clone(),
+                    kind: push.kind,
+                    refund_id: push.refund_id.clone(),
+                    items: push.items.clone(),
+                    reason: push.reason.clone(),
+                };
+                store.refund_granted_unseen(asked).await?;
+            }
+            Ok(())
         }
         N::Rejected | N::Withdrawn => {
             let state = if push.notice == N::Rejected {
@@ -314,92 +318,6 @@ pub async fn meituan_refund(
     }
 }
 
-/// Whether this request was agreed here before (by its kind and refund id).
-async fn already_agreed(
-    store: &Store,
-    platform: Platform,
-    external_id: &str,
-    push: &RefundPush,
-) -> Result<bool, StoreError> {
-    let ext = external_id.to_string();
-    let list = store
-        .read_async(move |c| store::requests::requests_of(c, platform, &ext))
-        .await?;
-    Ok(list.iter().any(|r| {
-        r.asked.kind == push.kind
-            && r.asked.refund_id == push.refund_id
-            && r.state == RequestState::Agreed
-    }))
-}
-
-/// A request the platform granted: a full refund or a cancel ends the order (once: a cancelled
-/// order is not cancelled again); the items of a partial refund are told to the order's screens.
-/// `known`: the store had this request open (else the platform granted one nobody here saw, such
-/// as the refund the store itself asked for after a short pick, which is already accounted for).
-#[allow(clippy::too_many_arguments)]
-async fn agreed(
-    store: &Store,
-    alerts: &Alerts,
-    platform: Platform,
-    external_id: &str,
-    kind: RequestKind,
-    items: &[RequestItem],
-    reason: &str,
-    known: bool,
-) -> Result<(), StoreError> {
-    if kind.cancels() {
-        return cancelled_by_platform(store, platform, external_id, reason)
-            .await
-            .map(|_| ());
-    }
-    let id = local_id(store, platform, external_id).await?;
-    if !known && store_refunded(store, id, items).await? {
-        tracing::info!(order = %external_id, "the store's own partial refund came back agreed: already accounted for");
-        return Ok(());
-    }
-    let what: Vec<String> = items.iter().map(RequestItem::label).collect();
-    alerts(
-        "warning",
-        format!(
-            "{} order {external_id}: refund of {} agreed: take them out of the order",
-            platform.label(),
-            if what.is_empty() {
-                "items not named".to_string()
-            } else {
-                what.join("、")
-            }
-        ),
-        id,
-    );
-    Ok(())
-}
-
-/// Whether every item of an agreed partial refund is a line the store itself reported short
-/// (by its code): then the refund is the store's own, already taken off the order.
-async fn store_refunded(
-    store: &Store,
-    order: Option<i64>,
-    items: &[RequestItem],
-) -> Result<bool, StoreError> {
-    let Some(id) = order else {
-        return Ok(false);
-    };
-    let Some(o) = store
-        .read_async(move |c| store::load_order(c, crate::model::OrderId(id)))
-        .await?
-    else {
-        return Ok(false);
-    };
-    Ok(!items.is_empty()
-        && items.iter().all(|i| {
-            o.lines.iter().any(|l| {
-                l.short >= i.count
-                    && (i.code.as_deref() == Some(l.sku.0.as_str())
-                        || (!i.name.is_empty() && i.name == l.name))
-            })
-        }))
-}
-
 /// The platform answered a manager's decision: `Ok` it took it (the request is settled and its
 /// effect happens now, once), `Err` it refused it (decided already, by itself or on its
 /// console): the request is closed as failed and a person is told.
@@ -416,28 +334,17 @@ pub async fn decision_answered(
             } else {
                 RequestState::Rejected
             };
-            let Some(r) = store.close_request(d.request_id, state, None).await? else {
-                // A push settled it first, and did what it asked.
-                return Ok(());
-            };
-            if d.agree {
+            // A push may have settled it first, and done what it asked; a granted partial
+            // refund is taken off the order by the store as it records it.
+            let closed = store.close_request(d.request_id, state, None).await?;
+            if closed.is_some() && d.agree && d.kind.cancels() {
                 let reason = match d.kind {
                     RequestKind::Cancel => {
                         "顾客申请取消（已同意） customer's cancel agreed".to_string()
                     }
                     _ => format!("顾客退款（已同意） refund agreed by {}", d.decided_by),
                 };
-                agreed(
-                    store,
-                    alerts,
-                    d.platform,
-                    &d.external_id,
-                    d.kind,
-                    &r.asked.items,
-                    &reason,
-                    true,
-                )
-                .await?;
+                cancelled_by_platform(store, d.platform, &d.external_id, &reason).await?;
             }
             Ok(())
         }

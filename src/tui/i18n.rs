@@ -339,6 +339,14 @@ impl Lang {
         }
     }
 
+    /// "Order #23: part refunded".
+    pub fn refunded(self, seq: u32) -> String {
+        match self {
+            Lang::Zh => format!("订单 #{seq} 部分退款已同意！"),
+            Lang::En => format!("Order #{seq}: partial refund GRANTED!"),
+        }
+    }
+
     /// "Order #23 was cancelled".
     pub fn cancelled(self, seq: u32) -> String {
         match self {

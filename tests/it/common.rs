@@ -103,6 +103,7 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
                 short_reason: None,
                 unit_price: Fen(100),
                 weighed_g: None,
+                put_back: 0,
             })
             .collect(),
         return_pending: false,

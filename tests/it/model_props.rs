@@ -177,6 +177,7 @@ impl Sim {
                         short_reason: None,
                         unit_price: Fen(100),
                         weighed_g: None,
+                        put_back: 0,
                     })
                     .collect(),
                 return_pending: false,

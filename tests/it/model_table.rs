@@ -79,6 +79,11 @@ fn events() -> Vec<OrderEvent> {
             grams: 1,
             tolerance_pct: 10,
         },
+        // A customer's partial refund of one unit of line 1.
+        OrderEvent::Refund {
+            refund_id: "R1".into(),
+            lines: vec![flashpick::model::RefundLine { line: 1, qty: 1 }],
+        },
     ]
 }
 
@@ -88,14 +93,42 @@ fn every_state_and_event_is_allowed_or_refused_as_specified() {
     // Rows: states; columns: the events above, in order. `Ok(state)` or the refusal's name.
     type E = Result<OrderState, &'static str>;
     const N: E = Err("not_allowed");
-    let table: [(OrderState, [E; 12]); 7] = [
+    let table: [(OrderState, [E; 13]); 7] = [
         (
             New,
-            [Ok(Accepted), N, N, N, N, N, N, N, N, Ok(Cancelled), N, N],
+            [
+                Ok(Accepted),
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                Ok(Cancelled),
+                N,
+                N,
+                Ok(New),
+            ],
         ),
         (
             Accepted,
-            [N, Ok(Picking), N, N, N, N, N, N, N, Ok(Cancelled), N, N],
+            [
+                N,
+                Ok(Picking),
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                Ok(Cancelled),
+                N,
+                N,
+                Ok(Accepted),
+            ],
         ),
         (
             Picking,
@@ -112,18 +145,50 @@ fn every_state_and_event_is_allowed_or_refused_as_specified() {
                 Ok(Cancelled),
                 N,
                 Ok(Picking),
+                Ok(Picking),
             ],
         ),
         (
             Picked,
-            [N, N, N, N, N, N, N, Ok(Packed), N, Ok(Cancelled), N, N],
+            [
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                Ok(Packed),
+                N,
+                Ok(Cancelled),
+                N,
+                N,
+                Ok(Picked),
+            ],
         ),
         (
             Packed,
-            [N, N, N, N, N, N, N, N, Ok(HandedOver), Ok(Cancelled), N, N],
+            [
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                N,
+                Ok(HandedOver),
+                Ok(Cancelled),
+                N,
+                N,
+                Ok(Packed),
+            ],
         ),
-        (HandedOver, [N, N, N, N, N, N, N, N, N, N, N, N]),
-        (Cancelled, [N, N, N, N, N, N, N, N, N, N, N, N]),
+        (
+            HandedOver,
+            [N, N, N, N, N, N, N, N, N, N, N, N, Ok(HandedOver)],
+        ),
+        (Cancelled, [N, N, N, N, N, N, N, N, N, N, N, N, N]),
     ];
     let mut checked = 0;
     for (state, row) in table {
@@ -142,7 +207,7 @@ fn every_state_and_event_is_allowed_or_refused_as_specified() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7 * 12);
+    assert_eq!(checked, 7 * 13);
 }
 
 #[test]
@@ -466,4 +531,72 @@ fn only_accept_and_short_read_stock_figures() {
         }
     }
     assert_eq!(read, 7 * 2, "accept and short, in every state");
+}
+
+fn refund_of(line: u32, qty: i64) -> OrderEvent {
+    OrderEvent::Refund {
+        refund_id: "R1".into(),
+        lines: vec![flashpick::model::RefundLine { line, qty }],
+    }
+}
+
+/// A customer's granted partial refund while picking: what was still to pick is released, what
+/// was picked goes on the put-back list (booked back when staff confirm), the platform is told
+/// nothing (it granted the refund); more than the line holds is refused; after hand-over the
+/// refund is only recorded.
+#[test]
+fn a_refund_releases_what_was_to_pick_and_puts_back_what_was_picked() {
+    // Line 1: 2 ordered, 1 picked.
+    let order = fixture(OrderState::Picking);
+    let t = transition(&order, &refund_of(1, 2), &plenty).unwrap();
+    assert!(t.reports.is_empty());
+    let l = &t.order.lines[0];
+    assert_eq!((l.qty, l.picked, l.short, l.put_back), (0, 0, 0, 1));
+    assert!(t.order.return_pending);
+    let reserved: i64 = t.stock.iter().map(|e| e.reserved_delta).sum();
+    let on_hand: i64 = t.stock.iter().map(|e| e.on_hand_delta).sum();
+    assert_eq!((reserved, on_hand), (-1, 0), "the unit to pick is released");
+    assert_eq!(t.order.reserved_qty(), 1, "line 2 still holds its unit");
+    let back = transition(&t.order, &OrderEvent::ConfirmReturn, &plenty).unwrap();
+    assert_eq!(back.order.state, OrderState::Picking);
+    assert!(!back.order.return_pending);
+    assert_eq!(back.order.lines[0].put_back, 0);
+    let returned: i64 = back.stock.iter().map(|e| e.on_hand_delta).sum();
+    assert_eq!(returned, 1, "the picked unit is back on the shelf");
+
+    // One unit of two, nothing picked yet: only released.
+    let t = transition(&order, &refund_of(2, 1), &plenty).unwrap();
+    assert_eq!(t.order.lines[1].qty, 0);
+    assert!(!t.order.return_pending);
+    // More than the line holds.
+    assert_eq!(
+        err_name(&transition(&order, &refund_of(1, 3), &plenty).unwrap_err()),
+        "over_pick"
+    );
+    // Units already reported short are refunded without a put-back.
+    let short = transition(
+        &order,
+        &OrderEvent::Short {
+            line: 1,
+            qty: 1,
+            reason: ShortReason::OutOfStock,
+        },
+        &plenty,
+    )
+    .unwrap()
+    .order;
+    let t = transition(&short, &refund_of(1, 1), &plenty).unwrap();
+    let l = &t.order.lines[0];
+    assert_eq!((l.qty, l.picked, l.short, l.put_back), (1, 1, 0, 0));
+    assert!(t.stock.is_empty());
+    // Handed over: recorded, nothing moves.
+    let gone = fixture(OrderState::HandedOver);
+    let t = transition(&gone, &refund_of(1, 1), &plenty).unwrap();
+    assert_eq!(t.order, gone);
+    assert!(t.stock.is_empty());
+    // Packed: the bag is opened, the unit goes back.
+    let packed = fixture(OrderState::Packed);
+    let t = transition(&packed, &refund_of(1, 1), &plenty).unwrap();
+    assert_eq!(t.order.lines[0].put_back, 1);
+    assert!(t.order.return_pending);
 }

@@ -210,14 +210,14 @@ async fn a_refused_refund_lifts_the_mark_an_early_request_left() {
     d.shutdown().await;
 }
 
-/// A partial-refund push names the items and counts on the order's screens, by its kind: asked,
-/// agreed (take them out), refused or withdrawn (pack as ordered). The order's lines are not
-/// changed by it.
+/// A partial-refund push names the items and counts on the order's screens: asked (a decision),
+/// withdrawn (it goes away), granted by the platform itself (one unit fewer, once, however often
+/// the notice comes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_refund_push_names_the_items_on_the_screens() {
     let dir = tempfile::tempdir().unwrap();
     let (_sim, d, mut c, base, ext, id) = accepted_order(dir.path()).await;
-    let held = state(&mut c, id).await;
+    assert_eq!(state(&mut c, id).await, ("accepted".into(), 20, 2));
     let food = json!([{"app_food_code": "W550", "food_name": "农夫山泉 550ml", "count": 1, "refund_price": 2.0}]);
     let push = |kind: &str, refund: &str| {
         mt_signed_as(
@@ -257,9 +257,16 @@ async fn a_partial_refund_push_names_the_items_on_the_screens() {
     );
     let alert = next_alert(&mut c).await;
     assert!(
-        alert.contains(&ext) && alert.contains("农夫山泉 550ml ×1 agreed: take them out"),
+        alert.contains("partial refund was granted: fewer units to pick"),
         "{alert}"
     );
-    assert_eq!(state(&mut c, id).await, held, "the lines are not changed");
+    // One unit fewer on the order, its reservation released.
+    assert_eq!(state(&mut c, id).await, ("accepted".into(), 20, 1));
+    // The same notice again (the platform retries): still once.
+    assert_eq!(
+        post(&base, "partrefund", push("agree", "PR2")).await["data"],
+        "ok"
+    );
+    assert_eq!(state(&mut c, id).await, ("accepted".into(), 20, 1));
     d.shutdown().await;
 }

@@ -314,7 +314,8 @@ async fn a_partial_refund_request_names_its_items_and_an_agreed_one_is_told_once
         .await
         .unwrap();
     let alert = next_alert(&mut c).await;
-    assert!(alert.contains("×1 agreed: take them out"), "{alert}");
+    assert!(alert.contains("partial refund was granted"), "{alert}");
+    assert_eq!(w550(&mut c).await, (20, 1), "one unit fewer reserved");
     sim.sim
         .wait_for("the platform's agree notice answered", 10, |st| {
             // Two requests, one withdrawn, then the agreement.
@@ -342,11 +343,12 @@ async fn a_partial_refund_request_names_its_items_and_an_agreed_one_is_told_once
     .await;
     loop {
         let a = next_alert(&mut c).await;
-        assert!(!a.contains("take them out"), "told twice: {a}");
+        assert!(!a.contains("partial refund was granted"), "twice: {a}");
         if a.contains("unknown kind") {
             break;
         }
     }
+    assert_eq!(w550(&mut c).await, (20, 1), "taken off once");
     assert_eq!(effects(&sim, &ext, "part_refund_agree"), 1);
     d.shutdown().await;
 }
@@ -421,5 +423,119 @@ async fn a_jd_cancel_request_is_decided_either_way_and_a_refused_decision_is_tol
         .read(move |c| Ok(flashpick::store::requests::request(c, rid)?.unwrap().state))
         .unwrap();
     assert_eq!(state.as_str(), "failed");
+    d.shutdown().await;
+}
+
+/// A granted partial refund of a unit already picked puts it on the put-back list (booked back
+/// when staff confirm); the store's own refund after a short pick, coming back as a push, takes
+/// nothing off a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picked_units_a_refund_takes_go_back_and_the_stores_own_refund_is_not_taken_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, _boss, ext, id) = store_with_order(dir.path(), Platform::Meituan).await;
+    c.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    c.request(Request::RecordScan {
+        order_id: id,
+        code: "6901234567892".into(),
+        scanner: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(w550(&mut c).await, (19, 1));
+    // The platform grants a refund of both units (decided on its console).
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "agree", "refund_id": "PR9", "items": [["W550", 2]]}),
+    )
+    .await;
+    let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
+    let line = &o["order"]["lines"][0];
+    assert_eq!(
+        (line["qty"].as_i64(), line["picked"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(line["put_back"], 1);
+    assert_eq!(o["order"]["return_pending"], true);
+    assert_eq!(w550(&mut c).await, (19, 0), "the unit to pick released");
+    c.request(Request::ConfirmReturn { order_id: id })
+        .await
+        .unwrap();
+    assert_eq!(
+        w550(&mut c).await,
+        (20, 0),
+        "the picked unit back on the shelf"
+    );
+    assert_eq!(order_state(&mut c, id).await, "picking");
+
+    // Another order: one unit short-picked, the store refunds it; the platform's notice of that
+    // refund comes back with an id the store never saw.
+    let ext2 = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let id2 = local_order(&mut c, &ext2).await;
+    wait_state(&mut c, id2, "accepted").await;
+    c.request(Request::ClaimOrder {
+        order_id: id2,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    c.request(Request::RecordScan {
+        order_id: id2,
+        code: "6901234567892".into(),
+        scanner: None,
+    })
+    .await
+    .unwrap();
+    c.request(Request::MarkShort {
+        order_id: id2,
+        line_no: 1,
+        qty: 1,
+        reason: "out_of_stock".into(),
+    })
+    .await
+    .unwrap();
+    c.request(Request::CompletePick { order_id: id2 })
+        .await
+        .unwrap();
+    sim.sim
+        .wait_for("the store's refund", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| e.order.as_deref() == Some(ext2.as_str()) && e.action == "refund")
+                .then_some(())
+        })
+        .await;
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext2, "notify_type": "agree", "refund_id": "OWN1", "items": [["W550", 1]]}),
+    )
+    .await;
+    let o = c
+        .request(Request::GetOrder { order_id: id2 })
+        .await
+        .unwrap();
+    let line = &o["order"]["lines"][0];
+    assert_eq!(
+        (
+            line["qty"].as_i64(),
+            line["picked"].as_i64(),
+            line["short"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "nothing taken off twice"
+    );
+    assert_eq!(o["order"]["state"], "picked");
     d.shutdown().await;
 }

@@ -67,6 +67,7 @@ fn line(
         short_reason: (short > 0).then_some(ShortReason::OutOfStock),
         unit_price: Fen(350),
         weighed_g: weighed,
+        put_back: 0,
     }
 }
 

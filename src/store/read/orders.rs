@@ -45,7 +45,8 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
 
 fn load_lines(conn: &Connection, order: &mut Order) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT line_no, sku, name, qty, picked, short, short_reason, unit_price_fen, weighed_g
+        "SELECT line_no, sku, name, qty - refunded, picked, short, short_reason, unit_price_fen,
+                weighed_g, put_back
          FROM order_line WHERE order_id = ?1 ORDER BY line_no",
     )?;
     let lines = stmt.query_map([order.id.0], |r| {
@@ -60,6 +61,7 @@ fn load_lines(conn: &Connection, order: &mut Order) -> Result<(), StoreError> {
             short_reason: reason.and_then(|s| s.parse().ok()),
             unit_price: Fen(r.get(7)?),
             weighed_g: r.get(8)?,
+            put_back: r.get(9)?,
         })
     })?;
     order.lines = lines.collect::<Result<_, _>>()?;

@@ -59,7 +59,7 @@ fn invariants_in(conn: &Connection) -> Result<Invariants, StoreError> {
         )?,
         reserved: collect(
             "SELECT k.sku, COALESCE(s.reserved, 0) AS res,
-                    COALESCE((SELECT SUM(l.qty - l.picked - l.short) FROM order_line l
+                    COALESCE((SELECT SUM(l.qty - l.refunded - l.picked - l.short) FROM order_line l
                               JOIN \"order\" o ON o.id = l.order_id
                               WHERE l.sku = k.sku AND o.state IN ('accepted', 'picking')), 0) AS open
              FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE res != open",

@@ -461,7 +461,8 @@ pub(super) fn save_order(
         now.0
     ])?;
     let mut stmt = tx.prepare_cached(
-        "UPDATE order_line SET picked = ?3, short = ?4, short_reason = ?5, weighed_g = ?6
+        "UPDATE order_line SET picked = ?3, short = ?4, short_reason = ?5, weighed_g = ?6,
+             refunded = qty - ?7, put_back = ?8
          WHERE order_id = ?1 AND line_no = ?2",
     )?;
     let unchanged = |l: &crate::model::OrderLine| {
@@ -474,7 +475,9 @@ pub(super) fn save_order(
             l.picked,
             l.short,
             l.short_reason.map(|r| r.as_str()),
-            l.weighed_g
+            l.weighed_g,
+            l.qty,
+            l.put_back
         ])?;
     }
     Ok(())

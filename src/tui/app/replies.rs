@@ -98,7 +98,8 @@ impl App {
                     out.push(Cmd::Bell);
                     self.unclaimed_new = true;
                 }
-                if cause == "cancel" && order.order.return_pending && !self.put_back.contains(&id) {
+                let takes_back = cause == "cancel" || cause == "refund";
+                if takes_back && order.order.return_pending && !self.put_back.contains(&id) {
                     self.put_back.push_back(id);
                     out.push(Cmd::Bell);
                 }

@@ -42,26 +42,39 @@ pub(super) fn prompt(app: &App, f: &mut Frame, area: Rect, ask: Ask, text: &str)
 pub(super) fn put_back(app: &App, f: &mut Frame, area: Rect, id: i64) {
     let s = app.s();
     let Some(o) = app.order(id) else { return };
-    let items: Vec<_> = o.order.lines.iter().filter(|l| l.picked > 0).collect();
+    // A cancelled order gives back everything picked; a live one what a refund took off it.
+    let cancelled = o.order.state == crate::model::OrderState::Cancelled;
+    let count = |l: &crate::model::OrderLine| {
+        if cancelled {
+            l.picked + l.put_back
+        } else {
+            l.put_back
+        }
+    };
+    let items: Vec<_> = o.order.lines.iter().filter(|l| count(l) > 0).collect();
     let r = centered(area, 64, items.len() as u16 + 6);
     f.render_widget(Clear, r);
     let style = Style::default()
         .fg(Color::White)
         .bg(Color::Red)
         .add_modifier(Modifier::BOLD);
-    let mut lines = vec![
-        Line::from(app.lang.cancelled(o.order.day_seq)),
-        Line::from(s.put_back),
-    ];
+    let title = if cancelled {
+        app.lang.cancelled(o.order.day_seq)
+    } else {
+        app.lang.refunded(o.order.day_seq)
+    };
+    let mut lines = vec![Line::from(title), Line::from(s.put_back)];
     for l in items {
         let loc = o
             .walk
             .iter()
             .find(|x| x.line_no == l.line_no)
             .map_or("", |x| x.location.as_str());
-        let n = l
-            .weighed_g
-            .map_or_else(|| l.picked.to_string(), |g| format!("{g}{}", s.grams));
+        let n = match l.weighed_g {
+            Some(g) if cancelled => format!("{}{}", g + l.put_back, s.grams),
+            _ if l.weighed_g.is_some() => format!("{}{}", count(l), s.grams),
+            _ => count(l).to_string(),
+        };
         lines.push(Line::from(format!("  {loc}  {} × {n}", l.name)));
     }
     lines.push(Line::from(""));
