@@ -77,6 +77,8 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
             delivery: None,
             remark: None,
             unknown_items: Vec::new(),
+            rider: None,
+            reminded_at: None,
             lines: (1..=lines)
                 .map(|n| OrderLine {
                     line_no: n,

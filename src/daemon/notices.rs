@@ -6,11 +6,17 @@
 use super::Shared;
 use crate::api::{Event, Notice, NoticeKind};
 use crate::model::request::{CustomerRequest, RequestKind, RequestState};
+use crate::model::rider::RiderStatus;
+use crate::model::{Order, OrderState};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// How often a decision is repeated on the screens until someone decides.
 pub(crate) const DECISION_REPEAT_SECS: u32 = 30;
+/// A rider waiting at the counter costs the store by the minute: repeated often.
+pub(crate) const RIDER_REPEAT_SECS: u32 = 15;
+/// A customer chasing an order.
+pub(crate) const REMINDER_REPEAT_SECS: u32 = 20;
 
 /// Notices standing now, by key.
 #[derive(Default)]
@@ -33,6 +39,11 @@ impl Notices {
         let _ = shared.events.send(Event::Notice {
             notice: Box::new(notice),
         });
+    }
+
+    /// Whether a notice stands under `key`.
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.0.lock().expect("notices").contains_key(key)
     }
 
     /// Resolves a notice everywhere; nothing when none stands under `key`.
@@ -99,6 +110,77 @@ pub(crate) fn request_changed(shared: &Shared, r: &CustomerRequest) {
     }
 }
 
+/// An order changed: a rider waiting at the store for an order not packed yet stands until the
+/// order is packed (or the rider leaves); a chased order stands until someone opens it. Raised
+/// once (a later change of the same order does not ring again), resolved by the order's state.
+pub(crate) fn order_changed(shared: &Shared, o: &Order) {
+    let rider_key = format!("rider:{}", o.id.0);
+    let waiting = o
+        .rider
+        .as_ref()
+        .is_some_and(|r| r.status == RiderStatus::AtStore)
+        && matches!(
+            o.state,
+            OrderState::New | OrderState::Accepted | OrderState::Picking | OrderState::Picked
+        );
+    if waiting && !shared.notices.has(&rider_key) {
+        let who = o
+            .rider
+            .as_ref()
+            .and_then(|r| r.name.clone())
+            .unwrap_or_else(|| "the rider".into());
+        shared.notices.raise(
+            shared,
+            Notice {
+                key: rider_key,
+                kind: NoticeKind::RiderWaiting,
+                level: "error".into(),
+                message: format!(
+                    "order #{} ({}): {who} is at the store and the order is not packed: finish it first",
+                    o.day_seq,
+                    o.platform.label()
+                ),
+                order_id: Some(o.id.0),
+                since: o.rider.as_ref().map_or(0, |r| r.at.0),
+                due: None,
+                repeat_secs: RIDER_REPEAT_SECS,
+                request: None,
+            },
+        );
+    } else if !waiting {
+        let by = if o.state == OrderState::Packed {
+            "packed"
+        } else {
+            "rider left"
+        };
+        shared.notices.resolve(shared, &rider_key, by);
+    }
+    let remind_key = format!("reminder:{}", o.id.0);
+    let open = !matches!(o.state, OrderState::HandedOver | OrderState::Cancelled);
+    match o.reminded_at {
+        Some(at) if open && !shared.notices.has(&remind_key) => shared.notices.raise(
+            shared,
+            Notice {
+                key: remind_key,
+                kind: NoticeKind::Reminder,
+                level: "warning".into(),
+                message: format!(
+                    "order #{} ({}): the customer is chasing it: open it",
+                    o.day_seq,
+                    o.platform.label()
+                ),
+                order_id: Some(o.id.0),
+                since: at.0,
+                due: None,
+                repeat_secs: REMINDER_REPEAT_SECS,
+                request: None,
+            },
+        ),
+        Some(_) if open => {}
+        _ => shared.notices.resolve(shared, &remind_key, "opened"),
+    }
+}
+
 /// At start: every request still open stands again (the daemon may have restarted meanwhile).
 pub(crate) async fn restore(shared: &Shared) {
     match shared
@@ -112,5 +194,13 @@ pub(crate) async fn restore(shared: &Shared) {
             }
         }
         Err(e) => tracing::error!(error = %e, "cannot read the customers' requests"),
+    }
+    match shared
+        .store
+        .read_async(|c| crate::store::list_orders(c, true, 5_000))
+        .await
+    {
+        Ok(orders) => orders.iter().for_each(|o| order_changed(shared, o)),
+        Err(e) => tracing::error!(error = %e, "cannot read the open orders"),
     }
 }

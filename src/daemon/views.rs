@@ -81,7 +81,9 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
     use crate::api::Topic;
     let wanted = match &change {
         // An order cancelled mid-pick also raises an alert.
-        StoreEvent::OrderChanged { .. } => {
+        StoreEvent::OrderChanged { order, .. } => {
+            // Notices stand for screens that subscribe later: kept whoever listens now.
+            super::notices::order_changed(shared, order);
             shared.wants(Topic::Orders) || shared.wants(Topic::Alerts)
         }
         StoreEvent::StockChanged { .. } => shared.wants(Topic::Stock),
@@ -97,6 +99,12 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
     }
     match change {
         StoreEvent::OrderChanged { order, cause } => {
+            let delivery_cancelled = cause == "rider"
+                && order.state == crate::model::OrderState::Packed
+                && order
+                    .rider
+                    .as_ref()
+                    .is_some_and(|r| r.status == crate::model::rider::RiderStatus::Cancelled);
             let (sla, now) = (shared.config.sla, shared.clock.now());
             let view = shared
                 .store
@@ -124,6 +132,17 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
                         "order #{} was cancelled while being picked: put back {}",
                         view.order.day_seq,
                         items.join(", ")
+                    ),
+                    order_id: Some(view.order.id.0),
+                });
+            }
+            if delivery_cancelled {
+                out.push(Event::Alert {
+                    level: "error".into(),
+                    message: format!(
+                        "order #{} ({}): the platform cancelled its delivery: keep the bags at the counter; the platform sends another rider — if none is assigned within minutes, call its support line",
+                        view.order.day_seq,
+                        view.order.platform.label()
                     ),
                     order_id: Some(view.order.id.0),
                 });

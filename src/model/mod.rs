@@ -12,6 +12,7 @@ pub mod lang;
 pub mod money;
 pub mod order;
 pub mod request;
+pub mod rider;
 pub mod scan;
 pub mod sla;
 pub mod stock;

@@ -225,6 +225,12 @@ pub struct Order {
     /// staff mark them short or cancel, never silently dropped.
     #[serde(default)]
     pub unknown_items: Vec<UnknownItem>,
+    /// The rider, as the platform last reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rider: Option<Box<crate::model::rider::Rider>>,
+    /// The customer chased the order (催单) and nobody has opened it since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<Timestamp>,
 }
 
 /// An item of an incoming order that matched nothing in the catalog.

@@ -9,6 +9,7 @@
 //! `DELETE /sim/faults`.
 
 mod after_sale;
+mod delivery;
 mod fault;
 mod jd;
 mod mt;
@@ -151,6 +152,8 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         .route("/sim/cancel", post(cancel_order))
         .route("/sim/refund", post(after_sale::refund))
         .route("/sim/cancel_request", post(after_sale::cancel_request))
+        .route("/sim/rider", post(delivery::rider))
+        .route("/sim/remind", post(delivery::remind))
         .route("/sim/faults", post(add_fault).delete(clear_faults))
         .with_state(sim.clone());
     let (stop, mut stopped) = watch::channel(false);

@@ -106,10 +106,15 @@ async fn meituan_push(
 
 /// JD push: ids only, in `jd_param_json`, signed like a request.
 async fn jd_push(sim: &Arc<Sim>, message: &str, order: &str, status: i64) {
+    let param = json!({"billId": order, "statusId": status.to_string(), "timestamp": china_time::format(Timestamp::now())});
+    jd_push_param(sim, message, order, param).await;
+}
+
+/// A JD push carrying `param` as its `jd_param_json`.
+pub async fn jd_push_param(sim: &Arc<Sim>, message: &str, order: &str, param: Value) {
     let Some(to) = push_to(sim) else {
         return;
     };
-    let param = json!({"billId": order, "statusId": status.to_string(), "timestamp": china_time::format(Timestamp::now())});
     let mut fields: Vec<(String, String)> = vec![
         ("app_key".into(), sim.config.jd_app_key.clone()),
         ("token".into(), sim.config.jd_token.clone()),

@@ -34,7 +34,7 @@ pub use read::{
 pub use write::order_check;
 pub use write::{
     Applied, CatalogChange, CatalogDelta, DeltaOutcome, IDLE_RELEASE, Ingested, NewLine, NewOrder,
-    Rejection, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem,
+    Rejection, RiderChange, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem,
     conflicting_codes,
 };
 

@@ -270,6 +270,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE order_line ADD COLUMN refunded INTEGER NOT NULL DEFAULT 0
         CHECK (refunded >= 0 AND refunded <= qty);
     "#,
+    // 14: the rider as the platform last reported (JSON of `model::rider::Rider`); when the
+    // customer last chased the order, until someone opens it.
+    r#"
+    ALTER TABLE "order" ADD COLUMN rider TEXT;
+    ALTER TABLE "order" ADD COLUMN reminded_at INTEGER;
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

@@ -243,6 +243,34 @@ impl Store {
             .await
     }
 
+    /// Records the rider the platform reports for its order, when it is news.
+    pub async fn set_rider(
+        &self,
+        platform: Platform,
+        external_id: &str,
+        rider: crate::model::rider::Rider,
+    ) -> Result<super::RiderChange, StoreError> {
+        let external_id = external_id.to_string();
+        self.write(move |tx, _| write::set_rider(tx, platform, &external_id, rider))
+            .await
+    }
+
+    /// The customer chased a platform's order (催单): marked until someone opens it.
+    pub async fn remind(
+        &self,
+        platform: Platform,
+        external_id: &str,
+    ) -> Result<Option<crate::model::Order>, StoreError> {
+        let external_id = external_id.to_string();
+        self.write(move |tx, o| write::remind(tx, platform, &external_id, o.clock.now()))
+            .await
+    }
+
+    /// Someone opened a chased order.
+    pub async fn reminder_seen(&self, id: OrderId) -> Result<(), StoreError> {
+        self.write(move |tx, _| write::reminder_seen(tx, id)).await
+    }
+
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.
     pub async fn log_scan(&self, scan: ScanLog) -> Result<(), StoreError> {
         self.write(move |tx, _| write::log_scan(tx, &scan).map(|()| ((), vec![])))

@@ -367,6 +367,19 @@ pub async fn decision_answered(
     }
 }
 
+/// A rider push: kept when it is news; the screens are told through the order's change.
+pub async fn rider(
+    store: &Store,
+    platform: Platform,
+    external_id: &str,
+    rider: crate::model::rider::Rider,
+) -> Result<(), StoreError> {
+    store
+        .set_rider(platform, external_id, rider)
+        .await
+        .map(|_| ())
+}
+
 /// A JD customer asks to cancel (`applyCancelOrder`): a decision for a manager.
 pub async fn cancel_requested(
     store: &Store,

@@ -6,6 +6,7 @@
 use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign};
 use crate::config::{Delivery, PlatformSection, Secret};
 use crate::model::china_time;
+use crate::model::rider::Rider;
 use crate::model::{Fen, Platform, Timestamp};
 use serde_json::{Value, json};
 
@@ -383,4 +384,33 @@ pub fn carrier(no: Option<&str>) -> (Option<Delivery>, Option<String>) {
 /// The orders listed by an `order/es/query` result.
 pub fn orders_in(result: &Value) -> Vec<Value> {
     result["resultList"].as_array().cloned().unwrap_or_default()
+}
+
+/// A rider push (`pushDeliveryStatus`): `deliveryStatus` 20 rider assigned, 22 rider changed,
+/// 23 at the store, 30 picked up, 40 delivered, 21 and 25 cancelled or the pickup failed (the
+/// codes as one production integration reads them; JD's own table was not seen:
+/// assets/platforms.md). `None` for any other code (told, never guessed).
+pub fn rider(param: &Value, now: Timestamp) -> Option<Rider> {
+    use crate::model::rider::{RiderStatus as S, mask_phone};
+    let code = id_text(&param["deliveryStatus"])?;
+    let status = match code.as_str() {
+        "10" => S::Dispatching,
+        "20" | "22" => S::Assigned,
+        "23" => S::AtStore,
+        "30" => S::PickedUp,
+        "40" => S::Delivered,
+        "21" | "25" => S::Cancelled,
+        _ => return None,
+    };
+    let text = |k: &str| param[k].as_str().filter(|s| !s.trim().is_empty());
+    let at = text("deliveryStatusTime")
+        .and_then(china_time::parse)
+        .unwrap_or(now);
+    Some(Rider {
+        status,
+        name: text("deliveryManName").map(|n| n.chars().take(20).collect()),
+        phone: text("deliveryManPhone").map(mask_phone),
+        at,
+        arrived_at: None,
+    })
 }

@@ -6,6 +6,7 @@
 use super::{Action, DraftLine, DraftOrder, HttpCall, Kind, Verdict, id_text, sign, yuan_to_fen};
 use crate::config::{PlatformSection, Secret};
 use crate::model::request::RequestItem;
+use crate::model::rider::Rider;
 use crate::model::{Platform, Timestamp};
 use serde_json::{Value, json};
 
@@ -442,5 +443,40 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         // `pick_type` 1: the customer collects it (自提).
         delivery: (secs("pick_type") == Some(1)).then_some(crate::model::Delivery::Pickup),
         unknown_carrier: None,
+    })
+}
+
+/// A rider push (Meituan doc 171, `logistics_status`): 10 rider confirmed, 15 at the store, 20
+/// picked up, 40 delivered, 100 cancelled; 0 and 5 (sent to delivery, queued) are the platform
+/// still looking. `None` for a status not in that list (told, never guessed). `time` is the
+/// event's Unix second; `now` stands in when it is missing.
+pub fn rider(fields: &serde_json::Map<String, Value>, now: Timestamp) -> Option<Rider> {
+    use crate::model::rider::{RiderStatus as S, mask_phone};
+    let status = match fields.get("logistics_status").and_then(whole)? {
+        0 | 5 => S::Dispatching,
+        10 => S::Assigned,
+        15 => S::AtStore,
+        20 => S::PickedUp,
+        40 => S::Delivered,
+        100 => S::Cancelled,
+        _ => return None,
+    };
+    let text = |k: &str| {
+        fields
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+    };
+    let at = fields
+        .get("time")
+        .and_then(whole)
+        .filter(|t| *t > 0)
+        .map_or(now, |t| Timestamp(t.saturating_mul(1000)));
+    Some(Rider {
+        status,
+        name: text("dispatcher_name").map(|n| n.chars().take(20).collect()),
+        phone: text("dispatcher_mobile").map(mask_phone),
+        at,
+        arrived_at: None,
     })
 }

@@ -180,7 +180,7 @@ async fn meituan_push(
     };
     let acts = matches!(
         message.as_str(),
-        "paid" | "new" | "cancel" | "refund" | "partrefund"
+        "paid" | "new" | "cancel" | "refund" | "partrefund" | "logistics" | "remind"
     );
     if acts && let Err(e) = crate::store::order_check::check_id("order_id", &order_id) {
         return match refuse(e).await {
@@ -246,6 +246,18 @@ async fn meituan_push(
             let within = decide_within_ms(&channel.config);
             intake::meituan_refund(&r.store, &r.alerts, push, within).await
         }
+        "logistics" => match meituan::rider(&obj, Timestamp::now()) {
+            Some(rider) => intake::rider(&r.store, Platform::Meituan, &order_id, rider).await,
+            None => {
+                tracing::warn!(order = %order_id, "a rider push with a status not known: {:?}", obj.get("logistics_status"));
+                Ok(())
+            }
+        },
+        "remind" => r
+            .store
+            .remind(Platform::Meituan, &order_id)
+            .await
+            .map(|_| ()),
         _ => Ok(()),
     };
     match result {
@@ -367,6 +379,13 @@ async fn jd_push(
             let within = decide_within_ms(&channel.config);
             intake::cancel_requested(&r.store, Platform::Jddj, &bill, &reason, within).await
         }
+        "pushDeliveryStatus" => match jddj::rider(&param, Timestamp::now()) {
+            Some(rider) => intake::rider(&r.store, Platform::Jddj, &bill, rider).await,
+            None => {
+                tracing::warn!(order = %bill, "a rider push with a status not known: {}", param["deliveryStatus"]);
+                Ok(())
+            }
+        },
         "userCancelOrder" => {
             intake::cancelled_by_platform(&r.store, Platform::Jddj, &bill, "用户取消")
                 .await

@@ -339,6 +339,48 @@ impl Lang {
         }
     }
 
+    /// A rider's status, short, for the queue and the pack screen.
+    pub fn rider(self, r: &crate::model::rider::Rider) -> String {
+        use crate::model::rider::RiderStatus as R;
+        let status = match (self, r.status) {
+            (Lang::Zh, R::Dispatching) => "待派骑手",
+            (Lang::Zh, R::Assigned) => "骑手已接单",
+            (Lang::Zh, R::AtStore) => "骑手到店",
+            (Lang::Zh, R::PickedUp) => "骑手已取货",
+            (Lang::Zh, R::Delivered) => "已送达",
+            (Lang::Zh, R::Cancelled) => "配送取消",
+            (Lang::En, R::Dispatching) => "finding rider",
+            (Lang::En, R::Assigned) => "rider assigned",
+            (Lang::En, R::AtStore) => "RIDER HERE",
+            (Lang::En, R::PickedUp) => "rider has it",
+            (Lang::En, R::Delivered) => "delivered",
+            (Lang::En, R::Cancelled) => "delivery CANCELLED",
+        };
+        status.to_string()
+    }
+
+    /// The customer chased the order.
+    pub fn reminded(self) -> &'static str {
+        match self {
+            Lang::Zh => "催单",
+            Lang::En => "CHASED",
+        }
+    }
+
+    /// The rider line of the pack screen: status, name, masked phone.
+    pub fn rider_line(self, r: &crate::model::rider::Rider) -> String {
+        let who = [r.name.as_deref(), r.phone.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let label = match self {
+            Lang::Zh => "骑手",
+            Lang::En => "Rider",
+        };
+        format!("{label}: {} {who}", self.rider(r))
+    }
+
     /// "Order #23: part refunded".
     pub fn refunded(self, seq: u32) -> String {
         match self {

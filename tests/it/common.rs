@@ -115,6 +115,8 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
         delivery: None,
         remark: None,
         unknown_items: Vec::new(),
+        rider: None,
+        reminded_at: None,
     }
 }
 

@@ -33,6 +33,7 @@ mod platform_tests;
 mod push_tests;
 mod refund_push_tests;
 mod request_tests;
+mod rider_tests;
 mod scanner_tests;
 mod security_tests;
 mod store_props;

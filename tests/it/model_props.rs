@@ -189,6 +189,8 @@ impl Sim {
                 delivery: None,
                 remark: None,
                 unknown_items: Vec::new(),
+                rider: None,
+                reminded_at: None,
             })
             .collect::<Vec<_>>();
         let n = orders.len();

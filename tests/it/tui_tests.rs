@@ -109,6 +109,8 @@ fn view_of(
             delivery: None,
             remark: (id == 1).then(|| "缺货时电话与我沟通".to_string()),
             unknown_items: Vec::new(),
+            rider: None,
+            reminded_at: None,
             lines,
         },
         sla,
@@ -781,5 +783,77 @@ fn a_customers_request_stands_until_decided_and_rings_until_snoozed() {
         assert!(app.notices.is_empty());
         let out = app.update(Msg::Tick(t0 + Duration::from_secs(500), NOW));
         assert!(!out.contains(&Cmd::Bell), "resolved: silent");
+    }
+}
+
+/// The queue names each order's rider and a chased order (which comes first); packed orders come
+/// after the ones still to pick, in the order their riders reached the store; the pack screen
+/// shows the rider with the masked phone. Snapshots in both languages at 80×24.
+#[test]
+fn riders_and_chased_orders_on_the_queue_and_the_pack_screen() {
+    use flashpick::model::rider::{Rider, RiderStatus};
+    let rider = |status, at: i64, arrived: Option<i64>| Rider {
+        status,
+        name: Some("张师傅".into()),
+        phone: Some("138****5678_1234".into()),
+        at: Timestamp(NOW.0 + at),
+        arrived_at: arrived.map(|a| Timestamp(NOW.0 + a)),
+    };
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut app = sample(lang);
+        let packed = |id: i64, seq: u32, arrived: Option<i64>| {
+            let mut v = view_of(
+                id,
+                Platform::Meituan,
+                seq,
+                OrderState::Packed,
+                -60,
+                SlaState::OnTime,
+                vec![line(1, "DR001", "农夫山泉 饮用天然水", 1, 1, 0, None)],
+                vec![walk(1, "A-01-1", "550ml", Unit::Piece)],
+            );
+            v.order.bags = Some(1);
+            v.order.rider = Some(Box::new(rider(
+                if arrived.is_some() {
+                    RiderStatus::AtStore
+                } else {
+                    RiderStatus::Assigned
+                },
+                0,
+                arrived,
+            )));
+            v
+        };
+        let late_rider = packed(10, 30, Some(-10_000));
+        let early_rider = packed(11, 31, Some(-90_000));
+        let no_rider_yet = packed(12, 32, None);
+        let mut msgs = vec![late_rider, no_rider_yet, early_rider];
+        // JD #7 was chased by the customer.
+        let mut chased = app
+            .orders
+            .iter()
+            .find(|o| o.order.id.0 == 2)
+            .cloned()
+            .unwrap();
+        chased.order.reminded_at = Some(NOW);
+        chased.order.rider = Some(Box::new(rider(RiderStatus::Assigned, 0, None)));
+        msgs.push(chased);
+        for v in msgs {
+            app.update(Msg::Event(Box::new(flashpick::api::Event::OrderChanged {
+                cause: "rider".into(),
+                order: Box::new(v),
+            })));
+        }
+        let order: Vec<i64> = app.orders.iter().map(|o| o.order.id.0).collect();
+        assert_eq!(order[0], 2, "the chased order first: {order:?}");
+        let packed_order: Vec<i64> = order.iter().copied().filter(|i| *i >= 10).collect();
+        assert_eq!(packed_order, [11, 10, 12], "packed by rider arrival");
+        insta::assert_snapshot!(
+            format!("tui_riders_queue_{tag}_80x24"),
+            screen(&app, 80, 24)
+        );
+        app.screen = Screen::Pack(Packing { id: 11, bags: 1 });
+        insta::assert_snapshot!(format!("tui_riders_pack_{tag}_80x24"), screen(&app, 80, 24));
     }
 }

@@ -27,7 +27,18 @@ pub(super) async fn get(cx: &Ctx<'_>, id: i64) -> Result<OrderReply, ApiError> {
         .read_async(move |c| load_view(c, OrderId(id), &sla, now))
         .await
         .map_err(|e| cx.err(e))?;
+    seen(cx, &order.order).await;
     Ok(OrderReply { order })
+}
+
+/// A chased order was opened: its reminder is answered (on every screen). A failure to record
+/// it leaves the reminder standing, which is the safe side.
+async fn seen(cx: &Ctx<'_>, order: &crate::model::Order) {
+    if order.reminded_at.is_some()
+        && let Err(e) = cx.shared.store.reminder_seen(order.id).await
+    {
+        tracing::warn!(order = order.id.0, error = %e, "could not record that a reminder was seen");
+    }
 }
 
 /// Applies `event` to order `id` as the connection's actor; answers the order as committed.
@@ -57,7 +68,9 @@ pub(super) async fn claim(
     }
     if !take_over {
         // The history records who claimed, for whom is the order's picker.
-        return apply(cx, id, OrderEvent::Claim { picker }).await;
+        let reply = apply(cx, id, OrderEvent::Claim { picker }).await?;
+        seen(cx, &reply.order.order).await;
+        return Ok(reply);
     }
     let applied = cx
         .shared

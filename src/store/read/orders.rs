@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 const ORDER_COLUMNS: &str = "id, platform, external_id, day_seq, state, picker, return_pending, \
-    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark, unknown_items, delivery";
+    bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark, unknown_items, delivery, \
+    rider, reminded_at";
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -40,6 +41,11 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         delivery: r
             .get::<_, Option<String>>(14)?
             .and_then(|d| crate::model::Delivery::parse(&d)),
+        // Written from the same type; unreadable is shown as no rider.
+        rider: r
+            .get::<_, Option<String>>(15)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
+        reminded_at: r.get::<_, Option<i64>>(16)?.map(Timestamp),
     })
 }
 

@@ -345,9 +345,23 @@ impl App {
         });
     }
 
+    /// Chased orders first; then by pick deadline; packed orders after them, in the order their
+    /// riders reached the store (the rider at the counter first).
     fn sort(&mut self) {
-        self.orders
-            .sort_by_key(|o| (o.order.pick_deadline, o.order.id));
+        self.orders.sort_by_key(|o| {
+            let chased = o.order.reminded_at.is_some() && o.order.state.is_open();
+            let packed = o.order.state == OrderState::Packed;
+            let when = if packed {
+                o.order
+                    .rider
+                    .as_ref()
+                    .and_then(|r| r.arrived_at)
+                    .unwrap_or(Timestamp(i64::MAX))
+            } else {
+                o.order.pick_deadline
+            };
+            (!chased, packed, when, o.order.id)
+        });
         self.queue_sel = self.queue_sel.min(self.orders.len().saturating_sub(1));
     }
 

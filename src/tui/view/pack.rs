@@ -63,5 +63,20 @@ pub(super) fn pack(app: &App, f: &mut Frame, area: Rect, p: &Packing) {
             .bg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
     )));
+    if let Some(r) = &o.order.rider {
+        let waiting = r.status == crate::model::rider::RiderStatus::AtStore;
+        let style = if waiting {
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::Cyan)
+        };
+        lines.push(Line::from(Span::styled(
+            fit(&format!(" {}", app.lang.rider_line(r)), w),
+            style,
+        )));
+    }
     f.render_widget(Paragraph::new(lines), area);
 }

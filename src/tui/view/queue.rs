@@ -79,6 +79,24 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
         if o.order.return_pending {
             spans.push(Span::styled("⚠", Style::default().fg(Color::Red)));
         }
+        if o.order.reminded_at.is_some() && o.order.state.is_open() {
+            spans.push(Span::styled(
+                format!("{} ", app.lang.reminded()),
+                Style::default()
+                    .fg(Color::Black)
+                    .bg(Color::Yellow)
+                    .add_modifier(Modifier::BOLD),
+            ));
+        }
+        if let Some(r) = &o.order.rider {
+            use crate::model::rider::RiderStatus as R;
+            let color = match r.status {
+                R::AtStore | R::Cancelled => Color::Red,
+                R::Assigned => Color::Yellow,
+                _ => Color::DarkGray,
+            };
+            spans.push(Span::styled(app.lang.rider(r), Style::default().fg(color)));
+        }
         lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), area);

@@ -1,0 +1,221 @@
+//! Riders and reminders through the real HTTP path: the simulated platforms push rider events
+//! in their own codes (in order and out of order) and customers' reminders; the order carries
+//! the rider, a rider waiting for an unpacked order stands on every screen until it is packed, a
+//! cancelled delivery of a packed order is told with what to do, and a chased order stands until
+//! someone opens it — across a restart too.
+
+use crate::common::within;
+use crate::platform_tests::{agent, local_order, start_sim};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Notice, NoticeKind, Request, Topic};
+use flashpick::model::Platform;
+use flashpick::sim::SimHandle;
+use serde_json::{Value, json};
+
+async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{}{path}", sim.addr))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{path}: {}",
+        r.text().await.unwrap()
+    );
+}
+
+async fn order(c: &mut Client, id: i64) -> Value {
+    c.request(Request::GetOrder { order_id: id }).await.unwrap()["order"].clone()
+}
+
+async fn next_notice(c: &mut Client, kind: NoticeKind) -> Notice {
+    within(10, "a notice", async {
+        loop {
+            if let Event::Notice { notice } = c.next_event().await.unwrap()
+                && notice.kind == kind
+            {
+                return *notice;
+            }
+        }
+    })
+    .await
+}
+
+async fn resolved(c: &mut Client, key: &str) -> String {
+    within(10, &format!("notice {key} resolved"), async {
+        loop {
+            if let Event::NoticeResolved { key: k, by } = c.next_event().await.unwrap()
+                && k == key
+            {
+                return by;
+            }
+        }
+    })
+    .await
+}
+
+async fn accepted(sim: &SimHandle, c: &mut Client, platform: Platform) -> (String, i64) {
+    let ext = sim
+        .sim
+        .new_order(platform, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let id = local_order(c, &ext).await;
+    within(10, "accepted", async {
+        while order(c, id).await["state"] != "accepted" {
+            c.next_event().await.unwrap();
+        }
+    })
+    .await;
+    (ext, id)
+}
+
+async fn pick_and_pack(c: &mut Client, id: i64) {
+    c.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    c.request(Request::RecordScan {
+        order_id: id,
+        code: "6901234567892".into(),
+        scanner: None,
+    })
+    .await
+    .unwrap();
+    c.request(Request::CompletePick { order_id: id })
+        .await
+        .unwrap();
+    c.request(Request::Pack {
+        order_id: id,
+        bags: 1,
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rider_at_the_store_for_an_unpacked_order_stands_until_it_is_packed() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let (ext, id) = accepted(&sim, &mut c, Platform::Meituan).await;
+    let push = |status: &str, at: i64| {
+        json!({"platform": "meituan", "order_id": ext, "status": status, "at": at,
+               "name": "张师傅", "phone": "13812345678_1234"})
+    };
+    sim_post(&sim, "/sim/rider", push("assigned", 1_800_000_100)).await;
+    let o = order(&mut c, id).await;
+    assert_eq!(o["rider"]["status"], "assigned");
+    assert_eq!(o["rider"]["name"], "张师傅");
+    assert_eq!(
+        o["rider"]["phone"], "138****5678_1234",
+        "the number is masked"
+    );
+    sim_post(&sim, "/sim/rider", push("at_store", 1_800_000_300)).await;
+    let n = next_notice(&mut c, NoticeKind::RiderWaiting).await;
+    assert_eq!(n.order_id, Some(id));
+    assert!(
+        n.message.contains("张师傅 is at the store"),
+        "{}",
+        n.message
+    );
+    // A late push of an earlier event changes nothing.
+    sim_post(&sim, "/sim/rider", push("assigned", 1_800_000_200)).await;
+    assert_eq!(order(&mut c, id).await["rider"]["status"], "at_store");
+    // Packed: the rider's wait is over.
+    pick_and_pack(&mut c, id).await;
+    assert_eq!(resolved(&mut c, &n.key).await, "packed");
+    sim_post(&sim, "/sim/rider", push("picked_up", 1_800_000_400)).await;
+    let o = order(&mut c, id).await;
+    assert_eq!(o["rider"]["status"], "picked_up");
+    assert_eq!(
+        o["rider"]["arrived_at"], 1_800_000_300_000i64,
+        "when the rider arrived is kept"
+    );
+
+    // JD, in its own codes: a cancelled delivery of a packed order is told with what to do.
+    let (jd, jd_id) = accepted(&sim, &mut c, Platform::Jddj).await;
+    pick_and_pack(&mut c, jd_id).await;
+    sim_post(
+        &sim,
+        "/sim/rider",
+        json!({"platform": "jddj", "order_id": jd, "status": "at_store"}),
+    )
+    .await;
+    assert_eq!(order(&mut c, jd_id).await["rider"]["status"], "at_store");
+    sim_post(
+        &sim,
+        "/sim/rider",
+        json!({"platform": "jddj", "order_id": jd, "status": "cancelled", "at": 4_000_000_000i64}),
+    )
+    .await;
+    let alert = within(10, "the cancelled delivery told", async {
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap()
+                && message.contains("cancelled its delivery")
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(alert.contains("keep the bags"), "{alert}");
+    // A status no platform code names is not guessed.
+    sim_post(
+        &sim,
+        "/sim/rider",
+        json!({"platform": "jddj", "order_id": jd, "status": "77", "at": 4_000_000_100i64}),
+    )
+    .await;
+    assert_eq!(order(&mut c, jd_id).await["rider"]["status"], "cancelled");
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chased_order_stands_until_someone_opens_it_even_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let (ext, id) = accepted(&sim, &mut c, Platform::Meituan).await;
+    sim_post(&sim, "/sim/remind", json!({"order_id": ext})).await;
+    let n = next_notice(&mut c, NoticeKind::Reminder).await;
+    assert_eq!(n.order_id, Some(id));
+    assert!(n.repeat_secs > 0);
+    drop(c);
+    d.shutdown().await;
+
+    // After a restart the reminder still stands, for a screen that subscribes.
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let again = next_notice(&mut c, NoticeKind::Reminder).await;
+    assert_eq!(again.key, n.key);
+    // Someone opens it: every screen drops it, and it does not come back.
+    let mut other = Client::connect(d.socket_path(), "test", Some("p2"))
+        .await
+        .unwrap();
+    assert!(order(&mut other, id).await["reminded_at"].is_number());
+    assert_eq!(resolved(&mut c, &n.key).await, "opened");
+    assert!(order(&mut other, id).await.get("reminded_at").is_none());
+    d.shutdown().await;
+}
