@@ -238,6 +238,21 @@ pub enum Request {
     CatalogCommit,
     /// Send every stock level to every platform again.
     StockResync,
+    /// A customer collects a packed order (自提) with their code: Meituan's is the order's day
+    /// number (found by it when no order is named); JD's is checked with JD, and when JD cannot
+    /// be reached a manager may hand over without the check (`unchecked`, logged).
+    HandOverPickup {
+        /// The order, when the screen has it open (required for JD).
+        #[serde(default)]
+        order_id: Option<i64>,
+        /// Whose code it is: day numbers of two platforms collide.
+        platform: crate::model::Platform,
+        /// The code the customer shows.
+        code: String,
+        /// Hand over without the platform's check (a manager only; logged).
+        #[serde(default)]
+        unchecked: bool,
+    },
     /// Customers' requests still waiting for the store or the platform.
     ListRequests,
     /// A manager's decision on a customer's request (a refund, a cancel): goes to the platform

@@ -152,7 +152,8 @@ impl Request {
             | R::Pack { .. }
             | R::HandOver { .. }
             | R::CancelOrder { .. }
-            | R::ConfirmReturn { .. } => ReplyKind::Order,
+            | R::ConfirmReturn { .. }
+            | R::HandOverPickup { .. } => ReplyKind::Order,
             R::RecordScan { .. } => ReplyKind::Scan,
             R::StockLookup { .. } => ReplyKind::Lookup,
             R::StockReceive { .. } | R::StockCount { .. } | R::StockAdjust { .. } => {

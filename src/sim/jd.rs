@@ -113,6 +113,27 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
         Value::Number(n) => n.to_string(),
         _ => String::new(),
     };
+    if path == "ocs/checkSelfPickCode" {
+        let Some(code) = p["selfPickCode"].as_str() else {
+            return outer("10005", "缺少参数 selfPickCode");
+        };
+        let Some(o) = st.orders.get(&id).filter(|o| o.platform == Platform::Jddj) else {
+            return inner("-1", "订单不存在", Value::Null);
+        };
+        // The customer's code: the last six digits of the order id, for orders they collect.
+        let right = o.carrier == "9999" && id.len() >= 6 && code == &id[id.len() - 6..];
+        let outcome = if right {
+            "pickup_code_ok"
+        } else {
+            "pickup_code_wrong"
+        };
+        st.effect(Platform::Jddj, outcome, Some(&id), json!({"code": code}));
+        return if right {
+            inner("0", "成功", Value::Null)
+        } else {
+            inner("-1", "自提码错误", Value::Null)
+        };
+    }
     if path == "ocs/orderCancelOperate" {
         let Some(agree) = p["isAgreed"].as_bool() else {
             return outer("10005", "缺少参数 isAgreed");

@@ -204,7 +204,8 @@ impl Sim {
         let order = {
             let mut st = self.state.lock().expect("sim state");
             let mut order = st.create_order(platform, items, Timestamp::now())?;
-            if let Some(c) = carrier.filter(|_| platform == Platform::Jddj) {
+            // JD's deliveryCarrierNo; for Meituan only "pickup" (pick_type 1) means anything.
+            if let Some(c) = carrier {
                 order.carrier = c.to_string();
                 if let Some(o) = st.orders.get_mut(&order.id) {
                     o.carrier = c.to_string();

@@ -419,6 +419,8 @@ pub fn mt_order_json(o: &SimOrder) -> Value {
         "order_id": o.id.parse::<i64>().unwrap_or(0), "day_seq": o.day_seq, "ctime": o.ctime,
         "status": o.status, "delivery_time": 0, "estimate_arrival_time": o.ctime + 1800,
         "caution": o.remark, "detail": detail, "wm_poi_name": "flashpick 测试店",
+        // The customer collects it when the order was created for pickup.
+        "pick_type": if o.carrier == "pickup" { 1 } else { 0 },
     })
 }
 

@@ -72,7 +72,7 @@ pub fn resolve(conn: &rusqlite::Connection, draft: DraftOrder) -> Result<NewOrde
         placed_at: draft.placed_at,
         promised_at: draft.promised_at,
         platform_deadline: draft.platform_deadline,
-        pickup_code: None,
+        pickup_code: draft.pickup_code,
         delivery: draft.delivery,
         lines,
         remark: draft.remark,

@@ -144,6 +144,11 @@ impl Jddj {
             Action::FetchOrder { order } => {
                 self.call("order/es/query", json!({"orderId": order}), now)
             }
+            Action::CheckPickupCode { order, code } => self.call(
+                "ocs/checkSelfPickCode",
+                json!({"selfPickCode": code, "orderId": order, "operPin": op}),
+                now,
+            ),
             Action::Decide {
                 order,
                 kind,
@@ -362,6 +367,8 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         lines,
         delivery,
         unknown_carrier,
+        // JD checks the customer's own code (ocs/checkSelfPickCode); none is printed.
+        pickup_code: None,
     })
 }
 

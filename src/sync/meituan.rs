@@ -153,6 +153,12 @@ impl Meituan {
                     now,
                 )
             }
+            Action::CheckPickupCode { .. } => {
+                return Err(
+                    "Meituan's pickup code is the order's day number: it is checked in the store"
+                        .into(),
+                );
+            }
             Action::Decide {
                 order,
                 agree,
@@ -427,10 +433,14 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         Some(t) if t.0 > 0 => Some(t),
         _ => moment("estimate_arrival_time")?.filter(|t| t.0 > 0),
     };
+    let day_seq = secs("day_seq").and_then(|n| u32::try_from(n).ok());
+    let pickup = secs("pick_type") == Some(1);
     Ok(DraftOrder {
         platform: Platform::Meituan,
         external_id: external_id.clone(),
-        day_seq: secs("day_seq").and_then(|n| u32::try_from(n).ok()),
+        day_seq,
+        // A customer collecting the order shows its day number (assets/platforms.md).
+        pickup_code: day_seq.filter(|_| pickup).map(|n| n.to_string()),
         placed_at: moment("ctime")?.unwrap_or_else(Timestamp::now),
         promised_at: promised,
         platform_deadline: None,
@@ -441,7 +451,7 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
             .map(str::to_string),
         lines,
         // `pick_type` 1: the customer collects it (自提).
-        delivery: (secs("pick_type") == Some(1)).then_some(crate::model::Delivery::Pickup),
+        delivery: pickup.then_some(crate::model::Delivery::Pickup),
         unknown_carrier: None,
     })
 }

@@ -60,6 +60,8 @@ impl std::fmt::Debug for HttpCall {
 /// An order as a platform describes it, before its items are matched to the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DraftOrder {
+    /// The code a customer collecting the order shows (Meituan: the day number).
+    pub pickup_code: Option<String>,
     /// Platform.
     pub platform: Platform,
     /// The platform's order id.
@@ -195,6 +197,14 @@ pub enum Action {
         /// The platform's order id.
         order: String,
     },
+    /// Ask the platform whether the code a customer collecting the order shows is right (JD
+    /// `ocs/checkSelfPickCode`); never queued: the answer is needed at the counter.
+    CheckPickupCode {
+        /// The platform's order id.
+        order: String,
+        /// The code the customer showed.
+        code: String,
+    },
     /// A manager's decision on a customer's request (refund or cancel).
     Decide {
         /// The platform's order id.
@@ -226,6 +236,8 @@ pub enum Kind {
     Query,
     /// A decision on a customer's request.
     Decide,
+    /// A check at the counter.
+    Check,
 }
 
 impl Action {
@@ -239,6 +251,7 @@ impl Action {
             Action::Stock(_) => Kind::Stock,
             Action::FetchOrder { .. } => Kind::Query,
             Action::Decide { .. } => Kind::Decide,
+            Action::CheckPickupCode { .. } => Kind::Check,
         }
     }
 }

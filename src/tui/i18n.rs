@@ -62,6 +62,10 @@ pub struct Strings {
     pub cancel_keys: &'static str,
     /// Title of a customer's request.
     pub request_title: &'static str,
+    /// Prompt: a customer's pickup code.
+    pub pickup_prompt: &'static str,
+    /// How to type a pickup code with its platform.
+    pub pickup_hint: &'static str,
     /// Keys of the decision dialog.
     pub decide_keys: &'static str,
     /// Keys of the notice line.
@@ -128,6 +132,7 @@ const ZH: Strings = Strings {
         "库存：/ 搜索，r 收货，n 盘点，j 调整（需原因）",
         "取消提醒：Enter 确认商品已放回货架",
         "顾客申请（退款、取消）：D 打开并决定（店长），Z 本屏暂缓 5 分钟",
+        "顾客自提：队列 g 输入取货码（美团 23），打包界面 h 输入取货码",
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
     bags: "袋数",
@@ -135,6 +140,8 @@ const ZH: Strings = Strings {
     put_back: "请把以下商品放回货架：",
     cancel_keys: "Enter 已放回  Esc 稍后处理",
     request_title: "顾客申请",
+    pickup_prompt: "顾客取货码（队列中请带平台：美团 23 / 京东 …）",
+    pickup_hint: "取货码前请写平台：美团 23、京东 123456",
     decide_keys: "Y 同意  N 拒绝（需原因）  Esc 稍后",
     notice_keys: "D 决定  Z 暂缓5分钟",
     reject_reason: "拒绝原因（顾客可见）",
@@ -184,6 +191,7 @@ const EN: Strings = Strings {
         "Stock: / search, r receive, n count a shelf, j adjust (with a reason)",
         "Cancel alert: Enter when the goods are back on the shelf",
         "Customer requests (refunds, cancels): D to decide (a manager), Z snoozes them here for 5 min",
+        "Customer pickup: g on the queue with the code (m23), h on the pack screen",
         "Anywhere: ? help, Esc back, q quit",
     ],
     bags: "Bags",
@@ -191,6 +199,8 @@ const EN: Strings = Strings {
     put_back: "Put these back on the shelf:",
     cancel_keys: "Enter done  Esc later",
     request_title: "Customer request",
+    pickup_prompt: "Customer's pickup code (on the queue with its platform: m23 / j…)",
+    pickup_hint: "Name the platform before the code: m23 (Meituan), j123456 (JD)",
     decide_keys: "Y agree  N reject (with a reason)  Esc later",
     notice_keys: "D decide  Z snooze 5 min",
     reject_reason: "Reason to reject (the customer sees it)",

@@ -29,6 +29,7 @@ mod net;
 mod outbox_tests;
 mod packaging_tests;
 mod picker;
+mod pickup_tests;
 mod platform_tests;
 mod push_tests;
 mod refund_push_tests;

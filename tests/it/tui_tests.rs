@@ -857,3 +857,44 @@ fn riders_and_chased_orders_on_the_queue_and_the_pack_screen() {
         insta::assert_snapshot!(format!("tui_riders_pack_{tag}_80x24"), screen(&app, 80, 24));
     }
 }
+
+/// A customer at the counter: on the queue the code is typed with its platform (day numbers of
+/// two platforms collide) and goes to the daemon as a pickup hand-over; without a platform the
+/// screen says how to write it.
+#[test]
+fn a_pickup_code_typed_on_the_queue_names_its_platform() {
+    let mut app = sample(Lang::Zh);
+    let mut at = app.instant;
+    let mut press = |app: &mut App, k: Key| {
+        at += Duration::from_secs(1);
+        let mut out = app.update(Msg::Key(k, at));
+        if let Some(deadline) = app.deadline() {
+            out.extend(app.update(Msg::Tick(deadline, NOW)));
+        }
+        out
+    };
+    let mut typed = |app: &mut App, text: &str| {
+        press(app, Key::Char('g'));
+        for ch in text.chars() {
+            press(app, Key::Char(ch));
+        }
+        press(app, Key::Enter)
+    };
+    let out = typed(&mut app, "美团 24");
+    assert!(
+        out.contains(&Cmd::Send(
+            Tag::Action,
+            Request::HandOverPickup {
+                order_id: None,
+                platform: Platform::Meituan,
+                code: "24".into(),
+                unchecked: false,
+            }
+        )),
+        "{out:?}"
+    );
+    let out = typed(&mut app, "24");
+    assert!(out.contains(&Cmd::Bell));
+    assert!(!out.iter().any(|c| matches!(c, Cmd::Send(..))));
+    assert!(app.toast.as_ref().unwrap().text.contains("美团 23"));
+}

@@ -1,7 +1,7 @@
 //! Routing: each request to its typed handler, each handler's reply to its `Response`. A new
 //! request is a `Request` variant, its handler, and one arm here.
 
-use super::{Conn, orders, requests, stock};
+use super::{Conn, orders, pickup, requests, stock};
 use crate::api::{ApiError, OrderReply, Request, Response, SubscribedReply, Topic};
 use crate::daemon::Shared;
 use crate::daemon::metrics::Metrics;
@@ -167,6 +167,14 @@ impl Conn {
                 .map(|s| Response::Status(Box::new(s)))
                 .map_err(|e| cx.err(e)),
             Request::Subscribe { topics } => Ok(Response::Subscribed(self.subscribe(topics))),
+            Request::HandOverPickup {
+                order_id,
+                platform,
+                code,
+                unchecked,
+            } => pickup::hand_over(cx, order_id, platform, code, unchecked)
+                .await
+                .map(order),
             Request::ListRequests => requests::list(cx).await.map(Response::Requests),
             Request::DecideRequest {
                 request_id,

@@ -7,6 +7,7 @@
 mod catalog;
 mod dispatch;
 mod orders;
+mod pickup;
 mod requests;
 mod stock;
 

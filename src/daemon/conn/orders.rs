@@ -93,7 +93,7 @@ pub(super) async fn scan(
         .map_err(|e| cx.err(e))
 }
 
-async fn view(cx: &Ctx<'_>, order: crate::model::Order) -> Result<OrderReply, ApiError> {
+pub(super) async fn view(cx: &Ctx<'_>, order: crate::model::Order) -> Result<OrderReply, ApiError> {
     let (sla, now) = (cx.shared.config.sla, cx.now);
     let order = cx
         .shared

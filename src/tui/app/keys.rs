@@ -135,6 +135,16 @@ impl App {
                 self.queue_sel = (self.queue_sel + 1).min(self.orders.len().saturating_sub(1))
             }
             Key::Char('s') => self.screen = Screen::stock(String::new()),
+            // A customer at the counter: their code, with its platform (美团 23).
+            Key::Char('g') => {
+                self.prompt = Some(Prompt {
+                    ask: Ask::PickupCode {
+                        order: None,
+                        platform: None,
+                    },
+                    text: String::new(),
+                })
+            }
             // Another picker's order (their screen died, they went home): taken over on
             // purpose, and the transfer is in the order's history.
             Key::Char('t') => {
@@ -284,6 +294,9 @@ impl App {
             return;
         };
         let state = self.order(id).map(|o| o.order.state);
+        let pickup = self.order(id).and_then(|o| {
+            (o.order.delivery == Some(crate::model::Delivery::Pickup)).then_some(o.order.platform)
+        });
         let Screen::Pack(pack) = &mut self.screen else {
             return;
         };
@@ -300,9 +313,19 @@ impl App {
                     },
                 ));
             }
-            Key::Enter | Key::Char('h') if state == Some(OrderState::Packed) => {
-                out.push(Cmd::Send(Tag::Action, Request::HandOver { order_id: id }));
-            }
+            // The customer collects it: their code first.
+            Key::Enter | Key::Char('h') if state == Some(OrderState::Packed) => match pickup {
+                Some(platform) => {
+                    self.prompt = Some(Prompt {
+                        ask: Ask::PickupCode {
+                            order: Some(id),
+                            platform: Some(platform),
+                        },
+                        text: String::new(),
+                    });
+                }
+                None => out.push(Cmd::Send(Tag::Action, Request::HandOver { order_id: id })),
+            },
             _ => {}
         }
     }

@@ -74,6 +74,27 @@ impl App {
                     text: String::new(),
                 });
             }
+            (Ask::PickupCode { order, platform }, _) if !p.text.trim().is_empty() => {
+                let typed = p.text.trim();
+                match platform
+                    .map(|pl| (pl, typed.to_string()))
+                    .or_else(|| pickup_platform(typed))
+                {
+                    Some((platform, code)) => out.push(Cmd::Send(
+                        Tag::Action,
+                        Request::HandOverPickup {
+                            order_id: order,
+                            platform,
+                            code,
+                            unchecked: false,
+                        },
+                    )),
+                    None => {
+                        self.toast("error", self.s().pickup_hint.to_string());
+                        out.push(Cmd::Bell);
+                    }
+                }
+            }
             (Ask::RejectReason(id), _) if !p.text.trim().is_empty() => out.push(Cmd::Send(
                 Tag::Decide,
                 Request::DecideRequest {
@@ -102,4 +123,24 @@ impl App {
             }
         }
     }
+}
+
+/// A typed pickup code names its platform first (day numbers of two platforms collide):
+/// `美团 23`, `美23`, `m23`; `京东 …`, `京…`, `j…`.
+fn pickup_platform(typed: &str) -> Option<(crate::model::Platform, String)> {
+    use crate::model::Platform;
+    let prefixes: [(&str, Platform); 8] = [
+        ("美团", Platform::Meituan),
+        ("美", Platform::Meituan),
+        ("m", Platform::Meituan),
+        ("M", Platform::Meituan),
+        ("京东", Platform::Jddj),
+        ("京", Platform::Jddj),
+        ("j", Platform::Jddj),
+        ("J", Platform::Jddj),
+    ];
+    prefixes.iter().find_map(|(p, platform)| {
+        let code = typed.strip_prefix(p)?.trim().trim_start_matches('#');
+        (!code.is_empty()).then(|| (*platform, code.to_string()))
+    })
 }

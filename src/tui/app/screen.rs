@@ -132,6 +132,14 @@ pub enum Ask {
     AdjustReason(String, i64),
     /// The reason to reject a customer's request (by its id).
     RejectReason(i64),
+    /// The code of a customer collecting an order: for an open order (its platform known), or
+    /// typed at the queue with its platform (`美团 23`, `m23`).
+    PickupCode {
+        /// The order, when one is open.
+        order: Option<i64>,
+        /// Its platform, when known.
+        platform: Option<crate::model::Platform>,
+    },
 }
 
 /// An open prompt.
