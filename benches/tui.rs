@@ -109,6 +109,7 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
                 spec: Some("550ml".into()),
             })
             .collect(),
+        scheduled_until: None,
     }
 }
 

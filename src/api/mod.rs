@@ -314,6 +314,10 @@ pub struct OrderView {
     pub seconds_left: i64,
     /// Shelf location of each line, by line number, for walking in shelf order.
     pub walk: Vec<LineWalk>,
+    /// A booked order not yet in the live queue: when it joins it (`[sla] release_before_secs`
+    /// before its pick deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_until: Option<Timestamp>,
 }
 
 pub use crate::model::ScanOutcome;

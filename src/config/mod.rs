@@ -431,6 +431,7 @@ impl Config {
             ("sla.default_pick_secs", sla.default_pick_secs),
             ("sla.at_risk_secs", sla.at_risk_secs),
             ("sla.late_secs", sla.late_secs),
+            ("sla.release_before_secs", sla.release_before_secs),
         ] {
             if !(0..=86_400).contains(&v) {
                 return Err(invalid(
@@ -438,6 +439,15 @@ impl Config {
                     format!("{v} is out of range: use 0 to 86400 seconds"),
                 ));
             }
+        }
+        if !(1..=30).contains(&sla.max_schedule_days) {
+            return Err(invalid(
+                "sla.max_schedule_days",
+                format!(
+                    "{} is out of range: use 1 to 30 days",
+                    sla.max_schedule_days
+                ),
+            ));
         }
         if sla.default_pick_secs == 0 {
             return Err(invalid(

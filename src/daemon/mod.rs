@@ -17,6 +17,7 @@ pub mod notify;
 pub use door::raise_fd_limit;
 mod platforms;
 mod scanning;
+mod schedule;
 mod socket;
 mod views;
 
@@ -335,6 +336,7 @@ impl Daemon {
         tasks.spawn(guard::quick_check(shared.clone()));
         tasks.spawn(guard::snapshots(shared.clone(), shutdown.subscribe()));
         tasks.spawn(claims::release_idle(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(schedule::release(shared.clone(), shutdown.subscribe()));
         // Last, so that nothing below can fail and leave reader threads running.
         let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut readers = Vec::new();

@@ -18,11 +18,14 @@ pub(crate) fn view_with(
     sla: &SlaPolicy,
     now: Timestamp,
 ) -> OrderView {
+    let scheduled_until = (order.state.is_open() && sla.scheduled(order.pick_deadline, now))
+        .then(|| sla.release_at(order.pick_deadline));
     OrderView {
         sla: sla.state(order.pick_deadline, now),
         seconds_left: (order.pick_deadline.0 - now.0).div_euclid(1000),
         order,
         walk,
+        scheduled_until,
     }
 }
 

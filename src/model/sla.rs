@@ -15,6 +15,11 @@ pub struct SlaPolicy {
     pub at_risk_secs: i64,
     /// An order is late when this much time or less is left (0: at the deadline).
     pub late_secs: i64,
+    /// A booked order (预订单) waits in the scheduled list until this long before its pick
+    /// deadline, then joins the live queue.
+    pub release_before_secs: i64,
+    /// How far ahead a delivery may be booked; an order further out is refused.
+    pub max_schedule_days: i64,
 }
 
 impl Default for SlaPolicy {
@@ -24,6 +29,8 @@ impl Default for SlaPolicy {
             default_pick_secs: 600,
             at_risk_secs: 120,
             late_secs: 0,
+            release_before_secs: 2700,
+            max_schedule_days: 7,
         }
     }
 }
@@ -52,6 +59,16 @@ impl SlaPolicy {
         platform_deadline
             .or_else(|| promised_at.map(|p| p.plus_secs(-self.travel_buffer_secs)))
             .unwrap_or_else(|| placed_at.plus_secs(self.default_pick_secs))
+    }
+
+    /// When an order with this pick deadline joins the live queue.
+    pub fn release_at(&self, deadline: Timestamp) -> Timestamp {
+        deadline.plus_secs(-self.release_before_secs)
+    }
+
+    /// Whether an order with this pick deadline still waits in the scheduled list at `now`.
+    pub fn scheduled(&self, deadline: Timestamp, now: Timestamp) -> bool {
+        self.release_at(deadline) > now
     }
 
     /// The state of an order with this deadline at `now`.

@@ -201,9 +201,26 @@ impl Sim {
         duplicate: bool,
         carrier: Option<&str>,
     ) -> Result<String, String> {
+        self.new_booked_order(platform, items, duplicate, carrier, 0)
+            .await
+    }
+
+    /// [`Sim::new_order_by`] booked for delivery at `deliver_at` (Unix seconds; 0: at once).
+    pub async fn new_booked_order(
+        self: &Arc<Self>,
+        platform: Platform,
+        items: &[(String, i64)],
+        duplicate: bool,
+        carrier: Option<&str>,
+        deliver_at: i64,
+    ) -> Result<String, String> {
         let order = {
             let mut st = self.state.lock().expect("sim state");
             let mut order = st.create_order(platform, items, Timestamp::now())?;
+            order.deliver_at = deliver_at;
+            if let Some(o) = st.orders.get_mut(&order.id) {
+                o.deliver_at = deliver_at;
+            }
             // JD's deliveryCarrierNo; for Meituan only "pickup" (pick_type 1) means anything.
             if let Some(c) = carrier {
                 order.carrier = c.to_string();
@@ -288,9 +305,12 @@ struct OrderReq {
     items: Vec<ItemReq>,
     #[serde(default)]
     duplicate: bool,
-    /// JD's `deliveryCarrierNo` (9966 when not given).
+    /// JD's `deliveryCarrierNo` (9966 when not given); `pickup` makes a Meituan pickup order.
     #[serde(default)]
     carrier: Option<String>,
+    /// A booked delivery, Unix seconds (absent: as soon as possible).
+    #[serde(default)]
+    deliver_at: i64,
 }
 
 #[derive(Deserialize)]
@@ -305,7 +325,13 @@ async fn create_order(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<OrderReq>
     };
     let items: Vec<(String, i64)> = req.items.into_iter().map(|i| (i.sku, i.qty)).collect();
     match sim
-        .new_order_by(p, &items, req.duplicate, req.carrier.as_deref())
+        .new_booked_order(
+            p,
+            &items,
+            req.duplicate,
+            req.carrier.as_deref(),
+            req.deliver_at,
+        )
         .await
     {
         Ok(id) => Json(json!({"order_id": id})).into_response(),

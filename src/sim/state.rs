@@ -71,6 +71,8 @@ pub struct SimOrder {
     pub carrier: String,
     /// The customer's latest refund or cancel request.
     pub request: Option<super::after_sale::SimRequest>,
+    /// A booked delivery (预订单), Unix seconds; 0: as soon as possible.
+    pub deliver_at: i64,
 }
 
 /// Something the store did on the platform, accepted, in arrival order.
@@ -303,6 +305,7 @@ impl State {
                 String::new()
             },
             request: None,
+            deliver_at: 0,
         };
         self.orders.insert(id, order.clone());
         Ok(order)
@@ -417,7 +420,8 @@ pub fn mt_order_json(o: &SimOrder) -> Value {
         .collect();
     json!({
         "order_id": o.id.parse::<i64>().unwrap_or(0), "day_seq": o.day_seq, "ctime": o.ctime,
-        "status": o.status, "delivery_time": 0, "estimate_arrival_time": o.ctime + 1800,
+        "status": o.status, "delivery_time": o.deliver_at,
+        "estimate_arrival_time": if o.deliver_at > 0 { o.deliver_at } else { o.ctime + 1800 },
         "caution": o.remark, "detail": detail, "wm_poi_name": "flashpick 测试店",
         // The customer collects it when the order was created for pickup.
         "pick_type": if o.carrier == "pickup" { 1 } else { 0 },
@@ -440,8 +444,11 @@ pub fn jd_order_json(o: &SimOrder) -> Value {
         .collect();
     json!({
         "orderId": o.id.parse::<i64>().unwrap_or(0), "orderNum": o.day_seq, "orderStatus": o.status,
-        "orderStartTime": t(o.ctime), "orderPreEndDeliveryTime": t(o.ctime + 1800),
-        "pickDeadline": t(o.ctime + 600), "orderBuyerRemark": o.remark,
+        "orderStartTime": t(o.ctime),
+        // A booked delivery moves both: JD gives its own pick deadline 20 minutes before.
+        "orderPreEndDeliveryTime": t(if o.deliver_at > 0 { o.deliver_at } else { o.ctime + 1800 }),
+        "pickDeadline": t(if o.deliver_at > 0 { o.deliver_at - 1200 } else { o.ctime + 600 }),
+        "orderBuyerRemark": o.remark,
         "deliveryCarrierNo": o.carrier, "product": products,
     })
 }

@@ -64,6 +64,8 @@ pub struct Strings {
     pub request_title: &'static str,
     /// Prompt: a customer's pickup code.
     pub pickup_prompt: &'static str,
+    /// The heading of booked orders not yet in the queue.
+    pub booked: &'static str,
     /// How to type a pickup code with its platform.
     pub pickup_hint: &'static str,
     /// Keys of the decision dialog.
@@ -140,6 +142,7 @@ const ZH: Strings = Strings {
     put_back: "请把以下商品放回货架：",
     cancel_keys: "Enter 已放回  Esc 稍后处理",
     request_title: "顾客申请",
+    booked: "预订单（到点自动进入队列，时间为入队时间）",
     pickup_prompt: "顾客取货码（队列中请带平台：美团 23 / 京东 …）",
     pickup_hint: "取货码前请写平台：美团 23、京东 123456",
     decide_keys: "Y 同意  N 拒绝（需原因）  Esc 稍后",
@@ -199,6 +202,7 @@ const EN: Strings = Strings {
     put_back: "Put these back on the shelf:",
     cancel_keys: "Enter done  Esc later",
     request_title: "Customer request",
+    booked: "Booked orders (join the queue by themselves at the time shown)",
     pickup_prompt: "Customer's pickup code (on the queue with its platform: m23 / j…)",
     pickup_hint: "Name the platform before the code: m23 (Meituan), j123456 (JD)",
     decide_keys: "Y agree  N reject (with a reason)  Esc later",

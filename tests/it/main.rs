@@ -2,6 +2,7 @@
 
 mod asyncapi_tests;
 mod barcode_table;
+mod booked_tests;
 mod bounds_tests;
 mod campaign_tests;
 mod claim_tests;

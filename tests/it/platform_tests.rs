@@ -24,7 +24,7 @@ pub(crate) async fn start_sim() -> SimHandle {
 
 /// The test store; in push mode without reconciliation rounds, so every call the platform sees
 /// comes from a push (the reconciliation test turns them on).
-fn agent_config(dir: &Path, sim: &SimHandle, mode: &str) -> Config {
+pub(crate) fn agent_config(dir: &Path, sim: &SimHandle, mode: &str) -> Config {
     let webhooks = if mode == "push" {
         "[webhooks]\nlisten = \"127.0.0.1:0\"\n"
     } else {

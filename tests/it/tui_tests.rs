@@ -116,6 +116,7 @@ fn view_of(
         sla,
         seconds_left: left,
         walk,
+        scheduled_until: None,
     }
 }
 
@@ -897,4 +898,42 @@ fn a_pickup_code_typed_on_the_queue_names_its_platform() {
     assert!(out.contains(&Cmd::Bell));
     assert!(!out.iter().any(|c| matches!(c, Cmd::Send(..))));
     assert!(app.toast.as_ref().unwrap().text.contains("美团 23"));
+}
+
+/// Booked orders wait below the live queue under their own heading, each with the time it joins
+/// the queue; when one is released the screen rings as for a new order.
+#[test]
+fn booked_orders_wait_in_their_own_list_until_released() {
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut app = sample(lang);
+        let mut booked = view_of(
+            20,
+            Platform::Meituan,
+            40,
+            OrderState::Accepted,
+            3 * 3600,
+            SlaState::OnTime,
+            vec![line(1, "DR001", "农夫山泉 饮用天然水", 2, 0, 0, None)],
+            vec![walk(1, "A-01-1", "550ml", Unit::Piece)],
+        );
+        booked.scheduled_until = Some(Timestamp(NOW.0 + 3 * 3_600_000 - 2_700_000));
+        app.update(Msg::Event(Box::new(flashpick::api::Event::OrderChanged {
+            cause: "accept".into(),
+            order: Box::new(booked.clone()),
+        })));
+        assert_eq!(
+            app.orders.last().unwrap().order.id.0,
+            20,
+            "after the live ones"
+        );
+        insta::assert_snapshot!(format!("tui_booked_{tag}_80x24"), screen(&app, 80, 24));
+        booked.scheduled_until = None;
+        let out = app.update(Msg::Event(Box::new(flashpick::api::Event::OrderChanged {
+            cause: "released".into(),
+            order: Box::new(booked),
+        })));
+        assert!(out.contains(&Cmd::Bell));
+        assert!(app.unclaimed_new);
+    }
 }

@@ -134,7 +134,8 @@ pub(in crate::store) fn ingest(
 ) -> Out<Ingested> {
     let now = options.clock.now();
     // Every door meets here: a push, a poll, a fetch, HQ's relay.
-    super::order_check::check(&new, now).map_err(StoreError::BadOrder)?;
+    super::order_check::check(&new, now, options.sla.max_schedule_days)
+        .map_err(StoreError::BadOrder)?;
     let fresh = tx
         .prepare_cached(
             "INSERT INTO inbox (source, message_id, received_at) VALUES (?1, ?2, ?3)

@@ -11,8 +11,6 @@ use crate::model::{MAX_QTY, Timestamp};
 pub const MAX_AGE_SECS: i64 = 3 * 24 * 3600;
 /// How far ahead of this store's clock an order may say it was placed.
 pub const MAX_AHEAD_SECS: i64 = 10 * 60;
-/// How far ahead a delivery may be booked.
-pub const MAX_SCHEDULE_SECS: i64 = 7 * 24 * 3600;
 /// Most lines (and items the catalog lacks) one order may carry.
 pub const MAX_LINES: usize = 500;
 /// Longest id (a platform's order id, an item code), in bytes.
@@ -20,8 +18,9 @@ pub const MAX_ID_BYTES: usize = 64;
 /// Longest customer remark, in bytes.
 pub const MAX_REMARK_BYTES: usize = 4096;
 
-/// What is wrong with `order`, judged at `now`; the message names the order and the field.
-pub fn check(order: &NewOrder, now: Timestamp) -> Result<(), String> {
+/// What is wrong with `order`, judged at `now` with deliveries bookable `max_schedule_days`
+/// ahead (`[sla]`); the message names the order and the field.
+pub fn check(order: &NewOrder, now: Timestamp, max_schedule_days: i64) -> Result<(), String> {
     check_id("order id", &order.external_id)?;
     let ext = &order.external_id;
     let err = |m: String| format!("order {ext}: {m}");
@@ -43,10 +42,11 @@ pub fn check(order: &NewOrder, now: Timestamp) -> Result<(), String> {
         ("pick deadline", order.platform_deadline),
     ] {
         if let Some(t) = t
-            && (t.0 < placed - 24 * 3600 * 1000 || t.0 > now.0 + MAX_SCHEDULE_SECS * 1000)
+            && (t.0 < placed - 24 * 3600 * 1000
+                || t.0 > now.0 + max_schedule_days.saturating_mul(24 * 3600 * 1000))
         {
             return Err(err(format!(
-                "{what} at {} (unix ms) is before the order was placed or more than 7 days ahead",
+                "{what} at {} (unix ms) is before the order was placed or more than {max_schedule_days} days ahead ([sla] max_schedule_days)",
                 t.0
             )));
         }

@@ -346,7 +346,8 @@ impl App {
     }
 
     /// Chased orders first; then by pick deadline; packed orders after them, in the order their
-    /// riders reached the store (the rider at the counter first).
+    /// riders reached the store (the rider at the counter first); booked orders not yet released
+    /// last, in their own list.
     fn sort(&mut self) {
         self.orders.sort_by_key(|o| {
             let chased = o.order.reminded_at.is_some() && o.order.state.is_open();
@@ -360,7 +361,8 @@ impl App {
             } else {
                 o.order.pick_deadline
             };
-            (!chased, packed, when, o.order.id)
+            let booked = o.scheduled_until.is_some_and(|t| t > self.now);
+            (booked, !chased, packed, when, o.order.id)
         });
         self.queue_sel = self.queue_sel.min(self.orders.len().saturating_sub(1));
     }

@@ -94,7 +94,7 @@ impl App {
         match e {
             Event::OrderChanged { cause, order } => {
                 let id = order.order.id.0;
-                if cause == "ingest" {
+                if cause == "ingest" || cause == "released" {
                     out.push(Cmd::Bell);
                     self.unclaimed_new = true;
                 }

@@ -18,10 +18,11 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
         .iter()
         .filter(|o| o.order.state == OrderState::Picking)
         .count();
+    // Booked orders are not yet work: they are counted when they join the queue.
     let open = app
         .orders
         .iter()
-        .filter(|o| o.order.state.is_open())
+        .filter(|o| o.order.state.is_open() && o.scheduled_until.is_none_or(|t| t <= app.now))
         .count();
     let cap = s
         .capacity
@@ -47,12 +48,27 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
     }
     let rows = area.height.saturating_sub(2) as usize;
     let first = app.queue_sel.saturating_sub(rows.saturating_sub(1));
+    let mut booked_shown = false;
     for (i, o) in app.orders.iter().enumerate().skip(first).take(rows) {
         let sla = sla_now(app, o);
-        let due = if o.order.state.is_open() {
-            mmss(left(app, o))
-        } else {
-            "--".into()
+        let booked = o.scheduled_until.filter(|t| *t > app.now);
+        if booked.is_some() && !booked_shown {
+            booked_shown = true;
+            lines.push(Line::from(Span::styled(
+                fit(s.booked, w),
+                Style::default()
+                    .fg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD),
+            )));
+        }
+        let due = match booked {
+            // When it joins the queue, China time.
+            Some(t) => crate::model::china_time::format(t)
+                .get(11..16)
+                .unwrap_or("--")
+                .to_string(),
+            None if o.order.state.is_open() => mmss(left(app, o)),
+            None => "--".into(),
         };
         let cells = [
             fit(&due, widths[0]),
@@ -69,10 +85,12 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
         } else {
             Style::default()
         };
-        let mut spans = vec![Span::styled(
-            cells[0].clone() + " ",
-            base.fg(sla_color(sla)).add_modifier(Modifier::BOLD),
-        )];
+        let due_style = if booked.is_some() {
+            base.fg(Color::DarkGray)
+        } else {
+            base.fg(sla_color(sla)).add_modifier(Modifier::BOLD)
+        };
+        let mut spans = vec![Span::styled(cells[0].clone() + " ", due_style)];
         for c in &cells[1..] {
             spans.push(Span::styled(c.clone() + " ", base));
         }
