@@ -238,6 +238,11 @@ pub enum Request {
     CatalogCommit,
     /// Send every stock level to every platform again.
     StockResync,
+    /// A manager clears an item's sold-out mark (a receipt or a count clears it too).
+    StockClearSoldOut {
+        /// Sku or barcode.
+        code: String,
+    },
     /// A customer collects a packed order (自提) with their code: Meituan's is the order's day
     /// number (found by it when no order is named); JD's is checked with JD, and when JD cannot
     /// be reached a manager may hand over without the check (`unchecked`, logged).

@@ -33,6 +33,10 @@ pub struct SkuInfo {
     /// Weighed goods: the grams of one portion as the platforms sell it.
     #[serde(default)]
     pub sale_unit_g: Option<i64>,
+    /// Marked sold out (a picker found none on the shelf): every platform shows 0 until the
+    /// next receipt or count, or a manager clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sold_out_at: Option<crate::model::Timestamp>,
     /// On the shelf.
     pub on_hand: i64,
     /// Held for open orders.

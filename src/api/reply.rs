@@ -156,9 +156,10 @@ impl Request {
             | R::HandOverPickup { .. } => ReplyKind::Order,
             R::RecordScan { .. } => ReplyKind::Scan,
             R::StockLookup { .. } => ReplyKind::Lookup,
-            R::StockReceive { .. } | R::StockCount { .. } | R::StockAdjust { .. } => {
-                ReplyKind::Stock
-            }
+            R::StockReceive { .. }
+            | R::StockCount { .. }
+            | R::StockAdjust { .. }
+            | R::StockClearSoldOut { .. } => ReplyKind::Stock,
             R::CatalogStage { .. } => ReplyKind::Staged,
             R::CatalogCommit => ReplyKind::Imported,
             R::StockResync => ReplyKind::Queued,

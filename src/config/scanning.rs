@@ -46,6 +46,15 @@ pub struct PickingSection {
     /// 0: never.
     #[serde(default = "default_claim_idle")]
     pub claim_idle_secs: u32,
+    /// A short for "out of stock" (not on the shelf at all) marks the item sold out: every
+    /// platform shows 0 until the next receipt or count, or a manager clears it. Stock the
+    /// system believes in but the shelf lacks otherwise keeps selling.
+    #[serde(default = "yes")]
+    pub sold_out_on_short: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_claim_idle() -> u32 {
@@ -65,6 +74,7 @@ impl Default for PickingSection {
             weight_tolerance_pct: default_tolerance(),
             repeat_window_ms: default_repeat(),
             claim_idle_secs: default_claim_idle(),
+            sold_out_on_short: true,
         }
     }
 }

@@ -21,6 +21,7 @@ impl From<store::SkuInfo> for api::SkuInfo {
             sale_unit_g: s.sale_unit_g,
             on_hand: s.on_hand,
             reserved: s.reserved,
+            sold_out_at: s.sold_out_at,
         }
     }
 }

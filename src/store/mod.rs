@@ -56,6 +56,9 @@ pub struct StoreOptions {
     pub hq_events: bool,
     /// Actors who may act on an order another picker claimed (`[staff] managers`).
     pub managers: Vec<String>,
+    /// A short for "not on the shelf" marks the item sold out at every platform
+    /// (`[picking] sold_out_on_short`).
+    pub sold_out_on_short: bool,
     /// Where the store's "now" comes from: every time it writes (transitions, ledger rows,
     /// outbox rows and their retries, scans) is read from it.
     pub clock: Clock,
@@ -68,6 +71,7 @@ impl Default for StoreOptions {
             sla: SlaPolicy::default(),
             hq_events: false,
             managers: Vec::new(),
+            sold_out_on_short: true,
             clock: Clock::system(),
         }
     }
@@ -85,6 +89,7 @@ impl StoreOptions {
             sla: config.sla,
             hq_events: config.hq.enabled,
             managers: config.staff.managers.clone(),
+            sold_out_on_short: config.picking.sold_out_on_short,
             clock: Clock::system(),
         }
     }

@@ -276,6 +276,12 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE "order" ADD COLUMN rider TEXT;
     ALTER TABLE "order" ADD COLUMN reminded_at INTEGER;
     "#,
+    // 15: an item a picker found not on the shelf is sold out at every platform (level 0) from
+    // then until the next receipt or count, or a manager clears it.
+    r#"
+    ALTER TABLE sku ADD COLUMN sold_out_at INTEGER;
+    CREATE INDEX sku_sold_out ON sku(sold_out_at) WHERE sold_out_at IS NOT NULL;
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

@@ -271,6 +271,12 @@ impl Store {
         self.write(move |tx, _| write::reminder_seen(tx, id)).await
     }
 
+    /// A manager clears an item's sold-out mark; false when it had none.
+    pub async fn clear_sold_out(&self, sku: crate::model::SkuCode) -> Result<bool, StoreError> {
+        self.write(move |tx, o| write::clear_sold_out(tx, o, &sku))
+            .await
+    }
+
     /// Records a scan that moved nothing (wrong item, unknown code) so the shift can be reviewed.
     pub async fn log_scan(&self, scan: ScanLog) -> Result<(), StoreError> {
         self.write(move |tx, _| write::log_scan(tx, &scan).map(|()| ((), vec![])))

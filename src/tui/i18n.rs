@@ -66,6 +66,10 @@ pub struct Strings {
     pub pickup_prompt: &'static str,
     /// The heading of booked orders not yet in the queue.
     pub booked: &'static str,
+    /// The mark of an item sold out.
+    pub sold_out: &'static str,
+    /// The stock screen before a search: the items marked sold out.
+    pub sold_out_list: &'static str,
     /// How to type a pickup code with its platform.
     pub pickup_hint: &'static str,
     /// Keys of the decision dialog.
@@ -142,6 +146,8 @@ const ZH: Strings = Strings {
     put_back: "请把以下商品放回货架：",
     cancel_keys: "Enter 已放回  Esc 稍后处理",
     request_title: "顾客申请",
+    sold_out: "【售罄】",
+    sold_out_list: "已标记售罄的商品（各平台显示 0；收货、盘点或 o 键（店长）解除）  / 搜索",
     booked: "预订单（到点自动进入队列，时间为入队时间）",
     pickup_prompt: "顾客取货码（队列中请带平台：美团 23 / 京东 …）",
     pickup_hint: "取货码前请写平台：美团 23、京东 123456",
@@ -202,6 +208,8 @@ const EN: Strings = Strings {
     put_back: "Put these back on the shelf:",
     cancel_keys: "Enter done  Esc later",
     request_title: "Customer request",
+    sold_out: "[SOLD OUT]",
+    sold_out_list: "Items marked sold out (0 on every platform; a receipt, a count or o (a manager) clears)  / search",
     booked: "Booked orders (join the queue by themselves at the time shown)",
     pickup_prompt: "Customer's pickup code (on the queue with its platform: m23 / j…)",
     pickup_hint: "Name the platform before the code: m23 (Meituan), j123456 (JD)",

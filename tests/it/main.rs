@@ -38,6 +38,7 @@ mod request_tests;
 mod rider_tests;
 mod scanner_tests;
 mod security_tests;
+mod sold_out_tests;
 mod store_props;
 mod store_tests;
 mod tls_tests;

@@ -362,18 +362,26 @@ async fn items_sold_under_the_platforms_own_codes_are_reported_under_them() {
         detail(&jd, "adjust")["remaining"],
         json!([{"outSkuId": "P-WATER", "skuCount": 1}, {"outSkuId": "MILK1L", "skuCount": 1}])
     );
-    // Levels go out under the learned code: 20 − 2 picked − 2 written off as missing = 16.
+    // Levels go out under the learned code. The water was short for "out of stock": marked
+    // sold out, 0 (the ledger's 20 − 2 picked − 2 written off = 16 waits for a count).
     sim.sim
         .wait_for(
             "the water level under P-WATER on both platforms",
             10,
             |st| {
                 let last = |k: &str| st.levels.get(k).and_then(|v| v.last().copied());
-                (last("meituan:P-WATER") == Some(16) && last("jddj:P-WATER") == Some(16))
+                (last("meituan:P-WATER") == Some(0) && last("jddj:P-WATER") == Some(0))
                     .then_some(())
             },
         )
         .await;
+    let s = c
+        .request(Request::StockLookup {
+            query: "W550".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(s["items"][0]["on_hand"], 16);
     // And a full resync does the same, and no longer names W550 to the platform.
     let sent = |k: &str| -> usize {
         sim.sim.snapshot()["levels"][k]

@@ -158,6 +158,9 @@ impl Conn {
                 .await
                 .map(Response::Stock),
             Request::StockResync => stock::resync(cx).await.map(Response::Queued),
+            Request::StockClearSoldOut { code } => {
+                stock::clear_sold_out(cx, code).await.map(Response::Stock)
+            }
             Request::CatalogStage { rows } => {
                 self.staging.stage(&shared, rows).map(Response::Staged)
             }

@@ -53,6 +53,48 @@ pub(super) async fn change(
     })
 }
 
+/// A manager clears an item's sold-out mark: its real level goes to every platform again.
+pub(super) async fn clear_sold_out(cx: &Ctx<'_>, code: String) -> Result<StockReply, ApiError> {
+    if !cx
+        .shared
+        .config
+        .staff
+        .managers
+        .iter()
+        .any(|m| m == cx.actor)
+    {
+        return Err(ApiError {
+            code: "refused".into(),
+            message: format!(
+                "only a manager clears a sold-out mark, and `{}` is not one ([staff] managers); a receipt or a shelf count clears it too",
+                cx.actor
+            ),
+        });
+    }
+    let store = &cx.shared.store;
+    let lookup = code.clone();
+    let sku = store
+        .read_async(move |c| store::sku_by_code(c, &lookup))
+        .await
+        .and_then(|s| s.ok_or(StoreError::NoSuchSku(SkuCode(code))))
+        .map_err(|e| cx.err(e))?;
+    store
+        .clear_sold_out(sku.clone())
+        .await
+        .map_err(|e| cx.err(e))?;
+    let lookup = sku.clone();
+    let f = store
+        .read_async(move |c| store::stock_figures(c, &lookup, crate::model::Platform::Hq, 0))
+        .await
+        .map_err(|e| cx.err(e))?;
+    tracing::info!(sku = %sku.0, by = cx.actor, "sold-out mark cleared");
+    Ok(StockReply {
+        sku,
+        on_hand: f.on_hand,
+        reserved: f.reserved,
+    })
+}
+
 /// Queues every stock level for every selling platform.
 pub(super) async fn resync(cx: &Ctx<'_>) -> Result<QueuedReply, ApiError> {
     cx.shared

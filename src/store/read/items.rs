@@ -37,12 +37,14 @@ pub struct SkuInfo {
     pub on_hand: i64,
     /// Held for open orders.
     pub reserved: i64,
+    /// Marked sold out since.
+    pub sold_out_at: Option<crate::model::Timestamp>,
 }
 
 const SKU_COLUMNS: &str = "k.sku, k.name, k.name_en, k.spec, k.unit, k.location, k.walk_seq, \
     k.price_fen, k.safety_stock, CAST(COALESCE(s.on_hand, 0) AS INTEGER), \
     CAST(COALESCE(s.reserved, 0) AS INTEGER), k.plu, \
-    k.sale_unit_g";
+    k.sale_unit_g, k.sold_out_at";
 
 fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
     let unit: String = r.get(4)?;
@@ -61,6 +63,7 @@ fn sku_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SkuInfo> {
         reserved: r.get(10)?,
         plu: r.get(11)?,
         sale_unit_g: r.get(12)?,
+        sold_out_at: r.get::<_, Option<i64>>(13)?.map(crate::model::Timestamp),
     })
 }
 
@@ -88,7 +91,19 @@ pub fn lookup_skus(
 ) -> Result<Vec<SkuInfo>, StoreError> {
     let query = query.trim();
     if query.is_empty() {
-        return Ok(Vec::new());
+        // Nothing asked: the items marked sold out, the oldest mark first.
+        let sql = format!(
+            "SELECT {SKU_COLUMNS} FROM sku k LEFT JOIN stock s ON s.sku = k.sku
+             WHERE k.sold_out_at IS NOT NULL ORDER BY k.sold_out_at, k.sku LIMIT ?1"
+        );
+        let mut out: Vec<SkuInfo> = conn
+            .prepare_cached(&sql)?
+            .query_map(params![limit as i64], sku_from_row)?
+            .collect::<Result<_, _>>()?;
+        for info in &mut out {
+            info.barcodes = barcodes(conn, &info.sku)?;
+        }
+        return Ok(out);
     }
     let mut out = Vec::new();
     if let Some(sku) = sku_by_code(conn, query)? {

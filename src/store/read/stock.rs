@@ -82,7 +82,7 @@ pub fn all_levels(
                             WHERE ps.sku = k.sku AND ps.platform = ?1
                               AND ps.safety_stock IS NOT NULL LIMIT 1),
                            k.safety_stock, ?2)
-                , k.unit, k.sale_unit_g, m.item_id
+                , k.unit, k.sale_unit_g, m.item_id, k.sold_out_at IS NOT NULL
          FROM sku k LEFT JOIN stock s ON s.sku = k.sku
               LEFT JOIN platform_sku m ON m.sku = k.sku AND m.platform = ?1
          ORDER BY 1",
@@ -113,7 +113,12 @@ pub fn all_levels(
         Ok(PlatformLevel {
             code: r.get(0)?,
             item: r.get(6)?,
-            level: figures.platform_level(unit, r.get(5)?),
+            // Marked sold out: 0, whatever the ledger says.
+            level: if r.get::<_, bool>(7)? {
+                0
+            } else {
+                figures.platform_level(unit, r.get(5)?)
+            },
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -141,6 +146,8 @@ pub struct SellingView {
     pub unit: Unit,
     /// Grams of one portion, for weighed goods.
     pub sale_unit_g: Option<i64>,
+    /// Marked sold out: every platform is told 0.
+    pub sold_out: bool,
     /// (platform, code, item id, safety stock) from `platform_sku`.
     mapped: Vec<(String, String, Option<String>, Option<i64>)>,
 }
@@ -189,7 +196,7 @@ pub fn selling_view(conn: &Connection, sku: &SkuCode) -> Result<SellingView, Sto
         .prepare_cached(
             "SELECT CAST(COALESCE(s.on_hand, 0) AS INTEGER), CAST(COALESCE(s.reserved, 0) AS INTEGER),
                     k.safety_stock, k.unit,
-                    k.sale_unit_g
+                    k.sale_unit_g, k.sold_out_at IS NOT NULL
              FROM sku k LEFT JOIN stock s ON s.sku = k.sku WHERE k.sku = ?1",
         )?
         .query_row([&sku.0], |r| {
@@ -199,10 +206,11 @@ pub fn selling_view(conn: &Connection, sku: &SkuCode) -> Result<SellingView, Sto
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })
         .optional()?;
-    let (on_hand, reserved, own_safety, unit, sale_unit_g) =
+    let (on_hand, reserved, own_safety, unit, sale_unit_g, sold_out) =
         row.ok_or_else(|| StoreError::NoSuchSku(sku.clone()))?;
     let mapped = conn
         .prepare_cached(
@@ -219,6 +227,7 @@ pub fn selling_view(conn: &Connection, sku: &SkuCode) -> Result<SellingView, Sto
         own_safety,
         unit: unit.parse().unwrap_or_default(),
         sale_unit_g,
+        sold_out,
         mapped,
     })
 }

@@ -29,7 +29,7 @@ pub(super) use rider::{remind, reminder_seen, set_rider};
 pub(super) use scan::scan;
 pub use scan::{ScanDone, ScanRequest};
 pub(super) use scan_log::{bind_scanner, log_scan};
-pub(super) use stock::{import_catalog, queue_full_stock_sync, stock};
+pub(super) use stock::{clear_sold_out, import_catalog, queue_full_stock_sync, stock};
 
 use super::{StoreError, StoreEvent};
 use crate::model::{EventId, Fen, Order, OrderId, Platform, SkuCode, Timestamp};

@@ -389,6 +389,18 @@ pub(super) fn apply_loaded(
         event_id: &event_id,
         now,
     };
+    // Not on the shelf at all: sold out at every platform from now (the levels the short
+    // queues below are 0), until a receipt or a count says otherwise.
+    if let OrderEvent::Short {
+        line,
+        reason: model::ShortReason::OutOfStock,
+        ..
+    } = event
+        && options.sold_out_on_short
+        && let Some(l) = order.lines.iter().find(|l| l.line_no == *line)
+    {
+        super::stock::set_sold_out(tx, &l.sku, Some(now))?;
+    }
     let skus = apply_stock(tx, options, &t.stock, &ctx)?;
     let event_json = serde_json::to_value(event).unwrap_or_default();
     history(

@@ -130,7 +130,12 @@ pub(super) fn queue_stock_levels(
     let item = crate::store::read::selling_view(tx, sku)?;
     for (platform, default_safety) in &options.selling {
         let f = item.figures(*platform, *default_safety);
-        let level = f.platform_level(item.unit, item.sale_unit_g);
+        // Marked sold out: 0 until a receipt or a count (a coalesced later level stays 0).
+        let level = if item.sold_out {
+            0
+        } else {
+            f.platform_level(item.unit, item.sale_unit_g)
+        };
         let sale_unit_g = item.sale_unit_g;
         // The codes the platform knows the item by (learned from its orders), else the sku.
         let mut codes = item.codes(*platform);
@@ -171,7 +176,19 @@ pub(in crate::store) fn stock(
         StockOpKind::Count(counted) => model::stock::count(&op.sku, current.on_hand, counted)?,
         StockOpKind::Adjust(delta) => Some(model::stock::adjust(&op.sku, current.on_hand, delta)?),
     };
+    // Goods arrived, or someone counted the shelf: a sold-out mark has had its answer.
+    let cleared = matches!(op.kind, StockOpKind::Receive(_) | StockOpKind::Count(_))
+        && set_sold_out(tx, &op.sku, None)?;
     let Some(effect) = effect else {
+        if cleared {
+            queue_stock_levels(tx, options, &op.sku, now)?;
+            return Ok((
+                current,
+                vec![StoreEvent::StockChanged {
+                    skus: vec![op.sku.clone()],
+                }],
+            ));
+        }
         return Ok((current, vec![]));
     };
     let event_id = EventId::new();
@@ -314,4 +331,44 @@ pub(in crate::store) fn import_catalog(
     }
     let skus = changed.into_iter().map(|e| e.sku).collect();
     Ok((rows.len(), vec![StoreEvent::StockChanged { skus }]))
+}
+
+/// Marks the sku sold out at `at`, or clears the mark (`None`). Whether anything changed.
+pub(in crate::store) fn set_sold_out(
+    tx: &Transaction<'_>,
+    sku: &SkuCode,
+    at: Option<Timestamp>,
+) -> Result<bool, StoreError> {
+    let n = match at {
+        Some(t) => tx
+            .prepare_cached(
+                "UPDATE sku SET sold_out_at = ?2 WHERE sku = ?1 AND sold_out_at IS NULL",
+            )?
+            .execute(params![sku.0, t.0])?,
+        None => tx
+            .prepare_cached(
+                "UPDATE sku SET sold_out_at = NULL WHERE sku = ?1 AND sold_out_at IS NOT NULL",
+            )?
+            .execute(params![sku.0])?,
+    };
+    Ok(n > 0)
+}
+
+/// A manager clears a sold-out mark: the item's real level goes to every platform again.
+pub(in crate::store) fn clear_sold_out(
+    tx: &Transaction<'_>,
+    options: &StoreOptions,
+    sku: &SkuCode,
+) -> Out<bool> {
+    crate::store::read::sku_info(tx, sku)?.ok_or_else(|| StoreError::NoSuchSku(sku.clone()))?;
+    if !set_sold_out(tx, sku, None)? {
+        return Ok((false, vec![]));
+    }
+    queue_stock_levels(tx, options, sku, options.clock.now())?;
+    Ok((
+        true,
+        vec![StoreEvent::StockChanged {
+            skus: vec![sku.clone()],
+        }],
+    ))
 }

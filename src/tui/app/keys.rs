@@ -93,7 +93,7 @@ impl App {
                 Screen::Queue => self.queue_key(key, out),
                 Screen::Pick(_) => self.pick_key(key, out),
                 Screen::Pack(_) => self.pack_key(key, out),
-                Screen::Stock(_) => self.stock_key(key),
+                Screen::Stock(_) => self.stock_key(key, out),
             },
         }
     }
@@ -134,7 +134,16 @@ impl App {
             Key::Down => {
                 self.queue_sel = (self.queue_sel + 1).min(self.orders.len().saturating_sub(1))
             }
-            Key::Char('s') => self.screen = Screen::stock(String::new()),
+            // The stock screen opens on the items marked sold out.
+            Key::Char('s') => {
+                self.screen = Screen::stock(String::new());
+                out.push(Cmd::Send(
+                    Tag::Lookup,
+                    Request::StockLookup {
+                        query: String::new(),
+                    },
+                ));
+            }
             // A customer at the counter: their code, with its platform (美团 23).
             Key::Char('g') => {
                 self.prompt = Some(Prompt {
@@ -330,7 +339,7 @@ impl App {
         }
     }
 
-    fn stock_key(&mut self, key: Key) {
+    fn stock_key(&mut self, key: Key, out: &mut Vec<Cmd>) {
         let Screen::Stock(stock) = &mut self.screen else {
             return;
         };
@@ -351,6 +360,11 @@ impl App {
             Key::Char('r') => self.prompt = sku.and_then(|s| ask(Ask::Receive(s))),
             Key::Char('n') => self.prompt = sku.and_then(|s| ask(Ask::Count(s))),
             Key::Char('j') => self.prompt = sku.and_then(|s| ask(Ask::AdjustQty(s))),
+            Key::Char('o') => {
+                if let Some(code) = sku {
+                    out.push(Cmd::Send(Tag::StockOp, Request::StockClearSoldOut { code }));
+                }
+            }
             _ => {}
         }
     }

@@ -386,9 +386,7 @@ impl App {
 
     /// Searches the stock again for what the stock screen shows (after a change).
     fn refresh_stock(&self, out: &mut Vec<Cmd>) {
-        if let Screen::Stock(st) = &self.screen
-            && !st.query.is_empty()
-        {
+        if let Screen::Stock(st) = &self.screen {
             out.push(Cmd::Send(
                 Tag::Lookup,
                 Request::StockLookup {

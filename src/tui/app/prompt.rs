@@ -32,7 +32,22 @@ impl App {
                             reason: reason.into(),
                         },
                     ));
-                    self.prompt = None;
+                    // None on the shelf: the item is marked sold out everywhere; the picker is
+                    // asked what the shelf really holds (Esc leaves it to a later count).
+                    let sku = self.order(order).and_then(|o| {
+                        o.order
+                            .lines
+                            .iter()
+                            .find(|l| l.line_no == line)
+                            .map(|l| l.sku.0.clone())
+                    });
+                    self.prompt = match sku {
+                        Some(sku) if i == 1 => Some(Prompt {
+                            ask: Ask::Count(sku),
+                            text: String::new(),
+                        }),
+                        _ => None,
+                    };
                     return;
                 }
                 p.text.push(c);

@@ -18,17 +18,27 @@ pub(super) fn stock(app: &App, f: &mut Frame, area: Rect, st: &StockScreen) {
         .zip(widths)
         .map(|(c, w)| fit(c, w) + " ")
         .collect();
+    let title = if st.query.is_empty() {
+        format!(" {}", s.sold_out_list)
+    } else {
+        format!(" {}{}", s.search, st.query)
+    };
     let mut lines = vec![
-        Line::from(format!(" {}{}", s.search, st.query)),
+        Line::from(title),
         Line::from(Span::styled(
             fit(&head, w),
             Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         )),
     ];
     for (i, item) in st.items.iter().enumerate() {
+        // Marked sold out: said before the name, so it shows on any width.
+        let name = match item.sold_out_at {
+            Some(_) => format!("{} {}", s.sold_out, item.name),
+            None => item.name.clone(),
+        };
         let cells = [
             fit(&item.sku.0, widths[0]),
-            fit(&item.name, widths[1]),
+            fit(&name, widths[1]),
             fit(&item.location, widths[2]),
             fit(&item.on_hand.to_string(), widths[3]),
             fit(&item.reserved.to_string(), widths[4]),
