@@ -68,6 +68,8 @@ pub struct Strings {
     pub booked: &'static str,
     /// The mark of an item sold out.
     pub sold_out: &'static str,
+    /// A weighed line lighter than ordered: "short by".
+    pub under_weight: &'static str,
     /// The stock screen before a search: the items marked sold out.
     pub sold_out_list: &'static str,
     /// How to type a pickup code with its platform.
@@ -147,6 +149,7 @@ const ZH: Strings = Strings {
     cancel_keys: "Enter 已放回  Esc 稍后处理",
     request_title: "顾客申请",
     sold_out: "【售罄】",
+    under_weight: "少称",
     sold_out_list: "已标记售罄的商品（各平台显示 0；收货、盘点或 o 键（店长）解除）  / 搜索",
     booked: "预订单（到点自动进入队列，时间为入队时间）",
     pickup_prompt: "顾客取货码（队列中请带平台：美团 23 / 京东 …）",
@@ -209,6 +212,7 @@ const EN: Strings = Strings {
     cancel_keys: "Enter done  Esc later",
     request_title: "Customer request",
     sold_out: "[SOLD OUT]",
+    under_weight: "under by",
     sold_out_list: "Items marked sold out (0 on every platform; a receipt, a count or o (a manager) clears)  / search",
     booked: "Booked orders (join the queue by themselves at the time shown)",
     pickup_prompt: "Customer's pickup code (on the queue with its platform: m23 / j…)",

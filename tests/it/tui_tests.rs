@@ -948,3 +948,34 @@ fn booked_orders_wait_in_their_own_list_until_released() {
         assert!(app.unclaimed_new);
     }
 }
+
+/// A weighed line lighter than ordered shows on the pack screen what the customer paid for and
+/// did not get, in grams and money (neither platform gives a call to refund it).
+#[test]
+fn the_pack_screen_shows_a_weighed_line_under_its_ordered_weight() {
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut app = sample(lang);
+        let mut pork = line(1, "MT001", "猪前腿肉", 500, 500, 0, Some(465));
+        pork.unit_price = Fen(4); // ¥0.04 a gram: ¥40 a kilo
+        let v = view_of(
+            30,
+            Platform::Meituan,
+            50,
+            OrderState::Picked,
+            200,
+            SlaState::OnTime,
+            vec![pork],
+            vec![walk(1, "G-01-1", "称重", Unit::Gram)],
+        );
+        app.update(Msg::Event(Box::new(flashpick::api::Event::OrderChanged {
+            cause: "complete_pick".into(),
+            order: Box::new(v),
+        })));
+        app.screen = Screen::Pack(Packing { id: 30, bags: 1 });
+        let text = screen(&app, 80, 24);
+        assert!(text.contains("35"), "{text}");
+        assert!(text.contains("¥1.40"), "{text}");
+        insta::assert_snapshot!(format!("tui_under_weight_{tag}_80x24"), text);
+    }
+}

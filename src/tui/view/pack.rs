@@ -41,8 +41,25 @@ pub(super) fn pack(app: &App, f: &mut Frame, area: Rect, p: &Packing) {
         } else {
             String::new()
         };
+        // A weighed line under its ordered weight: the difference the customer paid for, in
+        // grams and money (no platform call refunds it: assets/platforms.md).
+        let under = l
+            .weighed_g
+            .map(|g| l.picked.min(l.qty) - g)
+            .filter(|d| *d > 0)
+            .map(|d| {
+                let fen = l.unit_price.0.saturating_mul(d);
+                format!(
+                    "  {} {d}{} ≈ ¥{}.{:02}",
+                    s.under_weight,
+                    s.grams,
+                    fen / 100,
+                    fen % 100
+                )
+            })
+            .unwrap_or_default();
         lines.push(Line::from(fit(
-            &format!(" {mark} {} × {got}{short}", l.name),
+            &format!(" {mark} {} × {got}{short}{under}", l.name),
             w,
         )));
     }
