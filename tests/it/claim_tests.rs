@@ -301,3 +301,44 @@ async fn a_misspelt_hello_is_refused_naming_the_field() {
     assert!(reply.contains("unknown field `actr`"), "{reply}");
     d.shutdown().await;
 }
+
+/// A dropped connection alone never releases a claim: an HQ config apply drops every screen and
+/// serial scanners pick with no screen at all. The picker's screen goes away; once the daemon
+/// has counted it gone, the order is still theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_leaves_the_claim_where_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(dir.path(), &[("MT-1", &[("W550", 2)])]);
+    let d = Daemon::start(daemon_config(dir.path())).await.unwrap();
+    let id = ids[0].0;
+    let mut p1 = client(&d, "p1").await;
+    p1.request(Request::AcceptOrder { order_id: id })
+        .await
+        .unwrap();
+    p1.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    drop(p1);
+    let mut other = client(&d, "p2").await;
+    crate::common::within(10, "the dropped screen counted gone", async {
+        loop {
+            let s = other.request(Request::Status).await.unwrap();
+            if s["clients"] == 1 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let o = other
+        .request(Request::GetOrder { order_id: id })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["state"], "picking");
+    assert_eq!(o["order"]["picker"], "p1");
+    d.shutdown().await;
+}

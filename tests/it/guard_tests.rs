@@ -15,7 +15,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 /// A store config in `dir` with its own socket name (two may share one state dir).
-fn config(dir: &Path, state: &Path, name: &str) -> PathBuf {
+pub(crate) fn config(dir: &Path, state: &Path, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
         &path,
@@ -30,7 +30,7 @@ fn config(dir: &Path, state: &Path, name: &str) -> PathBuf {
 }
 
 /// `flashpick serve` with a notify socket of ours; returns once READY=1 arrived.
-fn serve_ready(dir: &Path, cfg: &Path, name: &str) -> (Child, UnixDatagram) {
+pub(crate) fn serve_ready(dir: &Path, cfg: &Path, name: &str) -> (Child, UnixDatagram) {
     let notify_path = dir.join(format!("{name}.notify"));
     let _ = std::fs::remove_file(&notify_path);
     let notify = UnixDatagram::bind(&notify_path).unwrap();
@@ -72,7 +72,7 @@ fn run_within(secs: u64, args: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn term(child: &Child) {
+pub(crate) fn term(child: &Child) {
     let ok = std::process::Command::new("sh")
         .args(["-c", "kill -TERM \"$0\"", &child.id().to_string()])
         .status()

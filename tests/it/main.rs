@@ -44,3 +44,4 @@ mod store_tests;
 mod tls_tests;
 mod tmux_tests;
 mod tui_tests;
+mod watchdog_tests;
