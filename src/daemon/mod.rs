@@ -7,6 +7,7 @@ mod claims;
 mod conn;
 mod convert;
 mod door;
+pub use door::HEADER_TIMEOUT;
 mod guard;
 mod health;
 mod hq_host;

@@ -447,3 +447,49 @@ async fn an_encrypted_jd_push_is_refused_and_told_once_per_bill() {
     assert_eq!(fetches, 0, "nothing was fetched for an unreadable push");
     d.shutdown().await;
 }
+
+/// The webhook port's own deadlines: a peer still sending its request headers after
+/// `HEADER_TIMEOUT` is closed, and a body not complete after `BODY_TIMEOUT` is answered 408 —
+/// neither holds a connection for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_peer_is_closed_and_a_late_body_answered_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = crate::platform_tests::start_sim().await;
+    let (d, _c) = crate::platform_tests::agent(dir.path(), &sim, "push").await;
+    let addr = d.webhook_addr().unwrap();
+    let limit = flashpick::daemon::HEADER_TIMEOUT
+        .max(flashpick::sync::webhook::BODY_TIMEOUT)
+        .as_secs()
+        + 5;
+    // Headers that never end.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /meituan/paid HTTP/1.1\r\nHost: store\r\n")
+        .await
+        .unwrap();
+    // A body that never completes.
+    let mut late = tokio::net::TcpStream::connect(addr).await.unwrap();
+    late.write_all(
+        b"POST /meituan/paid HTTP/1.1\r\nHost: store\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\norder_id=1",
+    )
+    .await
+    .unwrap();
+    let (closed, answered) = crate::common::within(limit, "both peers dealt with", async {
+        let mut buf = Vec::new();
+        let closed = slow.read_to_end(&mut buf).await.map(|_| buf);
+        let mut answer = vec![0u8; 256];
+        let n = late.read(&mut answer).await.unwrap();
+        (closed, String::from_utf8_lossy(&answer[..n]).into_owned())
+    })
+    .await;
+    // Closed without a request ever read (hyper may say 408 first; nothing else).
+    let closed = closed.unwrap_or_default();
+    assert!(
+        closed.is_empty() || closed.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&closed)
+    );
+    assert!(answered.starts_with("HTTP/1.1 408"), "{answered}");
+    d.shutdown().await;
+}

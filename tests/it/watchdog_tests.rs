@@ -12,7 +12,13 @@ use std::time::Duration;
 
 /// `flashpick serve` started by `sh -c PREFIX; exec …` with our notify socket and watchdog
 /// interval; returns once READY=1 arrived.
-fn serve(dir: &Path, cfg: &Path, name: &str, prefix: &str, watchdog_usec: u64) -> (Child, UnixDatagram) {
+fn serve(
+    dir: &Path,
+    cfg: &Path,
+    name: &str,
+    prefix: &str,
+    watchdog_usec: u64,
+) -> (Child, UnixDatagram) {
     let notify_path = dir.join(format!("{name}.notify"));
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     notify
@@ -20,9 +26,7 @@ fn serve(dir: &Path, cfg: &Path, name: &str, prefix: &str, watchdog_usec: u64) -
         .unwrap();
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
     let exe = bin().get_program().to_owned();
-    let script = format!(
-        "{prefix}; exec \"$0\" --config \"$1\" serve",
-    );
+    let script = format!("{prefix}; exec \"$0\" --config \"$1\" serve",);
     let child = std::process::Command::new("sh")
         .args(["-c", &script])
         .arg(&exe)
@@ -71,7 +75,10 @@ fn the_watchdog_is_fed_while_healthy_and_withheld_once_an_alarm_stands() {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let alarm = (0..200).find_map(|_| next(&notify, 15).filter(|m| m.contains("ALARM")));
-    assert!(alarm.is_some_and(|a| a.contains("deleted")), "no alarm told to systemd");
+    assert!(
+        alarm.is_some_and(|a| a.contains("deleted")),
+        "no alarm told to systemd"
+    );
     // Fifteen intervals without a ping: a bounded wait for something that must not come.
     let mut pinged = Vec::new();
     while let Some(m) = next(&notify, 3) {
@@ -79,7 +86,10 @@ fn the_watchdog_is_fed_while_healthy_and_withheld_once_an_alarm_stands() {
             pinged.push(m);
         }
     }
-    assert!(pinged.is_empty(), "the watchdog was fed with an alarm standing");
+    assert!(
+        pinged.is_empty(),
+        "the watchdog was fed with an alarm standing"
+    );
     term(&child);
 }
 
