@@ -27,7 +27,7 @@ fn serve(
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
     let exe = bin().get_program().to_owned();
     let script = format!("{prefix}; exec \"$0\" --config \"$1\" serve",);
-    let child = std::process::Command::new("sh")
+    let mut child = std::process::Command::new("sh")
         .args(["-c", &script])
         .arg(&exe)
         .arg(cfg)
@@ -41,9 +41,14 @@ fn serve(
         .unwrap();
     let mut buf = [0u8; 512];
     loop {
-        let n = notify.recv(&mut buf).expect("READY=1 within the deadline");
-        if buf[..n].starts_with(b"READY=1") {
-            return (child, notify);
+        match notify.recv(&mut buf) {
+            Ok(n) if buf[..n].starts_with(b"READY=1") => return (child, notify),
+            Ok(_) => {}
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no READY=1 within the deadline: {e}");
+            }
         }
     }
 }
@@ -66,7 +71,7 @@ fn the_watchdog_is_fed_while_healthy_and_withheld_once_an_alarm_stands() {
     let state = dir.path().join("state");
     let cfg = config(dir.path(), &state, "wd");
     // Systemd's interval 0.4 s: a ping every 0.2 s.
-    let (child, notify) = serve(dir.path(), &cfg, "wd", "true", 400_000);
+    let (mut child, notify) = serve(dir.path(), &cfg, "wd", "true", 400_000);
     let fed = (0..20).find_map(|_| next(&notify, 5).filter(|m| m.starts_with("WATCHDOG=1")));
     assert!(fed.is_some(), "no watchdog ping while healthy");
     // The database deleted under the daemon: an alarm, and no ping after it.
@@ -111,7 +116,7 @@ fn a_soft_open_file_limit_below_the_hard_one_is_raised_at_start() {
     let state = dir.path().join("state");
     let cfg = config(dir.path(), &state, "fd");
     // Only the soft limit lowered, as a shell or an old unit leaves it.
-    let (child, _notify) = serve(dir.path(), &cfg, "fd", "ulimit -S -n 256", 0);
+    let (mut child, _notify) = serve(dir.path(), &cfg, "fd", "ulimit -S -n 256", 0);
     let (soft, hard) = nofile(child.id());
     assert_eq!(soft, hard, "the soft limit was not raised to the hard one");
     // The state dir the daemon made is not for other users (finding 11).
@@ -119,4 +124,5 @@ fn a_soft_open_file_limit_below_the_hard_one_is_raised_at_start() {
     let mode = std::fs::metadata(&state).unwrap().permissions().mode();
     assert_eq!(mode & 0o007, 0, "state dir mode {mode:o}");
     term(&child);
+    child.wait().unwrap();
 }
