@@ -96,6 +96,7 @@ fn the_watchdog_is_fed_while_healthy_and_withheld_once_an_alarm_stands() {
         "the watchdog was fed with an alarm standing"
     );
     term(&child);
+    child.wait().unwrap();
 }
 
 /// The soft and hard open-file limits of a running process.
