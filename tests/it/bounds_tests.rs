@@ -322,3 +322,51 @@ fn the_largest_valid_row_fits_in_one_socket_line() {
     assert_eq!(store.import_catalog_blocking(vec![r]).unwrap(), 1);
     store.close();
 }
+
+/// An upgrade over a stock figure a release before migration 7 stored as a REAL (an overflow)
+/// does not fail: the database is brought back to version 6 as that release left it (every
+/// later change undone by hand), the figure written, and the store opened: it migrates, names
+/// the item, and from then on refuses any new non-whole figure.
+#[test]
+fn an_upgrade_over_a_real_stock_figure_reports_it_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_db(dir.path(), &[]);
+    let db = dir.path().join("store.db");
+    {
+        let raw = rusqlite::Connection::open(&db).unwrap();
+        raw.execute_batch(
+            "DROP INDEX sku_sold_out;
+             ALTER TABLE sku DROP COLUMN sold_out_at;
+             ALTER TABLE \"order\" DROP COLUMN reminded_at;
+             ALTER TABLE \"order\" DROP COLUMN rider;
+             ALTER TABLE order_line DROP COLUMN refunded;
+             ALTER TABLE order_line DROP COLUMN put_back;
+             DROP TABLE customer_request;
+             ALTER TABLE \"order\" DROP COLUMN delivery;
+             DROP INDEX pick_scan_by_order;
+             ALTER TABLE inbox DROP COLUMN refused;
+             DROP TRIGGER stock_whole_insert;
+             DROP TRIGGER stock_whole_update;
+             DROP TRIGGER stock_move_whole;
+             UPDATE stock SET on_hand = 9.3e18 WHERE sku = 'W550';
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&db, crate::common::options()).unwrap();
+    let version = store
+        .read(|c| Ok(flashpick::store::schema::version(c)?))
+        .unwrap();
+    assert_eq!(version, flashpick::store::schema::latest());
+    let (n, first) = store
+        .read(|c| Ok(flashpick::store::schema::bad_stock_figures(c)?))
+        .unwrap();
+    assert_eq!((n, first), (1, vec!["W550".to_string()]));
+    store.close();
+    // The triggers stand now.
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    let refused = raw
+        .execute("UPDATE stock SET on_hand = 1.5 WHERE sku = 'BREAD'", [])
+        .unwrap_err();
+    assert!(refused.to_string().contains("whole numbers"), "{refused}");
+}
