@@ -119,7 +119,6 @@ const SNAPSHOT_CHECK: Duration = Duration::from_secs(3600);
 /// A snapshot of the database a day after the newest one (the first a minute after start, so
 /// that a start stays quick), keeping the newest [`crate::store::backup::KEEP`].
 pub(super) async fn snapshots(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    use crate::store::backup;
     let start = tokio::time::Instant::now() + Duration::from_secs(60);
     let mut tick = tokio::time::interval_at(start, SNAPSHOT_CHECK);
     let mut warned = false;
@@ -128,26 +127,12 @@ pub(super) async fn snapshots(shared: Arc<Shared>, mut shutdown: watch::Receiver
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
-        // A file deleted, replaced or damaged: its copy is no snapshot to keep, and pruning
-        // would throw good ones away.
-        if !shared.alarms.is_empty() {
-            continue;
-        }
         let state_dir = shared.config.store.state_dir.clone();
         let db = shared.store.path().to_path_buf();
         let now = crate::model::Timestamp::now();
-        let taken = tokio::task::spawn_blocking(move || {
-            let newest = backup::list(&state_dir).first().map(|s| s.modified);
-            if newest.is_some_and(|m| now.0 / 1000 - m < 24 * 3600 - 300) {
-                return Ok(None);
-            }
-            let stamp = crate::model::china_time::compact(now);
-            let out = backup::dir(&state_dir).join(backup::file_name(&stamp));
-            let bytes = backup::snapshot(&db, &out)?;
-            backup::prune(&state_dir, backup::KEEP);
-            Ok::<_, crate::store::StoreError>(Some((out, bytes)))
-        })
-        .await;
+        let alarm = !shared.alarms.is_empty();
+        let taken =
+            tokio::task::spawn_blocking(move || snapshot_round(&state_dir, &db, now, alarm)).await;
         match taken {
             Ok(Ok(Some((out, bytes)))) => {
                 tracing::info!(file = %out.display(), bytes, "database snapshot written");
@@ -160,5 +145,74 @@ pub(super) async fn snapshots(shared: Arc<Shared>, mut shutdown: watch::Receiver
             }
             _ => {}
         }
+    }
+}
+
+/// One round of the nightly snapshot: none while an alarm stands (a file deleted, replaced or
+/// damaged: its copy is no snapshot to keep, and pruning would throw good ones away) or when
+/// the newest is less than a day old; else one taken and the oldest beyond `backup::KEEP`
+/// pruned. Returns the file written and its size.
+pub(crate) fn snapshot_round(
+    state_dir: &std::path::Path,
+    db: &std::path::Path,
+    now: crate::model::Timestamp,
+    alarm: bool,
+) -> Result<Option<(std::path::PathBuf, u64)>, crate::store::StoreError> {
+    use crate::store::backup;
+    if alarm {
+        return Ok(None);
+    }
+    let newest = backup::list(state_dir).first().map(|s| s.modified);
+    if newest.is_some_and(|m| now.0 / 1000 - m < 24 * 3600 - 300) {
+        return Ok(None);
+    }
+    let stamp = crate::model::china_time::compact(now);
+    let out = backup::dir(state_dir).join(backup::file_name(&stamp));
+    let bytes = backup::snapshot(db, &out)?;
+    backup::prune(state_dir, backup::KEEP);
+    Ok(Some((out, bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_round;
+    use crate::model::Timestamp;
+    use crate::store::{Store, StoreOptions, backup};
+
+    #[test]
+    fn a_snapshot_a_day_none_while_an_alarm_stands_and_the_oldest_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("store.db");
+        let store = Store::open(&db, StoreOptions::default()).unwrap();
+        let now = Timestamp::now();
+        let day = |n: i64| Timestamp(now.0 + n * 86_400_000);
+        // An alarm stands: nothing taken, nothing pruned.
+        assert!(
+            snapshot_round(dir.path(), &db, now, true)
+                .unwrap()
+                .is_none()
+        );
+        assert!(backup::list(dir.path()).is_empty());
+        let (first, bytes) = snapshot_round(dir.path(), &db, now, false)
+            .unwrap()
+            .unwrap();
+        assert!(first.exists() && bytes > 0);
+        // The newest is less than a day old: none more.
+        assert!(
+            snapshot_round(dir.path(), &db, now, false)
+                .unwrap()
+                .is_none()
+        );
+        // A day at a time for ten days: one each, never more than KEEP kept.
+        for n in 1..=10 {
+            assert!(
+                snapshot_round(dir.path(), &db, day(n), false)
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        assert_eq!(backup::list(dir.path()).len(), backup::KEEP);
+        assert!(!first.exists(), "the oldest went first");
+        store.close();
     }
 }
