@@ -370,3 +370,43 @@ fn the_daemon_logs_a_refused_hq_login_as_an_error() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The state dir's lock held by a process that does not answer on the socket (a stuck command,
+/// a second daemon on another socket) fails with the pid to look at; stock figures that are not
+/// whole numbers (written by a release before the stock triggers) are named with their fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_by_a_silent_process_and_broken_figures_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = start_sim().await;
+    crate::common::seed_db(dir.path(), &[]);
+    let db = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+    db.execute_batch(
+        "DROP TRIGGER stock_whole_update; UPDATE stock SET on_hand = 2.5 WHERE sku = 'W550';",
+    )
+    .unwrap();
+    drop(db);
+    let cfg = write_config(
+        dir.path(),
+        &sim,
+        &Setup {
+            state_dir: &dir.path().display().to_string(),
+            scanner: "/dev/null",
+            broker: &format!("mqtt://127.0.0.1:{}", crate::net::free_port()),
+            mt_secret: "sim-meituan-secret",
+        },
+    );
+    // This test process holds the lock, as a stuck `catalog import` would, and answers nothing.
+    let held = flashpick::store::lock::StateLock::acquire(dir.path(), "a stuck import").unwrap();
+    let (code, f) = doctor(&cfg).await;
+    assert_ne!(code, 0);
+    assert_finding(
+        &f,
+        "state dir lock",
+        "fail",
+        &format!("{}", std::process::id()),
+        "stop that process",
+    );
+    assert_finding(&f, "database", "fail", "W550", "count those shelves");
+    drop(held);
+    sim.stop().await;
+}
