@@ -719,3 +719,87 @@ fn snapshots_are_private_kept_to_their_number_and_checked_before_a_restore() {
     assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
+
+/// The mistake behind finding 2 — a copy of the config on another socket ran a second daemon on
+/// one database and JD received every accept twice — shown at the platform: the second daemon
+/// exits at once, and each JD order is accepted there exactly once, before and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_on_one_state_dir_never_accept_a_jd_order_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = crate::platform_tests::start_sim().await;
+    let jd = format!(
+        "[platforms.jddj]\nenabled = true\nbase_url = \"{}\"\napp_id = \"sim-jd\"\nsecret = \"sim-jd-secret\"\ntoken = \"sim-jd-token\"\nstore_code = \"GD-1\"\nmode = \"poll\"\npoll_interval_secs = 1\n",
+        sim.jd_base()
+    );
+    let with_jd = |name: &str| {
+        let path = config(dir.path(), dir.path(), name);
+        let text = std::fs::read_to_string(&path).unwrap() + &jd;
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (first_cfg, second_cfg) = (with_jd("first"), with_jd("second"));
+    let base = dir.path().to_path_buf();
+    let cfg = first_cfg.clone();
+    let (first, notify) = tokio::task::spawn_blocking(move || serve_ready(&base, &cfg, "first"))
+        .await
+        .unwrap();
+    let confirmed = |order: String| {
+        let sim = &sim;
+        async move {
+            sim.sim
+                .wait_for(&format!("JD {order} accepted"), 20, |st| {
+                    st.effects
+                        .iter()
+                        .any(|e| {
+                            e.order.as_deref() == Some(order.as_str()) && e.action == "confirm"
+                        })
+                        .then_some(())
+                })
+                .await
+        }
+    };
+    let one = sim
+        .sim
+        .new_order(
+            flashpick::model::Platform::Jddj,
+            &[("W550".into(), 1)],
+            false,
+        )
+        .await
+        .unwrap();
+    confirmed(one.clone()).await;
+    let cfg = second_cfg.clone();
+    let o = tokio::task::spawn_blocking(move || {
+        run_within(10, &["--config", cfg.to_str().unwrap(), "serve"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    let two = sim
+        .sim
+        .new_order(
+            flashpick::model::Platform::Jddj,
+            &[("W550".into(), 1)],
+            false,
+        )
+        .await
+        .unwrap();
+    confirmed(two.clone()).await;
+    term(&first);
+    let base = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || stops_cleanly_named(first, &notify, &base, "first"))
+        .await
+        .unwrap();
+    let st = sim.sim.snapshot();
+    for order in [&one, &two] {
+        let n = st["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["order"] == order.as_str() && e["action"] == "confirm")
+            .count();
+        assert_eq!(n, 1, "JD order {order} accepted {n} times");
+    }
+    sim.stop().await;
+}
