@@ -539,3 +539,66 @@ fn client_commands_give_up_on_a_stopped_daemon() {
     signal("CONT");
     stop(daemon);
 }
+
+/// Staging is bounded across connections too: two clients each staging just under their own
+/// bound leave the third refused with the reason, and what a client that goes away had staged is
+/// counted no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_staging_is_bounded_across_connections() {
+    use flashpick::api::Request;
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let d = flashpick::daemon::Daemon::start(crate::common::daemon_config(dir.path()))
+        .await
+        .unwrap();
+    let connect = || flashpick::api::client::Client::connect(d.socket_path(), "test", Some("m"));
+    let fat = |i: u64| {
+        let mut r = crate::common::row(i, &format!("F{i}"), "x", "1", 1);
+        r.name = "胖".repeat(10_000);
+        flashpick::api::CatalogRow::from(r)
+    };
+    // About 57 MiB each, under the 64 MiB of one connection.
+    let (mut a, mut b) = (connect().await.unwrap(), connect().await.unwrap());
+    for (c, from) in [(&mut a, 0u64), (&mut b, 10_000)] {
+        for i in from..from + 1_900 {
+            c.request(Request::CatalogStage { rows: vec![fat(i)] })
+                .await
+                .unwrap();
+        }
+    }
+    let mut third = connect().await.unwrap();
+    let mut refused = None;
+    for i in 20_000..22_000u64 {
+        if let Err(e) = third
+            .request(Request::CatalogStage { rows: vec![fat(i)] })
+            .await
+        {
+            refused = Some((i - 20_000, e.to_string()));
+            break;
+        }
+    }
+    let (at, why) = refused.expect("the third client was never refused");
+    assert!(why.contains("by all clients together"), "{why}");
+    assert!(at < 700, "refused only after {at} rows");
+    // The first client leaves: its rows are counted no more.
+    drop(a);
+    let mut again = connect().await.unwrap();
+    crate::common::within(10, "the staging freed", async {
+        loop {
+            let s = again.request(Request::Status).await.unwrap();
+            if s["clients"] == 3 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    // About 30 MiB more: over the bound if the rows of the client gone still counted.
+    for i in 30_000..31_000u64 {
+        third
+            .request(Request::CatalogStage { rows: vec![fat(i)] })
+            .await
+            .unwrap();
+    }
+    d.shutdown().await;
+}
