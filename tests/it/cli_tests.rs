@@ -557,11 +557,31 @@ fn sighup_applies_a_good_file_and_carries_on_through_a_bad_one() {
         assert!(ok.success());
     };
     hup();
+    // From RELOADING=1 to READY=1 the state dir's lock stays held: tried all along the restart
+    // (a lock taken per start would leave a window for a second daemon).
     let mut seen = String::new();
+    let mut tries = 0u32;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    notify.set_nonblocking(true).unwrap();
     while !seen.contains("READY=1") {
-        let n = notify.recv(&mut buf).expect("READY=1 after the reload");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no READY=1 after the reload: {seen}"
+        );
+        match notify.recv(&mut buf) {
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(_) if seen.contains("RELOADING=1") => {
+                tries += 1;
+                assert!(
+                    flashpick::store::lock::StateLock::acquire(dir.path(), "test").is_err(),
+                    "the state dir's lock was free during the in-process restart"
+                );
+            }
+            Err(_) => std::thread::yield_now(),
+        }
     }
+    notify.set_nonblocking(false).unwrap();
+    assert!(tries > 0, "the restart was not watched");
     assert!(seen.starts_with("RELOADING=1"), "{seen}");
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
