@@ -283,17 +283,25 @@ fn accept_errors_back_off_and_are_logged_once_per_interval() {
         .build()
         .unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let sock = dir.path().join("fp.sock");
     let held = rt.block_on(async {
         let mut held = Vec::new();
+        let mut unix = Vec::new();
         for _ in 0..60 {
             if let Ok(s) = tokio::net::TcpStream::connect(("127.0.0.1", web)).await {
                 held.push(s);
             }
         }
-        // A window long enough for millions of failed accepts if the loop spun (not a wait for
+        // The socket door too: its accepts fail the same way.
+        for _ in 0..60 {
+            if let Ok(s) = tokio::net::UnixStream::connect(&sock).await {
+                unix.push(s);
+            }
+        }
+        // A window long enough for millions of failed accepts if the loops spun (not a wait for
         // anything to happen).
         std::thread::sleep(Duration::from_secs(3));
-        held
+        (held, unix)
     });
     drop(held);
     let text = rt
@@ -314,6 +322,11 @@ fn accept_errors_back_off_and_are_logged_once_per_interval() {
     assert!(
         errors < 100,
         "{errors} failed accepts in 3 s: the loop spins"
+    );
+    let socket_errors = metric(&text, "flashpick_accept_errors_total{door=\"socket\"}");
+    assert!(
+        (1..100).contains(&socket_errors),
+        "{socket_errors} failed accepts on the socket door in 3 s (none: not shown; many: it spins)"
     );
     let cpu = cpu_seconds(daemon.id());
     stop(daemon);
