@@ -654,3 +654,36 @@ fn sighup_applies_a_good_file_and_carries_on_through_a_bad_one() {
     assert!(kill.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// Staff may not read the config (it holds the platforms' secrets) and need only the socket:
+/// `status` run by a user who cannot read the file asks the default socket instead of failing
+/// on the file (and says where it asked). Shown as `nobody` when the tests run as root (as CI
+/// does); as another user there is no one to switch to.
+#[test]
+fn status_without_the_right_to_read_the_config_asks_the_default_socket() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let me = std::fs::metadata(&cfg).unwrap().uid();
+    if me != 0 {
+        return;
+    }
+    // Directories on the way must let `nobody` reach the file (to be refused reading it).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_flashpick"))
+        .args(["--config", cfg.to_str().unwrap(), "status"])
+        .env_remove("FLASHPICK_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(69), "{err}");
+    assert!(err.contains("/run/flashpick/flashpick.sock"), "{err}");
+    assert!(
+        !err.contains("Permission denied"),
+        "failed on the file: {err}"
+    );
+}
