@@ -14,7 +14,7 @@ mod fault;
 mod jd;
 mod mt;
 mod push;
-mod sign;
+pub mod sign;
 mod state;
 
 pub use state::{Effect, Fault, FaultKind, SimItem, SimOrder, State};

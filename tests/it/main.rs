@@ -31,6 +31,7 @@ mod outbox_tests;
 mod packaging_tests;
 mod picker;
 mod pickup_tests;
+mod platform_fixtures;
 mod platform_tests;
 mod push_tests;
 mod refund_push_tests;
