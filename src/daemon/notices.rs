@@ -17,6 +17,8 @@ pub(crate) const DECISION_REPEAT_SECS: u32 = 30;
 pub(crate) const RIDER_REPEAT_SECS: u32 = 15;
 /// A customer chasing an order.
 pub(crate) const REMINDER_REPEAT_SECS: u32 = 20;
+/// A new order waiting to be accepted (a store that does not accept by itself).
+pub(crate) const NEW_ORDER_REPEAT_SECS: u32 = 15;
 
 /// Notices standing now, by key.
 #[derive(Default)]
@@ -154,6 +156,33 @@ pub(crate) fn order_changed(shared: &Shared, o: &Order) {
             "rider left"
         };
         shared.notices.resolve(shared, &rider_key, by);
+    }
+    // A new order nobody has accepted (a store that accepts by hand): it stands until accepted
+    // or cancelled.
+    let new_key = format!("new:{}", o.id.0);
+    if o.state == OrderState::New {
+        if !shared.notices.has(&new_key) {
+            shared.notices.raise(
+                shared,
+                Notice {
+                    key: new_key,
+                    kind: NoticeKind::NewOrder,
+                    level: "warning".into(),
+                    message: format!(
+                        "order #{} ({}) waits to be accepted: a on the queue",
+                        o.day_seq,
+                        o.platform.label()
+                    ),
+                    order_id: Some(o.id.0),
+                    since: o.placed_at.0,
+                    due: Some(o.pick_deadline.0),
+                    repeat_secs: NEW_ORDER_REPEAT_SECS,
+                    request: None,
+                },
+            );
+        }
+    } else {
+        shared.notices.resolve(shared, &new_key, o.state.as_str());
     }
     let remind_key = format!("reminder:{}", o.id.0);
     let open = !matches!(o.state, OrderState::HandedOver | OrderState::Cancelled);

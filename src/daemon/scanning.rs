@@ -176,6 +176,15 @@ fn order_code(shared: &Arc<Shared>, code: String, scanner: String) -> Result<(),
             format!("{code} is order {id}'s label: hand it over at a packing station's scanner"),
             Some(id),
         ),
+        (Some(id), crate::config::ScannerRole::Pack)
+            if let Some(why) = shared
+                .store
+                .read(move |c| crate::store::load_order(c, OrderId(id)))?
+                .as_ref()
+                .and_then(super::conn::orders::pickup_needs_code) =>
+        {
+            (ScanOutcome::Invalid, why, Some(id))
+        }
         (Some(id), crate::config::ScannerRole::Pack) => {
             match shared.store.apply_blocking(
                 OrderId(id),

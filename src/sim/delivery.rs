@@ -71,16 +71,18 @@ pub async fn rider(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<RiderReq>) -
         "jddj" | "jd" => Platform::Jddj,
         _ => return bad("platform is meituan or jddj"),
     };
-    let known = sim
-        .state
-        .lock()
-        .expect("sim state")
-        .orders
-        .get(&req.order_id)
-        .is_some_and(|o| o.platform == platform);
-    if !known {
-        return bad("no such order on that platform");
+    {
+        let mut st = sim.state.lock().expect("sim state");
+        let Some(o) = st
+            .orders
+            .get_mut(&req.order_id)
+            .filter(|o| o.platform == platform)
+        else {
+            return bad("no such order on that platform");
+        };
+        o.rider = req.status.clone();
     }
+    sim.bump();
     let status = code(platform, &req.status).unwrap_or(req.status.as_str());
     let at = req.at.unwrap_or(Timestamp::now().0 / 1000);
     match platform {
@@ -121,6 +123,18 @@ pub struct RemindReq {
 
 /// The handler of `POST /sim/remind`.
 pub async fn remind(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<RemindReq>) -> Response {
+    {
+        let mut st = sim.state.lock().expect("sim state");
+        let Some(o) = st
+            .orders
+            .get_mut(&req.order_id)
+            .filter(|o| o.platform == Platform::Meituan)
+        else {
+            return bad("no such Meituan order (JD documents no reminder push)");
+        };
+        o.reminders += 1;
+    }
+    sim.bump();
     let fields = vec![
         ("order_id".to_string(), req.order_id.clone()),
         (

@@ -73,6 +73,10 @@ pub struct SimOrder {
     pub request: Option<super::after_sale::SimRequest>,
     /// A booked delivery (预订单), Unix seconds; 0: as soon as possible.
     pub deliver_at: i64,
+    /// The rider's last status pushed (`at_store`, …, or a raw code); empty before any.
+    pub rider: String,
+    /// Reminders (催单) pushed.
+    pub reminders: u32,
 }
 
 /// Something the store did on the platform, accepted, in arrival order.
@@ -306,6 +310,8 @@ impl State {
             },
             request: None,
             deliver_at: 0,
+            rider: String::new(),
+            reminders: 0,
         };
         self.orders.insert(id, order.clone());
         Ok(order)

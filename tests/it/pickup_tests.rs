@@ -99,6 +99,13 @@ async fn a_customer_collects_with_the_code_of_the_right_platform() {
     assert_eq!(o["order"]["delivery"], "pickup");
     let seq = o["order"]["day_seq"].as_u64().unwrap();
     assert_eq!(o["order"]["pickup_code"], seq.to_string());
+    // A plain hand-over (a rider's) would skip the code: refused.
+    let plain = c
+        .request(Request::HandOver { order_id: mt })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(plain.contains("collected by the customer"), "{plain}");
     let wrong = hand_over(&mut c, Some(mt), Platform::Meituan, "999", false)
         .await
         .unwrap_err();

@@ -52,10 +52,13 @@ async fn state(c: &mut Client, id: i64) -> (String, i64, i64) {
     )
 }
 
+/// The next decision on the screens (new orders stand a moment as notices too).
 async fn next_notice(c: &mut Client) -> String {
-    crate::common::within(10, "a notice", async {
+    crate::common::within(10, "a decision", async {
         loop {
-            if let Event::Notice { notice } = c.next_event().await.unwrap() {
+            if let Event::Notice { notice } = c.next_event().await.unwrap()
+                && notice.kind == flashpick::api::NoticeKind::Decision
+            {
                 return notice.message;
             }
         }

@@ -93,10 +93,13 @@ async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
     );
 }
 
+/// The next decision on the screens (new orders stand a moment as notices too).
 async fn next_notice(c: &mut Client) -> Notice {
-    within(10, "a notice", async {
+    within(10, "a decision", async {
         loop {
-            if let Event::Notice { notice } = c.next_event().await.unwrap() {
+            if let Event::Notice { notice } = c.next_event().await.unwrap()
+                && notice.kind == NoticeKind::Decision
+            {
                 return *notice;
             }
         }
@@ -301,6 +304,28 @@ async fn a_partial_refund_request_names_its_items_and_an_agreed_one_is_told_once
     )
     .await;
     assert_eq!(resolved(&mut c, &n.key).await, "withdrawn");
+    // Asked and rejected by the manager: the platform is told once, the order is as it was.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "part", "refund_id": "PR0", "items": [["W550", 1]]}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    decide(&mut boss, n.request.unwrap().id, false, "商品无质量问题")
+        .await
+        .unwrap();
+    sim.sim
+        .wait_for("the rejection", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| {
+                    e.order.as_deref() == Some(ext.as_str()) && e.action == "part_refund_reject"
+                })
+                .then_some(())
+        })
+        .await;
+    assert_eq!(w550(&mut c).await, (20, 2), "nothing taken off");
     // Asked again, agreed by the manager: the platform answers and pushes its notice; the
     // screens are told to take the unit out once.
     sim_post(
@@ -318,12 +343,12 @@ async fn a_partial_refund_request_names_its_items_and_an_agreed_one_is_told_once
     assert_eq!(w550(&mut c).await, (20, 1), "one unit fewer reserved");
     sim.sim
         .wait_for("the platform's agree notice answered", 10, |st| {
-            // Two requests, one withdrawn, then the agreement.
+            // Three requests (withdrawn, rejected with its push, agreed with its push).
             (st.pushes
                 .iter()
                 .filter(|(_, m, o, ok)| m == "partrefund" && o == &ext && *ok)
                 .count()
-                >= 4)
+                >= 6)
                 .then_some(())
         })
         .await;
@@ -537,5 +562,91 @@ async fn picked_units_a_refund_takes_go_back_and_the_stores_own_refund_is_not_ta
         "nothing taken off twice"
     );
     assert_eq!(o["order"]["state"], "picked");
+    d.shutdown().await;
+}
+
+/// The simulator enforces the platforms' rules on decisions, on the raw answers to requests the
+/// adapter signs: the same decision again is "already done" (what a lost answer's repeat gets),
+/// the other decision after it is refused, and a decision on an order with no request is refused;
+/// JD likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_refuses_decisions_the_platforms_refuse() {
+    use flashpick::config::{PlatformSection, Secret};
+    use flashpick::model::request::RequestKind;
+    use flashpick::sync::Action;
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, mut boss, ext, _id) = store_with_order(dir.path(), Platform::Meituan).await;
+    let mt = flashpick::sync::meituan::Meituan::new(&PlatformSection {
+        enabled: true,
+        base_url: Some(sim.meituan_base()),
+        app_id: "sim-meituan".into(),
+        secret: Secret::new("sim-meituan-secret"),
+        ..PlatformSection::default()
+    });
+    let send = |order: String, agree: bool| {
+        let call = mt
+            .action(
+                &Action::Decide {
+                    order,
+                    kind: RequestKind::FullRefund,
+                    agree,
+                    reason: "测试".into(),
+                },
+                flashpick::model::Timestamp::now(),
+            )
+            .unwrap();
+        async move {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(call.params.iter())
+                .finish();
+            reqwest::get(format!("{}?{query}", call.url))
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // No request on the order yet.
+    let none = send(ext.clone(), true).await;
+    assert_eq!(none["error"]["code"], 808, "{none}");
+    assert!(
+        none["error"]["msg"].as_str().unwrap().contains("没有"),
+        "{none}"
+    );
+    // Asked, agreed by the manager through the store.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "apply"}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    decide(&mut boss, n.request.unwrap().id, true, "")
+        .await
+        .unwrap();
+    sim.sim
+        .wait_for("the agreement", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| {
+                    e.order.as_deref() == Some(ext.as_str()) && e.action == "full_refund_agree"
+                })
+                .then_some(())
+        })
+        .await;
+    // The same again: "already" (the adapter takes it as done); the other way: refused.
+    let again = send(ext.clone(), true).await;
+    assert!(
+        again["error"]["msg"].as_str().unwrap().contains('已'),
+        "{again}"
+    );
+    let other = send(ext.clone(), false).await;
+    assert!(
+        !other["error"]["msg"].as_str().unwrap().contains('已'),
+        "{other}"
+    );
+    assert_eq!(effects(&sim, &ext, "full_refund_agree"), 1);
+    assert_eq!(effects(&sim, &ext, "full_refund_reject"), 0);
     d.shutdown().await;
 }

@@ -26,6 +26,17 @@ async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
     );
 }
 
+/// The order as `/sim/state` shows it.
+fn sim_order(sim: &SimHandle, id: &str) -> Value {
+    sim.sim.snapshot()["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .cloned()
+        .unwrap()
+}
+
 async fn order(c: &mut Client, id: i64) -> Value {
     c.request(Request::GetOrder { order_id: id }).await.unwrap()["order"].clone()
 }
@@ -136,6 +147,11 @@ async fn a_rider_at_the_store_for_an_unpacked_order_stands_until_it_is_packed() 
     // Packed: the rider's wait is over.
     pick_and_pack(&mut c, id).await;
     assert_eq!(resolved(&mut c, &n.key).await, "packed");
+    assert_eq!(
+        sim_order(&sim, &ext)["rider"],
+        "assigned",
+        "/sim/state: the last pushed"
+    );
     sim_post(&sim, "/sim/rider", push("picked_up", 1_800_000_400)).await;
     let o = order(&mut c, id).await;
     assert_eq!(o["rider"]["status"], "picked_up");
@@ -198,6 +214,7 @@ async fn a_chased_order_stands_until_someone_opens_it_even_across_a_restart() {
     let n = next_notice(&mut c, NoticeKind::Reminder).await;
     assert_eq!(n.order_id, Some(id));
     assert!(n.repeat_secs > 0);
+    assert_eq!(sim_order(&sim, &ext)["reminders"], 1, "/sim/state shows it");
     drop(c);
     d.shutdown().await;
 
@@ -217,5 +234,32 @@ async fn a_chased_order_stands_until_someone_opens_it_even_across_a_restart() {
     assert!(order(&mut other, id).await["reminded_at"].is_number());
     assert_eq!(resolved(&mut c, &n.key).await, "opened");
     assert!(order(&mut other, id).await.get("reminded_at").is_none());
+    d.shutdown().await;
+}
+
+/// A store that accepts by hand: a new order stands on every screen (a screen attaching later
+/// included) until it is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_order_stands_until_it_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = crate::common::seed_db(dir.path(), &[("MT-NEW", &[("W550", 1)])]);
+    let d = flashpick::daemon::Daemon::start(crate::common::daemon_config(dir.path()))
+        .await
+        .unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let n = next_notice(&mut c, NoticeKind::NewOrder).await;
+    assert_eq!(n.order_id, Some(ids[0].0));
+    assert!(n.repeat_secs > 0 && n.message.contains("waits to be accepted"));
+    c.request(Request::AcceptOrder { order_id: ids[0].0 })
+        .await
+        .unwrap();
+    assert_eq!(resolved(&mut c, &n.key).await, "accepted");
     d.shutdown().await;
 }

@@ -115,9 +115,7 @@ impl Conn {
                     .await
                     .map(order)
             }
-            Request::HandOver { order_id } => orders::apply(cx, order_id, OrderEvent::HandOver)
-                .await
-                .map(order),
+            Request::HandOver { order_id } => orders::hand_over(cx, order_id).await.map(order),
             Request::CancelOrder { order_id, reason } => {
                 let ev = OrderEvent::Cancel {
                     by: CancelSource::Store,

@@ -6,7 +6,7 @@
 
 mod catalog;
 mod dispatch;
-mod orders;
+pub(crate) mod orders;
 mod pickup;
 mod requests;
 mod stock;

@@ -56,6 +56,34 @@ pub(super) async fn apply(
     view(cx, applied.order).await
 }
 
+/// Hands an order to its rider. An order the customer collects goes only with the customer's
+/// code (`hand_over_pickup`): a plain hand-over would skip the platform's check.
+pub(super) async fn hand_over(cx: &Ctx<'_>, id: i64) -> Result<OrderReply, ApiError> {
+    let order = cx
+        .shared
+        .store
+        .read_async(move |c| crate::store::load_order(c, OrderId(id)))
+        .await
+        .map_err(|e| cx.err(e))?;
+    if let Some(why) = order.as_ref().and_then(pickup_needs_code) {
+        return Err(ApiError {
+            code: "refused".into(),
+            message: why,
+        });
+    }
+    apply(cx, id, OrderEvent::HandOver).await
+}
+
+/// Why an order cannot be handed over without the customer's code, if it cannot.
+pub(crate) fn pickup_needs_code(o: &crate::model::Order) -> Option<String> {
+    (o.delivery == Some(crate::model::Delivery::Pickup)).then(|| {
+        format!(
+            "order #{} is collected by the customer: hand it over with their pickup code (g on the queue, h on the pack screen)",
+            o.day_seq
+        )
+    })
+}
+
 /// `picker` claims order `id`, or takes it over from another picker (logged as a transfer).
 pub(super) async fn claim(
     cx: &Ctx<'_>,

@@ -302,7 +302,10 @@ impl App {
             .get(&n.key)
             .is_none_or(|until| *until <= self.instant);
         if visible {
-            out.push(Cmd::Bell);
+            // A new order rang already as it arrived; everything else rings now.
+            if n.kind != crate::api::NoticeKind::NewOrder {
+                out.push(Cmd::Bell);
+            }
             self.rung.insert(n.key.clone(), self.instant);
         }
         self.notices.push(n);
