@@ -164,6 +164,7 @@ async fn network_fault_campaign() {
     sim.sim
         .set_push_to(Some(format!("http://{}", to_store.addr())));
     let mut feed = Feed::new(sim, hq);
+    feed.after_life = true;
     feed.store_online().await;
     let mut picker = Picker::new(Scan::Api);
     let mut c = Client::connect(d.socket_path(), "campaign", Some("p1"))
@@ -287,7 +288,28 @@ async fn network_fault_campaign() {
         let st = feed.sim.sim.state.lock().unwrap();
         (st.pushes.len(), st.pushes.iter().filter(|p| !p.3).count())
     };
+    // The rest of the orders' lives reached the store too, despite the faults, and changed no
+    // order's effects (checked once each below).
+    let after: Vec<(&str, usize)> = ["logistics", "pushDeliveryStatus", "remind", "refund"]
+        .into_iter()
+        .map(|m| (m, crate::picker::answered(&feed.sim, m)))
+        .collect();
+    for (m, n) in &after {
+        assert!(*n > 0, "no {m} push reached the store: {after:?}");
+    }
     let conn = rusqlite::Connection::open(&db).unwrap();
+    let (riders, requests): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM \"order\" WHERE rider IS NOT NULL),
+                    (SELECT count(*) FROM customer_request)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        riders > 0 && requests > 0,
+        "riders {riders}, requests {requests}"
+    );
     let acked = crate::picker::acked_scans_are_stored(&conn, &picker);
     let (handed, effects) = crate::picker::shift_ended_well(&conn, &feed);
     check_exactly_once(&feed.hq, &hq_rows(&db));
@@ -298,7 +320,7 @@ async fn network_fault_campaign() {
         .collect::<Vec<_>>()
         .join(", ");
     println!(
-        "network fault campaign done: {} faults injected ({kinds}), {:.1} s under fault; offline {} s: {} orders handed over, {} scans acknowledged, {} reports queued; {lost} of {pushes} pushes failed on the way (their orders taken by reconciliation); {} orders ({handed} handed over), {acked} acknowledged scans checked, {effects} platform effects checked once, {total_hq} HQ events checked once in order, stock levels {want:?} at both platforms",
+        "network fault campaign done: {} faults injected ({kinds}), {:.1} s under fault; offline {} s: {} orders handed over, {} scans acknowledged, {} reports queued; {lost} of {pushes} pushes failed on the way (their orders taken by reconciliation); {} orders ({handed} handed over), {acked} acknowledged scans checked, {effects} platform effects checked once, {total_hq} HQ events checked once in order, stock levels {want:?} at both platforms; pushed and answered: {after:?}, {riders} orders with a rider, {requests} refund requests",
         tally.total,
         tally.faulted.as_secs_f64(),
         outage.as_secs(),

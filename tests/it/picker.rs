@@ -68,6 +68,9 @@ pub struct Feed {
     pub made: u64,
     /// The end of the shift: no new orders.
     pub closing: bool,
+    /// The rest of an order's life at the platforms too: riders, reminders and refund requests
+    /// (withdrawn: they change no order) pushed around the orders (a store taking pushes).
+    pub after_life: bool,
     last: Option<Instant>,
 }
 
@@ -78,6 +81,7 @@ impl Feed {
             hq,
             made: 0,
             closing: false,
+            after_life: false,
             last: None,
         }
     }
@@ -113,11 +117,15 @@ impl Feed {
         self.made += 1;
         let n = self.made;
         for p in [Platform::Meituan, Platform::Jddj] {
-            self.sim
+            let id = self
+                .sim
                 .sim
                 .new_order(p, &[(SKU.to_string(), 2)], false)
                 .await
                 .unwrap();
+            if self.after_life {
+                after_life(&self.sim, p, id, n);
+            }
         }
         let relayed = serde_json::json!({
             "v": 1, "id": format!("oms-{n}"),
@@ -138,6 +146,51 @@ impl Feed {
             .await
             .unwrap();
     }
+}
+
+/// Pushes around one order, in the background (the lines may be down: a push lost is lost, as
+/// at the platforms): a rider assigned on every order; on every other round a Meituan order is
+/// chased and gets a refund request the customer then withdraws.
+fn after_life(sim: &SimHandle, platform: Platform, order: String, round: u64) {
+    let base = format!("http://{}", sim.addr);
+    tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let post = |path: &str, body: serde_json::Value| {
+            http.post(format!("{base}{path}")).json(&body).send()
+        };
+        let name = if platform == Platform::Meituan {
+            "meituan"
+        } else {
+            "jddj"
+        };
+        let _ = post(
+            "/sim/rider",
+            serde_json::json!({"platform": name, "order_id": order, "status": "assigned", "name": "骑手"}),
+        )
+        .await;
+        if platform == Platform::Meituan && round % 2 == 0 {
+            let _ = post("/sim/remind", serde_json::json!({"order_id": order})).await;
+            for kind in ["apply", "cancelRefund"] {
+                let _ = post(
+                    "/sim/refund",
+                    serde_json::json!({"order_id": order, "notify_type": kind, "refund_id": format!("R{round}")}),
+                )
+                .await;
+            }
+        }
+    });
+}
+
+/// Pushes of `message` the store answered, at the simulator.
+pub fn answered(sim: &SimHandle, message: &str) -> usize {
+    sim.sim
+        .state
+        .lock()
+        .unwrap()
+        .pushes
+        .iter()
+        .filter(|(_, m, _, ok)| m == message && *ok)
+        .count()
 }
 
 /// How the picker scans.
