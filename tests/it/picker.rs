@@ -168,7 +168,7 @@ fn after_life(sim: &SimHandle, platform: Platform, order: String, round: u64) {
             serde_json::json!({"platform": name, "order_id": order, "status": "assigned", "name": "骑手"}),
         )
         .await;
-        if platform == Platform::Meituan && round % 2 == 0 {
+        if platform == Platform::Meituan && round.is_multiple_of(2) {
             let _ = post("/sim/remind", serde_json::json!({"order_id": order})).await;
             for kind in ["apply", "cancelRefund"] {
                 let _ = post(
