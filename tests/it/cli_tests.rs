@@ -687,3 +687,40 @@ fn status_without_the_right_to_read_the_config_asks_the_default_socket() {
         "failed on the file: {err}"
     );
 }
+
+/// A store's webhook port is fixed (the reverse proxy points at it), and a reload (a config from
+/// HQ, or SIGHUP) restarts the daemon in-process: the new start binds the same port again and
+/// answers on it, every time.
+#[test]
+fn a_reload_rebinds_a_fixed_webhook_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path());
+    let web = crate::net::free_port();
+    let text = std::fs::read_to_string(&cfg).unwrap()
+        + &format!("[webhooks]\nlisten = \"127.0.0.1:{web}\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let (mut child, notify) = spawn_serve(dir.path(), &cfg, &[]);
+    let mut buf = [0u8; 512];
+    let n = notify.recv(&mut buf).expect("READY=1");
+    assert!(buf[..n].starts_with(b"READY=1"));
+    for round in 0..5 {
+        let ok = Command::new("sh")
+            .args(["-c", "kill -HUP \"$0\"", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let mut seen = String::new();
+        while !seen.contains("READY=1") {
+            let n = notify.recv(&mut buf).unwrap_or_else(|e| {
+                panic!("round {round}: no READY=1 after the reload ({e}): {seen}")
+            });
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", web)).is_ok(),
+            "round {round}: the webhook port does not answer"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
