@@ -1,5 +1,6 @@
-//! Riders and reminders in the simulated platforms: `POST /sim/rider` and `POST /sim/remind`
-//! push what a platform pushes when its rider moves or the customer chases an order, in each
+//! Riders, reminders and the store's status in the simulated platforms: `POST /sim/rider`,
+//! `POST /sim/remind` and `POST /sim/store_status` push what a platform pushes when its rider
+//! moves, the customer chases an order, or the platform opens or rests the store, in each
 //! platform's own codes (from the platform reference, apart from the adapters).
 
 use super::Sim;
@@ -144,4 +145,34 @@ pub async fn remind(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<RemindReq>)
     ];
     push::meituan_notice(&sim, "remind", &req.order_id, fields).await;
     Json(json!({"pushed": "remind"})).into_response()
+}
+
+/// The platform's view of the store changed (Meituan doc 349, `poi_status`).
+#[derive(Deserialize)]
+pub struct StoreStatusReq {
+    /// `open` (121), `resting` (120), `online` (18), `offline` (19), or a raw code.
+    status: String,
+}
+
+/// The handler of `POST /sim/store_status` (Meituan: JD's store push fields are not known).
+pub async fn store_status(
+    AxState(sim): AxState<Arc<Sim>>,
+    Json(req): Json<StoreStatusReq>,
+) -> Response {
+    let code = match req.status.as_str() {
+        "open" => "121",
+        "resting" => "120",
+        "online" => "18",
+        "offline" => "19",
+        other => other,
+    };
+    let fields = vec![
+        (
+            "app_poi_code".to_string(),
+            sim.config.meituan_app_id.clone(),
+        ),
+        ("poi_status".to_string(), code.to_string()),
+    ];
+    push::meituan_notice(&sim, "poi_status", "", fields).await;
+    Json(json!({"pushed": code})).into_response()
 }

@@ -154,6 +154,7 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         .route("/sim/cancel_request", post(after_sale::cancel_request))
         .route("/sim/rider", post(delivery::rider))
         .route("/sim/remind", post(delivery::remind))
+        .route("/sim/store_status", post(delivery::store_status))
         .route("/sim/faults", post(add_fault).delete(clear_faults))
         .with_state(sim.clone());
     let (stop, mut stopped) = watch::channel(false);

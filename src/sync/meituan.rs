@@ -490,3 +490,21 @@ pub fn rider(fields: &serde_json::Map<String, Value>, now: Timestamp) -> Option<
         arrived_at: None,
     })
 }
+
+/// A store-status push (doc 349, `poi_status`): 121 open, 120 resting (休息), 18 online, 19
+/// offline; what it means for the store's screens, or `None` for a code not in that list.
+pub fn store_status(code: Option<i64>) -> Option<(&'static str, &'static str)> {
+    match code? {
+        121 => Some(("info", "open for orders")),
+        120 => Some((
+            "warning",
+            "resting (休息): no new orders from Meituan until it opens again",
+        )),
+        18 => Some(("info", "online")),
+        19 => Some((
+            "error",
+            "offline: no orders from Meituan; check the store on Meituan's merchant console",
+        )),
+        _ => None,
+    }
+}

@@ -258,6 +258,21 @@ async fn meituan_push(
             .remind(Platform::Meituan, &order_id)
             .await
             .map(|_| ()),
+        // The platform's view of the store, told to every screen (opening and closing from
+        // flashpick comes with the peak-hours work).
+        "poi_status" => {
+            let code = obj
+                .get("poi_status")
+                .and_then(id_text)
+                .and_then(|c| c.parse().ok());
+            match meituan::store_status(code) {
+                Some((level, what)) => {
+                    (r.alerts)(level, format!("Meituan says the store is {what}"), None);
+                }
+                None => tracing::warn!("a store-status push with a status not known: {code:?}"),
+            }
+            Ok(())
+        }
         _ => Ok(()),
     };
     match result {

@@ -263,3 +263,33 @@ async fn a_new_order_stands_until_it_is_accepted() {
     assert_eq!(resolved(&mut c, &n.key).await, "accepted");
     d.shutdown().await;
 }
+
+/// The platform's view of the store (Meituan's store-status push) is told to every screen:
+/// resting means no new orders from that platform.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platforms_view_of_the_store_is_told() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    for (status, says) in [("resting", "resting (休息)"), ("open", "open for orders")] {
+        sim_post(&sim, "/sim/store_status", json!({ "status": status })).await;
+        let told = within(10, "the store's status told", async {
+            loop {
+                if let Event::Alert { message, .. } = c.next_event().await.unwrap()
+                    && message.starts_with("Meituan says the store is")
+                {
+                    return message;
+                }
+            }
+        })
+        .await;
+        assert!(told.contains(says), "{told}");
+    }
+    d.shutdown().await;
+}
