@@ -22,12 +22,24 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_flashpick");
 
-fn config(dir: &Path, sim: &SimHandle, broker: &str, gun: &Path, key: &str) -> String {
+/// The campaign store: both platforms polled, and a push receiver on a fixed port (every start
+/// binds it again) for what the platforms push around the orders: riders, reminders, refund
+/// requests (and Meituan's new orders, taken once whichever way they come).
+fn config(dir: &Path, sim: &SimHandle, broker: &str, gun: &Path, key: &str, web: u16) -> String {
     crate::picker::store_config(
         dir,
         (&sim.meituan_base(), &sim.jd_base()),
         broker,
         &format!("trusted_keys = [\"{key}\"]\n"),
+    )
+    .replacen(
+        "mode = \"poll\"",
+        &format!("mode = \"poll\"\npush_url = \"http://127.0.0.1:{web}/meituan\""),
+        1,
+    )
+    .replace(
+        "[platforms.meituan]",
+        &format!("[webhooks]\nlisten = \"127.0.0.1:{web}\"\n[platforms.meituan]"),
     ) + &format!(
         "[[scanners]]\nname = \"gun-1\"\npath = \"{}\"\npicker = \"p1\"\n",
         gun.display()
@@ -169,11 +181,13 @@ async fn crash_campaign() {
     let (public, key) = signed::keygen().unwrap();
     let public = public.lines().nth(1).unwrap().to_string();
     let cfg = dir.join("store.toml");
+    let web = crate::net::free_port();
     std::fs::write(
         &cfg,
-        config(&dir, &sim, &broker.url(), &dir.join("gun-1"), &public),
+        config(&dir, &sim, &broker.url(), &dir.join("gun-1"), &public, web),
     )
     .unwrap();
+    sim.sim.set_push_to(Some(format!("http://127.0.0.1:{web}")));
     let notify_path = dir.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     notify
@@ -187,6 +201,7 @@ async fn crash_campaign() {
         notify,
         notify_path,
     };
+    shift.feed.after_life = true;
     let mut pushes = Pushes { key, version: 0 };
     for i in 0..kills {
         let mut child = shift.start();
@@ -253,12 +268,21 @@ async fn crash_campaign() {
     child.kill();
 
     let conn = rusqlite::Connection::open(&db).unwrap();
+    // The rest of the orders' lives reached the store between the kills, and changed no order's
+    // effects (each checked once below).
+    let after: Vec<(&str, usize)> = ["logistics", "pushDeliveryStatus", "remind", "refund"]
+        .into_iter()
+        .map(|m| (m, crate::picker::answered(&shift.feed.sim, m)))
+        .collect();
+    for (m, n) in &after {
+        assert!(*n > 0, "no {m} push reached the store: {after:?}");
+    }
     let acked = crate::picker::acked_scans_are_stored(&conn, &shift.picker);
     let (handed, effects) = crate::picker::shift_ended_well(&conn, &shift.feed);
     // HQ saw every event once in effect, in order per order.
     check_exactly_once(&shift.feed.hq, &hq_rows(&db));
     println!(
-        "crash campaign done: {kills} kills, {} orders ({handed} handed over), {} scans sent, {acked} acknowledged scans checked, {effects} platform effects checked, {total_hq} HQ events checked, {last} config pushes ({} reported applied, the last in force)",
+        "crash campaign done: {kills} kills, {} orders ({handed} handed over), {} scans sent, {acked} acknowledged scans checked, {effects} platform effects checked, {total_hq} HQ events checked, {last} config pushes ({} reported applied, the last in force); pushed and answered between the kills: {after:?}",
         shift.feed.orders(),
         shift.picker.scans_sent,
         applied.len(),

@@ -116,43 +116,46 @@ impl Feed {
         self.last = Some(Instant::now());
         self.made += 1;
         let n = self.made;
-        for p in [Platform::Meituan, Platform::Jddj] {
-            let id = self
-                .sim
-                .sim
-                .new_order(p, &[(SKU.to_string(), 2)], false)
+        // The round is placed by a task of its own: a step cut short (the campaign's budget
+        // runs out while a push waits on a killed store) must not leave a round half placed.
+        let (sim, addr) = (self.sim.sim.clone(), self.sim.addr);
+        let (client, after) = (self.hq.client.clone(), self.after_life);
+        tokio::spawn(async move {
+            for p in [Platform::Meituan, Platform::Jddj] {
+                let id = sim
+                    .new_order(p, &[(SKU.to_string(), 2)], false)
+                    .await
+                    .unwrap();
+                if after {
+                    after_life(addr, p, id, n);
+                }
+            }
+            let relayed = serde_json::json!({
+                "v": 1, "id": format!("oms-{n}"),
+                "order": {
+                    "platform": "hq", "external_id": format!("OMS-{n}"),
+                    "placed_at": flashpick::model::Timestamp::now().0,
+                    "lines": [{"sku": SKU, "qty": 2, "unit_price": 200}]
+                }
+            });
+            client
+                .publish(
+                    format!("flashpick/v1/{STORE}/orders"),
+                    QoS::AtLeastOnce,
+                    false,
+                    relayed.to_string(),
+                )
                 .await
                 .unwrap();
-            if self.after_life {
-                after_life(&self.sim, p, id, n);
-            }
-        }
-        let relayed = serde_json::json!({
-            "v": 1, "id": format!("oms-{n}"),
-            "order": {
-                "platform": "hq", "external_id": format!("OMS-{n}"),
-                "placed_at": flashpick::model::Timestamp::now().0,
-                "lines": [{"sku": SKU, "qty": 2, "unit_price": 200}]
-            }
         });
-        self.hq
-            .client
-            .publish(
-                format!("flashpick/v1/{STORE}/orders"),
-                QoS::AtLeastOnce,
-                false,
-                relayed.to_string(),
-            )
-            .await
-            .unwrap();
     }
 }
 
 /// Pushes around one order, in the background (the lines may be down: a push lost is lost, as
 /// at the platforms): a rider assigned on every order; on every other round a Meituan order is
 /// chased and gets a refund request the customer then withdraws.
-fn after_life(sim: &SimHandle, platform: Platform, order: String, round: u64) {
-    let base = format!("http://{}", sim.addr);
+fn after_life(sim: std::net::SocketAddr, platform: Platform, order: String, round: u64) {
+    let base = format!("http://{sim}");
     tokio::spawn(async move {
         let http = reqwest::Client::new();
         let post = |path: &str, body: serde_json::Value| {
