@@ -97,6 +97,34 @@ async fn a_booked_order_waits_in_its_list_and_joins_the_queue_at_its_time() {
     assert_eq!(released.order.id.0, id);
     assert_eq!(released.scheduled_until, None);
 
+    // JD books its own way: its delivery time and its pick deadline move together; the
+    // deadline JD gives is the one kept, and the order waits in the list as well.
+    let jd = sim
+        .sim
+        .new_booked_order(
+            Platform::Jddj,
+            &[("W550".into(), 1)],
+            false,
+            None,
+            now + 5 * 3600,
+        )
+        .await
+        .unwrap();
+    let jd_id = local_order(&mut c, &jd).await;
+    let o = c
+        .request(Request::GetOrder { order_id: jd_id })
+        .await
+        .unwrap();
+    let jd_deadline = o["order"]["pick_deadline"].as_i64().unwrap();
+    assert_eq!(
+        jd_deadline,
+        (now + 5 * 3600 - 1200) * 1000,
+        "JD's own pick deadline"
+    );
+    assert_eq!(
+        o["order"]["scheduled_until"].as_i64(),
+        Some(jd_deadline - 2700 * 1000)
+    );
     // Beyond max_schedule_days: refused, said on the screens, not taken.
     let far = sim
         .sim
