@@ -8,6 +8,7 @@
 //! - `scan_log`: the log of every scan (below `order` and `scan`, which both write it);
 //! - `emit`: the outbox rows every change writes.
 
+mod claim;
 mod codes;
 mod emit;
 mod hq;
@@ -22,8 +23,9 @@ pub use codes::conflicting_codes;
 pub(super) use emit::platform_row;
 pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome, Rejection};
 pub(super) use hq::{catalog_delta, hq_note};
-pub use order::IDLE_RELEASE;
-pub(super) use order::{apply, ingest, release_idle, take_over};
+pub use claim::IDLE_RELEASE;
+pub(super) use claim::{release_idle, take_over};
+pub(super) use order::{apply, ingest};
 pub use rider::RiderChange;
 pub(super) use rider::{remind, reminder_seen, set_rider};
 pub(super) use scan::scan;

@@ -58,7 +58,7 @@ pub(in crate::store) fn scan(
         }));
     }
     // Someone else's order: nothing is counted for it.
-    super::order::check_owner(options, &order, &OrderEvent::CompletePick, &req.actor)?;
+    super::claim::check_owner(options, &order, &OrderEvent::CompletePick, &req.actor)?;
     let item = match read::sku_for_scan(tx, req.decoded.as_ref().ok(), &req.code)? {
         Some(s) => read::sku_info(tx, &s)?,
         None => None,
