@@ -207,3 +207,66 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (String, String
         body.to_string(),
     )
 }
+
+/// Posts to one of the simulator's control endpoints (`/sim/refund`, `/sim/rider`, …); the push
+/// it makes has been answered by the store when this returns.
+pub async fn sim_post(sim: &flashpick::sim::SimHandle, path: &str, body: serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(format!("http://{}{path}", sim.addr))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{path}: {}",
+        r.text().await.unwrap()
+    );
+}
+
+/// An order's state as the socket answers it.
+pub async fn order_state(c: &mut flashpick::api::client::Client, id: i64) -> String {
+    let o = c
+        .request(flashpick::api::Request::GetOrder { order_id: id })
+        .await
+        .unwrap();
+    o["order"]["state"].as_str().unwrap().to_string()
+}
+
+/// Waits (on the client's events, with a deadline) until the order is in state `want`.
+pub async fn wait_state(c: &mut flashpick::api::client::Client, id: i64, want: &str) {
+    within(10, &format!("order {id} {want}"), async {
+        while order_state(c, id).await != want {
+            c.next_event().await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// `p1` claims the order, scans one W550, completes and packs it in one bag.
+pub async fn pick_one_w550_and_pack(c: &mut flashpick::api::client::Client, id: i64) {
+    use flashpick::api::Request;
+    c.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    c.request(Request::RecordScan {
+        order_id: id,
+        code: "6901234567892".into(),
+        scanner: None,
+    })
+    .await
+    .unwrap();
+    c.request(Request::CompletePick { order_id: id })
+        .await
+        .unwrap();
+    c.request(Request::Pack {
+        order_id: id,
+        bags: 1,
+    })
+    .await
+    .unwrap();
+}

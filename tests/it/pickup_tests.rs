@@ -23,39 +23,8 @@ async fn packed_pickup(sim: &SimHandle, c: &mut Client, platform: Platform) -> (
         .await
         .unwrap();
     let id = local_order(c, &ext).await;
-    within(10, "accepted", async {
-        loop {
-            let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
-            if o["order"]["state"] == "accepted" {
-                return;
-            }
-            c.next_event().await.unwrap();
-        }
-    })
-    .await;
-    c.request(Request::ClaimOrder {
-        order_id: id,
-        picker: "p1".into(),
-        take_over: false,
-    })
-    .await
-    .unwrap();
-    c.request(Request::RecordScan {
-        order_id: id,
-        code: "6901234567892".into(),
-        scanner: None,
-    })
-    .await
-    .unwrap();
-    c.request(Request::CompletePick { order_id: id })
-        .await
-        .unwrap();
-    c.request(Request::Pack {
-        order_id: id,
-        bags: 1,
-    })
-    .await
-    .unwrap();
+    crate::common::wait_state(c, id, "accepted").await;
+    crate::common::pick_one_w550_and_pack(c, id).await;
     (ext, id)
 }
 

@@ -3,7 +3,7 @@
 //! manager) decides, the decision goes to the platform once, and its effect on the order happens
 //! once when the platform confirms — by answer or by push, whichever comes first.
 
-use crate::common::within;
+use crate::common::{order_state, sim_post, wait_state, within};
 use crate::platform_tests::{agent_edited, local_order, start_sim};
 use flashpick::api::client::Client;
 use flashpick::api::{Event, Notice, NoticeKind, Request, Topic};
@@ -51,20 +51,6 @@ async fn store_with_order(
     (sim, d, c, boss, ext, id)
 }
 
-async fn order_state(c: &mut Client, id: i64) -> String {
-    let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
-    o["order"]["state"].as_str().unwrap().to_string()
-}
-
-async fn wait_state(c: &mut Client, id: i64, want: &str) {
-    within(10, &format!("order {id} {want}"), async {
-        while order_state(c, id).await != want {
-            c.next_event().await.unwrap();
-        }
-    })
-    .await;
-}
-
 /// W550's (on hand, reserved).
 async fn w550(c: &mut Client) -> (i64, i64) {
     let s = c
@@ -77,20 +63,6 @@ async fn w550(c: &mut Client) -> (i64, i64) {
         s["items"][0]["on_hand"].as_i64().unwrap(),
         s["items"][0]["reserved"].as_i64().unwrap(),
     )
-}
-
-async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("http://{}{path}", sim.addr))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_success(),
-        "{path}: {}",
-        r.text().await.unwrap()
-    );
 }
 
 /// The next decision on the screens (new orders stand a moment as notices too).

@@ -4,27 +4,13 @@
 //! cancelled delivery of a packed order is told with what to do, and a chased order stands until
 //! someone opens it — across a restart too.
 
-use crate::common::within;
+use crate::common::{sim_post, within};
 use crate::platform_tests::{agent, local_order, start_sim};
 use flashpick::api::client::Client;
 use flashpick::api::{Event, Notice, NoticeKind, Request, Topic};
 use flashpick::model::Platform;
 use flashpick::sim::SimHandle;
 use serde_json::{Value, json};
-
-async fn sim_post(sim: &SimHandle, path: &str, body: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("http://{}{path}", sim.addr))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.status().is_success(),
-        "{path}: {}",
-        r.text().await.unwrap()
-    );
-}
 
 /// The order as `/sim/state` shows it.
 fn sim_order(sim: &SimHandle, id: &str) -> Value {
@@ -74,39 +60,8 @@ async fn accepted(sim: &SimHandle, c: &mut Client, platform: Platform) -> (Strin
         .await
         .unwrap();
     let id = local_order(c, &ext).await;
-    within(10, "accepted", async {
-        while order(c, id).await["state"] != "accepted" {
-            c.next_event().await.unwrap();
-        }
-    })
-    .await;
+    crate::common::wait_state(c, id, "accepted").await;
     (ext, id)
-}
-
-async fn pick_and_pack(c: &mut Client, id: i64) {
-    c.request(Request::ClaimOrder {
-        order_id: id,
-        picker: "p1".into(),
-        take_over: false,
-    })
-    .await
-    .unwrap();
-    c.request(Request::RecordScan {
-        order_id: id,
-        code: "6901234567892".into(),
-        scanner: None,
-    })
-    .await
-    .unwrap();
-    c.request(Request::CompletePick { order_id: id })
-        .await
-        .unwrap();
-    c.request(Request::Pack {
-        order_id: id,
-        bags: 1,
-    })
-    .await
-    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +100,7 @@ async fn a_rider_at_the_store_for_an_unpacked_order_stands_until_it_is_packed() 
     sim_post(&sim, "/sim/rider", push("assigned", 1_800_000_200)).await;
     assert_eq!(order(&mut c, id).await["rider"]["status"], "at_store");
     // Packed: the rider's wait is over.
-    pick_and_pack(&mut c, id).await;
+    crate::common::pick_one_w550_and_pack(&mut c, id).await;
     assert_eq!(resolved(&mut c, &n.key).await, "packed");
     assert_eq!(
         sim_order(&sim, &ext)["rider"],
@@ -162,7 +117,7 @@ async fn a_rider_at_the_store_for_an_unpacked_order_stands_until_it_is_packed() 
 
     // JD, in its own codes: a cancelled delivery of a packed order is told with what to do.
     let (jd, jd_id) = accepted(&sim, &mut c, Platform::Jddj).await;
-    pick_and_pack(&mut c, jd_id).await;
+    crate::common::pick_one_w550_and_pack(&mut c, jd_id).await;
     sim_post(
         &sim,
         "/sim/rider",

@@ -3,7 +3,6 @@
 //! figures — until a receipt or a count answers it or a manager clears it; the stock screen's
 //! empty search lists the marked items.
 
-use crate::common::within;
 use crate::platform_tests::{agent_edited, local_order, start_sim};
 use flashpick::api::client::Client;
 use flashpick::api::{Request, Topic};
@@ -67,16 +66,7 @@ async fn an_item_not_on_the_shelf_is_sold_out_everywhere_until_counted() {
         .await
         .unwrap();
     let id = local_order(&mut c, &ext).await;
-    within(10, "accepted", async {
-        loop {
-            let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
-            if o["order"]["state"] == "accepted" {
-                return;
-            }
-            c.next_event().await.unwrap();
-        }
-    })
-    .await;
+    crate::common::wait_state(&mut c, id, "accepted").await;
     c.request(Request::ClaimOrder {
         order_id: id,
         picker: "p1".into(),
@@ -158,19 +148,7 @@ async fn an_item_not_on_the_shelf_is_sold_out_everywhere_until_counted() {
         .await
         .unwrap();
     let id3 = local_order(&mut c, &ext3).await;
-    within(10, "accepted", async {
-        loop {
-            let o = c
-                .request(Request::GetOrder { order_id: id3 })
-                .await
-                .unwrap();
-            if o["order"]["state"] == "accepted" {
-                return;
-            }
-            c.next_event().await.unwrap();
-        }
-    })
-    .await;
+    crate::common::wait_state(&mut c, id3, "accepted").await;
     c.request(Request::ClaimOrder {
         order_id: id3,
         picker: "p1".into(),

@@ -19,12 +19,12 @@ mod scan;
 mod scan_log;
 mod stock;
 
+pub use claim::IDLE_RELEASE;
+pub(super) use claim::{release_idle, take_over};
 pub use codes::conflicting_codes;
 pub(super) use emit::platform_row;
 pub use hq::{CatalogChange, CatalogDelta, DeltaOutcome, Rejection};
 pub(super) use hq::{catalog_delta, hq_note};
-pub use claim::IDLE_RELEASE;
-pub(super) use claim::{release_idle, take_over};
 pub(super) use order::{apply, ingest};
 pub use rider::RiderChange;
 pub(super) use rider::{remind, reminder_seen, set_rider};
