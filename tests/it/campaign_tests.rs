@@ -270,19 +270,26 @@ async fn crash_campaign() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     // The rest of the orders' lives reached the store between the kills, and changed no order's
     // effects (each checked once below).
-    let after: Vec<(&str, usize)> = ["logistics", "pushDeliveryStatus", "remind", "refund"]
-        .into_iter()
-        .map(|m| (m, crate::picker::answered(&shift.feed.sim, m)))
-        .collect();
+    let after: Vec<(&str, usize)> = [
+        "logistics",
+        "pushDeliveryStatus",
+        "remind",
+        "refund",
+        "applyCancelOrder",
+    ]
+    .into_iter()
+    .map(|m| (m, crate::picker::answered(&shift.feed.sim, m)))
+    .collect();
     for (m, n) in &after {
         assert!(*n > 0, "no {m} push reached the store: {after:?}");
     }
     let acked = crate::picker::acked_scans_are_stored(&conn, &shift.picker);
     let (handed, effects) = crate::picker::shift_ended_well(&conn, &shift.feed);
+    let rejected = crate::picker::decisions_went_once(&conn, &shift.feed);
     // HQ saw every event once in effect, in order per order.
     check_exactly_once(&shift.feed.hq, &hq_rows(&db));
     println!(
-        "crash campaign done: {kills} kills, {} orders ({handed} handed over), {} scans sent, {acked} acknowledged scans checked, {effects} platform effects checked, {total_hq} HQ events checked, {last} config pushes ({} reported applied, the last in force); pushed and answered between the kills: {after:?}",
+        "crash campaign done: {kills} kills, {} orders ({handed} handed over), {} scans sent, {acked} acknowledged scans checked, {effects} platform effects checked, {total_hq} HQ events checked, {last} config pushes ({} reported applied, the last in force); pushed and answered between the kills: {after:?}, {rejected} customer requests rejected by the manager (once each at the platforms)",
         shift.feed.orders(),
         shift.picker.scans_sent,
         applied.len(),

@@ -290,10 +290,16 @@ async fn network_fault_campaign() {
     };
     // The rest of the orders' lives reached the store too, despite the faults, and changed no
     // order's effects (checked once each below).
-    let after: Vec<(&str, usize)> = ["logistics", "pushDeliveryStatus", "remind", "refund"]
-        .into_iter()
-        .map(|m| (m, crate::picker::answered(&feed.sim, m)))
-        .collect();
+    let after: Vec<(&str, usize)> = [
+        "logistics",
+        "pushDeliveryStatus",
+        "remind",
+        "refund",
+        "applyCancelOrder",
+    ]
+    .into_iter()
+    .map(|m| (m, crate::picker::answered(&feed.sim, m)))
+    .collect();
     for (m, n) in &after {
         assert!(*n > 0, "no {m} push reached the store: {after:?}");
     }
@@ -312,6 +318,7 @@ async fn network_fault_campaign() {
     );
     let acked = crate::picker::acked_scans_are_stored(&conn, &picker);
     let (handed, effects) = crate::picker::shift_ended_well(&conn, &feed);
+    let rejected = crate::picker::decisions_went_once(&conn, &feed);
     check_exactly_once(&feed.hq, &hq_rows(&db));
     let kinds = tally
         .faults
@@ -320,7 +327,7 @@ async fn network_fault_campaign() {
         .collect::<Vec<_>>()
         .join(", ");
     println!(
-        "network fault campaign done: {} faults injected ({kinds}), {:.1} s under fault; offline {} s: {} orders handed over, {} scans acknowledged, {} reports queued; {lost} of {pushes} pushes failed on the way (their orders taken by reconciliation); {} orders ({handed} handed over), {acked} acknowledged scans checked, {effects} platform effects checked once, {total_hq} HQ events checked once in order, stock levels {want:?} at both platforms; pushed and answered: {after:?}, {riders} orders with a rider, {requests} refund requests",
+        "network fault campaign done: {} faults injected ({kinds}), {:.1} s under fault; offline {} s: {} orders handed over, {} scans acknowledged, {} reports queued; {lost} of {pushes} pushes failed on the way (their orders taken by reconciliation); {} orders ({handed} handed over), {acked} acknowledged scans checked, {effects} platform effects checked once, {total_hq} HQ events checked once in order, stock levels {want:?} at both platforms; pushed and answered: {after:?}, {riders} orders with a rider, {requests} customer requests ({rejected} rejected by the manager, once each at the platforms)",
         tally.total,
         tally.faulted.as_secs_f64(),
         outage.as_secs(),

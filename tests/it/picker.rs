@@ -68,8 +68,9 @@ pub struct Feed {
     pub made: u64,
     /// The end of the shift: no new orders.
     pub closing: bool,
-    /// The rest of an order's life at the platforms too: riders, reminders and refund requests
-    /// (withdrawn: they change no order) pushed around the orders (a store taking pushes).
+    /// The rest of an order's life at the platforms too: riders, reminders, refund and cancel
+    /// requests (withdrawn, or rejected by the manager: they change no order) pushed around the
+    /// orders (a store taking pushes).
     pub after_life: bool,
     last: Option<Instant>,
 }
@@ -153,7 +154,9 @@ impl Feed {
 
 /// Pushes around one order, in the background (the lines may be down: a push lost is lost, as
 /// at the platforms): a rider assigned on every order; on every other round a Meituan order is
-/// chased and gets a refund request the customer then withdraws.
+/// chased and gets a refund request, which the customer withdraws on every fourth round and the
+/// manager rejects otherwise; on every third round the customer asks to cancel the JD order, and
+/// the manager rejects that too.
 fn after_life(sim: std::net::SocketAddr, platform: Platform, order: String, round: u64) {
     let base = format!("http://{sim}");
     tokio::spawn(async move {
@@ -173,13 +176,25 @@ fn after_life(sim: std::net::SocketAddr, platform: Platform, order: String, roun
         .await;
         if platform == Platform::Meituan && round.is_multiple_of(2) {
             let _ = post("/sim/remind", serde_json::json!({"order_id": order})).await;
-            for kind in ["apply", "cancelRefund"] {
+            let kinds: &[&str] = if round.is_multiple_of(4) {
+                &["apply", "cancelRefund"]
+            } else {
+                &["apply"]
+            };
+            for kind in kinds {
                 let _ = post(
                     "/sim/refund",
                     serde_json::json!({"order_id": order, "notify_type": kind, "refund_id": format!("R{round}")}),
                 )
                 .await;
             }
+        }
+        if platform == Platform::Jddj && round.is_multiple_of(3) {
+            let _ = post(
+                "/sim/cancel_request",
+                serde_json::json!({"order_id": order}),
+            )
+            .await;
         }
     });
 }
@@ -210,6 +225,8 @@ pub struct Picker {
     /// OK scans acknowledged, per order.
     pub acked: HashMap<i64, i64>,
     pub scans_sent: u64,
+    /// Customers' requests the manager decided (asked; a refusal counts too).
+    pub decisions: u64,
 }
 
 impl Picker {
@@ -218,6 +235,7 @@ impl Picker {
             scan,
             acked: HashMap::new(),
             scans_sent: 0,
+            decisions: 0,
         }
     }
 
@@ -228,6 +246,9 @@ impl Picker {
 
     /// One step of the picker's work; false when there is nothing to do right now.
     pub async fn step(&mut self, c: &mut Client, feed: &mut Feed) -> Result<bool, ClientError> {
+        if self.decide(c).await? {
+            return Ok(true);
+        }
         let list = c.request(Request::ListOrders { all: false }).await?;
         let orders = list["orders"].as_array().cloned().unwrap_or_default();
         let state = |o: &serde_json::Value| o["state"].as_str().unwrap_or("").to_string();
@@ -277,9 +298,35 @@ impl Picker {
                 order_id: id,
                 bags: 1,
             },
-            _ => Request::HandOver { order_id: id },
+            _ => Request::HandOver {
+                order_id: id,
+                code: None,
+            },
         };
         soft(c.request(request).await)?;
+        Ok(true)
+    }
+
+    /// The manager's part (`p1` is one in the campaigns): a customer's request waiting for the
+    /// store is rejected, the order goes on. True when one was decided.
+    async fn decide(&mut self, c: &mut Client) -> Result<bool, ClientError> {
+        let list = c.request(Request::ListRequests).await?;
+        let Some(open) = list["requests"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["state"] == "open"))
+        else {
+            return Ok(false);
+        };
+        let request_id = open["id"].as_i64().expect("a request id");
+        soft(
+            c.request(Request::DecideRequest {
+                request_id,
+                agree: false,
+                reason: "商品已在配送".into(),
+            })
+            .await,
+        )?;
+        self.decisions += 1;
         Ok(true)
     }
 
@@ -424,26 +471,66 @@ pub fn shift_ended_well(conn: &rusqlite::Connection, feed: &Feed) -> (i64, usize
     (handed, effects.len())
 }
 
-/// Waits until nothing in the outbox is pending or parked.
+/// Every customer's request the manager rejected reached its platform once (a refusal there
+/// leaves no effect and the request `failed`), and none is left half decided. Returns how many
+/// were rejected.
+pub fn decisions_went_once(conn: &rusqlite::Connection, feed: &Feed) -> i64 {
+    let (rejected, pending): (i64, i64) = conn
+        .query_row(
+            "SELECT COALESCE(SUM(state = 'rejected'), 0),
+                    COALESCE(SUM(state IN ('agreeing', 'rejecting')), 0)
+             FROM customer_request",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(pending, 0, "decisions still on their way");
+    let at_sim = feed
+        .sim
+        .sim
+        .state
+        .lock()
+        .unwrap()
+        .effects
+        .iter()
+        .filter(|e| e.action.ends_with("_reject"))
+        .count() as i64;
+    assert_eq!(at_sim, rejected, "rejections at the platforms vs the store");
+    assert!(rejected > 0, "the manager rejected no request");
+    rejected
+}
+
+/// Waits until nothing in the outbox is pending or parked; names the rows left if it never
+/// happens.
 pub async fn outbox_drains(db: &std::path::Path, secs: u64) {
-    crate::common::within(secs, "the outbox drained", async {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            let left: i64 = rusqlite::Connection::open(db)
-                .unwrap()
-                .query_row(
-                    "SELECT count(*) FROM outbox WHERE state != 'done'",
-                    [],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            if left == 0 {
-                return;
-            }
-            tick.tick().await;
+    let left = || -> Vec<String> {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT destination || ' ' || kind || ' ' || state || ' after ' || attempts
+                        || ' attempts: ' || COALESCE(last_error, '') || ' ' || payload
+                 FROM outbox WHERE state != 'done'",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        let rows = left();
+        if rows.is_empty() {
+            return;
         }
-    })
-    .await;
+        assert!(
+            Instant::now() < deadline,
+            "the outbox never drained in {secs} s:\n{}",
+            rows.join("\n")
+        );
+        tick.tick().await;
+    }
 }
 
 /// The store's catalog is the simulator's: the sample catalog, with stock for the shift.
@@ -603,6 +690,8 @@ mode = "poll"
 poll_interval_secs = 1
 max_retry_secs = 1
 stock_delay_ms = 50
+[staff]
+managers = ["p1"]
 [picking]
 repeat_window_ms = 0
 [hq]
