@@ -183,6 +183,11 @@ pub enum Request {
     HandOver {
         /// Local id.
         order_id: i64,
+        /// What the packer scanned to hand it over, when it was scanned: it must name this
+        /// order (its label `<order prefix><id>`, its platform id or its day number), else the
+        /// hand-over is refused (the wrong bag in hand).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     /// The store cancels the order (reported to the platform).
     CancelOrder {

@@ -146,14 +146,7 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
 /// a packing station's scanner hands the packed order over; a picker's scanner says where it
 /// belongs. Anything else (not packed, no such order) is refused with the reason; nothing moves.
 fn order_code(shared: &Arc<Shared>, code: String, scanner: String) -> Result<(), StoreError> {
-    let id = shared
-        .rules
-        .order_prefixes
-        .iter()
-        .filter(|p| !p.is_empty())
-        .find_map(|p| code.strip_prefix(p.as_str()))
-        .and_then(|rest| rest.parse::<i64>().ok())
-        .filter(|id| *id > 0);
+    let id = shared.rules.order_label(&code);
     let role = shared
         .config
         .scanners

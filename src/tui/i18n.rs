@@ -56,6 +56,9 @@ pub struct Strings {
     pub bags: &'static str,
     /// Pickup code.
     pub pickup: &'static str,
+    /// How an order that needs different handling on the floor leaves: the store's own rider,
+    /// the customer at the counter.
+    pub leaves_by: [&'static str; 2],
     /// "Put back:" in the cancel alert.
     pub put_back: &'static str,
     /// Keys of the cancel alert.
@@ -145,6 +148,7 @@ const ZH: Strings = Strings {
     ],
     bags: "袋数",
     pickup: "取货码",
+    leaves_by: ["本店骑手配送", "顾客到店自提：问顾客要取货码（h）"],
     put_back: "请把以下商品放回货架：",
     cancel_keys: "Enter 已放回  Esc 稍后处理",
     request_title: "顾客申请",
@@ -208,6 +212,10 @@ const EN: Strings = Strings {
     ],
     bags: "Bags",
     pickup: "Pickup code",
+    leaves_by: [
+        "The store's own rider delivers",
+        "The customer collects: ask for their code (h)",
+    ],
     put_back: "Put these back on the shelf:",
     cancel_keys: "Enter done  Esc later",
     request_title: "Customer request",

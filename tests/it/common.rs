@@ -139,6 +139,8 @@ state_dir = "{dir}"
 socket = "{dir}/fp.sock"
 [http]
 listen = "127.0.0.1:0"
+[barcodes]
+order_prefixes = ["ORD"]
 [platforms.meituan]
 enabled = true
 app_id = "mt-app"

@@ -160,7 +160,14 @@ async fn a_picker_claims_scans_and_a_second_station_sees_every_step() {
         },
     )
     .await;
-    let handed = req(&mut picker, Request::HandOver { order_id: id }).await;
+    let handed = req(
+        &mut picker,
+        Request::HandOver {
+            order_id: id,
+            code: None,
+        },
+    )
+    .await;
     assert_eq!(handed["order"]["state"], "handed_over");
     let open = req(&mut picker, Request::ListOrders { all: false }).await;
     assert!(open["orders"].as_array().unwrap().is_empty());

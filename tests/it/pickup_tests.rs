@@ -70,7 +70,10 @@ async fn a_customer_collects_with_the_code_of_the_right_platform() {
     assert_eq!(o["order"]["pickup_code"], seq.to_string());
     // A plain hand-over (a rider's) would skip the code: refused.
     let plain = c
-        .request(Request::HandOver { order_id: mt })
+        .request(Request::HandOver {
+            order_id: mt,
+            code: None,
+        })
         .await
         .unwrap_err()
         .to_string();

@@ -513,7 +513,16 @@ async fn claim_scan_short_complete_pack_and_hand_over() {
             .is_some_and(|o| o.order.state == OrderState::Packed)
     })
     .await;
-    t.key(Key::Char('h')).await; // hand over
+    // The packer scans a bag's label: another order's is refused and nothing moves; this
+    // order's hands it over.
+    t.wedge("ORD2").await;
+    assert!(t.text().contains("ORD2"), "{}", t.text());
+    let still = ops
+        .request(Request::GetOrder { order_id: 1 })
+        .await
+        .unwrap();
+    assert_eq!(still["order"]["state"], "packed");
+    t.wedge("ORD1").await;
     t.until("handed over", |a| a.order(1).is_none()).await;
     assert_eq!(t.app.screen, Screen::Queue);
     let done = ops
@@ -909,6 +918,55 @@ fn a_pickup_code_typed_on_the_queue_names_its_platform() {
     assert!(out.contains(&Cmd::Bell));
     assert!(!out.iter().any(|c| matches!(c, Cmd::Send(..))));
     assert!(app.toast.as_ref().unwrap().text.contains("美团 23"));
+}
+
+/// A scan on the pack screen goes to the daemon to judge (and the screen says how an order that
+/// needs different handling leaves): the customer's code for an order they
+/// collect (a pickup hand-over, checked by its platform), the scanned code with a plain hand-over
+/// otherwise (the daemon refuses a label that is not this order's).
+#[test]
+fn a_scan_on_the_pack_screen_is_judged_by_the_daemon() {
+    let mut app = sample(Lang::Zh);
+    let mut at = app.instant;
+    let mut wedge = |app: &mut App, code: &str| {
+        let mut out = Vec::new();
+        for ch in code.chars().map(Key::Char).chain([Key::Enter]) {
+            at += Duration::from_millis(3);
+            out.extend(app.update(Msg::Key(ch, at)));
+        }
+        out
+    };
+    let id = app.orders[0].order.id.0;
+    app.screen = Screen::Pack(Packing { id, bags: 1 });
+    let out = wedge(&mut app, "ORD77");
+    assert!(
+        out.contains(&Cmd::Send(
+            Tag::Action,
+            Request::HandOver {
+                order_id: id,
+                code: Some("ORD77".into()),
+            }
+        )),
+        "{out:?}"
+    );
+    let o = &mut app.orders[0].order;
+    o.delivery = Some(flashpick::model::Delivery::Pickup);
+    let platform = o.platform;
+    let shown = screen(&app, 80, 24);
+    assert!(shown.contains("顾客到店自提"), "{shown}");
+    let out = wedge(&mut app, "1234");
+    assert!(
+        out.contains(&Cmd::Send(
+            Tag::Action,
+            Request::HandOverPickup {
+                order_id: Some(id),
+                platform,
+                code: "1234".into(),
+                unchecked: false,
+            }
+        )),
+        "{out:?}"
+    );
 }
 
 /// Booked orders wait below the live queue under their own heading, each with the time it joins

@@ -115,7 +115,9 @@ impl Conn {
                     .await
                     .map(order)
             }
-            Request::HandOver { order_id } => orders::hand_over(cx, order_id).await.map(order),
+            Request::HandOver { order_id, code } => {
+                orders::hand_over(cx, order_id, code).await.map(order)
+            }
             Request::CancelOrder { order_id, reason } => {
                 let ev = OrderEvent::Cancel {
                     by: CancelSource::Store,

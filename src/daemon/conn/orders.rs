@@ -58,7 +58,11 @@ pub(super) async fn apply(
 
 /// Hands an order to its rider. An order the customer collects goes only with the customer's
 /// code (`hand_over_pickup`): a plain hand-over would skip the platform's check.
-pub(super) async fn hand_over(cx: &Ctx<'_>, id: i64) -> Result<OrderReply, ApiError> {
+pub(super) async fn hand_over(
+    cx: &Ctx<'_>,
+    id: i64,
+    code: Option<String>,
+) -> Result<OrderReply, ApiError> {
     let order = cx
         .shared
         .store
@@ -71,7 +75,32 @@ pub(super) async fn hand_over(cx: &Ctx<'_>, id: i64) -> Result<OrderReply, ApiEr
             message: why,
         });
     }
+    if let (Some(o), Some(code)) = (&order, code.as_deref())
+        && !names_order(o, code.trim(), &cx.shared.rules)
+    {
+        return Err(ApiError {
+            code: "refused".into(),
+            message: format!(
+                "{} is not order #{}'s label or number: check the bag in hand, nothing was handed over",
+                code.trim(),
+                o.day_seq
+            ),
+        });
+    }
     apply(cx, id, OrderEvent::HandOver).await
+}
+
+/// Whether a code scanned at the pack screen names this order: its label (`<order prefix><id>`,
+/// read by the same rules as a packing station's serial scanner), its id at the platform, or its
+/// day number (`#23` or `23`).
+pub(crate) fn names_order(
+    o: &crate::model::Order,
+    code: &str,
+    rules: &crate::model::barcode::DecodeRules,
+) -> bool {
+    rules.order_label(code) == Some(o.id.0)
+        || o.external_id == code
+        || code.trim_start_matches('#') == o.day_seq.to_string()
 }
 
 /// Why an order cannot be handed over without the customer's code, if it cannot.

@@ -244,6 +244,20 @@ pub struct DecodeRules {
     pub order_prefixes: Vec<String>,
 }
 
+impl DecodeRules {
+    /// The local order id an order label names (`<order prefix><order id>`, as labels print
+    /// it); `None` for anything else, or a label whose number is not an order id.
+    pub fn order_label(&self, code: &str) -> Option<i64> {
+        self.order_prefixes
+            .iter()
+            .filter(|p| !p.is_empty())
+            .find_map(|p| code.strip_prefix(p.as_str()))
+            .filter(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|rest| rest.parse::<i64>().ok())
+            .filter(|id| *id > 0)
+    }
+}
+
 /// A successfully decoded code.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Decoded {

@@ -19,20 +19,28 @@ impl App {
                     scanner: Some("keyboard".into()),
                 },
             )),
+            // The daemon judges the code with the store's rules (a label's prefix is the
+            // store's): the customer's pickup code for an order they collect, else the order's
+            // label, platform id or day number.
             Screen::Pack(p) => {
                 let id = p.id;
-                // The rider's pickup code, day number or the order id: hand over.
-                let matches = self.order(id).is_some_and(|o| {
-                    o.order.pickup_code.as_deref() == Some(code.as_str())
-                        || o.order.external_id == code
-                        || code.trim_start_matches('#') == o.order.day_seq.to_string()
-                });
-                if matches {
-                    out.push(Cmd::Send(Tag::Action, Request::HandOver { order_id: id }));
-                } else {
-                    self.toast("error", format!("✘ {code}"));
-                    out.push(Cmd::Bell);
-                }
+                let pickup = self
+                    .order(id)
+                    .filter(|o| o.order.delivery == Some(crate::model::Delivery::Pickup))
+                    .map(|o| o.order.platform);
+                let req = match pickup {
+                    Some(platform) => Request::HandOverPickup {
+                        platform,
+                        code,
+                        order_id: Some(id),
+                        unchecked: false,
+                    },
+                    None => Request::HandOver {
+                        order_id: id,
+                        code: Some(code),
+                    },
+                };
+                out.push(Cmd::Send(Tag::Action, req));
             }
             Screen::Stock(_) | Screen::Queue => {
                 self.screen = Screen::stock(code.clone());
@@ -333,7 +341,13 @@ impl App {
                         text: String::new(),
                     });
                 }
-                None => out.push(Cmd::Send(Tag::Action, Request::HandOver { order_id: id })),
+                None => out.push(Cmd::Send(
+                    Tag::Action,
+                    Request::HandOver {
+                        order_id: id,
+                        code: None,
+                    },
+                )),
             },
             _ => {}
         }

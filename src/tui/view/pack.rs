@@ -80,6 +80,20 @@ pub(super) fn pack(app: &App, f: &mut Frame, area: Rect, p: &Packing) {
             .bg(Color::Yellow)
             .add_modifier(Modifier::BOLD),
     )));
+    // Only the store's own riders and the customer at the counter are handled differently.
+    let leaves = match o.order.delivery {
+        Some(crate::model::Delivery::Store) => Some(s.leaves_by[0]),
+        Some(crate::model::Delivery::Pickup) => Some(s.leaves_by[1]),
+        _ => None,
+    };
+    if let Some(how) = leaves {
+        lines.push(Line::from(Span::styled(
+            fit(&format!(" {how}"), w),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        )));
+    }
     if let Some(r) = &o.order.rider {
         let waiting = r.status == crate::model::rider::RiderStatus::AtStore;
         let style = if waiting {
