@@ -124,7 +124,8 @@ pub struct PlatformSection {
     /// How long the store has to decide a customer's refund or cancel request before the
     /// platform decides by itself; the screens count down to it. Neither platform's limit is
     /// documented here (`assets/platforms.md`): 10 minutes is kept short on purpose, so the
-    /// store decides before the platform can.
+    /// store decides before the platform can. Past it the store stops offering the decision:
+    /// the request is the platform's, and a manager is told to look there.
     #[serde(default = "default_decide_within")]
     pub decide_within_secs: u64,
 }

@@ -338,6 +338,10 @@ impl Daemon {
         tasks.spawn(guard::snapshots(shared.clone(), shutdown.subscribe()));
         tasks.spawn(claims::release_idle(shared.clone(), shutdown.subscribe()));
         tasks.spawn(schedule::release(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(notices::expire_requests(
+            shared.clone(),
+            shutdown.subscribe(),
+        ));
         // Last, so that nothing below can fail and leave reader threads running.
         let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut readers = Vec::new();

@@ -233,3 +233,42 @@ pub(crate) async fn restore(shared: &Shared) {
         Err(e) => tracing::error!(error = %e, "cannot read the open orders"),
     }
 }
+
+/// Customers' requests nobody decided within `decide_within_secs`: closed as the platform's
+/// (it decides by itself after its own limit), so the decision stops ringing, and a manager is
+/// told once to see the outcome on the platform. Checked every second of real time by the
+/// store's clock.
+pub(super) async fn expire_requests(
+    shared: std::sync::Arc<Shared>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let closed = match shared.store.expire_requests().await {
+            Ok(closed) => closed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot close the requests past their time");
+                continue;
+            }
+        };
+        for r in closed {
+            let message = format!(
+                "{} order {}: nobody decided the customer's request ({}) in time, so the platform decides it by itself: see the order on the {} app",
+                r.asked.platform.label(),
+                r.asked.external_id,
+                r.asked.kind.as_str().replace('_', " "),
+                r.asked.platform.label()
+            );
+            tracing::warn!(request = r.id, order = %r.asked.external_id, "{message}");
+            let _ = shared.events.send(Event::Alert {
+                level: "warning".into(),
+                message,
+                order_id: r.order_id,
+            });
+        }
+    }
+}

@@ -378,3 +378,54 @@ fn store_refunded(tx: &Transaction<'_>, asked: &NewRequest) -> Result<bool, Stor
             })
         }))
 }
+
+/// The note on a request left undecided past its time.
+pub const EXPIRED_NOTE: &str = "not decided in time: the platform decides it by itself after its own limit; see the order on the platform's app";
+
+/// Open requests past their time to decide: the store stops offering the decision (the platform
+/// decides by itself after its own limit, and may not say how) and closes each as the
+/// platform's. A push that later tells the outcome still acts on the order (a granted refund is
+/// taken off once by its refund id).
+pub(super) fn expire(
+    tx: &Transaction<'_>,
+    o: &StoreOptions,
+    now: Timestamp,
+) -> Result<(Vec<CustomerRequest>, Vec<StoreEvent>), StoreError> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM customer_request WHERE state = 'open' AND decide_by <= ?1 ORDER BY id",
+        )?
+        .query_map([now.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let (mut closed, mut events) = (Vec::new(), Vec::new());
+    for id in ids {
+        let (r, ev) = close(tx, o, id, RequestState::Withdrawn, Some(EXPIRED_NOTE), now)?;
+        closed.extend(r);
+        events.extend(ev);
+    }
+    Ok((closed, events))
+}
+
+/// An order cancelled (by anyone): the requests still live on it are moot, and close as
+/// withdrawn; a decision already on its way finds nothing left to settle when answered.
+pub(super) fn order_cancelled(
+    tx: &Transaction<'_>,
+    o: &StoreOptions,
+    platform: Platform,
+    external_id: &str,
+    now: Timestamp,
+) -> Result<Vec<StoreEvent>, StoreError> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM customer_request WHERE platform = ?1 AND external_id = ?2
+             AND state IN ('open', 'agreeing', 'rejecting')",
+        )?
+        .query_map(params![platform.as_str(), external_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut events = Vec::new();
+    for id in ids {
+        let note = "the order was cancelled";
+        events.extend(close(tx, o, id, RequestState::Withdrawn, Some(note), now)?.1);
+    }
+    Ok(events)
+}

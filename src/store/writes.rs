@@ -222,6 +222,12 @@ impl Store {
         .await
     }
 
+    /// Closes the open requests past their time to decide (the platform's now).
+    pub async fn expire_requests(&self) -> Result<Vec<CustomerRequest>, StoreError> {
+        self.write(move |tx, o| requests::expire(tx, o, o.clock.now()))
+            .await
+    }
+
     /// Closes a request by id (the platform answered the store's decision), with a note.
     pub async fn close_request(
         &self,

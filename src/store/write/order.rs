@@ -375,6 +375,15 @@ pub(super) fn apply_loaded(
     if !skus.is_empty() {
         events.push(StoreEvent::StockChanged { skus });
     }
+    if t.order.state == model::OrderState::Cancelled && order.state != t.order.state {
+        events.extend(crate::store::requests::order_cancelled(
+            tx,
+            options,
+            t.order.platform,
+            &t.order.external_id,
+            now,
+        )?);
+    }
     Ok((
         Applied {
             order: t.order,

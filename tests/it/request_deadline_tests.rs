@@ -1,0 +1,142 @@
+//! Customers' requests that nobody here decides: left undecided past `decide_within_secs` the
+//! decision stops ringing and is the platform's (a manager is told once to look there); an order
+//! cancelled meanwhile closes its requests. Through the real HTTP path, the store's clock moved
+//! by hand.
+
+use crate::common::{order_state, sim_post, wait_state, within};
+use crate::platform_tests::{agent_config, local_order, start_sim};
+use crate::request_tests::{cancels, decide, effects, next_notice, resolved, store_with_order};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, Topic};
+use flashpick::config::Config;
+use flashpick::daemon::{Daemon, StartOptions};
+use flashpick::model::{Clock, Platform, Timestamp};
+use serde_json::json;
+use std::path::Path;
+
+fn request_state(d: &Daemon, id: i64) -> (String, String) {
+    d.store()
+        .read(move |c| {
+            let r = flashpick::store::requests::request(c, id)?.unwrap();
+            Ok((
+                r.state.as_str().to_string(),
+                r.decision_reason.unwrap_or_default(),
+            ))
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_nobody_decides_in_time_is_left_to_the_platform_and_stops_ringing() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text = agent_config(dir.path(), &sim, "push").source.0;
+    let text = format!("{text}\n[staff]\nmanagers = [\"boss\"]\n");
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(&text, Path::new("deadline.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    sim.sim
+        .set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    let ext = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let id = local_order(&mut c, &ext).await;
+    wait_state(&mut c, id, "accepted").await;
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "apply", "reason": "不想要了"}),
+    )
+    .await;
+    let n = next_notice(&mut c).await;
+    let rid = n.request.clone().unwrap().id;
+    // One second short of the ten minutes: still the store's to decide.
+    assert!(clock.advance(599));
+    assert_eq!(request_state(&d, rid).0, "open");
+    assert!(clock.advance(1));
+    // Both, in whichever order they come: the decision resolved on the screens, the manager
+    // told once.
+    let (by, told) = within(10, "the decision resolved and the manager told", async {
+        let (mut by, mut told) = (None, None);
+        while by.is_none() || told.is_none() {
+            match c.next_event().await.unwrap() {
+                Event::NoticeResolved { key, by: b } if key == n.key => by = Some(b),
+                Event::Alert { message, .. } if message.contains("nobody decided") => {
+                    told = Some(message)
+                }
+                _ => {}
+            }
+        }
+        (by.unwrap(), told.unwrap())
+    })
+    .await;
+    assert_eq!(by, "withdrawn");
+    assert!(told.contains(&ext) && told.contains("Meituan"), "{told}");
+    let (state, note) = request_state(&d, rid);
+    assert_eq!(state, "withdrawn");
+    assert!(note.contains("not decided in time"), "{note}");
+    let late = decide(&mut boss, rid, true, "").await.unwrap_err();
+    assert!(
+        late.contains("already") || late.contains("not open"),
+        "{late}"
+    );
+    let list = boss.request(Request::ListRequests).await.unwrap();
+    assert_eq!(list["requests"], json!([]));
+    assert_eq!(order_state(&mut c, id).await, "accepted");
+    // The platform agreed by itself and says so: the order is cancelled, once.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "agree"}),
+    )
+    .await;
+    wait_state(&mut c, id, "cancelled").await;
+    assert_eq!(cancels(&d, id), 1);
+    assert_eq!(
+        effects(&sim, &ext, "full_refund_agree"),
+        0,
+        "the store sent nothing"
+    );
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_cancelled_while_its_customer_asks_closes_the_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, mut boss, ext, id) = store_with_order(dir.path(), Platform::Jddj).await;
+    sim_post(&sim, "/sim/cancel_request", json!({"order_id": ext})).await;
+    let n = next_notice(&mut c).await;
+    let rid = n.request.clone().unwrap().id;
+    // The customer cancels outright (JD's userCancelOrder): the request is moot.
+    sim.sim.cancel(Platform::Jddj, &ext).await.unwrap();
+    wait_state(&mut c, id, "cancelled").await;
+    assert_eq!(resolved(&mut c, &n.key).await, "withdrawn");
+    let (state, note) = request_state(&d, rid);
+    assert_eq!(state, "withdrawn");
+    assert!(note.contains("cancelled"), "{note}");
+    let refused = decide(&mut boss, rid, true, "").await.unwrap_err();
+    assert!(!refused.is_empty());
+    assert_eq!(effects(&sim, &ext, "cancel_agree"), 0, "nothing went to JD");
+    d.shutdown().await;
+}
