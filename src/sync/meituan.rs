@@ -445,15 +445,24 @@ pub fn draft(v: &Value) -> Result<DraftOrder, String> {
         promised_at: promised,
         platform_deadline: None,
         cancelled: secs("status") == Some(9),
-        remark: v["caution"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        remark: remark(v["caution"].as_str(), secs("is_pre_sale_order") == Some(1)),
         lines,
         // `pick_type` 1: the customer collects it (自提).
         delivery: pickup.then_some(crate::model::Delivery::Pickup),
         unknown_carrier: None,
     })
+}
+
+/// The customer's remark (`caution`); a pre-sale order (预售, `is_pre_sale_order` 1) says so
+/// first, so the floor sees it is not an ordinary order. When it is due comes from its
+/// `delivery_time` like any booked order's; a pre-sale order without one is taken as live.
+fn remark(caution: Option<&str>, pre_sale: bool) -> Option<String> {
+    let caution = caution.filter(|s| !s.is_empty());
+    match (pre_sale, caution) {
+        (true, Some(c)) => Some(format!("【预售 pre-sale】{c}")),
+        (true, None) => Some("【预售 pre-sale】".into()),
+        (false, c) => c.map(str::to_string),
+    }
 }
 
 /// A rider push (Meituan doc 171, `logistics_status`): 10 rider confirmed, 15 at the store, 20

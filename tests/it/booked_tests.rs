@@ -155,3 +155,26 @@ async fn a_booked_order_waits_in_its_list_and_joins_the_queue_at_its_time() {
     assert_eq!(taken, None);
     d.shutdown().await;
 }
+
+/// A Meituan pre-sale order (预售, `is_pre_sale_order` 1) says so first in its remark, and is due
+/// by its `delivery_time` as any booked order; without one it is taken as live (its promise the
+/// estimate). Read by the adapter from the documented fields.
+#[test]
+fn a_pre_sale_order_says_so_and_is_due_by_its_delivery_time() {
+    let order = |pre: i64, delivery: i64, caution: &str| {
+        serde_json::json!({
+            "order_id": "2700000001", "ctime": 1_790_000_000, "day_seq": 7,
+            "is_pre_sale_order": pre, "delivery_time": delivery,
+            "estimate_arrival_time": 1_790_001_800, "caution": caution,
+            "detail": "[{\"app_food_code\":\"W550\",\"food_name\":\"水\",\"quantity\":1,\"price\":2.5}]"
+        })
+    };
+    let booked = flashpick::sync::meituan::draft(&order(1, 1_790_200_000, "放门口")).unwrap();
+    assert_eq!(booked.remark.as_deref(), Some("【预售 pre-sale】放门口"));
+    assert_eq!(booked.promised_at, Some(Timestamp(1_790_200_000_000)));
+    let live = flashpick::sync::meituan::draft(&order(1, 0, "")).unwrap();
+    assert_eq!(live.remark.as_deref(), Some("【预售 pre-sale】"));
+    assert_eq!(live.promised_at, Some(Timestamp(1_790_001_800_000)));
+    let plain = flashpick::sync::meituan::draft(&order(0, 0, "放门口")).unwrap();
+    assert_eq!(plain.remark.as_deref(), Some("放门口"));
+}
