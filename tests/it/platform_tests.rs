@@ -6,7 +6,7 @@ use flashpick::api::client::Client;
 use flashpick::api::{Event, Request, Topic};
 use flashpick::config::Config;
 use flashpick::daemon::Daemon;
-use flashpick::model::Platform;
+use flashpick::model::{Delivery, Platform};
 use flashpick::sim::{self, SimConfig, SimHandle, State};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -1514,5 +1514,68 @@ async fn each_jd_order_is_reported_picked_through_its_own_carrier() {
     })
     .await;
     assert!(told.contains("carrier flashpick does not know"), "{told}");
+    // The simulator enforces it: another carrier's call, signed as the adapter signs, is
+    // refused with JD's words and nothing is recorded.
+    let ext = sim
+        .sim
+        .new_order_by(Platform::Jddj, &[("W550".into(), 1)], false, Some("2938"))
+        .await
+        .unwrap();
+    sim.sim
+        .wait_for("the confirmation", 10, |st| {
+            (effects(st, &ext) == ["confirm"]).then_some(())
+        })
+        .await;
+    let section = |delivery| flashpick::config::PlatformSection {
+        enabled: true,
+        base_url: Some(sim.jd_base()),
+        app_id: "sim-jd".into(),
+        secret: flashpick::config::Secret::new("sim-jd-secret"),
+        token: flashpick::config::Secret::new("sim-jd-token"),
+        delivery,
+        ..flashpick::config::PlatformSection::default()
+    };
+    let send = |delivery: Option<Delivery>, store: Delivery| {
+        let call = flashpick::sync::jddj::Jddj::new(&section(store))
+            .action(
+                &flashpick::sync::Action::PickComplete {
+                    order: ext.clone(),
+                    delivery,
+                },
+                flashpick::model::Timestamp::now(),
+            )
+            .unwrap();
+        async move {
+            assert!(call.post);
+            reqwest::Client::new()
+                .post(&call.url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(call.params.iter())
+                        .finish(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let wrong = send(Some(Delivery::Platform), Delivery::Platform).await;
+    assert!(wrong.to_string().contains("配送方式与订单不符"), "{wrong}");
+    // An order that names no carrier takes the store's `delivery` (here its own riders).
+    let fallback = send(None, Delivery::Store).await;
+    assert!(!fallback.to_string().contains("配送方式"), "{fallback}");
+    let st = sim.sim.state.lock().unwrap();
+    let picks: Vec<_> = st
+        .effects
+        .iter()
+        .filter(|e| e.order.as_deref() == Some(&ext) && e.action == "pick_complete")
+        .map(|e| e.detail["mode"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(picks, ["OrderSerllerDelivery"]);
+    drop(st);
     d.shutdown().await;
 }
