@@ -1568,14 +1568,16 @@ async fn each_jd_order_is_reported_picked_through_its_own_carrier() {
     // An order that names no carrier takes the store's `delivery` (here its own riders).
     let fallback = send(None, Delivery::Store).await;
     assert!(!fallback.to_string().contains("配送方式"), "{fallback}");
-    let st = sim.sim.state.lock().unwrap();
-    let picks: Vec<_> = st
+    let picks: Vec<String> = sim
+        .sim
+        .state
+        .lock()
+        .unwrap()
         .effects
         .iter()
         .filter(|e| e.order.as_deref() == Some(&ext) && e.action == "pick_complete")
         .map(|e| e.detail["mode"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(picks, ["OrderSerllerDelivery"]);
-    drop(st);
     d.shutdown().await;
 }
