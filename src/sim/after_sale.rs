@@ -227,3 +227,52 @@ pub async fn cancel_request(
     push::jd_notice(&sim, "applyCancelOrder", &req.order_id, JD_CANCEL_ASKED).await;
     Json(json!({"pushed": "applyCancelOrder"})).into_response()
 }
+
+/// `POST /sim/after_sale`: JD pushes an after-sale bill (`newApplyAfterSaleBill` by default, or
+/// `message`) for the order, `billId` the bill's own number. Its fields beyond the push's common
+/// `billId` / `statusId` are not documented, so none are invented.
+#[derive(Deserialize)]
+pub struct AfterSale {
+    order_id: String,
+    bill_id: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    status: Option<i64>,
+}
+
+/// The handler of `POST /sim/after_sale`.
+pub async fn after_sale_bill(
+    AxState(sim): AxState<Arc<Sim>>,
+    Json(req): Json<AfterSale>,
+) -> Response {
+    let message = req
+        .message
+        .unwrap_or_else(|| "newApplyAfterSaleBill".into());
+    let known = [
+        "newApplyAfterSaleBill",
+        "newAfterSaleBill",
+        "updateApplyAfterSaleBill",
+        "afterSaleBillStatus",
+    ];
+    if !known.contains(&message.as_str()) {
+        return bad(format!("message is one of {known:?}"));
+    }
+    {
+        let st = sim.state.lock().expect("sim state");
+        if !st
+            .orders
+            .get(&req.order_id)
+            .is_some_and(|o| o.platform == Platform::Jddj)
+        {
+            return bad("no such JD order");
+        }
+    }
+    let param = json!({
+        "billId": req.bill_id,
+        "statusId": req.status.unwrap_or(10).to_string(),
+        "timestamp": crate::model::china_time::format(crate::model::Timestamp::now()),
+    });
+    push::jd_push_param(&sim, &message, &req.order_id, param).await;
+    Json(json!({"pushed": message})).into_response()
+}

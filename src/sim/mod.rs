@@ -152,6 +152,7 @@ pub async fn start(listener: TcpListener, config: SimConfig) -> std::io::Result<
         .route("/sim/cancel", post(cancel_order))
         .route("/sim/refund", post(after_sale::refund))
         .route("/sim/cancel_request", post(after_sale::cancel_request))
+        .route("/sim/after_sale", post(after_sale::after_sale_bill))
         .route("/sim/rider", post(delivery::rider))
         .route("/sim/remind", post(delivery::remind))
         .route("/sim/store_status", post(delivery::store_status))

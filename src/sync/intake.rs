@@ -415,6 +415,51 @@ async fn local_id(
     Ok(id.map(|i| i.0))
 }
 
+/// A JD after-sale bill (退货 / 退款 售后单: `newApplyAfterSaleBill`, `newAfterSaleBill`,
+/// `updateApplyAfterSaleBill`, `afterSaleBillStatus`). Their fields and JD's approval call
+/// (`afs/afsOpenApprove`) are not documented here, so flashpick does not guess: a manager is told
+/// once per bill and status to decide it on the JD merchant app. Goods that come back are booked
+/// by a receive.
+pub async fn jd_after_sale(
+    store: &Store,
+    alerts: &Alerts,
+    message: &str,
+    bill: &str,
+    status: &str,
+) -> Result<(), StoreError> {
+    let key = format!("afs:{bill}:{message}:{status}");
+    let lookup = key.clone();
+    if store
+        .read_async(move |c| store::sync_state(c, &lookup))
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    store
+        .set_sync_state(&key, &store.clock().now().0.to_string())
+        .await?;
+    tracing::warn!(
+        bill,
+        message,
+        status,
+        "a JD after-sale bill: left to the JD merchant app"
+    );
+    alerts(
+        "warning",
+        format!(
+            "JD after-sale bill {bill} ({message}{}): flashpick does not read JD's after-sale bills; a manager decides it on the JD merchant app (goods that come back: r on the stock screen)",
+            if status.is_empty() {
+                String::new()
+            } else {
+                format!(", status {status}")
+            }
+        ),
+        None,
+    );
+    Ok(())
+}
+
 /// A message the store will never take (an absurd order, signed by the platform all the same):
 /// kept in the inbox as refused with the reason, answered as received so the platform does not
 /// retry it for hours, and told once on every screen with the platform's order id.

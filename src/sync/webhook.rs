@@ -401,6 +401,12 @@ async fn jd_push(
                 Ok(())
             }
         },
+        "newApplyAfterSaleBill"
+        | "newAfterSaleBill"
+        | "updateApplyAfterSaleBill"
+        | "afterSaleBillStatus" => {
+            intake::jd_after_sale(&r.store, &r.alerts, &message, &bill, &status).await
+        }
         "userCancelOrder" => {
             intake::cancelled_by_platform(&r.store, Platform::Jddj, &bill, "用户取消")
                 .await

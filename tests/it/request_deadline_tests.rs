@@ -140,3 +140,64 @@ async fn an_order_cancelled_while_its_customer_asks_closes_the_request() {
     assert_eq!(effects(&sim, &ext, "cancel_agree"), 0, "nothing went to JD");
     d.shutdown().await;
 }
+
+/// JD after-sale bills: their fields are not documented here, so the store answers them,
+/// changes nothing and tells a manager once per bill and status to decide on JD's app.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jd_after_sale_bill_is_told_once_per_bill_and_status_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, _boss, ext, id) = store_with_order(dir.path(), Platform::Jddj).await;
+    let bill =
+        |bill: &str, message: &str| json!({"order_id": ext, "bill_id": bill, "message": message});
+    // The same bill twice (JD retries), then its update: two notices.
+    sim_post(
+        &sim,
+        "/sim/after_sale",
+        bill("900001", "newApplyAfterSaleBill"),
+    )
+    .await;
+    sim_post(
+        &sim,
+        "/sim/after_sale",
+        bill("900001", "newApplyAfterSaleBill"),
+    )
+    .await;
+    sim_post(
+        &sim,
+        "/sim/after_sale",
+        bill("900001", "updateApplyAfterSaleBill"),
+    )
+    .await;
+    sim_post(&sim, "/sim/after_sale", bill("900002", "newAfterSaleBill")).await;
+    // Alerts arrive in the order the pushes were answered: the last bill's closes the count.
+    let told = within(10, "the last bill told", async {
+        let mut told = Vec::new();
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap()
+                && message.contains("after-sale bill")
+            {
+                let last = message.contains("900002");
+                told.push(message);
+                if last {
+                    return told;
+                }
+            }
+        }
+    })
+    .await;
+    assert_eq!(told.len(), 3, "{told:#?}");
+    assert!(told[0].contains("900001") && told[0].contains("JD merchant app"));
+    assert!(told[1].contains("updateApplyAfterSaleBill"));
+    let answered = sim
+        .sim
+        .state
+        .lock()
+        .unwrap()
+        .pushes
+        .iter()
+        .filter(|(_, m, _, ok)| m.contains("AfterSaleBill") && *ok)
+        .count();
+    assert_eq!(answered, 4, "every push answered as received");
+    assert_eq!(order_state(&mut c, id).await, "accepted");
+    d.shutdown().await;
+}
