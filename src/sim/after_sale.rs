@@ -260,10 +260,10 @@ pub async fn after_sale_bill(
     }
     {
         let st = sim.state.lock().expect("sim state");
-        if !st
+        if st
             .orders
             .get(&req.order_id)
-            .is_some_and(|o| o.platform == Platform::Jddj)
+            .is_none_or(|o| o.platform != Platform::Jddj)
         {
             return bad("no such JD order");
         }
