@@ -10,17 +10,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// Fields Meituan URL-encodes once more inside a push's form, after signing (the platform
-/// documents: `detail`, `caution`, `recipient_address`, `wm_poi_name`, `extras`, …): the
-/// simulator's own list of the fields it sends, apart from the adapter's.
-const URL_ENCODED_TWICE: [&str; 5] = [
-    "detail",
-    "caution",
-    "recipient_address",
-    "wm_poi_name",
-    "extras",
-];
-
 /// Whether to duplicate this push (`pct` percent of the time).
 pub fn roll(pct: u32) -> bool {
     pct > 0 && (Timestamp::now().0.unsigned_abs() % 100) < u64::from(pct)
@@ -88,18 +77,7 @@ async fn meituan_push(
         &sim.config.meituan_secret,
     );
     fields.push(("sig".into(), sig));
-    let encoded: Vec<(String, String)> = fields
-        .into_iter()
-        .map(|(k, v)| {
-            if URL_ENCODED_TWICE.contains(&k.as_str()) {
-                let once = form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-                (k, once)
-            } else {
-                (k, v)
-            }
-        })
-        .collect();
-    let body = sign::form(&encoded);
+    let body = sign::meituan_push_form(&fields);
     let url = format!("{}/meituan/{message}", to.trim_end_matches('/'));
     send(sim, Platform::Meituan, message, order, url, body).await;
 }

@@ -57,6 +57,34 @@ pub fn form(params: &[(String, String)]) -> String {
         .finish()
 }
 
+/// Fields Meituan URL-encodes once more inside a push's form, after signing (the platform
+/// documents: `detail`, `caution`, `recipient_address`, `wm_poi_name`, `extras`, …): the
+/// simulator's own list of the fields it sends, apart from the adapter's.
+const URL_ENCODED_TWICE: [&str; 5] = [
+    "detail",
+    "caution",
+    "recipient_address",
+    "wm_poi_name",
+    "extras",
+];
+
+/// A Meituan push's form body: the signed fields form-encoded, those Meituan encodes twice
+/// URL-encoded once before.
+pub fn meituan_push_form(fields: &[(String, String)]) -> String {
+    let encoded: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| {
+            if URL_ENCODED_TWICE.contains(&k.as_str()) {
+                let once = form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+                (k.clone(), once)
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect();
+    form(&encoded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
