@@ -54,6 +54,8 @@ pub struct Strings {
     pub help_lines: &'static [&'static str],
     /// Bags.
     pub bags: &'static str,
+    /// Under a pick line: a customer asks for some of it back (a partial refund waiting).
+    pub refund_asked: &'static str,
     /// Pickup code.
     pub pickup: &'static str,
     /// How an order that needs different handling on the floor leaves: the store's own rider,
@@ -147,6 +149,7 @@ const ZH: Strings = Strings {
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
     bags: "袋数",
+    refund_asked: "顾客申请退款，等店长决定",
     pickup: "取货码",
     leaves_by: ["本店骑手配送", "顾客到店自提：问顾客要取货码（h）"],
     put_back: "请把以下商品放回货架：",
@@ -211,6 +214,7 @@ const EN: Strings = Strings {
         "Anywhere: ? help, Esc back, q quit",
     ],
     bags: "Bags",
+    refund_asked: "the customer asks a refund, a manager decides",
     pickup: "Pickup code",
     leaves_by: [
         "The store's own rider delivers",

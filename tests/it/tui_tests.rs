@@ -737,6 +737,33 @@ fn refund_notice() -> flashpick::api::Notice {
     }
 }
 
+/// A partial refund waiting for a manager shows under the line it asks back, live on the pick
+/// screen; decided, it goes.
+#[test]
+fn a_partial_refund_asked_shows_under_its_line_on_the_pick_screen() {
+    use flashpick::api::Event;
+    for (lang, words) in [(Lang::Zh, "顾客申请退款"), (Lang::En, "asks a refund")] {
+        let mut app = sample(lang);
+        app.screen = Screen::pick(3);
+        assert!(!screen(&app, 80, 24).contains(words));
+        app.update(Msg::Event(Box::new(Event::Notice {
+            notice: Box::new(refund_notice()),
+        })));
+        let shown = screen(&app, 80, 24);
+        let under = shown
+            .lines()
+            .skip_while(|l| !l.contains("A-01-1"))
+            .nth(1)
+            .unwrap_or_default();
+        assert!(under.contains(words) && under.contains("×1"), "{shown}");
+        app.update(Msg::Event(Box::new(Event::NoticeResolved {
+            key: flashpick::api::Notice::request_key(7),
+            by: "rejected".into(),
+        })));
+        assert!(!screen(&app, 80, 24).contains(words));
+    }
+}
+
 /// A decision stands on the screen with its countdown and rings again until it is decided or
 /// snoozed here; `D` opens it, `N` asks the reason to reject, and what the manager chose goes to
 /// the daemon; resolved elsewhere, it leaves this screen too. Snapshots of the line and the

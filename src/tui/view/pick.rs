@@ -146,6 +146,44 @@ pub(super) fn pick(app: &App, f: &mut Frame, area: Rect, p: &Picking) {
             fit(&format!("{mark}{}", cells.join(" ")), w),
             style,
         )));
+        // A customer asks for some of this line back (a partial refund waiting for a manager):
+        // the picker sees it live, under the line.
+        let asked = asked_back(app, o.order.id.0, l);
+        if asked > 0 {
+            lines.push(Line::from(Span::styled(
+                fit(
+                    &format!(
+                        "   ↳ {} ×{}",
+                        s.refund_asked,
+                        qty_text(app, asked, walk.unit)
+                    ),
+                    w,
+                ),
+                Style::default()
+                    .fg(Color::Magenta)
+                    .add_modifier(Modifier::BOLD),
+            )));
+        }
     }
     f.render_widget(Paragraph::new(lines), table);
+}
+
+/// Units of this line a customer asks to have refunded, in partial refunds still waiting for a
+/// manager (matched as the store matches a granted one: by the item's code, then its name).
+fn asked_back(app: &App, order_id: i64, l: &crate::model::OrderLine) -> i64 {
+    use crate::model::request::{RequestKind, RequestState};
+    app.notices
+        .iter()
+        .filter_map(|n| n.request.as_ref())
+        .filter(|r| {
+            r.order_id == Some(order_id)
+                && r.asked.kind == RequestKind::PartRefund
+                && r.state == RequestState::Open
+        })
+        .flat_map(|r| r.asked.items.iter())
+        .filter(|i| {
+            i.code.as_deref() == Some(l.sku.as_str()) || (!i.name.is_empty() && i.name == l.name)
+        })
+        .map(|i| i.count)
+        .sum()
 }
