@@ -1,7 +1,8 @@
-//! Customers' requests that nobody here decides: left undecided past `decide_within_secs` the
-//! decision stops ringing and is the platform's (a manager is told once to look there); an order
-//! cancelled meanwhile closes its requests. Through the real HTTP path, the store's clock moved
-//! by hand.
+//! Customers' requests at the edges of an order's life: left undecided past `decide_within_secs`
+//! the decision stops ringing and is the platform's (a manager is told once to look there); an
+//! order cancelled meanwhile closes its requests; a refund granted after hand-over is recorded on
+//! the order and changes neither its lines nor the stock; JD's after-sale bills are told. Through
+//! the real HTTP path, the store's clock moved by hand where time matters.
 
 use crate::common::{order_state, sim_post, wait_state, within};
 use crate::platform_tests::{agent_config, local_order, start_sim};
@@ -199,5 +200,88 @@ async fn a_jd_after_sale_bill_is_told_once_per_bill_and_status_and_changes_nothi
         .count();
     assert_eq!(answered, 4, "every push answered as received");
     assert_eq!(order_state(&mut c, id).await, "accepted");
+    d.shutdown().await;
+}
+
+/// After hand-over the goods are gone: a partial refund Meituan grants then is recorded on the
+/// order (its history, as every change) once by its refund id, and takes no line and no stock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_granted_after_hand_over_is_recorded_once_and_moves_no_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c, _boss, ext, id) = store_with_order(dir.path(), Platform::Meituan).await;
+    c.request(Request::ClaimOrder {
+        order_id: id,
+        picker: "p1".into(),
+        take_over: false,
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        c.request(Request::RecordScan {
+            order_id: id,
+            code: "6901234567892".into(),
+            scanner: None,
+        })
+        .await
+        .unwrap();
+    }
+    c.request(Request::CompletePick { order_id: id })
+        .await
+        .unwrap();
+    c.request(Request::Pack {
+        order_id: id,
+        bags: 1,
+    })
+    .await
+    .unwrap();
+    c.request(Request::HandOver {
+        order_id: id,
+        code: None,
+    })
+    .await
+    .unwrap();
+    let stock = crate::request_tests::w550(&mut c).await;
+    // Granted twice (the platform pushes the same notice again).
+    for _ in 0..2 {
+        sim_post(
+            &sim,
+            "/sim/refund",
+            json!({"order_id": ext, "notify_type": "agree", "refund_id": "RH1", "items": [["W550", 1]]}),
+        )
+        .await;
+    }
+    let history = |d: &Daemon| {
+        d.store()
+            .read(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT event, to_state FROM order_transition WHERE order_id = ?1 ORDER BY id",
+                )?;
+                let rows = stmt
+                    .query_map([id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap()
+    };
+    let refunds: Vec<(serde_json::Value, String)> = history(&d)
+        .into_iter()
+        .map(|(e, to)| (serde_json::from_str::<serde_json::Value>(&e).unwrap(), to))
+        .filter(|(e, _)| e["type"] == "refund")
+        .collect();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].0["refund_id"], "RH1");
+    assert_eq!(refunds[0].0["lines"], json!([{"line": 1, "qty": 1}]));
+    assert_eq!(refunds[0].1, "handed_over");
+    let o = c.request(Request::GetOrder { order_id: id }).await.unwrap();
+    assert_eq!(o["order"]["state"], "handed_over");
+    assert_eq!(o["order"]["lines"][0]["qty"], 2, "{o}");
+    assert_eq!(o["order"]["lines"][0]["picked"], 2, "{o}");
+    assert!(
+        o["order"]["lines"][0]["put_back"].as_i64().unwrap_or(0) == 0,
+        "{o}"
+    );
+    assert_eq!(crate::request_tests::w550(&mut c).await, stock);
     d.shutdown().await;
 }
