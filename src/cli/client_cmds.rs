@@ -14,15 +14,24 @@ const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 const COMMIT_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Connects, asks, and gives up with "not answering" (exit 69) when a wedged daemon stays silent.
-fn ask(socket: &Path, req: Request) -> Result<Response, Failure> {
+pub(super) fn ask(socket: &Path, req: Request) -> Result<Response, Failure> {
+    ask_as(socket, None, req)
+}
+
+/// [`ask`] acting as `actor` (who the daemon records, and whose rights it checks).
+pub(super) fn ask_as(
+    socket: &Path,
+    actor: Option<&str>,
+    req: Request,
+) -> Result<Response, Failure> {
     runtime()?.block_on(in_time(socket, ANSWER_WITHIN, async {
-        let mut c = connect(socket).await?;
+        let mut c = connect(socket, actor).await?;
         c.call(req).await.map_err(Failure::from)
     }))
 }
 
 /// What the CLI prints for `--json`: the reply as the daemon sent it (keys sorted, as ever).
-fn json_text(value: &impl serde::Serialize) -> Result<String, Failure> {
+pub(super) fn json_text(value: &impl serde::Serialize) -> Result<String, Failure> {
     Ok(serde_json::to_string_pretty(&serde_json::to_value(value)?)?)
 }
 
@@ -52,9 +61,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .build()?)
 }
 
-async fn connect(socket: &Path) -> Result<Client, Failure> {
+async fn connect(socket: &Path, actor: Option<&str>) -> Result<Client, Failure> {
     let name = format!("flashpick-cli {}", env!("CARGO_PKG_VERSION"));
-    Client::connect(socket, &name, None)
+    Client::connect(socket, &name, actor)
         .await
         .map_err(|e| match e {
             ClientError::NotRunning { .. } | ClientError::PermissionDenied { .. } => {

@@ -7,6 +7,7 @@ mod client_cmds;
 mod demo;
 pub mod doctor;
 pub mod hq_cmd;
+pub mod requests_cmd;
 
 pub use barcode_cmd::report as barcode_report;
 
@@ -90,6 +91,16 @@ pub enum Command {
         /// Include finished and cancelled orders.
         #[arg(long)]
         all: bool,
+    },
+    /// Customers' refund and cancel requests waiting for a manager (asks the running daemon);
+    /// `requests decide ID --agree|--reject --reason … --as MANAGER` decides one.
+    Requests {
+        /// Decide one.
+        #[command(subcommand)]
+        action: Option<requests_cmd::RequestsAction>,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Daemon health, outbox, scanners, config version (asks the running daemon).
     Status {
@@ -282,6 +293,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+        Command::Requests { action, json } => {
+            requests_cmd::run(&socket_path(cli.config.as_deref())?, action, json)
+        }
         Command::Stock {
             action: StockAction::Resync,
         } => client_cmds::stock_resync(&socket_path(cli.config.as_deref())?),

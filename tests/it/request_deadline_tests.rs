@@ -285,3 +285,110 @@ async fn a_refund_granted_after_hand_over_is_recorded_once_and_moves_no_stock() 
     assert_eq!(crate::request_tests::w550(&mut c).await, stock);
     d.shutdown().await;
 }
+
+/// The store manager on SSH: `flashpick requests` lists what waits, and `requests decide`
+/// decides it through the same manager check as the screens, once at the platform.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_decides_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text =
+        agent_config(dir.path(), &sim, "push").source.0 + "\n[staff]\nmanagers = [\"boss\"]\n";
+    let file = dir.path().join("store.toml");
+    std::fs::write(&file, &text).unwrap();
+    let d = Daemon::start(Config::parse(&text, &file).unwrap())
+        .await
+        .unwrap();
+    sim.sim
+        .set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    let ext = sim
+        .sim
+        .new_order(Platform::Jddj, &[("W550".into(), 1)], false)
+        .await
+        .unwrap();
+    let id = local_order(&mut c, &ext).await;
+    wait_state(&mut c, id, "accepted").await;
+    sim_post(&sim, "/sim/cancel_request", json!({"order_id": ext})).await;
+    let rid = next_notice(&mut c).await.request.unwrap().id.to_string();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--config".to_string(), file.display().to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        async move {
+            tokio::task::spawn_blocking(move || {
+                crate::cli_tests::bin().args(&all).output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let listed = cli(&["requests"]).await;
+    assert!(listed.status.success(), "{}", text(&listed));
+    let row = text(&listed);
+    assert!(
+        row.contains(&ext) && row.contains("cancel") && row.contains("open"),
+        "{row}"
+    );
+    // A rejection needs its reason; a picker is not a manager.
+    let no_reason = cli(&["requests", "decide", &rid, "--reject", "--as", "boss"]).await;
+    assert_eq!(no_reason.status.code(), Some(2), "{}", text(&no_reason));
+    let picker = cli(&[
+        "requests",
+        "decide",
+        &rid,
+        "--reject",
+        "--reason",
+        "已出库",
+        "--as",
+        "p1",
+    ])
+    .await;
+    assert!(!picker.status.success());
+    assert!(
+        text(&picker).contains("only a manager"),
+        "{}",
+        text(&picker)
+    );
+    let boss = cli(&[
+        "requests",
+        "decide",
+        &rid,
+        "--reject",
+        "--reason",
+        "已出库",
+        "--as",
+        "boss",
+    ])
+    .await;
+    assert!(boss.status.success(), "{}", text(&boss));
+    assert!(text(&boss).contains("rejecting"), "{}", text(&boss));
+    sim.sim
+        .wait_for("the rejection at JD", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| e.order.as_deref() == Some(ext.as_str()) && e.action == "cancel_reject")
+                .then_some(())
+        })
+        .await;
+    let again = cli(&["requests", "decide", &rid, "--agree", "--as", "boss"]).await;
+    assert!(!again.status.success(), "{}", text(&again));
+    assert_eq!(effects(&sim, &ext, "cancel_reject"), 1);
+    assert_eq!(effects(&sim, &ext, "cancel_agree"), 0);
+    assert_eq!(order_state(&mut c, id).await, "accepted");
+    d.shutdown().await;
+}
