@@ -93,7 +93,9 @@ impl ChannelState {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let (online, error) = match verdict {
             Verdict::Done => (true, None),
-            Verdict::Permanent(e) | Verdict::RateLimited(e) => (true, Some(e.clone())),
+            Verdict::Permanent(e) | Verdict::Refused(e) | Verdict::RateLimited(e) => {
+                (true, Some(e.clone()))
+            }
             Verdict::Retry(e) => (false, Some(e.clone())),
         };
         self.online.store(online, Ordering::Relaxed);

@@ -294,8 +294,9 @@ pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>)
     {
         return (Verdict::Done, None);
     }
+    // The gateway took the call (signature, token); the business said no.
     (
-        Verdict::Permanent(format!("JD {inner_code}: {inner_msg}")),
+        Verdict::Refused(format!("JD {inner_code}: {inner_msg}")),
         None,
     )
 }

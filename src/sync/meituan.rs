@@ -298,7 +298,10 @@ pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>)
             "{why} — check platforms.meituan.secret and the clock"
         )),
         4001 => Verdict::Permanent(format!("{why} — renew platforms.meituan.token")),
-        _ => Verdict::Permanent(why),
+        // Missing or malformed parameters, an unknown app, no permission: the store's side.
+        701 | 702 | 705 | 708 => Verdict::Permanent(why),
+        // The order, item or request does not allow it.
+        _ => Verdict::Refused(why),
     };
     (verdict, None)
 }

@@ -24,8 +24,13 @@ pub enum Verdict {
     Retry(String),
     /// Slow down, then try again.
     RateLimited(String),
-    /// The platform will never accept it: park the row with this reason for a person.
+    /// The platform will never accept it, because of the store's side (credentials, signature,
+    /// a call it does not know): park the row with this reason for a person.
     Permanent(String),
+    /// The platform answered and said no for reasons of the order's or the request's own (a
+    /// state that does not allow it, nothing to decide): a row is parked as for `Permanent`,
+    /// except a decision, whose refusal is the answer (the request fails and a manager is told).
+    Refused(String),
 }
 
 /// An HTTP request ready to send. Its `Debug` hides the values of credentials.

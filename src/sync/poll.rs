@@ -51,7 +51,7 @@ pub async fn run(
 async fn ask(channel: &Channel, call: HttpCall) -> Result<Value, bool> {
     match channel.send(&call, Kind::Query).await {
         (Verdict::Done, Some(data)) => Ok(data),
-        (Verdict::Permanent(e), _) => {
+        (Verdict::Permanent(e) | Verdict::Refused(e), _) => {
             tracing::debug!(platform = %channel.platform, "poll call refused: {e}");
             Err(true)
         }

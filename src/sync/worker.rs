@@ -230,10 +230,22 @@ async fn send_rows(
             retry(channel, store, &rows, error, jitter).await?;
             Ok(Sent::Pause(plan::rate_limit_pause(0)))
         }
-        Verdict::Permanent(_) if rows.len() > 1 && rows.iter().all(|r| r.kind == "stock_level") => {
+        Verdict::Permanent(_) | Verdict::Refused(_)
+            if rows.len() > 1 && rows.iter().all(|r| r.kind == "stock_level") =>
+        {
             Ok(Sent::Split)
         }
-        Verdict::Permanent(reason) => {
+        // The platform's no to a decision is its answer: the request fails, a manager is told
+        // to look on the platform, and the row is done (nothing to send again, nothing to fix
+        // on the store's side).
+        Verdict::Refused(reason) if decision_of(&rows).is_some() => {
+            if let Some(d) = decision_of(&rows) {
+                intake::decision_answered(store, alerts, &d, Err(reason)).await?;
+            }
+            store.settle_outbox(ids(&rows), Settle::Done).await?;
+            Ok(Sent::Next)
+        }
+        Verdict::Permanent(reason) | Verdict::Refused(reason) => {
             if let Some(d) = decision_of(&rows) {
                 intake::decision_answered(store, alerts, &d, Err(reason.clone())).await?;
             }
@@ -414,7 +426,7 @@ async fn full_sync(
                 retry(channel, store, marker, e, jitter).await?;
                 return Ok(Sent::Next);
             }
-            Verdict::Permanent(e) => {
+            Verdict::Permanent(e) | Verdict::Refused(e) => {
                 park(
                     channel,
                     store,

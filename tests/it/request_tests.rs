@@ -429,6 +429,31 @@ async fn a_jd_cancel_request_is_decided_either_way_and_a_refused_decision_is_tol
         .read(move |c| Ok(flashpick::store::requests::request(c, rid)?.unwrap().state))
         .unwrap();
     assert_eq!(state.as_str(), "failed");
+    // JD's no is its answer: the decision's row is settled done (just after the alert), not
+    // parked for a person to fix.
+    let decision_rows = || -> Vec<String> {
+        d.store()
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT state FROM outbox WHERE kind = 'decision'")?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap()
+    };
+    let rows = within(10, "the decision's row settled", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(20));
+        loop {
+            let rows = decision_rows();
+            if rows.iter().all(|s| s != "pending") {
+                return rows;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    assert!(rows.iter().all(|s| s == "done"), "{rows:?}");
     d.shutdown().await;
 }
 

@@ -92,7 +92,7 @@ pub(super) async fn platform(c: &Config, p: Platform) -> (Finding, Option<i64>) 
             format!("rate limited: {e}"),
             "wait a minute; if it lasts, ask the platform about the app's quota",
         ),
-        Verdict::Permanent(e) => bad(
+        Verdict::Permanent(e) | Verdict::Refused(e) => bad(
             Level::Fail,
             check,
             format!("refused: {e}"),

@@ -132,7 +132,7 @@ async fn jd_check(cx: &Ctx<'_>, order: &Order, code: &str) -> Result<(), ApiErro
         .map_err(refused)?;
     match channel.send(&call, action.kind()).await.0 {
         Verdict::Done => Ok(()),
-        Verdict::Permanent(why) => Err(refused(format!(
+        Verdict::Permanent(why) | Verdict::Refused(why) => Err(refused(format!(
             "JD refused the pickup code for order #{}: {why}; ask the customer for the code in their app",
             order.day_seq
         ))),
