@@ -441,7 +441,7 @@ pub async fn jd_after_sale(
         .await?;
     tracing::warn!(
         bill,
-        message,
+        push = message,
         status,
         "a JD after-sale bill: left to the JD merchant app"
     );
