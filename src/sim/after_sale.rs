@@ -74,6 +74,14 @@ impl State {
         if agree && kind != "part_refund" {
             cancel(o);
         }
+        if agree && kind == "part_refund" {
+            for f in food.as_array().into_iter().flatten() {
+                let code = f["app_food_code"].as_str();
+                if let Some(i) = o.items.iter_mut().find(|i| Some(i.sku.as_str()) == code) {
+                    i.refunded += f["count"].as_i64().unwrap_or(0);
+                }
+            }
+        }
         let action = format!("{}_{}", kind, if agree { "agree" } else { "reject" });
         let detail = json!({"refund_id": refund_id, "food": food});
         self.effect(platform, &action, Some(id), detail);
@@ -166,6 +174,14 @@ pub async fn refund(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<RefundReq>)
                 }
                 if agree && !partial {
                     cancel(o);
+                }
+                // A granted partial refund is paid: less can be refunded after it.
+                if agree && partial {
+                    for (sku, n) in &req.items {
+                        if let Some(i) = o.items.iter_mut().find(|i| &i.sku == sku) {
+                            i.refunded += n;
+                        }
+                    }
                 }
             }
             _ => {

@@ -32,7 +32,15 @@ pub(super) async fn before_call(
             tokio::time::sleep(Duration::from_secs(120)).await;
             None
         }
-        FaultKind::LoseAnswer => None,
+        FaultKind::LoseAnswer | FaultKind::CutAfter => None,
+    }
+}
+
+/// What replaces the answer of a call that took effect: a 503, or a connection cut.
+pub(super) fn after_call(fault: FaultKind) -> Response {
+    match fault {
+        FaultKind::CutAfter => Response::new(Body::new(Cut)),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "answer lost").into_response(),
     }
 }
 

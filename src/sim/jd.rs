@@ -9,7 +9,6 @@ use super::state::{self, JD_ACCEPTED, JD_PICKED, JD_WAITING};
 use crate::model::china_time;
 use crate::model::{Platform, Timestamp};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -29,17 +28,17 @@ pub async fn handle(
     Path(path): Path<String>,
     body: String,
 ) -> Response {
-    let answer = answer(&sim, path, body).await;
+    let answer = answer(&sim, path.clone(), body).await;
     let lost = sim
         .state
         .lock()
         .expect("sim state")
-        .take_lost_answer(Platform::Jddj);
+        .take_lost_answer(Platform::Jddj, &path);
     sim.bump();
-    if lost {
-        return (StatusCode::SERVICE_UNAVAILABLE, "answer lost").into_response();
+    match lost {
+        Some(kind) => super::fault::after_call(kind),
+        None => answer,
     }
-    answer
 }
 
 async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {

@@ -367,6 +367,12 @@ struct FaultReq {
     count: Option<u32>,
     #[serde(default)]
     slow_ms: Option<u64>,
+    /// Only calls whose path contains this.
+    #[serde(default)]
+    path: Option<String>,
+    /// Matching calls let through before it starts.
+    #[serde(default)]
+    skip: u32,
 }
 
 async fn add_fault(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<FaultReq>) -> Response {
@@ -378,9 +384,10 @@ async fn add_fault(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<FaultReq>) -
         "cut" => FaultKind::Cut,
         "429" => FaultKind::TooMany,
         "lose_answer" => FaultKind::LoseAnswer,
+        "cut_after" => FaultKind::CutAfter,
         other => {
             return bad(format!(
-                "unknown fault `{other}` (5xx, rate_limit, 429, slow, drop, cut, lose_answer)"
+                "unknown fault `{other}` (5xx, rate_limit, 429, slow, drop, cut, lose_answer, cut_after)"
             ));
         }
     };
@@ -395,6 +402,8 @@ async fn add_fault(AxState(sim): AxState<Arc<Sim>>, Json(req): Json<FaultReq>) -
         platform,
         kind,
         remaining: req.count,
+        path: req.path,
+        skip: req.skip,
     });
     Json(json!({"ok": true})).into_response()
 }

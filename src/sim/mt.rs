@@ -7,7 +7,7 @@ use super::sign;
 use super::state::{self, MT_CANCELLED, MT_CONFIRMED};
 use crate::model::Platform;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -29,17 +29,17 @@ pub async fn handle(
     RawQuery(query): RawQuery,
     body: String,
 ) -> Response {
-    let answer = answer(&sim, method, headers, path, query, body).await;
+    let answer = answer(&sim, method, headers, path.clone(), query, body).await;
     let lost = sim
         .state
         .lock()
         .expect("sim state")
-        .take_lost_answer(Platform::Meituan);
+        .take_lost_answer(Platform::Meituan, &path);
     sim.bump();
-    if lost {
-        return (StatusCode::SERVICE_UNAVAILABLE, "answer lost").into_response();
+    match lost {
+        Some(kind) => super::fault::after_call(kind),
+        None => answer,
     }
-    answer
 }
 
 async fn answer(
@@ -203,6 +203,23 @@ async fn answer(
                         json!({"reason": get("reason"), "reason_code": get("reason_code")}),
                     ))
                 }
+                // What can still be refunded, per item (the step before a partial refund).
+                "order/getPartRefundFoods" if o.cancelled => Err((808, "订单已取消")),
+                "order/getPartRefundFoods" => {
+                    let foods: Vec<Value> = o
+                        .items
+                        .iter()
+                        .map(|i| {
+                            json!({
+                                "app_food_code": i.sku, "sku_id": i.platform_item,
+                                "food_name": i.name, "count": i.refundable(),
+                            })
+                        })
+                        .collect();
+                    return ok(Value::Array(foods));
+                }
+                // Applied every time it comes: a platform that does not dedupe partial refunds
+                // pays a repeated one again (the danger a lost answer makes).
                 "order/applyPartRefund" => {
                     let food = json_param("food_data")
                         .and_then(|v| v.as_array().cloned())
@@ -213,11 +230,28 @@ async fn answer(
                                 && f["count"].as_i64().is_some_and(|c| c > 0 && c <= i.count)
                         })
                     });
+                    let fits = food.iter().all(|f| {
+                        o.items.iter().any(|i| {
+                            Some(i.sku.as_str()) == f["app_food_code"].as_str()
+                                && f["count"].as_i64().is_some_and(|c| c <= i.refundable())
+                        })
+                    });
                     if food.is_empty() || !known {
                         Err((805, "商品不存在或数量错误"))
                     } else if o.cancelled {
                         Err((808, "订单已取消"))
+                    } else if !fits {
+                        Err((808, "退款数量超过可退数量"))
                     } else {
+                        for f in &food {
+                            if let Some(i) = o
+                                .items
+                                .iter_mut()
+                                .find(|i| Some(i.sku.as_str()) == f["app_food_code"].as_str())
+                            {
+                                i.refunded += f["count"].as_i64().unwrap_or(0);
+                            }
+                        }
                         o.adjusted = true;
                         Ok(("refund", json!({ "food_data": food })))
                     }

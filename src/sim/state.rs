@@ -39,6 +39,17 @@ pub struct SimItem {
     pub price_fen: i64,
     /// Grams per unit for weighed goods.
     pub weight_g: Option<i64>,
+    /// Units refunded so far, by the store's partial refunds and the customer's granted ones:
+    /// each applied as it comes, as a platform without dedupe would (a refund sent twice is
+    /// paid twice).
+    pub refunded: i64,
+}
+
+impl SimItem {
+    /// Units that can still be refunded.
+    pub fn refundable(&self) -> i64 {
+        self.count - self.refunded
+    }
 }
 
 /// A simulated order.
@@ -109,6 +120,15 @@ pub enum FaultKind {
     TooMany,
     /// Do what was asked, then lose the answer (HTTP 503): the client must not do it twice.
     LoseAnswer,
+    /// Do what was asked, then cut the connection instead of answering.
+    CutAfter,
+}
+
+impl FaultKind {
+    /// Hits after the call took effect (the answer is what is lost).
+    pub fn after(&self) -> bool {
+        matches!(self, FaultKind::LoseAnswer | FaultKind::CutAfter)
+    }
 }
 
 /// A fault and how many more requests it hits.
@@ -120,6 +140,17 @@ pub struct Fault {
     pub kind: FaultKind,
     /// Requests left; `None` until cleared.
     pub remaining: Option<u32>,
+    /// Only calls whose path contains this (e.g. `applyPartRefund`), or every call.
+    pub path: Option<String>,
+    /// Matching calls to let through before it starts.
+    pub skip: u32,
+}
+
+impl Fault {
+    fn hits(&self, platform: Platform, path: &str) -> bool {
+        self.platform.is_none_or(|p| p == platform)
+            && self.path.as_deref().is_none_or(|p| path.contains(p))
+    }
 }
 
 /// A catalog item the generator sells.
@@ -294,6 +325,7 @@ impl State {
                     name: c.name,
                     upc: c.upc,
                     count: q,
+                    refunded: 0,
                     price_fen: c.price_fen,
                 })
                 .collect(),
@@ -342,9 +374,14 @@ impl State {
             .calls
             .entry(format!("{} {path}", platform.as_str()))
             .or_default() += 1;
-        let i = self.faults.iter().position(|f| {
-            f.platform.is_none_or(|p| p == platform) && f.kind != FaultKind::LoseAnswer
-        })?;
+        let i = self
+            .faults
+            .iter()
+            .position(|f| f.hits(platform, path) && !f.kind.after())?;
+        if self.faults[i].skip > 0 {
+            self.faults[i].skip -= 1;
+            return None;
+        }
         let kind = self.faults[i].kind.clone();
         if let Some(left) = &mut self.faults[i].remaining {
             *left -= 1;
@@ -355,20 +392,24 @@ impl State {
         Some(kind)
     }
 
-    /// Whether the answer to this call is to be lost after the call took effect.
-    pub fn take_lost_answer(&mut self, platform: Platform) -> bool {
-        let Some(i) = self.faults.iter().position(|f| {
-            f.platform.is_none_or(|p| p == platform) && f.kind == FaultKind::LoseAnswer
-        }) else {
-            return false;
-        };
+    /// How the answer to this call is lost after the call took effect, if it is.
+    pub fn take_lost_answer(&mut self, platform: Platform, path: &str) -> Option<FaultKind> {
+        let i = self
+            .faults
+            .iter()
+            .position(|f| f.hits(platform, path) && f.kind.after())?;
+        if self.faults[i].skip > 0 {
+            self.faults[i].skip -= 1;
+            return None;
+        }
+        let kind = self.faults[i].kind.clone();
         if let Some(left) = &mut self.faults[i].remaining {
             *left -= 1;
             if *left == 0 {
                 self.faults.remove(i);
             }
         }
-        true
+        Some(kind)
     }
 
     /// Records an accepted effect.

@@ -145,3 +145,33 @@ pub(in crate::store) fn forget_sync_state(
         .execute(params![key])?;
     Ok(((), vec![]))
 }
+
+/// Marks a row about to be sent (a change the platform may not dedupe): the time, and what the
+/// platform showed before the first send. Committed before the request leaves, so a crash
+/// mid-send leaves a row that is looked up, not sent again blindly.
+pub(super) fn mark_sending(
+    tx: &Transaction<'_>,
+    id: i64,
+    look: &serde_json::Value,
+    now: Timestamp,
+) -> Result<(usize, Vec<StoreEvent>), StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET sent_at = ?2, look = COALESCE(look, ?3)
+             WHERE id = ?1 AND state = 'pending'",
+        )?
+        .execute(params![id, now.0, look.to_string()])?;
+    Ok((n, vec![]))
+}
+
+/// The platform showed the change is not there: the row may be sent again (its `look` stays,
+/// still what the platform showed before).
+pub(super) fn clear_sent(
+    tx: &Transaction<'_>,
+    id: i64,
+) -> Result<(usize, Vec<StoreEvent>), StoreError> {
+    let n = tx
+        .prepare_cached("UPDATE outbox SET sent_at = NULL WHERE id = ?1 AND state = 'pending'")?
+        .execute([id])?;
+    Ok((n, vec![]))
+}

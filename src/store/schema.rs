@@ -282,6 +282,16 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE sku ADD COLUMN sold_out_at INTEGER;
     CREATE INDEX sku_sold_out ON sku(sold_out_at) WHERE sold_out_at IS NOT NULL;
     "#,
+    // 16: a change the platform may not dedupe (a partial refund) is marked `sent_at` before
+    // each send, with what the platform showed before the first (`look`): a row with the mark
+    // whose answer never came is looked up at the platform before anything is sent again. Who
+    // resolved a parked row by hand, and when.
+    r#"
+    ALTER TABLE outbox ADD COLUMN sent_at INTEGER;
+    ALTER TABLE outbox ADD COLUMN look TEXT;
+    ALTER TABLE outbox ADD COLUMN resolved_by TEXT;
+    ALTER TABLE outbox ADD COLUMN resolved_at INTEGER;
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

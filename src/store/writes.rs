@@ -71,6 +71,21 @@ impl Store {
             .await
     }
 
+    /// Marks a row about to be sent that the platform may not dedupe (see `outbox::mark_sending`).
+    pub async fn mark_sending(
+        &self,
+        id: i64,
+        look: serde_json::Value,
+    ) -> Result<usize, StoreError> {
+        self.write(move |tx, o| outbox::mark_sending(tx, id, &look, o.clock.now()))
+            .await
+    }
+
+    /// The change a marked row carries is not at the platform: it may be sent again.
+    pub async fn clear_sent(&self, id: i64) -> Result<usize, StoreError> {
+        self.write(move |tx, _| outbox::clear_sent(tx, id)).await
+    }
+
     /// Dedupes a push that named an order and queues one fetch when the order is new to us.
     pub async fn enqueue_fetch(
         &self,

@@ -28,6 +28,17 @@ impl Adapter {
         }
     }
 
+    /// How to look at the platform for the effect of an action it is not known to dedupe, and
+    /// what the action asks (item code, units); `None` for an action safe to repeat (the
+    /// platform answers "already" or takes an absolute state). The table, with sources, is in
+    /// `assets/platforms.md`.
+    pub fn look(&self, a: &Action, now: Timestamp) -> Option<super::look::Lookup> {
+        match self {
+            Adapter::Meituan(m) => m.look(a, now),
+            Adapter::Jddj(_) => None,
+        }
+    }
+
     /// What an answer to a call of `kind` means.
     pub fn classify(&self, status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>) {
         match self {

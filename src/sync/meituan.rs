@@ -82,6 +82,30 @@ impl Meituan {
         HttpCall { post, url, params }
     }
 
+    /// A partial refund (`order/applyPartRefund`) is not known to be deduped by Meituan: after a
+    /// lost answer, its effect is looked up in the refundable counts (`order/getPartRefundFoods`)
+    /// before anything is sent again. Every other action is safe to repeat (`assets/platforms.md`).
+    pub fn look(&self, action: &Action, now: Timestamp) -> Option<super::look::Lookup> {
+        let Action::Adjust { order, lines } = action else {
+            return None;
+        };
+        let asked: Vec<(String, i64)> = lines
+            .iter()
+            .filter(|l| l.short_units() > 0)
+            .map(|l| (l.code.clone(), l.short_units()))
+            .collect();
+        if asked.is_empty() {
+            return Some(Err("an adjustment with no short line".into()));
+        }
+        let call = self.call(
+            false,
+            "order/getPartRefundFoods",
+            vec![("order_id".to_string(), order.clone())],
+            now,
+        );
+        Some(Ok((call, asked)))
+    }
+
     /// The call an action makes.
     pub fn action(&self, action: &Action, now: Timestamp) -> Result<HttpCall, String> {
         let p = |k: &str, v: String| (k.to_string(), v);

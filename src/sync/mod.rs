@@ -4,6 +4,8 @@
 pub mod channel;
 pub mod intake;
 pub mod jddj;
+pub mod look;
+mod lookup;
 pub mod meituan;
 pub mod plan;
 pub mod poll;

@@ -117,6 +117,8 @@ mod tests {
     fn row(id: i64, kind: &str, order: &str, due: i64) -> OutboxRow {
         OutboxRow {
             id,
+            sent_at: None,
+            look: None,
             event_id: format!("e{id}"),
             kind: kind.into(),
             // Each kind as the store writes it.

@@ -120,7 +120,7 @@ pub async fn run(
     }
 }
 
-fn ids(rows: &[OutboxRow]) -> Vec<(i64, String)> {
+pub(super) fn ids(rows: &[OutboxRow]) -> Vec<(i64, String)> {
     rows.iter().map(|r| (r.id, r.event_id.clone())).collect()
 }
 
@@ -208,6 +208,13 @@ async fn send_rows(
             return Ok(Sent::Next);
         }
     };
+    // A change the platform may not dedupe: looked up first (one row per such action).
+    if let [row] = rows.as_slice()
+        && let super::lookup::Next::Handled =
+            super::lookup::before_send(channel, store, alerts, row, &action, jitter).await?
+    {
+        return Ok(Sent::Next);
+    }
     let (verdict, data) = channel.send(&call, action.kind()).await;
     match verdict {
         Verdict::Done => {
@@ -319,7 +326,7 @@ async fn take_fetched(
     }
 }
 
-async fn retry(
+pub(super) async fn retry(
     channel: &Channel,
     store: &Store,
     rows: &[OutboxRow],

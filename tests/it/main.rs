@@ -23,6 +23,7 @@ mod hostile_doors;
 mod hq_config_tests;
 mod hq_tests;
 mod layers;
+mod lost_answer_tests;
 mod model_props;
 mod model_table;
 mod mqtt;

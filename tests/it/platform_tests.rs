@@ -129,7 +129,7 @@ pub(crate) async fn local_order(c: &mut Client, external: &str) -> i64 {
     .await
 }
 
-async fn pick(c: &mut Client, id: i64, scans: &[&str], shorts: &[(u32, i64)]) {
+pub(crate) async fn pick(c: &mut Client, id: i64, scans: &[&str], shorts: &[(u32, i64)]) {
     c.request(Request::ClaimOrder {
         order_id: id,
         picker: "p1".into(),
@@ -164,7 +164,7 @@ async fn pick(c: &mut Client, id: i64, scans: &[&str], shorts: &[(u32, i64)]) {
 }
 
 /// Injects a fault at the simulator (`POST /sim/faults`).
-async fn add_fault(sim: &SimHandle, fault: Value) {
+pub(crate) async fn add_fault(sim: &SimHandle, fault: Value) {
     let r = reqwest::Client::new()
         .post(format!("http://{}/sim/faults", sim.addr))
         .json(&fault)

@@ -91,6 +91,11 @@ pub struct OutboxRow {
     pub attempts: i64,
     /// Not before.
     pub next_attempt_at: Timestamp,
+    /// A change the platform may not dedupe, sent (or about to be) at this time without an
+    /// answer yet: look at the platform before sending again.
+    pub sent_at: Option<Timestamp>,
+    /// What the platform showed before the first send, to compare with after.
+    pub look: Option<serde_json::Value>,
 }
 
 /// Pending rows for one destination, in delivery order.
@@ -111,7 +116,7 @@ pub fn pending_outbox_after(
     limit: usize,
 ) -> Result<Vec<OutboxRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, event_id, kind, payload, attempts, next_attempt_at FROM outbox
+        "SELECT id, event_id, kind, payload, attempts, next_attempt_at, sent_at, look FROM outbox
          WHERE destination = ?1 AND state = 'pending' AND id > ?3 ORDER BY id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![destination, limit as i64, after], |r| {
@@ -123,6 +128,10 @@ pub fn pending_outbox_after(
             payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
             attempts: r.get(4)?,
             next_attempt_at: Timestamp(r.get(5)?),
+            sent_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+            look: r
+                .get::<_, Option<String>>(7)?
+                .and_then(|l| serde_json::from_str(&l).ok()),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -1,0 +1,201 @@
+//! A Meituan partial refund (a store's short pick) whose answer never came: the simulator pays
+//! every refund it is sent, as a platform without dedupe would, so a blind repeat would show as
+//! two. The store looks at the refundable counts before sending again: exactly one refund at the
+//! simulator whatever was lost; a look that fails waits and is tried again, never the refund;
+//! and when the counts cannot tell, the row is parked and a manager told.
+
+use crate::common::{sim_post, within};
+use crate::platform_tests::{add_fault, agent, local_order, pick, start_sim};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, Topic};
+use flashpick::model::Platform;
+use flashpick::sim::SimHandle;
+use serde_json::json;
+
+/// Refunds paid at the simulator for the order, and the calls of `path` it got.
+fn at_sim(sim: &SimHandle, order: &str, path: &str) -> (usize, u64) {
+    let st = sim.sim.state.lock().unwrap();
+    let refunds = st
+        .effects
+        .iter()
+        .filter(|e| e.order.as_deref() == Some(order) && e.action == "refund")
+        .count();
+    let calls = st
+        .calls
+        .get(&format!("meituan {path}"))
+        .copied()
+        .unwrap_or(0);
+    (refunds, calls)
+}
+
+/// The adjust row's state and error, once it is no longer pending (or `pending`).
+fn adjust_row(d: &flashpick::daemon::Daemon) -> (String, String) {
+    d.store()
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT state, COALESCE(last_error, '') FROM outbox
+                 WHERE json_extract(payload, '$.report.action') = 'adjust'
+                    OR json_extract(payload, '$.action') = 'adjust'
+                 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap()
+}
+
+async fn row_leaves_pending(d: &flashpick::daemon::Daemon) -> (String, String) {
+    within(20, "the refund's row settled", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            let row = adjust_row(d);
+            if row.0 != "pending" {
+                return row;
+            }
+            tick.tick().await;
+        }
+    })
+    .await
+}
+
+/// An accepted Meituan order of two W550, one picked and one short: the store refunds one.
+async fn short_one(sim: &SimHandle, c: &mut Client) -> String {
+    let ext = sim
+        .sim
+        .new_order(Platform::Meituan, &[("W550".into(), 2)], false)
+        .await
+        .unwrap();
+    let id = local_order(c, &ext).await;
+    sim.sim
+        .wait_for("the confirmation", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| e.order.as_deref() == Some(ext.as_str()) && e.action == "confirm")
+                .then_some(())
+        })
+        .await;
+    pick(c, id, &["6901234567892"], &[(1, 1)]).await;
+    ext
+}
+
+async fn store(dir: &std::path::Path) -> (SimHandle, flashpick::daemon::Daemon, Client) {
+    crate::common::seed_db(dir, &[]);
+    let sim = start_sim().await;
+    let (d, c) = agent(dir, &sim, "poll").await;
+    (sim, d, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_whose_answer_was_lost_is_looked_up_and_paid_once() {
+    // Lost once, lost twice, the connection cut after the refund was made.
+    for (fault, count) in [("lose_answer", 1), ("lose_answer", 2), ("cut_after", 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (sim, d, mut c) = store(dir.path()).await;
+        add_fault(
+            &sim,
+            json!({"platform": "meituan", "kind": fault, "count": count, "path": "applyPartRefund"}),
+        )
+        .await;
+        let ext = short_one(&sim, &mut c).await;
+        let (state, _) = row_leaves_pending(&d).await;
+        assert_eq!(state, "done", "{fault} ×{count}");
+        let (refunds, sent) = at_sim(&sim, &ext, "order/applyPartRefund");
+        assert_eq!(refunds, 1, "{fault} ×{count}: refunds paid at the platform");
+        assert_eq!(sent, 1, "{fault} ×{count}: never sent again once there");
+        d.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_never_made_is_sent_again_after_looking() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c) = store(dir.path()).await;
+    // Refused at the door (a 5xx before anything was done): the look finds nothing, and the
+    // refund goes again.
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "count": 1, "path": "applyPartRefund"}),
+    )
+    .await;
+    let ext = short_one(&sim, &mut c).await;
+    assert_eq!(row_leaves_pending(&d).await.0, "done");
+    let (refunds, sent) = at_sim(&sim, &ext, "order/applyPartRefund");
+    assert_eq!((refunds, sent), (1, 2));
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_look_waits_and_counts_that_cannot_tell_park_the_refund() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c) = store(dir.path()).await;
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    // The refund is made and its answer lost; every look after the first fails.
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "lose_answer", "count": 1, "path": "applyPartRefund"}),
+    )
+    .await;
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "path": "getPartRefundFoods", "skip": 1}),
+    )
+    .await;
+    let ext = short_one(&sim, &mut c).await;
+    sim.sim
+        .wait_for("three looks, two of them failed", 20, |st| {
+            (st.calls
+                .get("meituan order/getPartRefundFoods")
+                .copied()
+                .unwrap_or(0)
+                >= 3)
+                .then_some(())
+        })
+        .await;
+    let (refunds, sent) = at_sim(&sim, &ext, "order/applyPartRefund");
+    assert_eq!(
+        (refunds, sent),
+        (1, 1),
+        "the refund is never repeated while looks fail"
+    );
+    assert_eq!(adjust_row(&d).0, "pending");
+    // Meanwhile the customer's own refund of the same item is granted: the counts fell by two
+    // for a refund of one. Nobody can tell from here: parked, and a manager told.
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "agree", "refund_id": "C1", "items": [["W550", 1]]}),
+    )
+    .await;
+    reqwest::Client::new()
+        .delete(format!("http://{}/sim/faults", sim.addr))
+        .send()
+        .await
+        .unwrap();
+    let (state, error) = row_leaves_pending(&d).await;
+    assert_eq!(state, "parked");
+    assert!(
+        error.contains("cannot tell whether the refund reached"),
+        "{error}"
+    );
+    let told = within(10, "the manager told", async {
+        loop {
+            if let Event::Alert { message, .. } = c.next_event().await.unwrap()
+                && message.contains("cannot tell")
+            {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(
+        told.contains("outbox resolve") && told.contains(&ext),
+        "{told}"
+    );
+    let (refunds, sent) = at_sim(&sim, &ext, "order/applyPartRefund");
+    assert_eq!((refunds, sent), (1, 1));
+    d.shutdown().await;
+}
