@@ -28,17 +28,21 @@ pub async fn handle(
     Path(path): Path<String>,
     body: String,
 ) -> Response {
-    let answer = answer(&sim, path.clone(), body).await;
-    let lost = sim
-        .state
-        .lock()
-        .expect("sim state")
-        .take_lost_answer(Platform::Jddj, &path);
-    sim.bump();
-    match lost {
-        Some(kind) => super::fault::after_call(kind),
-        None => answer,
-    }
+    // Handled to the end even when the caller hangs up, as a real platform does.
+    let work = tokio::spawn(async move {
+        let answer = answer(&sim, path.clone(), body).await;
+        let lost = sim
+            .state
+            .lock()
+            .expect("sim state")
+            .take_lost_answer(Platform::Jddj, &path);
+        sim.bump();
+        match lost {
+            Some(kind) => super::fault::after_call(kind),
+            None => answer,
+        }
+    });
+    work.await.unwrap_or_else(|_| outer("-1", "系统错误"))
 }
 
 async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {

@@ -29,17 +29,22 @@ pub async fn handle(
     RawQuery(query): RawQuery,
     body: String,
 ) -> Response {
-    let answer = answer(&sim, method, headers, path.clone(), query, body).await;
-    let lost = sim
-        .state
-        .lock()
-        .expect("sim state")
-        .take_lost_answer(Platform::Meituan, &path);
-    sim.bump();
-    match lost {
-        Some(kind) => super::fault::after_call(kind),
-        None => answer,
-    }
+    // Handled to the end even when the caller hangs up, as a real platform does: a store that
+    // dies mid-call may find the change made.
+    let work = tokio::spawn(async move {
+        let answer = answer(&sim, method, headers, path.clone(), query, body).await;
+        let lost = sim
+            .state
+            .lock()
+            .expect("sim state")
+            .take_lost_answer(Platform::Meituan, &path);
+        sim.bump();
+        match lost {
+            Some(kind) => super::fault::after_call(kind),
+            None => answer,
+        }
+    });
+    work.await.unwrap_or_else(|_| ng(700, "系统错误"))
 }
 
 async fn answer(

@@ -199,3 +199,98 @@ async fn a_failing_look_waits_and_counts_that_cannot_tell_park_the_refund() {
     assert_eq!((refunds, sent), (1, 1));
     d.shutdown().await;
 }
+
+/// Killed mid-send: the row was marked sent before the refund left, so the store started again
+/// looks it up instead of sending it blindly; the refund the platform made meanwhile is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_killed_while_a_refund_is_on_the_wire_looks_it_up_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let cfg = dir.path().join("store.toml");
+    let text = crate::platform_tests::agent_config(dir.path(), &sim, "poll")
+        .source
+        .0;
+    std::fs::write(&cfg, &text).unwrap();
+    let start = || {
+        let (dir, cfg) = (dir.path().to_path_buf(), cfg.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let _ = std::fs::remove_file(dir.join("notify.sock"));
+                let (child, notify) = crate::cli_tests::spawn_serve(&dir, &cfg, &[]);
+                let mut buf = [0u8; 64];
+                let n = notify.recv(&mut buf).expect("READY=1");
+                assert!(buf[..n].starts_with(b"READY=1"));
+                child
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let mut child = start().await;
+    let sock = dir.path().join("fp.sock");
+    let mut c = Client::connect(&sock, "test", Some("p1")).await.unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders],
+    })
+    .await
+    .unwrap();
+    // The refund is held at the platform for 3 s before it is made; the store dies meanwhile.
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "slow", "slow_ms": 3000, "count": 1, "path": "applyPartRefund"}),
+    )
+    .await;
+    let ext = short_one(&sim, &mut c).await;
+    sim.sim
+        .wait_for("the refund on the wire", 10, |st| {
+            st.calls
+                .contains_key("meituan order/applyPartRefund")
+                .then_some(())
+        })
+        .await;
+    let db = dir.path().join("store.db");
+    let marked: Option<i64> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT sent_at FROM outbox WHERE kind = 'report' AND payload LIKE '%adjust%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(marked.is_some(), "marked sent before it left");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(c);
+    sim.sim
+        .wait_for("the refund made after all", 10, |st| {
+            st.effects
+                .iter()
+                .any(|e| e.order.as_deref() == Some(ext.as_str()) && e.action == "refund")
+                .then_some(())
+        })
+        .await;
+    let mut child = start().await;
+    let state = within(20, "the row settled after the restart", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            let state: String = rusqlite::Connection::open(&db)
+                .unwrap()
+                .query_row(
+                    "SELECT state FROM outbox WHERE kind = 'report' AND payload LIKE '%adjust%'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if state != "pending" {
+                return state;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    assert_eq!(state, "done");
+    assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (1, 1));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
