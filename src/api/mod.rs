@@ -22,7 +22,7 @@ pub mod session;
 pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
 pub use reply::{
     DecidedReply, ImportedReply, OrderReply, OrdersReply, QueuedReply, ReplyKind, RequestsReply,
-    Response, StagedReply, StockReply, SubscribedReply,
+    ResolvedReply, Response, StagedReply, StockReply, SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};
@@ -275,6 +275,15 @@ pub enum Request {
         /// Why (required to reject: the platform shows it to the customer).
         #[serde(default)]
         reason: String,
+    },
+    /// A manager settles a parked outbox row by hand, recorded with who and when: `resend`
+    /// sends it again from scratch, else it is marked done (the change is at the platform).
+    ResolveParked {
+        /// The row (`status` lists the parked ones with their ids).
+        row: i64,
+        /// Send again (else: done).
+        #[serde(default)]
+        resend: bool,
     },
     /// Daemon health and figures.
     Status,

@@ -62,6 +62,9 @@ pub struct OutboxDepth {
 /// A row a destination refused for good, as `status` shows it to whoever must settle it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParkedRow {
+    /// The row (what `flashpick outbox resolve` and `resolve_parked` name).
+    #[serde(default)]
+    pub id: i64,
     /// `report`, `stock_level`, `fetch_order`, …
     pub kind: String,
     /// What the report did (`confirm`, `adjust`, `pick_complete`, `cancel`), for reports.

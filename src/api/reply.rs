@@ -63,6 +63,15 @@ pub struct RequestsReply {
     pub requests: Vec<CustomerRequest>,
 }
 
+/// Reply to `resolve_parked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedReply {
+    /// The row.
+    pub row: i64,
+    /// Its state now: `done`, or `pending` (sent again).
+    pub state: String,
+}
+
 /// Reply to `decide_request`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecidedReply {
@@ -104,6 +113,8 @@ pub enum ReplyKind {
     Requests,
     /// [`DecidedReply`].
     Decided,
+    /// [`ResolvedReply`].
+    Resolved,
 }
 
 /// A reply, by kind.
@@ -134,6 +145,8 @@ pub enum Response {
     Requests(RequestsReply),
     /// To `decide_request`.
     Decided(DecidedReply),
+    /// To `resolve_parked`.
+    Resolved(ResolvedReply),
 }
 
 impl Request {
@@ -167,6 +180,7 @@ impl Request {
             R::Subscribe { .. } => ReplyKind::Subscribed,
             R::ListRequests => ReplyKind::Requests,
             R::DecideRequest { .. } => ReplyKind::Decided,
+            R::ResolveParked { .. } => ReplyKind::Resolved,
         }
     }
 }
@@ -187,6 +201,7 @@ impl Response {
             Response::Subscribed(_) => ReplyKind::Subscribed,
             Response::Requests(_) => ReplyKind::Requests,
             Response::Decided(_) => ReplyKind::Decided,
+            Response::Resolved(_) => ReplyKind::Resolved,
         }
     }
 
@@ -209,6 +224,7 @@ impl Response {
             ReplyKind::Subscribed => Response::Subscribed(as_(ok)?),
             ReplyKind::Requests => Response::Requests(as_(ok)?),
             ReplyKind::Decided => Response::Decided(as_(ok)?),
+            ReplyKind::Resolved => Response::Resolved(as_(ok)?),
         };
         Ok(r)
     }

@@ -174,7 +174,10 @@ pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
                 .order
                 .as_deref()
                 .map_or(String::new(), |o| format!(" of order {o}"));
-            println!("  parked {what}{order}: {}", p.reason);
+            println!(
+                "  parked row {} {what}{order}: {}\n    settle it: flashpick outbox resolve {} --done|--resend --as MANAGER",
+                p.id, p.reason, p.id
+            );
         }
     }
     println!(

@@ -102,6 +102,12 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// The outbox's parked rows, settled by hand (asks the running daemon).
+    Outbox {
+        /// What to do.
+        #[command(subcommand)]
+        action: requests_cmd::OutboxAction,
+    },
     /// Daemon health, outbox, scanners, config version (asks the running daemon).
     Status {
         /// Print JSON.
@@ -293,6 +299,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+        Command::Outbox { action } => {
+            requests_cmd::outbox(&socket_path(cli.config.as_deref())?, action)
+        }
         Command::Requests { action, json } => {
             requests_cmd::run(&socket_path(cli.config.as_deref())?, action, json)
         }

@@ -1,6 +1,7 @@
-//! `flashpick requests`: customers' refund and cancel requests waiting for the store, listed and
-//! decided from a terminal (the store manager on SSH at night), through the same socket request
-//! and the same manager check as the screens' `D`.
+//! The manager's commands from a terminal (the store manager on SSH at night), through the same
+//! socket requests and the same manager check as the screens: `flashpick requests` (customers'
+//! refund and cancel requests, listed and decided) and `flashpick outbox resolve` (a parked row
+//! settled by hand).
 
 use super::client_cmds::{ask, ask_as, json_text};
 use super::{Failure, fail};
@@ -122,4 +123,49 @@ pub fn table(requests: &[CustomerRequest], now: Timestamp) -> String {
         );
     }
     out
+}
+
+/// `flashpick outbox …`
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Settle a parked row by hand (`flashpick status` lists them with their ids), recorded
+    /// with who and when: `--done` when the change is at the platform (checked on its console),
+    /// `--resend` to send it again from scratch.
+    Resolve {
+        /// The row's id.
+        row: i64,
+        /// The change is there: nothing more to send.
+        #[arg(long, conflicts_with = "resend", required_unless_present = "resend")]
+        done: bool,
+        /// Send it again.
+        #[arg(long)]
+        resend: bool,
+        /// The manager resolving it, as named in `[staff] managers`.
+        #[arg(long = "as", value_name = "MANAGER")]
+        manager: String,
+    },
+}
+
+/// `flashpick outbox resolve …`.
+pub(super) fn outbox(socket: &Path, action: OutboxAction) -> Result<(), Failure> {
+    let OutboxAction::Resolve {
+        row,
+        done: _,
+        resend,
+        manager,
+    } = action;
+    let req = Request::ResolveParked { row, resend };
+    let Response::Resolved(reply) = ask_as(socket, Some(&manager), req)? else {
+        unreachable!("Client::call reads the kind the request gets")
+    };
+    println!(
+        "outbox row {} {}",
+        reply.row,
+        if reply.state == "done" {
+            "marked done"
+        } else {
+            "queued to be sent again"
+        }
+    );
+    Ok(())
 }

@@ -41,6 +41,7 @@ impl From<store::OutboxDepth> for api::OutboxDepth {
 impl From<store::ParkedRow> for api::ParkedRow {
     fn from(p: store::ParkedRow) -> Self {
         api::ParkedRow {
+            id: p.id,
             kind: p.kind,
             action: p.action,
             order: p.order,

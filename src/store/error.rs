@@ -44,6 +44,9 @@ pub enum StoreError {
     /// No customer request by that id.
     #[error("no customer request {0}")]
     NoSuchRequest(i64),
+    /// An outbox row a person was to resolve is not parked (or does not exist).
+    #[error("{0}")]
+    NotParked(String),
     /// A decision on a customer request was refused by its rules.
     #[error(transparent)]
     Decide(#[from] crate::model::request::DecideError),
@@ -108,6 +111,7 @@ impl StoreError {
                 | StoreError::Catalog(_)
                 | StoreError::BadOrder(_)
                 | StoreError::NoSuchRequest(_)
+                | StoreError::NotParked(_)
                 | StoreError::Decide(_)
         )
     }

@@ -3,7 +3,7 @@
 
 use super::{StoreError, StoreEvent};
 use crate::model::{EventId, Platform, Timestamp};
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 /// What became of outbox rows that were sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,14 +164,36 @@ pub(super) fn mark_sending(
     Ok((n, vec![]))
 }
 
-/// The platform showed the change is not there: the row may be sent again (its `look` stays,
-/// still what the platform showed before).
-pub(super) fn clear_sent(
+/// A manager settles a parked row by hand, recorded with who and when: `done` (the change is at
+/// the platform, or needs nothing more) or sent again from scratch (what the platform showed
+/// before is looked at afresh). Returns the row's new state; refused for a row not parked.
+pub(super) fn resolve_parked(
     tx: &Transaction<'_>,
     id: i64,
-) -> Result<(usize, Vec<StoreEvent>), StoreError> {
-    let n = tx
-        .prepare_cached("UPDATE outbox SET sent_at = NULL WHERE id = ?1 AND state = 'pending'")?
-        .execute([id])?;
-    Ok((n, vec![]))
+    resend: bool,
+    by: &str,
+    now: Timestamp,
+) -> Result<(&'static str, Vec<StoreEvent>), StoreError> {
+    let state: Option<String> = tx
+        .prepare_cached("SELECT state FROM outbox WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    match state.as_deref() {
+        Some("parked") => {}
+        Some(other) => {
+            return Err(StoreError::NotParked(format!(
+                "outbox row {id} is {other}, not parked: nothing to resolve"
+            )));
+        }
+        None => return Err(StoreError::NotParked(format!("no outbox row {id}"))),
+    }
+    let sql = if resend {
+        "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, attempts = 0, sent_at = NULL,
+             look = NULL, resolved_by = ?3, resolved_at = ?2 WHERE id = ?1"
+    } else {
+        "UPDATE outbox SET state = 'done', done_at = ?2, resolved_by = ?3, resolved_at = ?2
+         WHERE id = ?1"
+    };
+    tx.prepare_cached(sql)?.execute(params![id, now.0, by])?;
+    Ok((if resend { "pending" } else { "done" }, vec![]))
 }

@@ -81,9 +81,16 @@ impl Store {
             .await
     }
 
-    /// The change a marked row carries is not at the platform: it may be sent again.
-    pub async fn clear_sent(&self, id: i64) -> Result<usize, StoreError> {
-        self.write(move |tx, _| outbox::clear_sent(tx, id)).await
+    /// A manager settles a parked row by hand (see `outbox::resolve_parked`).
+    pub async fn resolve_parked(
+        &self,
+        id: i64,
+        resend: bool,
+        by: &str,
+    ) -> Result<&'static str, StoreError> {
+        let by = by.to_string();
+        self.write(move |tx, o| outbox::resolve_parked(tx, id, resend, &by, o.clock.now()))
+            .await
     }
 
     /// Dedupes a push that named an order and queues one fetch when the order is new to us.

@@ -127,7 +127,12 @@ async fn a_refund_never_made_is_sent_again_after_looking() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_look_waits_and_counts_that_cannot_tell_park_the_refund() {
     let dir = tempfile::tempdir().unwrap();
-    let (sim, d, mut c) = store(dir.path()).await;
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = crate::platform_tests::agent_edited(dir.path(), &sim, "poll", |t| {
+        format!("{t}\n[staff]\nmanagers = [\"boss\"]\n")
+    })
+    .await;
     c.request(Request::Subscribe {
         topics: vec![Topic::Orders, Topic::Alerts],
     })
@@ -181,6 +186,81 @@ async fn a_failing_look_waits_and_counts_that_cannot_tell_park_the_refund() {
         error.contains("cannot tell whether the refund reached"),
         "{error}"
     );
+    // `flashpick status` names the row, its reason and how to settle it; a manager marks it
+    // done after checking the refund on the platform's console (recorded with who).
+    let cfg = dir.path().join("store.toml");
+    std::fs::write(
+        &cfg,
+        crate::platform_tests::agent_config(dir.path(), &sim, "poll")
+            .source
+            .0,
+    )
+    .unwrap();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--config".to_string(), cfg.display().to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        async move {
+            tokio::task::spawn_blocking(move || {
+                crate::cli_tests::bin().args(&all).output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let status = cli(&["status"]).await;
+    let shown = String::from_utf8_lossy(&status.stdout).to_string();
+    let row: i64 = d
+        .store()
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT id FROM outbox WHERE state = 'parked'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    assert!(
+        shown.contains(&format!("parked row {row}"))
+            && shown.contains("cannot tell")
+            && shown.contains(&format!("flashpick outbox resolve {row}")),
+        "{shown}"
+    );
+    let picker = cli(&[
+        "outbox",
+        "resolve",
+        &row.to_string(),
+        "--done",
+        "--as",
+        "p1",
+    ])
+    .await;
+    assert!(!picker.status.success());
+    assert!(String::from_utf8_lossy(&picker.stderr).contains("only a manager"));
+    let boss = cli(&[
+        "outbox",
+        "resolve",
+        &row.to_string(),
+        "--done",
+        "--as",
+        "boss",
+    ])
+    .await;
+    assert!(
+        boss.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boss.stderr)
+    );
+    let (state, by): (String, String) = d
+        .store()
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT state, resolved_by FROM outbox WHERE id = ?1",
+                [row],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!((state.as_str(), by.as_str()), ("done", "boss"));
     let told = within(10, "the manager told", async {
         loop {
             if let Event::Alert { message, .. } = c.next_event().await.unwrap()

@@ -186,6 +186,9 @@ impl Conn {
             } => requests::decide(cx, request_id, agree, reason)
                 .await
                 .map(Response::Decided),
+            Request::ResolveParked { row, resend } => requests::resolve_parked(cx, row, resend)
+                .await
+                .map(Response::Resolved),
         }
     }
 

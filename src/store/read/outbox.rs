@@ -25,6 +25,8 @@ pub struct OutboxDepth {
 /// A row a destination refused for good, as `status` shows it to whoever must settle it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParkedRow {
+    /// The row (what `flashpick outbox resolve` names).
+    pub id: i64,
     /// `report`, `stock_level`, `fetch_order`, …
     pub kind: String,
     /// What the report did (`confirm`, `adjust`, `pick_complete`, `cancel`), for reports.
@@ -57,13 +59,14 @@ pub fn outbox_depth(conn: &Connection) -> Result<Vec<OutboxDepth>, StoreError> {
     let mut depths: Vec<OutboxDepth> = rows.collect::<Result<_, _>>()?;
     let mut latest = conn.prepare_cached(
         "SELECT kind, json_extract(payload, '$.action'), json_extract(payload, '$.external_id'),
-                COALESCE(last_error, ''), created_at
+                COALESCE(last_error, ''), created_at, id
          FROM outbox WHERE destination = ?1 AND state = 'parked' ORDER BY id DESC LIMIT 5",
     )?;
     for d in depths.iter_mut().filter(|d| d.parked > 0) {
         d.parked_rows = latest
             .query_map([&d.destination], |r| {
                 Ok(ParkedRow {
+                    id: r.get(5)?,
                     kind: r.get(0)?,
                     action: r.get(1)?,
                     order: r.get(2)?,
