@@ -283,11 +283,26 @@ impl Picker {
         let id = o["id"].as_i64().unwrap();
         let request = match state(&o).as_str() {
             "picking" => {
-                let done = o["lines"]
-                    .as_array()
-                    .unwrap()
+                let n = |l: &serde_json::Value, k: &str| l[k].as_i64().unwrap_or(0);
+                let lines = o["lines"].as_array().unwrap();
+                let done = lines
                     .iter()
-                    .all(|l| l["picked"].as_i64() >= l["qty"].as_i64());
+                    .all(|l| n(l, "picked") + n(l, "short") >= n(l, "qty"));
+                // Every fourth order, the second unit turns out damaged: a short pick, which
+                // the platform refunds (Meituan) or adjusts (JD) exactly once.
+                let first = &lines[0];
+                if !done && id % 4 == 0 && n(first, "picked") == 1 && n(first, "short") == 0 {
+                    soft(
+                        c.request(Request::MarkShort {
+                            order_id: id,
+                            line_no: n(first, "line_no") as u32,
+                            qty: 1,
+                            reason: "damaged".into(),
+                        })
+                        .await,
+                    )?;
+                    return Ok(true);
+                }
                 if !done {
                     self.scan(c, id).await?;
                     return Ok(true);
@@ -444,12 +459,12 @@ pub fn shift_ended_well(conn: &rusqlite::Connection, feed: &Feed) -> (i64, usize
     assert_eq!(handed as u64, feed.orders(), "every order placed arrived");
     let off: i64 = conn
         .query_row(
-            "SELECT count(*) FROM order_line WHERE picked != qty",
+            "SELECT count(*) FROM order_line WHERE picked + short != qty",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(off, 0, "lines picked more or less than ordered");
+    assert_eq!(off, 0, "lines picked (or short) more or less than ordered");
     let inv = flashpick::store::check_invariants(conn).unwrap();
     assert!(inv.hold(), "{inv:?}");
     let st = feed.sim.sim.state.lock().unwrap();
@@ -462,6 +477,36 @@ pub fn shift_ended_well(conn: &rusqlite::Connection, feed: &Feed) -> (i64, usize
     for ((order, action), n) in &effects {
         assert_eq!(*n, 1, "{action} on {order} took effect {n} times");
     }
+    // Every short at a platform's order was refunded (Meituan) or adjusted (JD) there, once
+    // (each (order, action) was counted once above; the simulator pays every refund it gets).
+    let shorted: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT o.platform, o.external_id FROM \"order\" o
+             WHERE o.platform != 'hq' AND EXISTS
+                 (SELECT 1 FROM order_line l WHERE l.order_id = o.id AND l.short > 0)",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (platform, order) in &shorted {
+        let action = if platform == "meituan" {
+            "refund"
+        } else {
+            "adjust"
+        };
+        assert_eq!(
+            effects.get(&(order.clone(), action.to_string())),
+            Some(&1),
+            "{platform} order {order}: its short taken {action} once"
+        );
+    }
+    assert!(!shorted.is_empty(), "no short in the shift");
+    println!(
+        "{} platform orders with a short, each refunded or adjusted exactly once at the platform",
+        shorted.len()
+    );
     let confirms = effects.keys().filter(|(_, a)| a == "confirm").count() as u64;
     assert_eq!(
         confirms,
