@@ -125,7 +125,7 @@ async fn park_unclear(
     alerts(
         "error",
         format!(
-            "order {order}: {reason}. Check the refund on the {} console, then `flashpick outbox resolve {} --done` if it is there or `--resend` if not (or R on the status screen)",
+            "order {order}: {reason}. Check the refund on the {} console, then `flashpick outbox resolve {} --done` if it is there or `--resend` if not (or O on the pick-and-pack screen)",
             channel.platform, row.id
         ),
         order_id,

@@ -56,6 +56,8 @@ pub struct Strings {
     pub bags: &'static str,
     /// Under a pick line: a customer asks for some of it back (a partial refund waiting).
     pub refund_asked: &'static str,
+    /// The parked-rows list: title, keys, and what it says when empty.
+    pub parked: [&'static str; 3],
     /// Pickup code.
     pub pickup: &'static str,
     /// How an order that needs different handling on the floor leaves: the store's own rider,
@@ -145,11 +147,17 @@ const ZH: Strings = Strings {
         "库存：/ 搜索，r 收货，n 盘点，j 调整（需原因）",
         "取消提醒：Enter 确认商品已放回货架",
         "顾客申请（退款、取消）：D 打开并决定（店长），Z 本屏暂缓 5 分钟",
+        "平台拒收或无法确认的记录：O 查看，d 标为完成 / r 重新发送（店长）",
         "顾客自提：队列 g 输入取货码（美团 23），打包界面 h 输入取货码",
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
     bags: "袋数",
     refund_asked: "顾客申请退款，等店长决定",
+    parked: [
+        "平台拒收 / 无法确认的记录（店长处理）",
+        "↑↓ 选择  d 平台上已有，标为完成  r 重新发送  Esc 关闭",
+        "没有搁置的记录",
+    ],
     pickup: "取货码",
     leaves_by: ["本店骑手配送", "顾客到店自提：问顾客要取货码（h）"],
     put_back: "请把以下商品放回货架：",
@@ -210,11 +218,17 @@ const EN: Strings = Strings {
         "Stock: / search, r receive, n count a shelf, j adjust (with a reason)",
         "Cancel alert: Enter when the goods are back on the shelf",
         "Customer requests (refunds, cancels): D to decide (a manager), Z snoozes them here for 5 min",
+        "Parked rows (refused, or nobody can tell): O to see, d done / r send again (a manager)",
         "Customer pickup: g on the queue with the code (m23), h on the pack screen",
         "Anywhere: ? help, Esc back, q quit",
     ],
     bags: "Bags",
     refund_asked: "the customer asks a refund, a manager decides",
+    parked: [
+        "Rows the platforms refused, or nobody can tell about (a manager's)",
+        "↑↓ select  d it is at the platform: done  r send again  Esc close",
+        "No parked rows",
+    ],
     pickup: "Pickup code",
     leaves_by: [
         "The store's own rider delivers",
@@ -350,6 +364,16 @@ impl Lang {
     /// The order title: `美团 #23`.
     pub fn order_title(self, p: Platform, seq: u32) -> String {
         format!("{} #{seq}", self.platform(p))
+    }
+
+    /// A parked row resolved by hand.
+    pub fn resolved(self, row: i64, done: bool) -> String {
+        match (self, done) {
+            (Lang::Zh, true) => format!("记录 {row} 已标为完成"),
+            (Lang::Zh, false) => format!("记录 {row} 将重新发送"),
+            (Lang::En, true) => format!("row {row} marked done"),
+            (Lang::En, false) => format!("row {row} will be sent again"),
+        }
     }
 
     /// What a customer's request asks, in words.

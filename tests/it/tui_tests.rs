@@ -764,6 +764,64 @@ fn a_partial_refund_asked_shows_under_its_line_on_the_pick_screen() {
     }
 }
 
+/// A refund nobody can tell about is parked: its alert on the screen, and `O` lists the parked
+/// rows with their ids and reasons; `d` (done) and `r` (send again) go to the daemon, which
+/// records who. Snapshots in both languages at 80×24.
+#[test]
+fn a_parked_refund_is_listed_and_resolved_from_the_screen() {
+    use flashpick::api::{Event, ParkedRow};
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut app = sample(lang);
+        let reason = "cannot tell whether the refund reached meituan: the platform's refundable counts changed otherwise than this refund would (W550: asked 1, refundable fell by 2)";
+        app.status.as_mut().unwrap().outbox[0].parked_rows = vec![ParkedRow {
+            id: 42,
+            kind: "report".into(),
+            action: Some("adjust".into()),
+            order: Some("27001".into()),
+            reason: reason.into(),
+            queued_at: NOW,
+        }];
+        app.update(Msg::Event(Box::new(Event::Alert {
+            level: "error".into(),
+            message: format!("order 27001: {reason}. Check the refund on the meituan console, then `flashpick outbox resolve 42 --done` if it is there or `--resend` if not"),
+            order_id: Some(3),
+        })));
+        let at = app.instant + Duration::from_secs(1);
+        let mut press = |app: &mut App, k: Key, secs: u64| {
+            let mut out = app.update(Msg::Key(k, at + Duration::from_secs(secs)));
+            if let Some(deadline) = app.deadline() {
+                out.extend(app.update(Msg::Tick(deadline, NOW)));
+            }
+            out
+        };
+        press(&mut app, Key::Char('O'), 0);
+        assert_eq!(app.parked, Some(0));
+        insta::assert_snapshot!(format!("tui_parked_{tag}_80x24"), screen(&app, 80, 24));
+        let out = press(&mut app, Key::Char('d'), 1);
+        assert!(
+            out.contains(&Cmd::Send(
+                Tag::Resolve,
+                Request::ResolveParked {
+                    row: 42,
+                    resend: false
+                }
+            )),
+            "{out:?}"
+        );
+        let out = press(&mut app, Key::Char('r'), 2);
+        assert!(out.contains(&Cmd::Send(
+            Tag::Resolve,
+            Request::ResolveParked {
+                row: 42,
+                resend: true
+            }
+        )));
+        press(&mut app, Key::Esc, 3);
+        assert_eq!(app.parked, None);
+    }
+}
+
 /// A decision stands on the screen with its countdown and rings again until it is decided or
 /// snoozed here; `D` opens it, `N` asks the reason to reject, and what the manager chose goes to
 /// the daemon; resolved elsewhere, it leaves this screen too. Snapshots of the line and the

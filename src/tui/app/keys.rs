@@ -79,6 +79,10 @@ impl App {
             self.decision_key(id, key, out);
             return;
         }
+        if let Some(sel) = self.parked {
+            self.parked_key(sel, key, out);
+            return;
+        }
         match key {
             Key::Char('?') => self.help = true,
             // The first decision waiting (a manager's; the daemon refuses anyone else).
@@ -89,6 +93,8 @@ impl App {
                     .find_map(|n| n.request.as_ref().map(|r| r.id));
                 self.deciding = first;
             }
+            // The rows parked for a person (a manager settles them; the daemon refuses others).
+            Key::Char('O') => self.parked = Some(0),
             // Quiet here for a while; every other screen still rings.
             Key::Char('Z') => {
                 let until = self.instant + SNOOZE;
@@ -103,6 +109,25 @@ impl App {
                 Screen::Pack(_) => self.pack_key(key, out),
                 Screen::Stock(_) => self.stock_key(key, out),
             },
+        }
+    }
+
+    /// The parked rows: `d` the change is at the platform (checked on its console), `r` send it
+    /// again; the daemon records who.
+    fn parked_key(&mut self, sel: usize, key: Key, out: &mut Vec<Cmd>) {
+        let rows: Vec<i64> = self.parked_rows().iter().map(|r| r.id).collect();
+        match key {
+            Key::Up => self.parked = Some(sel.saturating_sub(1)),
+            Key::Down => self.parked = Some((sel + 1).min(rows.len().saturating_sub(1))),
+            Key::Char(c @ ('d' | 'r')) if sel < rows.len() => out.push(Cmd::Send(
+                Tag::Resolve,
+                Request::ResolveParked {
+                    row: rows[sel],
+                    resend: c == 'r',
+                },
+            )),
+            Key::Esc | Key::Char('O') => self.parked = None,
+            _ => {}
         }
     }
 

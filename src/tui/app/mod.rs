@@ -63,6 +63,8 @@ pub enum Tag {
     StockOp,
     /// A decision on a customer's request.
     Decide,
+    /// A parked row resolved by hand.
+    Resolve,
 }
 
 /// Something that happened.
@@ -147,6 +149,8 @@ pub struct App {
     rung: HashMap<String, Instant>,
     /// The customer's request whose decision dialog is open.
     pub deciding: Option<i64>,
+    /// The parked-rows list is open, with this row selected (`O`).
+    pub parked: Option<usize>,
     /// Wall clock of the last tick.
     pub now: Timestamp,
     /// Monotonic clock of the last tick.
@@ -178,6 +182,7 @@ impl App {
             snoozed: HashMap::new(),
             rung: HashMap::new(),
             deciding: None,
+            parked: None,
             now,
             instant,
             wedge: Detector::default(),
@@ -192,6 +197,16 @@ impl App {
     /// The order with this id, if open.
     pub fn order(&self, id: i64) -> Option<&OrderView> {
         self.orders.iter().find(|o| o.order.id.0 == id)
+    }
+
+    /// The rows the platforms refused for good (or that nobody can tell about), newest first per
+    /// destination, as the last status listed them.
+    pub fn parked_rows(&self) -> Vec<&crate::api::ParkedRow> {
+        self.status
+            .iter()
+            .flat_map(|s| s.outbox.iter())
+            .flat_map(|d| d.parked_rows.iter())
+            .collect()
     }
 
     /// When `update` wants a tick even if nothing happens (held keys).

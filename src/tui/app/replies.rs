@@ -66,6 +66,11 @@ impl App {
                 }
             }
             (Tag::Subscribe, Response::Subscribed(_)) => {}
+            (Tag::Resolve, Response::Resolved(r)) => {
+                let text = self.lang.resolved(r.row, r.state == "done");
+                self.toast("info", text);
+                out.push(Cmd::Send(Tag::Status, Request::Status));
+            }
             (Tag::Decide, Response::Decided(d)) => {
                 self.deciding = None;
                 let text = format!(

@@ -128,6 +128,11 @@ pub fn render(app: &App, f: &mut Frame) {
     {
         overlay::decision(app, f, area, r);
     }
+    if let Some(sel) = app.parked
+        && app.prompt.is_none()
+    {
+        overlay::parked(app, f, area, sel);
+    }
     if app.help {
         overlay::help(app, f, area);
     }

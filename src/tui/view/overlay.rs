@@ -190,3 +190,52 @@ pub(super) fn decision(app: &App, f: &mut Frame, area: Rect, r: &CustomerRequest
         rect,
     );
 }
+
+/// The rows parked for a person: each with its id, what it was, the order and the reason.
+pub(super) fn parked(app: &App, f: &mut Frame, area: Rect, sel: usize) {
+    let s = app.s();
+    let inner = (area.width.saturating_sub(6) as usize).min(72);
+    let rows = app.parked_rows();
+    let mut lines = vec![
+        Line::from(Span::styled(
+            fit(s.parked[0], inner),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(""),
+    ];
+    if rows.is_empty() {
+        lines.push(Line::from(s.parked[2]));
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let what = r.action.as_deref().unwrap_or(&r.kind).replace('_', " ");
+        let order = r.order.as_deref().unwrap_or("-");
+        let style = if i == sel {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        };
+        lines.push(Line::from(Span::styled(
+            fit(&format!("#{} {what} · {order}", r.id), inner),
+            style.add_modifier(Modifier::BOLD),
+        )));
+        for l in wrap(&r.reason, inner.saturating_sub(2)).into_iter().take(3) {
+            lines.push(Line::from(Span::styled(
+                format!("  {l}"),
+                Style::default().fg(Color::Red),
+            )));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(fit(s.parked[1], inner)));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = centered(area, inner as u16 + 4, height);
+    f.render_widget(Clear, rect);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(Style::default().fg(Color::Red)),
+        ),
+        rect,
+    );
+}
