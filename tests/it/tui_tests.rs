@@ -788,7 +788,7 @@ fn a_parked_refund_is_listed_and_resolved_from_the_screen() {
             order_id: Some(3),
         })));
         let at = app.instant + Duration::from_secs(1);
-        let mut press = |app: &mut App, k: Key, secs: u64| {
+        let press = |app: &mut App, k: Key, secs: u64| {
             let mut out = app.update(Msg::Key(k, at + Duration::from_secs(secs)));
             if let Some(deadline) = app.deadline() {
                 out.extend(app.update(Msg::Tick(deadline, NOW)));
