@@ -335,7 +335,11 @@ fn an_upgrade_over_a_real_stock_figure_reports_it_instead_of_failing() {
     {
         let raw = rusqlite::Connection::open(&db).unwrap();
         raw.execute_batch(
-            "DROP INDEX sku_sold_out;
+            "ALTER TABLE outbox DROP COLUMN sent_at;
+             ALTER TABLE outbox DROP COLUMN look;
+             ALTER TABLE outbox DROP COLUMN resolved_by;
+             ALTER TABLE outbox DROP COLUMN resolved_at;
+             DROP INDEX sku_sold_out;
              ALTER TABLE sku DROP COLUMN sold_out_at;
              ALTER TABLE \"order\" DROP COLUMN reminded_at;
              ALTER TABLE \"order\" DROP COLUMN rider;
