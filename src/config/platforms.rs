@@ -128,6 +128,11 @@ pub struct PlatformSection {
     /// the request is the platform's, and a manager is told to look there.
     #[serde(default = "default_decide_within")]
     pub decide_within_secs: u64,
+    /// After a lost answer to a change the platform may not dedupe (a Meituan partial refund),
+    /// how long to wait before looking for it: a platform may still be working on a call the
+    /// store gave up waiting for, and a look too early would send the refund again.
+    #[serde(default = "default_look_after")]
+    pub look_after_secs: u64,
 }
 
 fn default_poll() -> u64 {
@@ -157,6 +162,9 @@ fn default_max_retry() -> u64 {
 fn default_decide_within() -> u64 {
     600
 }
+fn default_look_after() -> u64 {
+    60
+}
 
 impl Default for PlatformSection {
     fn default() -> Self {
@@ -182,6 +190,7 @@ impl Default for PlatformSection {
             max_retry_secs: default_max_retry(),
             travel_buffer_secs: None,
             decide_within_secs: default_decide_within(),
+            look_after_secs: default_look_after(),
         }
     }
 }
@@ -288,6 +297,12 @@ pub(super) fn validate(
     }
     if !(1..=120).contains(&p.timeout_secs) {
         return Err((key("timeout_secs"), "use 1 to 120 seconds".into()));
+    }
+    if !(1..=3600).contains(&p.look_after_secs) {
+        return Err((
+            key("look_after_secs"),
+            "use 1 to 3600 seconds (at least timeout_secs: a look sooner than a request may take could send a refund twice)".into(),
+        ));
     }
     Ok(())
 }

@@ -189,11 +189,17 @@ pub(super) fn resolve_parked(
     }
     let sql = if resend {
         "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, attempts = 0, sent_at = NULL,
-             look = NULL, resolved_by = ?3, resolved_at = ?2 WHERE id = ?1"
+             look = NULL, last_error = NULL, resolved_by = ?3, resolved_at = ?2 WHERE id = ?1"
     } else {
         "UPDATE outbox SET state = 'done', done_at = ?2, resolved_by = ?3, resolved_at = ?2
          WHERE id = ?1"
     };
     tx.prepare_cached(sql)?.execute(params![id, now.0, by])?;
-    Ok((if resend { "pending" } else { "done" }, vec![]))
+    // The workers hear of a row to send again at once, not at their next idle look.
+    let events = if resend {
+        vec![StoreEvent::OutboxChanged]
+    } else {
+        vec![]
+    };
+    Ok((if resend { "pending" } else { "done" }, events))
 }

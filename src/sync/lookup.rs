@@ -41,9 +41,38 @@ pub(super) async fn before_send(
             return Ok(Next::Handled);
         }
     };
+    // A platform may still be making a change the store gave up waiting for: look only once
+    // it has had time to finish, or the look could miss it and the refund go twice.
+    if let Some(sent) = row.sent_at {
+        let due = sent.0 + channel.config.look_after_secs as i64 * 1000;
+        if store.clock().now().0 < due {
+            let settle = Settle::Retry {
+                next_at: Timestamp(due),
+                error: format!(
+                    "the answer was lost: looking for the change {} s after it was sent",
+                    channel.config.look_after_secs
+                ),
+            };
+            store
+                .settle_outbox(ids(std::slice::from_ref(row)), settle)
+                .await?;
+            return Ok(Next::Handled);
+        }
+    }
     let seen = match channel.send(&call, Kind::Query).await {
         (Verdict::Done, Some(data)) => look::counts(&data),
-        (Verdict::Done, None) => Err("an answer without the refundable items".into()),
+        // Refused for good (the order cancelled or completed, the token, the signature): no
+        // look will tell, so a person decides.
+        (Verdict::Permanent(why) | Verdict::Refused(why), _) => {
+            let why = format!("the platform refused the look ({why})");
+            park_unclear(channel, store, alerts, row, why).await?;
+            return Ok(Next::Handled);
+        }
+        (Verdict::Done, None) => {
+            let why = "the platform answered the look without the refundable items".to_string();
+            park_unclear(channel, store, alerts, row, why).await?;
+            return Ok(Next::Handled);
+        }
         (v, _) => Err(format!("{v:?}")),
     };
     let now = match seen {
@@ -72,6 +101,13 @@ pub(super) async fn before_send(
             return Ok(Next::Handled);
         };
         match look::compare(&asked, &before, &now) {
+            // A customer's own refund of this order could have made the same fall: the counts
+            // cannot tell the two apart, so a person decides.
+            Seen::There if customer_refunded(store, channel, row).await? => {
+                let why = "the refundable counts fell by this refund, but a customer's refund of the same order is known too: the counts cannot tell them apart".to_string();
+                park_unclear(channel, store, alerts, row, why).await?;
+                return Ok(Next::Handled);
+            }
             Seen::There => {
                 tracing::info!(platform = %channel.platform, row = row.id, "a change whose answer was lost is at the platform: not sent again");
                 store
@@ -90,6 +126,32 @@ pub(super) async fn before_send(
     }
     store.mark_sending(row.id, look::to_value(&now)).await?;
     Ok(Next::Send)
+}
+
+/// Whether a customer's partial refund of the row's order is known here (asked or granted).
+async fn customer_refunded(
+    store: &Store,
+    channel: &Channel,
+    row: &OutboxRow,
+) -> Result<bool, StoreError> {
+    let Some(order) = PlatformPayload::read(&row.payload)
+        .ok()
+        .and_then(|p| p.external_id().map(str::to_string))
+    else {
+        return Ok(false);
+    };
+    let platform = channel.platform;
+    let requests = store
+        .read_async(move |c| crate::store::requests::requests_of(c, platform, &order))
+        .await?;
+    Ok(requests.iter().any(|r| {
+        r.asked.kind == crate::model::request::RequestKind::PartRefund
+            && !matches!(
+                r.state,
+                crate::model::request::RequestState::Rejected
+                    | crate::model::request::RequestState::Withdrawn
+            )
+    }))
 }
 
 /// Parked with the reason, and a manager told what to do: nobody can tell from here whether the

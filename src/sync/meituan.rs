@@ -315,7 +315,9 @@ pub fn classify(status: u16, body: &str, kind: Kind) -> (Verdict, Option<Value>)
         700 => Verdict::Retry(why),
         711 => Verdict::RateLimited(why),
         808 if matches!(kind, Kind::Confirm | Kind::Cancel) => Verdict::Done,
-        808 if already => Verdict::Done,
+        // A refund is never "already" done (已取消 / 已完成 means it was not paid), and a read
+        // answered so has nothing to read.
+        808 if already && !matches!(kind, Kind::Adjust | Kind::Query) => Verdict::Done,
         // Pick complete is refused for about a minute after confirming: try again.
         808 if kind == Kind::PickComplete => Verdict::Retry(why),
         703 => Verdict::Permanent(format!(

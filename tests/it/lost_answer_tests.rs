@@ -374,3 +374,105 @@ async fn a_store_killed_while_a_refund_is_on_the_wire_looks_it_up_after_restart(
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A platform slower than the store's patience: the refund is made after the store gave up
+/// waiting. The store looks only `look_after_secs` after sending, so it finds it, and pays once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_made_after_the_store_gave_up_waiting_is_found_not_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = crate::platform_tests::agent_edited(dir.path(), &sim, "poll", |t| {
+        t.replacen(
+            "look_after_secs = 1\n",
+            "look_after_secs = 3\ntimeout_secs = 1\n",
+            1,
+        )
+    })
+    .await;
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "slow", "slow_ms": 1500, "count": 1, "path": "applyPartRefund"}),
+    )
+    .await;
+    let ext = short_one(&sim, &mut c).await;
+    assert_eq!(row_leaves_pending(&d).await.0, "done");
+    assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (1, 1));
+    d.shutdown().await;
+}
+
+/// A look the platform refuses for good (the order cancelled there meanwhile): no look will
+/// tell, so the refund is parked and a manager told; nothing is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_look_the_platform_refuses_parks_the_refund() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, d, mut c) = store(dir.path()).await;
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "count": 1, "path": "applyPartRefund"}),
+    )
+    .await;
+    let ext = short_one(&sim, &mut c).await;
+    sim.sim
+        .wait_for("the refund's first try", 10, |st| {
+            st.calls
+                .contains_key("meituan order/applyPartRefund")
+                .then_some(())
+        })
+        .await;
+    sim.sim.set_push_to(None);
+    sim.sim.cancel(Platform::Meituan, &ext).await.unwrap();
+    let (state, error) = row_leaves_pending(&d).await;
+    assert_eq!(state, "parked");
+    assert!(error.contains("refused the look"), "{error}");
+    assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (0, 1));
+    d.shutdown().await;
+}
+
+/// The refund never made, and meanwhile a customer's refund of the same item and count: the
+/// counts fell exactly as if ours were there. The store knows of the customer's refund, so it
+/// does not conclude: parked, a manager told, and nothing paid twice or silently skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_refund_of_the_same_units_is_not_taken_for_the_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "count": 1, "path": "applyPartRefund"}),
+    )
+    .await;
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "path": "getPartRefundFoods", "skip": 1}),
+    )
+    .await;
+    let ext = short_one(&sim, &mut c).await;
+    sim.sim
+        .wait_for("a failed look", 20, |st| {
+            (st.calls
+                .get("meituan order/getPartRefundFoods")
+                .copied()
+                .unwrap_or(0)
+                >= 2)
+                .then_some(())
+        })
+        .await;
+    sim_post(
+        &sim,
+        "/sim/refund",
+        json!({"order_id": ext, "notify_type": "agree", "refund_id": "C2", "items": [["W550", 1]]}),
+    )
+    .await;
+    reqwest::Client::new()
+        .delete(format!("http://{}/sim/faults", sim.addr))
+        .send()
+        .await
+        .unwrap();
+    let (state, error) = row_leaves_pending(&d).await;
+    assert_eq!(state, "parked");
+    assert!(error.contains("cannot tell them apart"), "{error}");
+    assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (0, 1));
+    d.shutdown().await;
+}

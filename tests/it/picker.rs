@@ -724,6 +724,7 @@ mode = "poll"
 poll_interval_secs = 1
 max_retry_secs = 1
 stock_delay_ms = 50
+look_after_secs = 1
 [platforms.jddj]
 enabled = true
 base_url = "{jd}"

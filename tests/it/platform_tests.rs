@@ -51,6 +51,7 @@ mode = "{mode}"
 poll_interval_secs = 1
 reconcile_secs = 0
 max_retry_secs = 1
+look_after_secs = 1
 [platforms.jddj]
 enabled = true
 base_url = "{jd}"
