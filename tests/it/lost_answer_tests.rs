@@ -431,13 +431,20 @@ async fn a_look_the_platform_refuses_parks_the_refund() {
 
 /// The refund never made, and meanwhile a customer's refund of the same item and count: the
 /// counts fell exactly as if ours were there. The store knows of the customer's refund, so it
-/// does not conclude: parked, a manager told, and nothing paid twice or silently skipped.
+/// does not conclude: parked, a manager told, and nothing paid twice or silently skipped. The
+/// manager finds only the customer's refund on the console and sends the store's again: it is
+/// looked at afresh, paid once, and the row records who resolved it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customers_refund_of_the_same_units_is_not_taken_for_the_stores() {
     let dir = tempfile::tempdir().unwrap();
     crate::common::seed_db(dir.path(), &[]);
     let sim = start_sim().await;
-    let (d, mut c) = agent(dir.path(), &sim, "push").await;
+    let (d, mut c) = crate::platform_tests::agent_edited(dir.path(), &sim, "push", |t| {
+        format!("{t}\n[staff]\nmanagers = [\"boss\"]\n")
+    })
+    .await;
+    sim.sim
+        .set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
     add_fault(
         &sim,
         json!({"platform": "meituan", "kind": "5xx", "count": 1, "path": "applyPartRefund"}),
@@ -474,5 +481,37 @@ async fn a_customers_refund_of_the_same_units_is_not_taken_for_the_stores() {
     assert_eq!(state, "parked");
     assert!(error.contains("cannot tell them apart"), "{error}");
     assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (0, 1));
+    let row: i64 = d
+        .store()
+        .read(|c| {
+            Ok(
+                c.query_row("SELECT id FROM outbox WHERE state = 'parked'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    let resolved = boss
+        .request(Request::ResolveParked { row, resend: true })
+        .await
+        .unwrap();
+    assert_eq!(resolved["state"], "pending");
+    let (state, _) = row_leaves_pending(&d).await;
+    assert_eq!(state, "done");
+    assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (1, 2));
+    let by: String = d
+        .store()
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT resolved_by FROM outbox WHERE id = ?1 AND resolved_at IS NOT NULL",
+                [row],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(by, "boss");
     d.shutdown().await;
 }
