@@ -555,6 +555,10 @@ pub struct Notice {
     pub due: Option<i64>,
     /// Repeat the sound and flash this often until resolved or snoozed.
     pub repeat_secs: u32,
+    /// From then on (ms) the notice is urgent: shown red and repeated every few seconds (an
+    /// order's acceptance deadline nearing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_at: Option<i64>,
     /// The customer's request, for decisions.
     #[serde(default)]
     pub request: Option<crate::model::request::CustomerRequest>,

@@ -1,10 +1,12 @@
 //! The store's local configuration file (TOML), parsed strictly: unknown keys, wrong types and
 //! invalid values are refused with the dotted key and the reason, and the daemon exits 78.
 
+mod alerts;
 mod hq;
 mod platforms;
 mod scanning;
 
+pub use alerts::{AlertsSection, ESCALATED_REPEAT_SECS};
 pub use hq::{BrokerAddr, HqSection};
 pub use platforms::{Delivery, IntakeMode, PlatformSection, Secret, WebhooksSection};
 pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, ScannerRole, Suffix};
@@ -62,6 +64,9 @@ pub struct Config {
     /// Who is who among the staff.
     #[serde(default)]
     pub staff: StaffSection,
+    /// How new orders keep ringing.
+    #[serde(default)]
+    pub alerts: AlertsSection,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -476,6 +481,7 @@ impl Config {
             .map_err(|(key, reason)| invalid(&key, reason))?;
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;
+        alerts::validate(&self.alerts).map_err(|(key, reason)| invalid(&key, reason))?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(invalid(
                 "log.level",

@@ -17,8 +17,6 @@ pub(crate) const DECISION_REPEAT_SECS: u32 = 30;
 pub(crate) const RIDER_REPEAT_SECS: u32 = 15;
 /// A customer chasing an order.
 pub(crate) const REMINDER_REPEAT_SECS: u32 = 20;
-/// A new order waiting to be accepted (a store that does not accept by itself).
-pub(crate) const NEW_ORDER_REPEAT_SECS: u32 = 15;
 
 /// Notices standing now, by key.
 #[derive(Default)]
@@ -97,6 +95,7 @@ pub(crate) fn request_changed(shared: &Shared, r: &CustomerRequest) {
                 since: r.opened_at.0,
                 due: Some(r.decide_by.0),
                 repeat_secs: DECISION_REPEAT_SECS,
+                escalate_at: None,
                 request: Some(r.clone()),
             },
         ),
@@ -146,6 +145,7 @@ pub(crate) fn order_changed(shared: &Shared, o: &Order) {
                 since: o.rider.as_ref().map_or(0, |r| r.at.0),
                 due: None,
                 repeat_secs: RIDER_REPEAT_SECS,
+                escalate_at: None,
                 request: None,
             },
         );
@@ -157,33 +157,7 @@ pub(crate) fn order_changed(shared: &Shared, o: &Order) {
         };
         shared.notices.resolve(shared, &rider_key, by);
     }
-    // A new order nobody has accepted (a store that accepts by hand): it stands until accepted
-    // or cancelled.
-    let new_key = format!("new:{}", o.id.0);
-    if o.state == OrderState::New {
-        if !shared.notices.has(&new_key) {
-            shared.notices.raise(
-                shared,
-                Notice {
-                    key: new_key,
-                    kind: NoticeKind::NewOrder,
-                    level: "warning".into(),
-                    message: format!(
-                        "order #{} ({}) waits to be accepted: a on the queue",
-                        o.day_seq,
-                        o.platform.label()
-                    ),
-                    order_id: Some(o.id.0),
-                    since: o.placed_at.0,
-                    due: Some(o.pick_deadline.0),
-                    repeat_secs: NEW_ORDER_REPEAT_SECS,
-                    request: None,
-                },
-            );
-        }
-    } else {
-        shared.notices.resolve(shared, &new_key, o.state.as_str());
-    }
+    new_order(shared, o);
     let remind_key = format!("reminder:{}", o.id.0);
     let open = !matches!(o.state, OrderState::HandedOver | OrderState::Cancelled);
     match o.reminded_at {
@@ -202,11 +176,77 @@ pub(crate) fn order_changed(shared: &Shared, o: &Order) {
                 since: at.0,
                 due: None,
                 repeat_secs: REMINDER_REPEAT_SECS,
+                escalate_at: None,
                 request: None,
             },
         ),
         Some(_) if open => {}
         _ => shared.notices.resolve(shared, &remind_key, "opened"),
+    }
+}
+
+/// A new order rings on every screen until someone acts on it: where the store accepts by
+/// hand, until accepted (escalating as the acceptance deadline nears); then, or at once where
+/// the platform's orders are accepted by themselves, until someone claims it. A booked order
+/// rings when it joins the queue, not before.
+fn new_order(shared: &Shared, o: &Order) {
+    let alerts = shared.config.alerts;
+    let (accept_key, claim_key) = (format!("new:{}", o.id.0), format!("claim:{}", o.id.0));
+    let booked = shared
+        .config
+        .sla
+        .scheduled(o.pick_deadline, shared.clock.now());
+    let waiting_accept = o.state == OrderState::New && !booked;
+    let waiting_claim = o.state == OrderState::Accepted && o.picker.is_none() && !booked;
+    if waiting_accept && !shared.notices.has(&accept_key) {
+        let deadline = o.placed_at.0 + i64::from(alerts.accept_within_secs) * 1000;
+        shared.notices.raise(
+            shared,
+            Notice {
+                key: accept_key.clone(),
+                kind: NoticeKind::NewOrder,
+                level: "warning".into(),
+                message: format!(
+                    "order #{} ({}) waits to be accepted: a on the queue",
+                    o.day_seq,
+                    o.platform.label()
+                ),
+                order_id: Some(o.id.0),
+                since: o.placed_at.0,
+                due: Some(deadline),
+                repeat_secs: alerts.alert_repeat_secs,
+                escalate_at: Some(deadline - i64::from(alerts.escalate_within_secs) * 1000),
+                request: None,
+            },
+        );
+    } else if !waiting_accept {
+        shared
+            .notices
+            .resolve(shared, &accept_key, o.state.as_str());
+    }
+    if waiting_claim && !shared.notices.has(&claim_key) {
+        shared.notices.raise(
+            shared,
+            Notice {
+                key: claim_key,
+                kind: NoticeKind::NewOrder,
+                level: "warning".into(),
+                message: format!(
+                    "order #{} ({}) waits for a picker: Enter on the queue claims it",
+                    o.day_seq,
+                    o.platform.label()
+                ),
+                order_id: Some(o.id.0),
+                since: o.placed_at.0,
+                due: Some(o.pick_deadline.0),
+                repeat_secs: alerts.alert_repeat_secs,
+                escalate_at: None,
+                request: None,
+            },
+        );
+    } else if !waiting_claim {
+        let by = o.picker.as_deref().unwrap_or(o.state.as_str());
+        shared.notices.resolve(shared, &claim_key, by);
     }
 }
 

@@ -54,6 +54,7 @@ pub(super) async fn release(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
                 checked = now;
                 for v in views {
                     tracing::info!(order = v.order.id.0, "a booked order joins the queue");
+                    super::notices::order_changed(&shared, &v.order);
                     let _ = shared.events.send(Event::OrderChanged {
                         cause: "released".into(),
                         order: Box::new(v),

@@ -1,5 +1,6 @@
 //! One integration-test binary (one link, shared helpers): the day in the store, part by part.
 
+mod alert_tests;
 mod asyncapi_tests;
 mod barcode_table;
 mod booked_tests;

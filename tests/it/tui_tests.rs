@@ -733,6 +733,7 @@ fn refund_notice() -> flashpick::api::Notice {
         since: request.opened_at.0,
         due: Some(request.decide_by.0),
         repeat_secs: 30,
+        escalate_at: None,
         request: Some(request),
     }
 }

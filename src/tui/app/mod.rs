@@ -290,13 +290,23 @@ impl App {
         })
     }
 
+    /// Whether a notice has escalated (its deadline near): red, and repeated every few seconds.
+    pub fn escalated(&self, n: &Notice) -> bool {
+        n.escalate_at.is_some_and(|at| self.now.0 >= at)
+    }
+
     /// Rings again for every visible notice whose repeat time has come.
     fn repeat_notices(&mut self, at: Instant, out: &mut Vec<Cmd>) {
         let due: Vec<String> = self
             .visible_notices()
             .filter(|n| {
+                let every = if self.escalated(n) {
+                    n.repeat_secs.min(crate::config::ESCALATED_REPEAT_SECS)
+                } else {
+                    n.repeat_secs
+                };
                 self.rung.get(&n.key).is_none_or(|last| {
-                    at.duration_since(*last) >= Duration::from_secs(u64::from(n.repeat_secs))
+                    at.duration_since(*last) >= Duration::from_secs(u64::from(every))
                 })
             })
             .map(|n| n.key.clone())

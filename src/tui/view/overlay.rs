@@ -136,19 +136,26 @@ pub(super) fn notice_line(app: &App, f: &mut Frame, area: Rect, n: &Notice) {
             s.notice_keys,
             app.lang.request_kind(r),
         ),
+        // An order waiting to be accepted counts down to its deadline.
+        None if n.due.is_some() && n.escalate_at.is_some() => format!(
+            "⚠ {} · {} · {}",
+            n.message,
+            app.lang.decide_left(secs_left(app, n.due)),
+            s.notice_keys
+        ),
         None => format!("⚠ {} · {}", n.message, s.notice_keys),
     };
-    let bg = if app.flash_on {
-        Color::Red
+    // Escalated (the acceptance deadline near): red whatever the flash.
+    let (fg, bg) = if app.escalated(n) {
+        (Color::White, Color::Red)
+    } else if app.flash_on {
+        (Color::Black, Color::Red)
     } else {
-        Color::Yellow
+        (Color::Black, Color::Yellow)
     };
     let line = Line::from(Span::styled(
         fit(&text, area.width as usize),
-        Style::default()
-            .fg(Color::Black)
-            .bg(bg)
-            .add_modifier(Modifier::BOLD),
+        Style::default().fg(fg).bg(bg).add_modifier(Modifier::BOLD),
     ));
     f.render_widget(Paragraph::new(line), area);
 }
