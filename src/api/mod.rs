@@ -22,7 +22,7 @@ pub mod session;
 pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
 pub use reply::{
     DecidedReply, ImportedReply, OrderReply, OrdersReply, QueuedReply, ReplyKind, RequestsReply,
-    ResolvedReply, Response, StagedReply, StockReply, SubscribedReply,
+    OpenStatesReply, ResolvedReply, Response, StagedReply, StockReply, SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};
@@ -276,6 +276,24 @@ pub enum Request {
         #[serde(default)]
         reason: String,
     },
+    /// Open the store at the platforms, or close it (休息): one platform or all, with a reason;
+    /// a close may end by itself at `until` (ms). A manager's only; the state each platform
+    /// confirms is what the screens show.
+    SetStoreOpen {
+        /// The platform, or every platform enabled.
+        #[serde(default)]
+        platform: Option<crate::model::Platform>,
+        /// Open (else close).
+        open: bool,
+        /// A close ends by itself then (ms).
+        #[serde(default)]
+        until: Option<i64>,
+        /// Why (required to close).
+        #[serde(default)]
+        reason: String,
+    },
+    /// The store's open / closed state at each platform: wanted, confirmed, why, until when.
+    StoreOpenState,
     /// A manager settles a parked outbox row by hand, recorded with who and when: `resend`
     /// sends it again from scratch, else it is marked done (the change is at the platform).
     ResolveParked {

@@ -63,6 +63,13 @@ pub struct RequestsReply {
     pub requests: Vec<CustomerRequest>,
 }
 
+/// Reply to `set_store_open` and `store_open_state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenStatesReply {
+    /// Each platform's state.
+    pub platforms: Vec<crate::store::open::OpenState>,
+}
+
 /// Reply to `resolve_parked`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedReply {
@@ -115,6 +122,8 @@ pub enum ReplyKind {
     Decided,
     /// [`ResolvedReply`].
     Resolved,
+    /// [`OpenStatesReply`].
+    OpenStates,
 }
 
 /// A reply, by kind.
@@ -147,6 +156,8 @@ pub enum Response {
     Decided(DecidedReply),
     /// To `resolve_parked`.
     Resolved(ResolvedReply),
+    /// To `set_store_open` and `store_open_state`.
+    OpenStates(OpenStatesReply),
 }
 
 impl Request {
@@ -181,6 +192,7 @@ impl Request {
             R::ListRequests => ReplyKind::Requests,
             R::DecideRequest { .. } => ReplyKind::Decided,
             R::ResolveParked { .. } => ReplyKind::Resolved,
+            R::SetStoreOpen { .. } | R::StoreOpenState => ReplyKind::OpenStates,
         }
     }
 }
@@ -202,6 +214,7 @@ impl Response {
             Response::Requests(_) => ReplyKind::Requests,
             Response::Decided(_) => ReplyKind::Decided,
             Response::Resolved(_) => ReplyKind::Resolved,
+            Response::OpenStates(_) => ReplyKind::OpenStates,
         }
     }
 
@@ -225,6 +238,7 @@ impl Response {
             ReplyKind::Requests => Response::Requests(as_(ok)?),
             ReplyKind::Decided => Response::Decided(as_(ok)?),
             ReplyKind::Resolved => Response::Resolved(as_(ok)?),
+            ReplyKind::OpenStates => Response::OpenStates(as_(ok)?),
         };
         Ok(r)
     }

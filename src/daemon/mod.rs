@@ -338,6 +338,7 @@ impl Daemon {
         tasks.spawn(guard::snapshots(shared.clone(), shutdown.subscribe()));
         tasks.spawn(claims::release_idle(shared.clone(), shutdown.subscribe()));
         tasks.spawn(schedule::release(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(schedule::reopen(shared.clone(), shutdown.subscribe()));
         tasks.spawn(notices::expire_requests(
             shared.clone(),
             shutdown.subscribe(),

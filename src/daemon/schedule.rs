@@ -65,3 +65,44 @@ pub(super) async fn release(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
         }
     }
 }
+
+/// A timed close (休息 until a time) reopens the store at that platform by itself, by the
+/// store's clock, checked every second.
+pub(super) async fn reopen(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let now = shared.clock.now();
+        let due = match shared
+            .store
+            .read_async(move |c| crate::store::open::due_reopens(c, now))
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the timed closes");
+                continue;
+            }
+        };
+        for p in due {
+            match shared
+                .store
+                .set_open(p, true, "the timed close ended", "timer", false, None)
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(platform = %p, "a timed close ended: the store opens again");
+                    let _ = shared.events.send(Event::Alert {
+                        level: "info".into(),
+                        message: format!("{}: the timed close ended, the store opens again", p.label()),
+                        order_id: None,
+                    });
+                }
+                Err(e) => tracing::warn!(platform = %p, error = %e, "cannot reopen after a timed close"),
+            }
+        }
+    }
+}

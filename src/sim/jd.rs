@@ -80,6 +80,28 @@ async fn answer(sim: &Arc<Sim>, path: String, body: String) -> Response {
         return outer("10005", "缺少jd_param_json");
     };
     let mut st = sim.state.lock().expect("sim state");
+    // closeStatus 0 open, 1 resting; anything else is refused.
+    if path == "store/updateStoreInfo4Open" {
+        let open = match p["closeStatus"].as_i64() {
+            Some(0) => true,
+            Some(1) => false,
+            _ => return inner("-1", "closeStatus 只能为 0 或 1", Value::Null),
+        };
+        if p["outSystemId"].as_str().is_none_or(str::is_empty) {
+            return inner("-1", "门店编码不能为空", Value::Null);
+        }
+        st.closed.retain(|x| *x != Platform::Jddj);
+        if !open {
+            st.closed.push(Platform::Jddj);
+        }
+        st.effect(
+            Platform::Jddj,
+            if open { "store_open" } else { "store_close" },
+            None,
+            json!({}),
+        );
+        return inner("0", "成功", Value::Null);
+    }
     if path == "stock/batchUpdateCurrentQtys" {
         let list = p["skuStockList"].as_array().cloned().unwrap_or_default();
         st.stock_calls += 1;

@@ -89,6 +89,24 @@ async fn answer(
     let order_id = get("order_id").unwrap_or_default();
     let json_param = |k: &str| get(k).and_then(|v| serde_json::from_str::<Value>(&v).ok());
     match path.as_str() {
+        // 营业 / 休息: the store named by its code; a closed store gets no new orders.
+        "poi/open" | "poi/close" => {
+            if get("app_poi_code").is_none_or(|c| c.is_empty()) {
+                return ng(701, "缺少参数 app_poi_code");
+            }
+            let open = path == "poi/open";
+            st.closed.retain(|p| *p != Platform::Meituan);
+            if !open {
+                st.closed.push(Platform::Meituan);
+            }
+            st.effect(
+                Platform::Meituan,
+                if open { "store_open" } else { "store_close" },
+                None,
+                json!({}),
+            );
+            ok(json!("ok"))
+        }
         "retail/sku/stock" => {
             let Some(food) = json_param("food_data").and_then(|v| v.as_array().cloned()) else {
                 return ng(701, "缺少参数 food_data");

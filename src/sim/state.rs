@@ -184,6 +184,8 @@ pub struct State {
     pub pushes: Vec<(Platform, String, String, bool)>,
     /// The agent's push receiver.
     pub push_to: Option<String>,
+    /// Platforms at which the store is closed (休息): they send it no new orders.
+    pub closed: Vec<Platform>,
     next_id: u64,
     day_seq: HashMap<Platform, u32>,
     catalog: Vec<CatalogItem>,
@@ -245,6 +247,7 @@ impl State {
             faults: Vec::new(),
             pushes: Vec::new(),
             push_to: None,
+            closed: Vec::new(),
             next_id: 0,
             day_seq: HashMap::new(),
             catalog,
@@ -267,6 +270,10 @@ impl State {
         items: &[(String, i64)],
         now: Timestamp,
     ) -> Result<SimOrder, String> {
+        // A store resting at a platform gets no orders from it.
+        if self.closed.contains(&platform) {
+            return Err(format!("the store is closed (休息) at {platform}"));
+        }
         let picks: Vec<(CatalogItem, i64)> = if items.is_empty() {
             let n = 1 + self.random(4);
             (0..n)

@@ -9,6 +9,7 @@ pub mod catalog;
 mod error;
 pub mod file;
 pub mod lock;
+pub mod open;
 mod outbox;
 pub mod payload;
 mod read;

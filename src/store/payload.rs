@@ -24,6 +24,27 @@ pub enum PlatformPayload {
     FetchOrder(FetchPayload),
     /// The store's decision on a customer's request.
     Decision(DecisionPayload),
+    /// The store open or closed at the platform (coalesced: only the newest state goes).
+    StoreOpen(StoreOpenPayload),
+}
+
+/// The store's wanted open / closed state at one platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreOpenPayload {
+    /// Payload format, 1.
+    pub v: u32,
+    /// The platform.
+    pub platform: Platform,
+    /// Open (else closed).
+    pub open: bool,
+    /// Why (kept here, shown on the screens).
+    #[serde(default)]
+    pub reason: String,
+    /// When it was wanted.
+    pub at: i64,
+    /// This row's event id.
+    #[serde(default)]
+    pub event_id: String,
 }
 
 impl PlatformPayload {
@@ -35,6 +56,7 @@ impl PlatformPayload {
             PlatformPayload::StockFullSync(_) => "stock_full_sync",
             PlatformPayload::FetchOrder(_) => "fetch_order",
             PlatformPayload::Decision(_) => "decision",
+            PlatformPayload::StoreOpen(_) => "store_open",
         }
     }
 

@@ -292,6 +292,21 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN resolved_by TEXT;
     ALTER TABLE outbox ADD COLUMN resolved_at INTEGER;
     "#,
+    // 17: the store open or closed at each platform: what the store wants (and why, by whom,
+    // until when), and what the platform last confirmed.
+    r#"
+    CREATE TABLE platform_open (
+        platform      TEXT PRIMARY KEY,
+        want_open     INTEGER NOT NULL CHECK (want_open IN (0, 1)),
+        reason        TEXT NOT NULL DEFAULT '',
+        set_by        TEXT NOT NULL DEFAULT '',
+        automatic     INTEGER NOT NULL DEFAULT 0,
+        until         INTEGER,
+        set_at        INTEGER NOT NULL,
+        confirmed     INTEGER CHECK (confirmed IN (0, 1)),
+        confirmed_at  INTEGER
+    );
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

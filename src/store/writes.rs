@@ -215,6 +215,34 @@ impl Store {
             .await
     }
 
+    /// What the store wants at a platform (open or closed, why, by whom, until when), queued
+    /// for it as the newest state.
+    pub async fn set_open(
+        &self,
+        platform: Platform,
+        open: bool,
+        reason: &str,
+        by: &str,
+        automatic: bool,
+        until: Option<crate::model::Timestamp>,
+    ) -> Result<super::open::OpenState, StoreError> {
+        let (reason, by) = (reason.to_string(), by.to_string());
+        self.write(move |tx, o| {
+            super::open::set_open(tx, platform, open, &reason, &by, automatic, until, o.clock.now())
+        })
+        .await
+    }
+
+    /// The platform confirmed the store open or closed.
+    pub async fn open_confirmed(
+        &self,
+        platform: Platform,
+        open: bool,
+    ) -> Result<Option<super::open::OpenState>, StoreError> {
+        self.write(move |tx, o| super::open::confirmed(tx, platform, open, o.clock.now()))
+            .await
+    }
+
     /// A manager's decision on a request, queued for its platform in the same transaction.
     pub async fn decide_request(
         &self,

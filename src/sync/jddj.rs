@@ -144,6 +144,12 @@ impl Jddj {
             Action::FetchOrder { order } => {
                 self.call("order/es/query", json!({"orderId": order}), now)
             }
+            // closeStatus 0 open, 1 resting; the store named by the merchant's code [?].
+            Action::SetOpen { open } => self.call(
+                "store/updateStoreInfo4Open",
+                json!({"outSystemId": self.station, "closeStatus": if *open { 0 } else { 1 }, "operator": op}),
+                now,
+            ),
             Action::CheckPickupCode { order, code } => self.call(
                 "ocs/checkSelfPickCode",
                 json!({"selfPickCode": code, "orderId": order, "operPin": op}),

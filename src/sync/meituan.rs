@@ -177,6 +177,13 @@ impl Meituan {
                     now,
                 )
             }
+            // 营业 / 休息 (assets/platforms.md).
+            Action::SetOpen { open } => self.call(
+                true,
+                if *open { "poi/open" } else { "poi/close" },
+                vec![p("app_poi_code", self.store_code.clone())],
+                now,
+            ),
             Action::CheckPickupCode { .. } => {
                 return Err(
                     "Meituan's pickup code is the order's day number: it is checked in the store"

@@ -212,6 +212,12 @@ pub enum Action {
         /// The code the customer showed.
         code: String,
     },
+    /// Open the store at the platform (营业), or close it (休息): the state wanted, not a
+    /// command (repeating it is harmless).
+    SetOpen {
+        /// Open (else closed).
+        open: bool,
+    },
     /// A manager's decision on a customer's request (refund or cancel).
     Decide {
         /// The platform's order id.
@@ -245,6 +251,8 @@ pub enum Kind {
     Decide,
     /// A check at the counter.
     Check,
+    /// The store's open / closed state.
+    Open,
 }
 
 impl Action {
@@ -259,6 +267,7 @@ impl Action {
             Action::FetchOrder { .. } => Kind::Query,
             Action::Decide { .. } => Kind::Decide,
             Action::CheckPickupCode { .. } => Kind::Check,
+            Action::SetOpen { .. } => Kind::Open,
         }
     }
 }
@@ -281,6 +290,7 @@ pub fn action_from_row(row: &PlatformPayload) -> Result<Action, String> {
                 reason: d.reason.clone(),
             });
         }
+        PlatformPayload::StoreOpen(s) => return Ok(Action::SetOpen { open: s.open }),
         PlatformPayload::Report(r) => r,
         other => return Err(format!("a {} row is not about an order", other.kind())),
     };

@@ -271,7 +271,13 @@ async fn meituan_push(
                 }
                 None => tracing::warn!("a store-status push with a status not known: {code:?}"),
             }
-            Ok(())
+            // Open (121) or resting (120), as Meituan has it now (a close made in the merchant
+            // app included): what the screens show.
+            match code {
+                Some(121) => r.store.open_confirmed(Platform::Meituan, true).await.map(|_| ()),
+                Some(120) => r.store.open_confirmed(Platform::Meituan, false).await.map(|_| ()),
+                _ => Ok(()),
+            }
         }
         _ => Ok(()),
     };

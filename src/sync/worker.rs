@@ -226,6 +226,9 @@ async fn send_rows(
             if let Some(d) = decision_of(&rows) {
                 intake::decision_answered(store, alerts, &d, Ok(())).await?;
             }
+            if let Action::SetOpen { open } = action {
+                store.open_confirmed(channel.platform, open).await?;
+            }
             store.settle_outbox(ids(&rows), Settle::Done).await?;
             Ok(Sent::Next)
         }

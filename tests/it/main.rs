@@ -29,6 +29,7 @@ mod model_props;
 mod model_table;
 mod mqtt;
 mod net;
+mod open_close_tests;
 mod outbox_tests;
 mod packaging_tests;
 mod picker;

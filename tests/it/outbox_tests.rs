@@ -57,7 +57,8 @@ fn rows_an_earlier_release_left_read_as_what_they_were() {
         match &p {
             PlatformPayload::Report(_)
             | PlatformPayload::FetchOrder(_)
-            | PlatformPayload::Decision(_) => {
+            | PlatformPayload::Decision(_)
+            | PlatformPayload::StoreOpen(_) => {
                 flashpick::sync::action_from_row(&p).unwrap_or_else(|e| panic!("{kind}: {e}"));
             }
             PlatformPayload::StockLevel(l) => {

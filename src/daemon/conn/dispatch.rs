@@ -189,6 +189,15 @@ impl Conn {
             Request::ResolveParked { row, resend } => requests::resolve_parked(cx, row, resend)
                 .await
                 .map(Response::Resolved),
+            Request::SetStoreOpen {
+                platform,
+                open,
+                until,
+                reason,
+            } => super::open::set(cx, platform, open, until, reason)
+                .await
+                .map(Response::OpenStates),
+            Request::StoreOpenState => super::open::states(cx).await.map(Response::OpenStates),
         }
     }
 

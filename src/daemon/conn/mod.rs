@@ -7,6 +7,7 @@
 mod catalog;
 mod dispatch;
 pub(crate) mod orders;
+mod open;
 mod pickup;
 mod requests;
 mod stock;

@@ -16,7 +16,7 @@ pub(super) async fn list(cx: &Ctx<'_>) -> Result<RequestsReply, ApiError> {
 }
 
 /// Whether the connection's actor is a manager; the refusal says what to do.
-fn manager_only(cx: &Ctx<'_>, what: &str) -> Result<(), ApiError> {
+pub(super) fn manager_only(cx: &Ctx<'_>, what: &str) -> Result<(), ApiError> {
     if cx
         .shared
         .config

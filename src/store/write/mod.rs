@@ -10,7 +10,7 @@
 
 mod claim;
 mod codes;
-mod emit;
+pub(super) mod emit;
 mod hq;
 mod order;
 pub mod order_check;

@@ -1,0 +1,139 @@
+//! The store open (营业) or closed (休息) at each platform: one wanted state per platform, queued
+//! for the platform as a coalesced row (only the newest state goes: a close that waited out an
+//! outage is never replayed after a later open), and the state the platform last confirmed
+//! (by answering the store, or by its own push when a manager used the merchant app).
+
+use super::write::emit::platform_row;
+use super::payload::{PlatformPayload, StoreOpenPayload};
+use super::{StoreError, StoreEvent};
+use crate::model::{Platform, Timestamp};
+use rusqlite::{Connection, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+/// The store's state at one platform, as the screens and `flashpick store` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenState {
+    /// The platform.
+    pub platform: Platform,
+    /// What the store wants.
+    pub want_open: bool,
+    /// Why it was set so.
+    pub reason: String,
+    /// Who set it (a manager, `timer`, `capacity`).
+    pub set_by: String,
+    /// Set by the store itself (the load), not by a person.
+    pub automatic: bool,
+    /// A timed close reopens by itself then (ms).
+    pub until: Option<Timestamp>,
+    /// When it was set.
+    pub set_at: Timestamp,
+    /// What the platform last confirmed: open, closed, or not yet known.
+    pub confirmed: Option<bool>,
+}
+
+impl OpenState {
+    /// The platform has not confirmed what the store wants yet.
+    pub fn pending(&self) -> bool {
+        self.confirmed != Some(self.want_open)
+    }
+}
+
+/// Every platform's state the store has set or heard of.
+pub fn open_states(conn: &Connection) -> Result<Vec<OpenState>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT platform, want_open, reason, set_by, automatic, until, set_at, confirmed
+         FROM platform_open ORDER BY platform",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OpenState {
+            platform: r
+                .get::<_, String>(0)?
+                .parse()
+                .unwrap_or(Platform::Meituan),
+            want_open: r.get(1)?,
+            reason: r.get(2)?,
+            set_by: r.get(3)?,
+            automatic: r.get(4)?,
+            until: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+            set_at: Timestamp(r.get(6)?),
+            confirmed: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Platforms closed with a time to reopen that has come.
+pub fn due_reopens(conn: &Connection, now: Timestamp) -> Result<Vec<Platform>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT platform FROM platform_open WHERE want_open = 0 AND until IS NOT NULL AND until <= ?1",
+    )?;
+    let rows = stmt.query_map([now.0], |r| r.get::<_, String>(0))?;
+    Ok(rows
+        .filter_map(|p| p.ok().and_then(|p| p.parse().ok()))
+        .collect())
+}
+
+/// What the store wants at a platform, and the row that tells it, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn set_open(
+    tx: &Transaction<'_>,
+    platform: Platform,
+    open: bool,
+    reason: &str,
+    by: &str,
+    automatic: bool,
+    until: Option<Timestamp>,
+    now: Timestamp,
+) -> Result<(OpenState, Vec<StoreEvent>), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO platform_open (platform, want_open, reason, set_by, automatic, until, set_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (platform) DO UPDATE SET want_open = excluded.want_open,
+             reason = excluded.reason, set_by = excluded.set_by, automatic = excluded.automatic,
+             until = excluded.until, set_at = excluded.set_at",
+    )?
+    .execute(params![
+        platform.as_str(),
+        open,
+        reason,
+        by,
+        automatic,
+        until.map(|t| t.0),
+        now.0
+    ])?;
+    let payload = PlatformPayload::StoreOpen(StoreOpenPayload {
+        v: 1,
+        platform,
+        open,
+        reason: reason.to_string(),
+        at: now.0,
+        event_id: String::new(),
+    });
+    let key = format!("open:{}", platform.as_str());
+    platform_row(tx, platform, Some(&key), &payload, now)?;
+    Ok((state(tx, platform)?.expect("just written"), vec![StoreEvent::OutboxChanged]))
+}
+
+/// The platform confirmed a state (its answer to the store, or its own push).
+pub(super) fn confirmed(
+    tx: &Transaction<'_>,
+    platform: Platform,
+    open: bool,
+    now: Timestamp,
+) -> Result<(Option<OpenState>, Vec<StoreEvent>), StoreError> {
+    // Heard from the platform first (a close made in the merchant app): that is what it wants.
+    tx.prepare_cached(
+        "INSERT INTO platform_open (platform, want_open, reason, set_by, set_at, confirmed, confirmed_at)
+         VALUES (?1, ?2, '', 'platform', ?3, ?2, ?3)
+         ON CONFLICT (platform) DO UPDATE SET confirmed = excluded.confirmed,
+             confirmed_at = excluded.confirmed_at",
+    )?
+    .execute(params![platform.as_str(), open, now.0])?;
+    Ok((state(tx, platform)?, vec![]))
+}
+
+fn state(conn: &Connection, platform: Platform) -> Result<Option<OpenState>, StoreError> {
+    Ok(open_states(conn)?
+        .into_iter()
+        .find(|s| s.platform == platform))
+}

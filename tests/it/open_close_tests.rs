@@ -1,0 +1,130 @@
+//! Opening and closing the store at the platforms (营业 / 休息) through the real HTTP path: a
+//! manager closes it with a reason and an end time, the close reaches both platforms once (a
+//! failed call retried), the simulator then sends no new orders, and the store opens again by
+//! itself at the end time (the store's clock moved by hand).
+
+use crate::common::within;
+use crate::platform_tests::{add_fault, agent_config, start_sim};
+use flashpick::api::client::Client;
+use flashpick::api::Request;
+use flashpick::config::Config;
+use flashpick::daemon::{Daemon, StartOptions};
+use flashpick::model::{Clock, Platform, Timestamp};
+use flashpick::sim::SimHandle;
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn effects(sim: &SimHandle, action: &str) -> Vec<Platform> {
+    sim.sim
+        .state
+        .lock()
+        .unwrap()
+        .effects
+        .iter()
+        .filter(|e| e.action == action)
+        .map(|e| e.platform)
+        .collect()
+}
+
+/// Waits until both platforms confirmed `open`; the store's clock moves a second per look, so
+/// that a retry (due by that clock) comes.
+async fn confirmed(c: &mut Client, clock: &Clock, open: bool) -> Value {
+    within(15, "both platforms confirmed", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            clock.advance(1);
+            let s = c.request(Request::StoreOpenState).await.unwrap();
+            let all = s["platforms"].as_array().unwrap();
+            if all.len() == 2 && all.iter().all(|p| p["confirmed"] == json!(open)) {
+                return s;
+            }
+            tick.tick().await;
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_closes_the_store_until_a_time_and_it_opens_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text = agent_config(dir.path(), &sim, "poll").source.0
+        + "\n[staff]\nmanagers = [\"boss\"]\n";
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(&text, Path::new("open.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    let mut picker = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    let close = |until: Option<i64>, reason: &str| Request::SetStoreOpen {
+        platform: None,
+        open: false,
+        until,
+        reason: reason.into(),
+    };
+    // Not a picker's; not without a reason.
+    let refused = picker.request(close(None, "忙")).await.unwrap_err();
+    assert!(refused.to_string().contains("only a manager"), "{refused}");
+    let bare = boss.request(close(None, " ")).await.unwrap_err();
+    assert!(bare.to_string().contains("say why"), "{bare}");
+    // Meituan's first answer fails: the close is tried again, and taken once.
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "count": 1, "path": "poi/close"}),
+    )
+    .await;
+    let until = clock.now().0 + 30 * 60 * 1000;
+    let set = boss.request(close(Some(until), "晚高峰人手不足")).await.unwrap();
+    for p in set["platforms"].as_array().unwrap() {
+        assert_eq!(p["want_open"], false);
+        assert_eq!(p["until"], until);
+        assert_eq!(p["reason"], "晚高峰人手不足");
+    }
+    let shown = confirmed(&mut boss, &clock, false).await;
+    assert_eq!(shown["platforms"][0]["set_by"], "boss");
+    let mut closed = effects(&sim, "store_close");
+    closed.sort_by_key(|p| p.as_str());
+    assert_eq!(closed, [Platform::Jddj, Platform::Meituan]);
+    assert_eq!(
+        sim.sim
+            .state
+            .lock()
+            .unwrap()
+            .calls
+            .get("meituan poi/close")
+            .copied(),
+        Some(2),
+        "the failed close was tried again"
+    );
+    // Closed: the platforms send no new orders.
+    for p in [Platform::Meituan, Platform::Jddj] {
+        let refused = sim.sim.new_order(p, &[("W550".into(), 1)], false).await;
+        assert!(refused.is_err(), "{p} sent an order to a closed store");
+    }
+    // The end time comes: the store opens again by itself, at both platforms.
+    assert!(clock.advance(30 * 60 + 1));
+    let reopened = confirmed(&mut boss, &clock, true).await;
+    for p in reopened["platforms"].as_array().unwrap() {
+        assert_eq!(p["set_by"], "timer");
+        assert_eq!(p["until"], Value::Null);
+    }
+    assert_eq!(effects(&sim, "store_open").len(), 2);
+    assert!(
+        sim.sim
+            .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+            .await
+            .is_ok()
+    );
+    d.shutdown().await;
+}
