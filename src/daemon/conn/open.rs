@@ -49,7 +49,7 @@ pub(super) async fn set(
     let targets: Vec<Platform> = match platform {
         Some(p) if enabled.contains(&p) => vec![p],
         Some(p) => {
-            return Err(bad_request(&format!(
+            return Err(bad_request(format!(
                 "{} is not enabled in this store",
                 p.label()
             )));
