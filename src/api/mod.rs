@@ -21,8 +21,8 @@ pub mod session;
 
 pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
 pub use reply::{
-    DecidedReply, ImportedReply, OrderReply, OrdersReply, QueuedReply, ReplyKind, RequestsReply,
-    OpenStatesReply, ResolvedReply, Response, StagedReply, StockReply, SubscribedReply,
+    DecidedReply, ImportedReply, OpenStatesReply, OrderReply, OrdersReply, QueuedReply, ReplyKind,
+    RequestsReply, ResolvedReply, Response, StagedReply, StockReply, SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};

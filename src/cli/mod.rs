@@ -102,6 +102,16 @@ pub enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// The store open or closed (休息) at each platform; `store close --reason … --as MANAGER
+    /// [--until HH:MM] [--platform P]` and `store open --as MANAGER` change it.
+    Store {
+        /// Open or close.
+        #[command(subcommand)]
+        action: Option<requests_cmd::StoreAction>,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// The outbox's parked rows, settled by hand (asks the running daemon).
     Outbox {
         /// What to do.
@@ -299,6 +309,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+        Command::Store { action, json } => {
+            requests_cmd::store(&socket_path(cli.config.as_deref())?, action, json)
+        }
         Command::Outbox { action } => {
             requests_cmd::outbox(&socket_path(cli.config.as_deref())?, action)
         }

@@ -169,3 +169,153 @@ pub(super) fn outbox(socket: &Path, action: OutboxAction) -> Result<(), Failure>
     );
     Ok(())
 }
+
+/// `flashpick store …`
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Close the store at the platforms (休息): no new orders from them until it opens again.
+    Close {
+        /// Only this platform (meituan, jddj); default: every one enabled.
+        #[arg(long)]
+        platform: Option<String>,
+        /// Open again by itself at this time of day (HH:MM, China time), within 24 hours.
+        #[arg(long, value_name = "HH:MM")]
+        until: Option<String>,
+        /// Why (the screens and HQ show it).
+        #[arg(long)]
+        reason: String,
+        /// The manager, as named in `[staff] managers`.
+        #[arg(long = "as", value_name = "MANAGER")]
+        manager: String,
+    },
+    /// Open the store at the platforms again (营业).
+    Open {
+        /// Only this platform (meituan, jddj); default: every one enabled.
+        #[arg(long)]
+        platform: Option<String>,
+        /// The manager, as named in `[staff] managers`.
+        #[arg(long = "as", value_name = "MANAGER")]
+        manager: String,
+    },
+}
+
+/// The next moment the China clock (UTC+8) shows `hh:mm`, after `now`.
+pub fn next_china_time(hhmm: &str, now: Timestamp) -> Result<Timestamp, String> {
+    let bad = || format!("`{hhmm}` is not a time of day: write HH:MM, e.g. 21:30");
+    let (h, m) = hhmm.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return Err(bad());
+    }
+    const DAY: i64 = 24 * 3600 * 1000;
+    let offset = 8 * 3600 * 1000;
+    let local = now.0 + offset;
+    let midnight = local - local.rem_euclid(DAY);
+    let mut at = midnight + (h * 60 + m) * 60 * 1000;
+    if at <= local {
+        at += DAY;
+    }
+    Ok(Timestamp(at - offset))
+}
+
+/// `flashpick store [open|close …]`.
+pub(super) fn store(socket: &Path, action: Option<StoreAction>, json: bool) -> Result<(), Failure> {
+    let platform = |p: Option<String>| -> Result<Option<crate::model::Platform>, Failure> {
+        p.map(|p| {
+            p.parse().map_err(|_| {
+                fail(
+                    2,
+                    anyhow::anyhow!("--platform is meituan or jddj, not `{p}`"),
+                )
+            })
+        })
+        .transpose()
+    };
+    let (req, manager) = match action {
+        None => (Request::StoreOpenState, None),
+        Some(StoreAction::Open {
+            platform: p,
+            manager,
+        }) => (
+            Request::SetStoreOpen {
+                platform: platform(p)?,
+                open: true,
+                until: None,
+                reason: String::new(),
+            },
+            Some(manager),
+        ),
+        Some(StoreAction::Close {
+            platform: p,
+            until,
+            reason,
+            manager,
+        }) => {
+            let until = until
+                .map(|t| next_china_time(&t, Timestamp::now()).map(|t| t.0))
+                .transpose()
+                .map_err(|e| fail(2, anyhow::anyhow!(e)))?;
+            (
+                Request::SetStoreOpen {
+                    platform: platform(p)?,
+                    open: false,
+                    until,
+                    reason,
+                },
+                Some(manager),
+            )
+        }
+    };
+    let Response::OpenStates(reply) = ask_as(socket, manager.as_deref(), req)? else {
+        unreachable!("Client::call reads the kind the request gets")
+    };
+    if json {
+        println!("{}", json_text(&reply.platforms)?);
+        return Ok(());
+    }
+    if reply.platforms.is_empty() {
+        println!("open at every platform (never closed from flashpick)");
+    }
+    for s in &reply.platforms {
+        let state = match (s.want_open, s.pending()) {
+            (true, false) => "open".to_string(),
+            (false, false) => "closed".to_string(),
+            (true, true) => "opening (not confirmed yet)".to_string(),
+            (false, true) => "closing (not confirmed yet)".to_string(),
+        };
+        let until = s.until.map_or(String::new(), |t| {
+            let local = (t.0 + 8 * 3600 * 1000).rem_euclid(24 * 3600 * 1000) / 60_000;
+            format!(", until {:02}:{:02}", local / 60, local % 60)
+        });
+        let why = if s.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", s.reason)
+        };
+        println!(
+            "{:<8} {state}{until} (by {}{}){why}",
+            s.platform.as_str(),
+            s.set_by,
+            if s.automatic { ", automatic" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_of_day_is_the_next_one_on_the_china_clock() {
+        // 2026-11-29 12:00 UTC = 20:00 in China.
+        let now = Timestamp(1_795_953_600_000);
+        let at = next_china_time("21:30", now).unwrap();
+        assert_eq!(at.0 - now.0, 90 * 60 * 1000);
+        // Earlier than now: tomorrow.
+        let at = next_china_time("07:00", now).unwrap();
+        assert_eq!(at.0 - now.0, 11 * 3600 * 1000);
+        assert!(next_china_time("25:00", now).is_err());
+        assert!(next_china_time("9pm", now).is_err());
+    }
+}

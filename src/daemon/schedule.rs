@@ -97,11 +97,16 @@ pub(super) async fn reopen(shared: Arc<Shared>, mut shutdown: watch::Receiver<bo
                     tracing::info!(platform = %p, "a timed close ended: the store opens again");
                     let _ = shared.events.send(Event::Alert {
                         level: "info".into(),
-                        message: format!("{}: the timed close ended, the store opens again", p.label()),
+                        message: format!(
+                            "{}: the timed close ended, the store opens again",
+                            p.label()
+                        ),
                         order_id: None,
                     });
                 }
-                Err(e) => tracing::warn!(platform = %p, error = %e, "cannot reopen after a timed close"),
+                Err(e) => {
+                    tracing::warn!(platform = %p, error = %e, "cannot reopen after a timed close")
+                }
             }
         }
     }

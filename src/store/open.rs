@@ -3,8 +3,8 @@
 //! outage is never replayed after a later open), and the state the platform last confirmed
 //! (by answering the store, or by its own push when a manager used the merchant app).
 
-use super::write::emit::platform_row;
 use super::payload::{PlatformPayload, StoreOpenPayload};
+use super::write::emit::platform_row;
 use super::{StoreError, StoreEvent};
 use crate::model::{Platform, Timestamp};
 use rusqlite::{Connection, Transaction, params};
@@ -46,10 +46,7 @@ pub fn open_states(conn: &Connection) -> Result<Vec<OpenState>, StoreError> {
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(OpenState {
-            platform: r
-                .get::<_, String>(0)?
-                .parse()
-                .unwrap_or(Platform::Meituan),
+            platform: r.get::<_, String>(0)?.parse().unwrap_or(Platform::Meituan),
             want_open: r.get(1)?,
             reason: r.get(2)?,
             set_by: r.get(3)?,
@@ -111,7 +108,10 @@ pub(super) fn set_open(
     });
     let key = format!("open:{}", platform.as_str());
     platform_row(tx, platform, Some(&key), &payload, now)?;
-    Ok((state(tx, platform)?.expect("just written"), vec![StoreEvent::OutboxChanged]))
+    Ok((
+        state(tx, platform)?.expect("just written"),
+        vec![StoreEvent::OutboxChanged],
+    ))
 }
 
 /// The platform confirmed a state (its answer to the store, or its own push).

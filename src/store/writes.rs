@@ -228,7 +228,16 @@ impl Store {
     ) -> Result<super::open::OpenState, StoreError> {
         let (reason, by) = (reason.to_string(), by.to_string());
         self.write(move |tx, o| {
-            super::open::set_open(tx, platform, open, &reason, &by, automatic, until, o.clock.now())
+            super::open::set_open(
+                tx,
+                platform,
+                open,
+                &reason,
+                &by,
+                automatic,
+                until,
+                o.clock.now(),
+            )
         })
         .await
     }

@@ -274,8 +274,16 @@ async fn meituan_push(
             // Open (121) or resting (120), as Meituan has it now (a close made in the merchant
             // app included): what the screens show.
             match code {
-                Some(121) => r.store.open_confirmed(Platform::Meituan, true).await.map(|_| ()),
-                Some(120) => r.store.open_confirmed(Platform::Meituan, false).await.map(|_| ()),
+                Some(121) => r
+                    .store
+                    .open_confirmed(Platform::Meituan, true)
+                    .await
+                    .map(|_| ()),
+                Some(120) => r
+                    .store
+                    .open_confirmed(Platform::Meituan, false)
+                    .await
+                    .map(|_| ()),
                 _ => Ok(()),
             }
         }

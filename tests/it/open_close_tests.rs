@@ -5,8 +5,8 @@
 
 use crate::common::within;
 use crate::platform_tests::{add_fault, agent_config, start_sim};
-use flashpick::api::client::Client;
 use flashpick::api::Request;
+use flashpick::api::client::Client;
 use flashpick::config::Config;
 use flashpick::daemon::{Daemon, StartOptions};
 use flashpick::model::{Clock, Platform, Timestamp};
@@ -49,8 +49,8 @@ async fn a_manager_closes_the_store_until_a_time_and_it_opens_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     crate::common::seed_db(dir.path(), &[]);
     let sim = start_sim().await;
-    let text = agent_config(dir.path(), &sim, "poll").source.0
-        + "\n[staff]\nmanagers = [\"boss\"]\n";
+    let text =
+        agent_config(dir.path(), &sim, "poll").source.0 + "\n[staff]\nmanagers = [\"boss\"]\n";
     let clock = Clock::manual(Timestamp::now());
     let d = Daemon::start_with(
         Config::parse(&text, Path::new("open.toml")).unwrap(),
@@ -85,7 +85,10 @@ async fn a_manager_closes_the_store_until_a_time_and_it_opens_by_itself() {
     )
     .await;
     let until = clock.now().0 + 30 * 60 * 1000;
-    let set = boss.request(close(Some(until), "晚高峰人手不足")).await.unwrap();
+    let set = boss
+        .request(close(Some(until), "晚高峰人手不足"))
+        .await
+        .unwrap();
     for p in set["platforms"].as_array().unwrap() {
         assert_eq!(p["want_open"], false);
         assert_eq!(p["until"], until);
@@ -126,5 +129,99 @@ async fn a_manager_closes_the_store_until_a_time_and_it_opens_by_itself() {
             .await
             .is_ok()
     );
+    d.shutdown().await;
+}
+
+/// The manager on SSH: `flashpick store close` with a reason (and a time of day to open again),
+/// `flashpick store` shows the state each platform confirmed, `flashpick store open` opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_closes_and_opens_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text =
+        agent_config(dir.path(), &sim, "poll").source.0 + "\n[staff]\nmanagers = [\"boss\"]\n";
+    let file = dir.path().join("store.toml");
+    std::fs::write(&file, &text).unwrap();
+    let d = Daemon::start(Config::parse(&text, &file).unwrap())
+        .await
+        .unwrap();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["--config".to_string(), file.display().to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        async move {
+            let o = tokio::task::spawn_blocking(move || {
+                crate::cli_tests::bin().args(&all).output().unwrap()
+            })
+            .await
+            .unwrap();
+            (
+                o.status.code(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                ),
+            )
+        }
+    };
+    let (code, out) = cli(&[
+        "store",
+        "close",
+        "--platform",
+        "jddj",
+        "--reason",
+        "盘点",
+        "--until",
+        "25:00",
+        "--as",
+        "boss",
+    ])
+    .await;
+    assert_eq!(code, Some(2), "{out}");
+    let (code, out) = cli(&[
+        "store",
+        "close",
+        "--platform",
+        "jddj",
+        "--reason",
+        "盘点",
+        "--until",
+        "23:59",
+        "--as",
+        "boss",
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("jddj") && out.contains("盘点") && out.contains("until 23:59"),
+        "{out}"
+    );
+    let shown = within(15, "JD confirmed the close", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        loop {
+            let (_, out) = cli(&["store"]).await;
+            if out.contains("jddj     closed") {
+                return out;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    assert!(shown.contains("by boss"), "{shown}");
+    assert_eq!(effects(&sim, "store_close"), [Platform::Jddj]);
+    let (code, out) = cli(&["store", "open", "--as", "boss"]).await;
+    assert_eq!(code, Some(0), "{out}");
+    within(15, "both open", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        loop {
+            let (_, out) = cli(&["store"]).await;
+            if out.contains("jddj     open") && out.contains("meituan  open") {
+                return;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
     d.shutdown().await;
 }

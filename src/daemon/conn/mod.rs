@@ -6,8 +6,8 @@
 
 mod catalog;
 mod dispatch;
-pub(crate) mod orders;
 mod open;
+pub(crate) mod orders;
 mod pickup;
 mod requests;
 mod stock;
