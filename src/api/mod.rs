@@ -437,6 +437,9 @@ pub struct Status {
     /// do; empty when all is well.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<String>,
+    /// The store open or closed at each platform, where it was ever set or heard of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<crate::store::open::OpenState>,
 }
 
 /// One scanner's state.

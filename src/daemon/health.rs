@@ -10,9 +10,15 @@ use tokio::sync::watch;
 
 /// The daemon's status, read fresh from the database.
 pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
-    let (counts, outbox) = shared
+    let (counts, outbox, open) = shared
         .store
-        .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
+        .read_async(|c| {
+            Ok((
+                store::order_counts(c)?,
+                store::outbox_depth(c)?,
+                store::open::open_states(c)?,
+            ))
+        })
         .await?;
     let now = shared.clock.now();
     let open_orders = counts
@@ -72,6 +78,7 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
             .clients
             .load(std::sync::atomic::Ordering::Relaxed),
         alarms: shared.alarms.list(),
+        open,
     })
 }
 

@@ -54,6 +54,8 @@ pub struct Strings {
     pub help_lines: &'static [&'static str],
     /// Bags.
     pub bags: &'static str,
+    /// Prompt: why the store closes at the platforms.
+    pub close_reason: &'static str,
     /// Under a pick line: a customer asks for some of it back (a partial refund waiting).
     pub refund_asked: &'static str,
     /// The parked-rows list: title, keys, and what it says when empty.
@@ -148,10 +150,12 @@ const ZH: Strings = Strings {
         "取消提醒：Enter 确认商品已放回货架",
         "顾客申请（退款、取消）：D 打开并决定（店长），Z 本屏暂缓 5 分钟",
         "平台拒收或无法确认的记录：O 查看，d 标为完成 / r 重新发送（店长）",
+        "店铺营业状态：C 暂停营业（需原因），V 恢复营业（店长）",
         "顾客自提：队列 g 输入取货码（美团 23），打包界面 h 输入取货码",
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
     bags: "袋数",
+    close_reason: "暂停营业（休息）的原因，各平台都将不再派单：",
     refund_asked: "顾客申请退款，等店长决定",
     parked: [
         "平台拒收 / 无法确认的记录（店长处理）",
@@ -219,10 +223,12 @@ const EN: Strings = Strings {
         "Cancel alert: Enter when the goods are back on the shelf",
         "Customer requests (refunds, cancels): D to decide (a manager), Z snoozes them here for 5 min",
         "Parked rows (refused, or nobody can tell): O to see, d done / r send again (a manager)",
+        "The store at the platforms: C close it (with a reason), V open it again (a manager)",
         "Customer pickup: g on the queue with the code (m23), h on the pack screen",
         "Anywhere: ? help, Esc back, q quit",
     ],
     bags: "Bags",
+    close_reason: "Why the store closes (no new orders from any platform):",
     refund_asked: "the customer asks a refund, a manager decides",
     parked: [
         "Rows the platforms refused, or nobody can tell about (a manager's)",
@@ -364,6 +370,40 @@ impl Lang {
     /// The order title: `美团 #23`.
     pub fn order_title(self, p: Platform, seq: u32) -> String {
         format!("{} #{seq}", self.platform(p))
+    }
+
+    /// The store closed, or not yet confirmed, at a platform: "美团 休息中 (手动, 至 21:30)".
+    pub fn store_state(self, s: &crate::store::open::OpenState) -> Option<String> {
+        if s.want_open && !s.pending() {
+            return None;
+        }
+        let until = s
+            .until
+            .map(|t| crate::model::china_time::time_of_day(t)[..5].to_string());
+        let zh = self == Lang::Zh;
+        let what = match (s.want_open, s.pending()) {
+            (false, false) if zh => "休息中",
+            (false, false) => "closed",
+            (false, true) if zh => "关店中(待平台确认)",
+            (false, true) => "closing (not confirmed)",
+            (true, _) if zh => "开店中(待平台确认)",
+            (true, _) => "opening (not confirmed)",
+        };
+        let how = match (s.automatic, zh) {
+            (true, true) => "自动",
+            (false, true) => "手动",
+            (true, false) => "auto",
+            (false, false) => "manual",
+        };
+        let until = match (until, zh) {
+            (Some(t), true) => format!(", 至 {t}"),
+            (Some(t), false) => format!(", until {t}"),
+            (None, _) => String::new(),
+        };
+        Some(format!(
+            "{} {what} ({how}{until})",
+            self.platform(s.platform)
+        ))
     }
 
     /// A parked row resolved by hand.

@@ -258,6 +258,7 @@ fn sample(lang: Lang) -> App {
         config_version: Some(12),
         clients: 2,
         alarms: Vec::new(),
+        open: Vec::new(),
     });
     app
 }
@@ -820,6 +821,91 @@ fn a_parked_refund_is_listed_and_resolved_from_the_screen() {
         )));
         press(&mut app, Key::Esc, 3);
         assert_eq!(app.parked, None);
+    }
+}
+
+/// The store closed at a platform is loud on every screen ("美团 休息中 (手动, 至 21:30)"), a
+/// close not confirmed yet shows as such, and a manager closes with `C` and a reason, opens
+/// with `V`. Snapshots in both languages at 80×24.
+#[test]
+fn the_store_closed_at_a_platform_is_shown_and_set_from_the_screen() {
+    use flashpick::store::open::OpenState;
+    for lang in [Lang::Zh, Lang::En] {
+        let tag = if lang == Lang::Zh { "zh" } else { "en" };
+        let mut app = sample(lang);
+        // 21:30 China time on the sample's day.
+        let until = Timestamp(NOW.0 - NOW.0.rem_euclid(86_400_000) + (13 * 60 + 30) * 60_000);
+        app.status.as_mut().unwrap().open = vec![
+            OpenState {
+                platform: Platform::Meituan,
+                want_open: false,
+                reason: "晚高峰人手不足".into(),
+                set_by: "boss".into(),
+                automatic: false,
+                until: Some(until),
+                set_at: NOW,
+                confirmed: Some(false),
+            },
+            OpenState {
+                platform: Platform::Jddj,
+                want_open: false,
+                reason: "晚高峰人手不足".into(),
+                set_by: "boss".into(),
+                automatic: false,
+                until: None,
+                set_at: NOW,
+                confirmed: Some(true),
+            },
+        ];
+        let shown = screen(&app, 80, 24);
+        insta::assert_snapshot!(format!("tui_closed_{tag}_80x24"), shown.clone());
+        let words = if lang == Lang::Zh {
+            ["美团 休息中 (手动, 至 21:30)", "关店中"]
+        } else {
+            ["Meituan closed (manual, until 21:30)", "closing"]
+        };
+        // The whole line on a wide screen; on 80 columns it is cut from the right.
+        let wide = screen(&app, 160, 48);
+        for w in words {
+            assert!(wide.contains(w), "{w}: {wide}");
+        }
+        assert!(shown.contains(words[0]), "{shown}");
+        let mut at = app.instant;
+        let mut press = |app: &mut App, k: Key| {
+            at += Duration::from_secs(1);
+            let mut out = app.update(Msg::Key(k, at));
+            if let Some(deadline) = app.deadline() {
+                out.extend(app.update(Msg::Tick(deadline, NOW)));
+            }
+            out
+        };
+        press(&mut app, Key::Char('C'));
+        for ch in "盘点".chars() {
+            press(&mut app, Key::Char(ch));
+        }
+        let out = press(&mut app, Key::Enter);
+        assert!(
+            out.contains(&Cmd::Send(
+                Tag::StoreOpen,
+                Request::SetStoreOpen {
+                    platform: None,
+                    open: false,
+                    until: None,
+                    reason: "盘点".into(),
+                }
+            )),
+            "{out:?}"
+        );
+        let out = press(&mut app, Key::Char('V'));
+        assert!(out.contains(&Cmd::Send(
+            Tag::StoreOpen,
+            Request::SetStoreOpen {
+                platform: None,
+                open: true,
+                until: None,
+                reason: String::new(),
+            }
+        )));
     }
 }
 

@@ -95,6 +95,23 @@ impl App {
             }
             // The rows parked for a person (a manager settles them; the daemon refuses others).
             Key::Char('O') => self.parked = Some(0),
+            // Close the store at every platform (休息), with a reason; open it again (营业). A
+            // manager's: the daemon refuses anyone else.
+            Key::Char('C') => {
+                self.prompt = Some(Prompt {
+                    ask: Ask::CloseReason,
+                    text: String::new(),
+                });
+            }
+            Key::Char('V') => out.push(Cmd::Send(
+                Tag::StoreOpen,
+                Request::SetStoreOpen {
+                    platform: None,
+                    open: true,
+                    until: None,
+                    reason: String::new(),
+                },
+            )),
             // Quiet here for a while; every other screen still rings.
             Key::Char('Z') => {
                 let until = self.instant + SNOOZE;

@@ -65,6 +65,8 @@ pub enum Tag {
     Decide,
     /// A parked row resolved by hand.
     Resolve,
+    /// The store opened or closed at the platforms.
+    StoreOpen,
 }
 
 /// Something that happened.

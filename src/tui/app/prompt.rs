@@ -110,6 +110,15 @@ impl App {
                     }
                 }
             }
+            (Ask::CloseReason, _) if !p.text.trim().is_empty() => out.push(Cmd::Send(
+                Tag::StoreOpen,
+                Request::SetStoreOpen {
+                    platform: None,
+                    open: false,
+                    until: None,
+                    reason: p.text.trim().to_string(),
+                },
+            )),
             (Ask::RejectReason(id), _) if !p.text.trim().is_empty() => out.push(Cmd::Send(
                 Tag::Decide,
                 Request::DecideRequest {

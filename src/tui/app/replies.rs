@@ -66,6 +66,20 @@ impl App {
                 }
             }
             (Tag::Subscribe, Response::Subscribed(_)) => {}
+            (Tag::StoreOpen, Response::OpenStates(s)) => {
+                let text = s
+                    .platforms
+                    .iter()
+                    .map(|p| {
+                        self.lang
+                            .store_state(p)
+                            .unwrap_or_else(|| self.lang.platform(p.platform).to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                self.toast("info", text);
+                out.push(Cmd::Send(Tag::Status, Request::Status));
+            }
             (Tag::Resolve, Response::Resolved(r)) => {
                 let text = self.lang.resolved(r.row, r.state == "done");
                 self.toast("info", text);

@@ -132,6 +132,8 @@ pub enum Ask {
     AdjustReason(String, i64),
     /// The reason to reject a customer's request (by its id).
     RejectReason(i64),
+    /// Why the store closes at every platform (a manager's).
+    CloseReason,
     /// The code of a customer collecting an order: for an open order (its platform known), or
     /// typed at the queue with its platform (`美团 23`, `m23`).
     PickupCode {

@@ -213,6 +213,18 @@ fn status_bar(app: &App, f: &mut Frame, area: Rect) {
             spans.push(Span::raw(format!("{} ", app.lang.channel(&ch.name))));
             spans.push(Span::styled(format!("{word} "), Style::default().fg(color)));
         }
+        // Closed (休息) at a platform, or a change it has not confirmed: loud, it costs orders.
+        for o in &st.open {
+            if let Some(text) = app.lang.store_state(o) {
+                spans.push(Span::styled(
+                    format!("| {text} "),
+                    Style::default()
+                        .fg(Color::White)
+                        .bg(Color::Red)
+                        .add_modifier(Modifier::BOLD),
+                ));
+            }
+        }
         let pending: i64 = st.outbox.iter().map(|o| o.pending).sum();
         let parked: i64 = st.outbox.iter().map(|o| o.parked).sum();
         spans.push(Span::raw(format!("| {} {pending} ", s.outbox)));

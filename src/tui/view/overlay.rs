@@ -23,6 +23,7 @@ pub(super) fn prompt(app: &App, f: &mut Frame, area: Rect, ask: Ask, text: &str)
         Ask::AdjustQty(sku) => format!("{sku} {}", s.adjust_qty),
         Ask::AdjustReason(sku, d) => format!("{sku} {d:+} {}", s.reason),
         Ask::RejectReason(_) => s.reject_reason.to_string(),
+        Ask::CloseReason => s.close_reason.to_string(),
         Ask::PickupCode { .. } => s.pickup_prompt.to_string(),
     };
     let r = centered(area, 60, 4);
