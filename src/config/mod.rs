@@ -67,6 +67,9 @@ pub struct Config {
     /// How new orders keep ringing.
     #[serde(default)]
     pub alerts: AlertsSection,
+    /// Auto-pause: closing at the platforms by itself under load (off by default).
+    #[serde(default)]
+    pub capacity: crate::model::capacity::Capacity,
     /// Logging.
     #[serde(default)]
     pub log: LogSection,
@@ -482,6 +485,9 @@ impl Config {
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;
         alerts::validate(&self.alerts).map_err(|(key, reason)| invalid(&key, reason))?;
+        self.capacity
+            .check()
+            .map_err(|(key, reason)| invalid(&key, reason))?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(invalid(
                 "log.level",

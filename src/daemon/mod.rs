@@ -3,6 +3,7 @@
 //!
 //! [`run`] lives in the library so tests start the real daemon in-process (as mini-redis does).
 
+mod capacity;
 mod claims;
 mod conn;
 mod convert;
@@ -339,6 +340,7 @@ impl Daemon {
         tasks.spawn(claims::release_idle(shared.clone(), shutdown.subscribe()));
         tasks.spawn(schedule::release(shared.clone(), shutdown.subscribe()));
         tasks.spawn(schedule::reopen(shared.clone(), shutdown.subscribe()));
+        tasks.spawn(capacity::run(shared.clone(), shutdown.subscribe()));
         tasks.spawn(notices::expire_requests(
             shared.clone(),
             shutdown.subscribe(),

@@ -225,3 +225,110 @@ async fn the_manager_closes_and_opens_from_the_command_line() {
     .await;
     d.shutdown().await;
 }
+
+/// Auto-pause driven by a burst of orders: the store closes at both platforms by itself when
+/// the open orders reach the threshold, stays closed for the minimum time even when the load
+/// falls at once, then opens again below the resume level; a manager's close outlives the load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_orders_pauses_the_store_and_the_calm_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text = agent_config(dir.path(), &sim, "poll").source.0
+        + "\n[staff]\nmanagers = [\"boss\"]\n[capacity]\nenabled = true\nmax_open_orders = 3\nresume_below = 1\nmin_closed_secs = 60\nmax_closed_secs = 600\n";
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(&text, Path::new("capacity.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    let mut orders = Vec::new();
+    for p in [Platform::Meituan, Platform::Jddj, Platform::Meituan] {
+        orders.push((
+            p,
+            sim.sim
+                .new_order(p, &[("W550".into(), 1)], false)
+                .await
+                .unwrap(),
+        ));
+    }
+    // Three open orders: paused at both platforms, by the store itself, with the reason.
+    let closed = confirmed(&mut boss, &clock, false).await;
+    for p in closed["platforms"].as_array().unwrap() {
+        assert_eq!(p["set_by"], "capacity");
+        assert_eq!(p["automatic"], true);
+        assert!(p["reason"].as_str().unwrap().contains("open orders"), "{p}");
+    }
+    // The load falls at once (the customers cancel), but the minimum closed time holds.
+    for (p, id) in &orders {
+        sim.sim.cancel(*p, id).await.unwrap();
+    }
+    within(15, "the orders cancelled at the store", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            let list = boss
+                .request(Request::ListOrders { all: false })
+                .await
+                .unwrap();
+            if list["orders"].as_array().unwrap().is_empty() {
+                return;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    let still = boss.request(Request::StoreOpenState).await.unwrap();
+    assert!(
+        still["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["want_open"] == false),
+        "opened before the minimum closed time: {still}"
+    );
+    assert!(effects(&sim, "store_open").is_empty());
+    // After it: open again at both.
+    assert!(clock.advance(61));
+    confirmed(&mut boss, &clock, true).await;
+    assert_eq!(effects(&sim, "store_close").len(), 2);
+    // A manager's close is never opened by the calm.
+    boss.request(Request::SetStoreOpen {
+        platform: Some(Platform::Jddj),
+        open: false,
+        until: None,
+        reason: "盘点".into(),
+    })
+    .await
+    .unwrap();
+    assert!(clock.advance(3600));
+    let jd = within(15, "JD's close confirmed", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            let s = boss.request(Request::StoreOpenState).await.unwrap();
+            let jd = s["platforms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["platform"] == "jddj")
+                .cloned()
+                .unwrap();
+            if jd["confirmed"] == false {
+                return jd;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    assert_eq!(
+        (jd["want_open"].clone(), jd["set_by"].clone()),
+        (json!(false), json!("boss"))
+    );
+    d.shutdown().await;
+}

@@ -1,0 +1,255 @@
+//! Auto-pause: the store closes at the platforms by itself when the load crosses a threshold
+//! (too many open orders, too many amber or red), and opens again when it falls below the resume
+//! level — never before a minimum closed time (no flapping), and after a maximum closed time as
+//! soon as the load no longer requires it. A close made by a person is never touched. Pure: the
+//! daemon reads the load and the state, and carries out what this decides.
+
+use super::Timestamp;
+use serde::Deserialize;
+
+/// `[capacity]`: off unless `enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// Whether the store pauses by itself.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Close when this many orders are open (not yet packed, booked ones not counted); 0: no
+    /// such threshold.
+    #[serde(default)]
+    pub max_open_orders: u32,
+    /// Close when this many open orders are amber or red against their pick deadline; 0: none.
+    #[serde(default)]
+    pub max_at_risk: u32,
+    /// Open again when fewer open orders than this remain (and the at-risk count is under its
+    /// threshold).
+    #[serde(default)]
+    pub resume_below: u32,
+    /// Never open again sooner than this after an automatic close.
+    #[serde(default = "default_min_closed")]
+    pub min_closed_secs: u32,
+    /// An automatic close lasts at most this long unless the load still crosses a threshold.
+    #[serde(default = "default_max_closed")]
+    pub max_closed_secs: u32,
+}
+
+fn default_min_closed() -> u32 {
+    300
+}
+fn default_max_closed() -> u32 {
+    1800
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            enabled: false,
+            max_open_orders: 0,
+            max_at_risk: 0,
+            resume_below: 0,
+            min_closed_secs: default_min_closed(),
+            max_closed_secs: default_max_closed(),
+        }
+    }
+}
+
+/// The load now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Load {
+    /// Orders open (not yet packed), booked ones left out.
+    pub open: u32,
+    /// Of those, amber or red against their pick deadline.
+    pub at_risk: u32,
+}
+
+/// Where the store stands at the platforms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paused {
+    /// Open.
+    No,
+    /// Closed by the store itself, at this time.
+    Automatic(Timestamp),
+    /// Closed by a person: never reopened here, never closed over.
+    Manual,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing.
+    Stay,
+    /// Close, and why.
+    Close(String),
+    /// Open again, and why.
+    Open(String),
+}
+
+impl Capacity {
+    /// The threshold the load crosses, if one does, in words.
+    pub fn crossed(&self, load: Load) -> Option<String> {
+        if self.max_open_orders > 0 && load.open >= self.max_open_orders {
+            return Some(format!(
+                "{} open orders (at most {} before pausing)",
+                load.open, self.max_open_orders
+            ));
+        }
+        if self.max_at_risk > 0 && load.at_risk >= self.max_at_risk {
+            return Some(format!(
+                "{} orders amber or red (at most {} before pausing)",
+                load.at_risk, self.max_at_risk
+            ));
+        }
+        None
+    }
+
+    /// What the store does now.
+    pub fn step(&self, load: Load, paused: Paused, now: Timestamp) -> Step {
+        if !self.enabled {
+            return Step::Stay;
+        }
+        match paused {
+            Paused::Manual => Step::Stay,
+            Paused::No => match self.crossed(load) {
+                Some(why) => Step::Close(why),
+                None => Step::Stay,
+            },
+            Paused::Automatic(since) => {
+                let closed_ms = now.0 - since.0;
+                if closed_ms < i64::from(self.min_closed_secs) * 1000 {
+                    return Step::Stay;
+                }
+                let calm = load.open < self.resume_below
+                    && (self.max_at_risk == 0 || load.at_risk < self.max_at_risk);
+                if calm {
+                    return Step::Open(format!(
+                        "{} open orders, under {}",
+                        load.open, self.resume_below
+                    ));
+                }
+                if closed_ms >= i64::from(self.max_closed_secs) * 1000
+                    && self.crossed(load).is_none()
+                {
+                    return Step::Open(format!(
+                        "closed for the longest time allowed ({} min) and the load no longer requires it",
+                        self.max_closed_secs / 60
+                    ));
+                }
+                Step::Stay
+            }
+        }
+    }
+
+    /// What is wrong with these settings, with the key.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.max_open_orders == 0 && self.max_at_risk == 0 {
+            return Err((
+                "capacity.max_open_orders".into(),
+                "an enabled auto-pause needs max_open_orders or max_at_risk".into(),
+            ));
+        }
+        if self.max_open_orders > 0 && self.resume_below >= self.max_open_orders {
+            return Err((
+                "capacity.resume_below".into(),
+                format!(
+                    "use less than max_open_orders ({}): the gap keeps the store from flapping",
+                    self.max_open_orders
+                ),
+            ));
+        }
+        if self.min_closed_secs < 60 || self.max_closed_secs < self.min_closed_secs {
+            return Err((
+                "capacity.min_closed_secs".into(),
+                "use at least 60 s, and max_closed_secs at least as long".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cap() -> Capacity {
+        Capacity {
+            enabled: true,
+            max_open_orders: 20,
+            max_at_risk: 5,
+            resume_below: 10,
+            min_closed_secs: 300,
+            max_closed_secs: 1800,
+        }
+    }
+
+    #[test]
+    fn it_closes_over_a_threshold_and_opens_below_the_resume_level_not_before_the_minimum() {
+        let c = cap();
+        let t = Timestamp(1_000_000);
+        let load = |open, at_risk| Load { open, at_risk };
+        assert!(matches!(c.step(load(20, 0), Paused::No, t), Step::Close(_)));
+        assert!(matches!(c.step(load(3, 5), Paused::No, t), Step::Close(_)));
+        assert_eq!(c.step(load(19, 4), Paused::No, t), Step::Stay);
+        let closed = Paused::Automatic(t);
+        // Calm, but too soon.
+        assert_eq!(
+            c.step(load(0, 0), closed, Timestamp(t.0 + 299_000)),
+            Step::Stay
+        );
+        assert!(matches!(
+            c.step(load(9, 0), closed, Timestamp(t.0 + 300_000)),
+            Step::Open(_)
+        ));
+        // Between resume and threshold: closed, until the longest time.
+        assert_eq!(
+            c.step(load(15, 0), closed, Timestamp(t.0 + 600_000)),
+            Step::Stay
+        );
+        assert!(matches!(
+            c.step(load(15, 0), closed, Timestamp(t.0 + 1_800_000)),
+            Step::Open(_)
+        ));
+        // Still over a threshold after the longest time: stays closed.
+        assert_eq!(
+            c.step(load(25, 0), closed, Timestamp(t.0 + 3_600_000)),
+            Step::Stay
+        );
+        // A person's close is never touched, whatever the load.
+        assert_eq!(c.step(load(0, 0), Paused::Manual, t), Step::Stay);
+        assert_eq!(c.step(load(99, 99), Paused::Manual, t), Step::Stay);
+        // Off: nothing.
+        let off = Capacity::default();
+        assert_eq!(off.step(load(99, 99), Paused::No, t), Step::Stay);
+    }
+
+    proptest! {
+        /// Whatever the load does, the store never closes twice within the minimum closed time
+        /// (a close at t, an open no sooner than t + min, the next close after that).
+        #[test]
+        fn never_more_than_one_close_per_minimum_interval(
+            loads in proptest::collection::vec((0u32..40, 0u32..10), 1..400),
+            every in 1i64..120,
+        ) {
+            let c = cap();
+            let mut paused = Paused::No;
+            let mut closes: Vec<i64> = Vec::new();
+            for (i, (open, at_risk)) in loads.into_iter().enumerate() {
+                let now = Timestamp(i as i64 * every * 1000);
+                match c.step(Load { open, at_risk }, paused, now) {
+                    Step::Close(_) => {
+                        closes.push(now.0);
+                        paused = Paused::Automatic(now);
+                    }
+                    Step::Open(_) => paused = Paused::No,
+                    Step::Stay => {}
+                }
+            }
+            for w in closes.windows(2) {
+                prop_assert!(w[1] - w[0] >= i64::from(c.min_closed_secs) * 1000, "{closes:?}");
+            }
+        }
+    }
+}
