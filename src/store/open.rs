@@ -3,8 +3,8 @@
 //! outage is never replayed after a later open), and the state the platform last confirmed
 //! (by answering the store, or by its own push when a manager used the merchant app).
 
-use super::payload::{PlatformPayload, StoreOpenPayload};
-use super::write::emit::platform_row;
+use super::payload::{HqPayload, PlatformPayload, StoreOpenPayload, StoreStatePayload};
+use super::write::emit::{hq_row, platform_row};
 use super::{StoreError, StoreEvent};
 use crate::model::{Platform, Timestamp};
 use rusqlite::{Connection, Transaction, params};
@@ -80,6 +80,7 @@ pub(super) fn set_open(
     by: &str,
     automatic: bool,
     until: Option<Timestamp>,
+    hq: bool,
     now: Timestamp,
 ) -> Result<(OpenState, Vec<StoreEvent>), StoreError> {
     tx.prepare_cached(
@@ -108,6 +109,22 @@ pub(super) fn set_open(
     });
     let key = format!("open:{}", platform.as_str());
     platform_row(tx, platform, Some(&key), &payload, now)?;
+    // HQ hears of every change, automatic closes above all.
+    if hq {
+        let event_id = crate::model::EventId::new();
+        let event = HqPayload::StoreState(StoreStatePayload {
+            v: 1,
+            platform,
+            open,
+            automatic,
+            reason: reason.to_string(),
+            by: by.to_string(),
+            until: until.map(|t| t.0),
+            at: now.0,
+            event_id: event_id.0.clone(),
+        });
+        hq_row(tx, &event_id, &event, now)?;
+    }
     Ok((
         state(tx, platform)?.expect("just written"),
         vec![StoreEvent::OutboxChanged],

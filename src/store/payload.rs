@@ -265,6 +265,32 @@ pub enum HqPayload {
     CatalogApplied(AppliedPayload),
     /// Something HQ sent was refused.
     Rejected(RejectedPayload),
+    /// The store opened or closed at a platform (by a person, a timer or the load).
+    StoreState(StoreStatePayload),
+}
+
+/// `store_state`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStatePayload {
+    /// Payload format, 1.
+    pub v: u32,
+    /// The platform.
+    pub platform: Platform,
+    /// Open (else closed).
+    pub open: bool,
+    /// Set by the store itself under load.
+    pub automatic: bool,
+    /// Why.
+    pub reason: String,
+    /// Who (a manager, `timer`, `capacity`).
+    pub by: String,
+    /// A timed close opens again then (ms).
+    pub until: Option<i64>,
+    /// When.
+    pub at: i64,
+    /// This event's id.
+    #[serde(default)]
+    pub event_id: String,
 }
 
 impl HqPayload {
@@ -276,6 +302,7 @@ impl HqPayload {
             HqPayload::CatalogImport(_) => "catalog_import",
             HqPayload::CatalogApplied(_) => "catalog_applied",
             HqPayload::Rejected(_) => "rejected",
+            HqPayload::StoreState(_) => "store_state",
         }
     }
 

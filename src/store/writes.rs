@@ -236,6 +236,7 @@ impl Store {
                 &by,
                 automatic,
                 until,
+                o.hq_events,
                 o.clock.now(),
             )
         })

@@ -298,6 +298,8 @@ async fn a_store_killed_while_a_refund_is_on_the_wire_looks_it_up_after_restart(
             tokio::task::spawn_blocking(move || {
                 let _ = std::fs::remove_file(dir.join("notify.sock"));
                 let (child, notify) = crate::cli_tests::spawn_serve(&dir, &cfg, &[]);
+                // Killed whatever happens to the test, never left running.
+                let child = Killed(child);
                 let mut buf = [0u8; 64];
                 let n = notify.recv(&mut buf).expect("READY=1");
                 assert!(buf[..n].starts_with(b"READY=1"));
@@ -339,8 +341,8 @@ async fn a_store_killed_while_a_refund_is_on_the_wire_looks_it_up_after_restart(
         )
         .unwrap();
     assert!(marked.is_some(), "marked sent before it left");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     drop(c);
     sim.sim
         .wait_for("the refund made after all", 10, |st| {
@@ -350,7 +352,7 @@ async fn a_store_killed_while_a_refund_is_on_the_wire_looks_it_up_after_restart(
                 .then_some(())
         })
         .await;
-    let mut child = start().await;
+    let child = start().await;
     let state = within(20, "the row settled after the restart", async {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
         loop {
@@ -371,8 +373,17 @@ async fn a_store_killed_while_a_refund_is_on_the_wire_looks_it_up_after_restart(
     .await;
     assert_eq!(state, "done");
     assert_eq!(at_sim(&sim, &ext, "order/applyPartRefund"), (1, 1));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
+}
+
+/// The daemon's process, killed when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A platform slower than the store's patience: the refund is made after the store gave up

@@ -28,7 +28,7 @@ pub(in crate::store) fn platform_row(
 }
 
 /// Queues an event for HQ under `event_id`.
-pub(super) fn hq_row(
+pub(in crate::store) fn hq_row(
     tx: &Transaction<'_>,
     event_id: &EventId,
     payload: &HqPayload,
