@@ -439,7 +439,7 @@ pub struct Status {
     pub alarms: Vec<String>,
     /// The store open or closed at each platform, where it was ever set or heard of.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub open: Vec<crate::store::open::OpenState>,
+    pub open: Vec<crate::model::capacity::OpenState>,
 }
 
 /// One scanner's state.
@@ -554,6 +554,9 @@ pub enum NoticeKind {
     /// A new order waits to be accepted.
     NewOrder,
 }
+
+/// How often an escalated notice repeats (seconds).
+pub const ESCALATED_REPEAT_SECS: u32 = 5;
 
 /// A notice: repeated on every screen until resolved; a screen may snooze it for itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

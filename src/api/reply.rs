@@ -67,7 +67,7 @@ pub struct RequestsReply {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenStatesReply {
     /// Each platform's state.
-    pub platforms: Vec<crate::store::open::OpenState>,
+    pub platforms: Vec<crate::model::capacity::OpenState>,
 }
 
 /// Reply to `resolve_parked`.

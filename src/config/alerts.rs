@@ -16,13 +16,10 @@ pub struct AlertsSection {
     #[serde(default = "default_accept_within")]
     pub accept_within_secs: u32,
     /// That close to the acceptance deadline the alert escalates: red, and every
-    /// [`ESCALATED_REPEAT_SECS`].
+    /// `api::ESCALATED_REPEAT_SECS`.
     #[serde(default = "default_escalate_within")]
     pub escalate_within_secs: u32,
 }
-
-/// How often an escalated alert repeats.
-pub const ESCALATED_REPEAT_SECS: u32 = 5;
 
 fn default_repeat() -> u32 {
     30

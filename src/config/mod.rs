@@ -6,7 +6,7 @@ mod hq;
 mod platforms;
 mod scanning;
 
-pub use alerts::{AlertsSection, ESCALATED_REPEAT_SECS};
+pub use alerts::AlertsSection;
 pub use hq::{BrokerAddr, HqSection};
 pub use platforms::{Delivery, IntakeMode, PlatformSection, Secret, WebhooksSection};
 pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, ScannerRole, Suffix};

@@ -288,6 +288,21 @@ pub(super) async fn expire_requests(
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
+        // Read first: a write every second would be a write for nothing nearly always.
+        let now = shared.clock.now();
+        let due = shared
+            .store
+            .read_async(move |c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM customer_request WHERE state = 'open' AND decide_by <= ?1",
+                    [now.0],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
+            .await;
+        if !matches!(due, Ok(n) if n > 0) {
+            continue;
+        }
         let closed = match shared.store.expire_requests().await {
             Ok(closed) => closed,
             Err(e) => {

@@ -4,8 +4,9 @@
 //! soon as the load no longer requires it. A close made by a person is never touched. Pure: the
 //! daemon reads the load and the state, and carries out what this decides.
 
+use super::Platform;
 use super::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `[capacity]`: off unless `enabled`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -50,6 +51,34 @@ impl Default for Capacity {
             min_closed_secs: default_min_closed(),
             max_closed_secs: default_max_closed(),
         }
+    }
+}
+
+/// The store's state at one platform, as the screens and `flashpick store` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenState {
+    /// The platform.
+    pub platform: Platform,
+    /// What the store wants.
+    pub want_open: bool,
+    /// Why it was set so.
+    pub reason: String,
+    /// Who set it (a manager, `timer`, `capacity`).
+    pub set_by: String,
+    /// Set by the store itself (the load), not by a person.
+    pub automatic: bool,
+    /// A timed close reopens by itself then (ms).
+    pub until: Option<Timestamp>,
+    /// When it was set.
+    pub set_at: Timestamp,
+    /// What the platform last confirmed: open, closed, or not yet known.
+    pub confirmed: Option<bool>,
+}
+
+impl OpenState {
+    /// The platform has not confirmed what the store wants yet.
+    pub fn pending(&self) -> bool {
+        self.confirmed != Some(self.want_open)
     }
 }
 

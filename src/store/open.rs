@@ -6,37 +6,9 @@
 use super::payload::{HqPayload, PlatformPayload, StoreOpenPayload, StoreStatePayload};
 use super::write::emit::{hq_row, platform_row};
 use super::{StoreError, StoreEvent};
+pub use crate::model::capacity::OpenState;
 use crate::model::{Platform, Timestamp};
 use rusqlite::{Connection, Transaction, params};
-use serde::{Deserialize, Serialize};
-
-/// The store's state at one platform, as the screens and `flashpick store` show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OpenState {
-    /// The platform.
-    pub platform: Platform,
-    /// What the store wants.
-    pub want_open: bool,
-    /// Why it was set so.
-    pub reason: String,
-    /// Who set it (a manager, `timer`, `capacity`).
-    pub set_by: String,
-    /// Set by the store itself (the load), not by a person.
-    pub automatic: bool,
-    /// A timed close reopens by itself then (ms).
-    pub until: Option<Timestamp>,
-    /// When it was set.
-    pub set_at: Timestamp,
-    /// What the platform last confirmed: open, closed, or not yet known.
-    pub confirmed: Option<bool>,
-}
-
-impl OpenState {
-    /// The platform has not confirmed what the store wants yet.
-    pub fn pending(&self) -> bool {
-        self.confirmed != Some(self.want_open)
-    }
-}
 
 /// Every platform's state the store has set or heard of.
 pub fn open_states(conn: &Connection) -> Result<Vec<OpenState>, StoreError> {

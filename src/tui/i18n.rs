@@ -373,7 +373,7 @@ impl Lang {
     }
 
     /// The store closed, or not yet confirmed, at a platform: "美团 休息中 (手动, 至 21:30)".
-    pub fn store_state(self, s: &crate::store::open::OpenState) -> Option<String> {
+    pub fn store_state(self, s: &crate::model::capacity::OpenState) -> Option<String> {
         if s.want_open && !s.pending() {
             return None;
         }

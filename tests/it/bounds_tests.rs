@@ -335,7 +335,8 @@ fn an_upgrade_over_a_real_stock_figure_reports_it_instead_of_failing() {
     {
         let raw = rusqlite::Connection::open(&db).unwrap();
         raw.execute_batch(
-            "ALTER TABLE outbox DROP COLUMN sent_at;
+            "DROP TABLE platform_open;
+             ALTER TABLE outbox DROP COLUMN sent_at;
              ALTER TABLE outbox DROP COLUMN look;
              ALTER TABLE outbox DROP COLUMN resolved_by;
              ALTER TABLE outbox DROP COLUMN resolved_at;

@@ -303,7 +303,7 @@ impl App {
             .visible_notices()
             .filter(|n| {
                 let every = if self.escalated(n) {
-                    n.repeat_secs.min(crate::config::ESCALATED_REPEAT_SECS)
+                    n.repeat_secs.min(crate::api::ESCALATED_REPEAT_SECS)
                 } else {
                     n.repeat_secs
                 };

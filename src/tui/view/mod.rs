@@ -75,13 +75,31 @@ pub fn render(app: &App, f: &mut Frame) {
     ])
     .areas(area);
     header(app, f, head);
+    let notice = app.visible_notices().next();
+    // A standing hint (how to scan, in the demo) keeps a row of its own under the screen while
+    // a notice holds the line it would use.
+    let (body, hint_row) = match (&app.hint, notice) {
+        (Some(_), Some(_)) if body.height > 4 => {
+            let [b, h] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(body);
+            (b, Some(h))
+        }
+        _ => (body, None),
+    };
     match &app.screen {
         Screen::Queue => queue::queue(app, f, body),
         Screen::Pick(p) => pick::pick(app, f, body, p),
         Screen::Pack(p) => pack::pack(app, f, body, p),
         Screen::Stock(st) => stock::stock(app, f, body, st),
     }
-    let notice = app.visible_notices().next();
+    if let (Some(h), Some(row)) = (&app.hint, hint_row) {
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(
+                fit(h, row.width as usize),
+                Style::default().fg(Color::Cyan),
+            ))),
+            row,
+        );
+    }
     if let Some(t) = &app.toast {
         let line = Line::from(Span::styled(
             fit(&t.text, toast.width as usize),
