@@ -1,11 +1,12 @@
 //! Auto-pause, carried out: every second the store's load (open orders not yet packed, booked
-//! ones left out; those amber or red) is weighed against `[capacity]`, and each enabled platform
-//! is closed or opened as `model::capacity` decides, marked automatic; every screen is told why.
+//! ones left out; those amber or red), the whole store's and each platform's own, is weighed
+//! against `[capacity]`, and each enabled platform is closed or opened as `model::capacity` decides, marked automatic; every screen is told why.
 //! A platform a person closed is left alone.
 
 use super::Shared;
 use crate::api::Event;
-use crate::model::capacity::{Load, Paused, Step};
+use crate::model::Platform;
+use crate::model::capacity::{Load, Loads, Paused, Step};
 use crate::model::{OrderState, SlaState};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use tokio::sync::watch;
 
 /// Weighs the load and opens or closes, until shutdown.
 pub(super) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let cap = shared.config.capacity;
+    let cap = &shared.config.capacity;
     if !cap.enabled {
         return;
     }
@@ -52,13 +53,20 @@ pub(super) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                 ) && !sla.scheduled(o.pick_deadline, now)
             })
             .collect();
-        let load = Load {
-            open: live.len() as u32,
-            at_risk: live
+        let load_of = |platform: Option<Platform>| {
+            let mine: Vec<_> = live
                 .iter()
-                .filter(|o| sla.state(o.pick_deadline, now) != SlaState::OnTime)
-                .count() as u32,
+                .filter(|o| platform.is_none_or(|p| o.platform == p))
+                .collect();
+            Load {
+                open: mine.len() as u32,
+                at_risk: mine
+                    .iter()
+                    .filter(|o| sla.state(o.pick_deadline, now) != SlaState::OnTime)
+                    .count() as u32,
+            }
         };
+        let store_load = load_of(None);
         for ch in shared.channels.iter() {
             let p = ch.platform;
             let paused = match states.iter().find(|s| s.platform == p) {
@@ -66,7 +74,11 @@ pub(super) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                 Some(s) if !s.want_open => Paused::Manual,
                 _ => Paused::No,
             };
-            let (open, why) = match cap.step(load, paused, now) {
+            let loads = Loads {
+                store: store_load,
+                own: load_of(Some(p)),
+            };
+            let (open, why) = match cap.step(p, loads, paused, now) {
                 Step::Stay => continue,
                 Step::Close(why) => (false, why),
                 Step::Open(why) => (true, why),

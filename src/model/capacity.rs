@@ -7,9 +7,12 @@
 use super::Platform;
 use super::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-/// `[capacity]`: off unless `enabled`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// `[capacity]`: off unless `enabled`. Its own thresholds are store-wide: they count every
+/// order and close every platform; `[capacity.platforms.<name>]` counts one platform's orders
+/// and closes only it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
     /// Whether the store pauses by itself.
@@ -32,6 +35,66 @@ pub struct Capacity {
     /// An automatic close lasts at most this long unless the load still crosses a threshold.
     #[serde(default = "default_max_closed")]
     pub max_closed_secs: u32,
+    /// Thresholds of one platform: its own orders counted, only it closed.
+    #[serde(default)]
+    pub platforms: BTreeMap<Platform, Thresholds>,
+}
+
+/// One set of thresholds (0: that threshold is off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Close at this many open orders.
+    #[serde(default)]
+    pub max_open_orders: u32,
+    /// Close at this many open orders amber or red.
+    #[serde(default)]
+    pub max_at_risk: u32,
+    /// Open again under this many open orders.
+    #[serde(default)]
+    pub resume_below: u32,
+}
+
+impl Thresholds {
+    /// The threshold the load crosses, in words (`whose`: "" or "Meituan ").
+    fn crossed(&self, load: Load, whose: &str) -> Option<String> {
+        if self.max_open_orders > 0 && load.open >= self.max_open_orders {
+            return Some(format!(
+                "{} open {whose}orders (at most {} before pausing)",
+                load.open, self.max_open_orders
+            ));
+        }
+        if self.max_at_risk > 0 && load.at_risk >= self.max_at_risk {
+            return Some(format!(
+                "{} {whose}orders amber or red (at most {} before pausing)",
+                load.at_risk, self.max_at_risk
+            ));
+        }
+        None
+    }
+
+    /// Under every resume level: a threshold that is off never holds the store closed.
+    fn calm(&self, load: Load) -> bool {
+        (self.max_open_orders == 0 || load.open < self.resume_below)
+            && (self.max_at_risk == 0 || load.at_risk < self.max_at_risk)
+    }
+
+    fn is_set(&self) -> bool {
+        self.max_open_orders > 0 || self.max_at_risk > 0
+    }
+
+    fn check(&self, key: &str) -> Result<(), (String, String)> {
+        if self.max_open_orders > 0 && self.resume_below >= self.max_open_orders {
+            return Err((
+                format!("{key}resume_below"),
+                format!(
+                    "use less than max_open_orders ({}): the gap keeps the store from flapping",
+                    self.max_open_orders
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn default_min_closed() -> u32 {
@@ -50,6 +113,7 @@ impl Default for Capacity {
             resume_below: 0,
             min_closed_secs: default_min_closed(),
             max_closed_secs: default_max_closed(),
+            platforms: BTreeMap::new(),
         }
     }
 }
@@ -91,6 +155,15 @@ pub struct Load {
     pub at_risk: u32,
 }
 
+/// The load a platform's decision weighs: the whole store's, and that platform's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Loads {
+    /// Every platform's orders.
+    pub store: Load,
+    /// The platform's own orders.
+    pub own: Load,
+}
+
 /// Where the store stands at the platforms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paused {
@@ -114,31 +187,37 @@ pub enum Step {
 }
 
 impl Capacity {
-    /// The threshold the load crosses, if one does, in words.
-    pub fn crossed(&self, load: Load) -> Option<String> {
-        if self.max_open_orders > 0 && load.open >= self.max_open_orders {
-            return Some(format!(
-                "{} open orders (at most {} before pausing)",
-                load.open, self.max_open_orders
-            ));
+    fn store_thresholds(&self) -> Thresholds {
+        Thresholds {
+            max_open_orders: self.max_open_orders,
+            max_at_risk: self.max_at_risk,
+            resume_below: self.resume_below,
         }
-        if self.max_at_risk > 0 && load.at_risk >= self.max_at_risk {
-            return Some(format!(
-                "{} orders amber or red (at most {} before pausing)",
-                load.at_risk, self.max_at_risk
-            ));
-        }
-        None
     }
 
-    /// What the store does now.
-    pub fn step(&self, load: Load, paused: Paused, now: Timestamp) -> Step {
+    fn own(&self, platform: Platform) -> Thresholds {
+        self.platforms.get(&platform).copied().unwrap_or_default()
+    }
+
+    /// The threshold the load crosses at this platform, if one does, in words: the store-wide
+    /// thresholds first, then the platform's own.
+    pub fn crossed(&self, platform: Platform, loads: Loads) -> Option<String> {
+        self.store_thresholds()
+            .crossed(loads.store, "")
+            .or_else(|| {
+                let whose = format!("{} ", platform.label());
+                self.own(platform).crossed(loads.own, &whose)
+            })
+    }
+
+    /// What the store does now at this platform.
+    pub fn step(&self, platform: Platform, loads: Loads, paused: Paused, now: Timestamp) -> Step {
         if !self.enabled {
             return Step::Stay;
         }
         match paused {
             Paused::Manual => Step::Stay,
-            Paused::No => match self.crossed(load) {
+            Paused::No => match self.crossed(platform, loads) {
                 Some(why) => Step::Close(why),
                 None => Step::Stay,
             },
@@ -147,16 +226,18 @@ impl Capacity {
                 if closed_ms < i64::from(self.min_closed_secs) * 1000 {
                     return Step::Stay;
                 }
-                let calm = load.open < self.resume_below
-                    && (self.max_at_risk == 0 || load.at_risk < self.max_at_risk);
+                let calm =
+                    self.store_thresholds().calm(loads.store) && self.own(platform).calm(loads.own);
                 if calm {
                     return Step::Open(format!(
-                        "{} open orders, under {}",
-                        load.open, self.resume_below
+                        "{} open orders in the store, {} at {}: under the resume level",
+                        loads.store.open,
+                        loads.own.open,
+                        platform.label()
                     ));
                 }
                 if closed_ms >= i64::from(self.max_closed_secs) * 1000
-                    && self.crossed(load).is_none()
+                    && self.crossed(platform, loads).is_none()
                 {
                     return Step::Open(format!(
                         "closed for the longest time allowed ({} min) and the load no longer requires it",
@@ -173,20 +254,23 @@ impl Capacity {
         if !self.enabled {
             return Ok(());
         }
-        if self.max_open_orders == 0 && self.max_at_risk == 0 {
+        if !self.store_thresholds().is_set() && !self.platforms.values().any(|t| t.is_set()) {
             return Err((
                 "capacity.max_open_orders".into(),
-                "an enabled auto-pause needs max_open_orders or max_at_risk".into(),
+                "an enabled auto-pause needs max_open_orders or max_at_risk, store-wide or in \
+                 [capacity.platforms.<name>]"
+                    .into(),
             ));
         }
-        if self.max_open_orders > 0 && self.resume_below >= self.max_open_orders {
-            return Err((
-                "capacity.resume_below".into(),
-                format!(
-                    "use less than max_open_orders ({}): the gap keeps the store from flapping",
-                    self.max_open_orders
-                ),
-            ));
+        self.store_thresholds().check("capacity.")?;
+        for (p, t) in &self.platforms {
+            if *p == Platform::Hq {
+                return Err((
+                    "capacity.platforms.hq".into(),
+                    "HQ's orders cannot be paused: use meituan or jddj".into(),
+                ));
+            }
+            t.check(&format!("capacity.platforms.{}.", p.as_str()))?;
         }
         if self.min_closed_secs < 60 || self.max_closed_secs < self.min_closed_secs {
             return Err((
@@ -211,6 +295,14 @@ mod tests {
             resume_below: 10,
             min_closed_secs: 300,
             max_closed_secs: 1800,
+            platforms: BTreeMap::from([(
+                Platform::Meituan,
+                Thresholds {
+                    max_open_orders: 8,
+                    max_at_risk: 0,
+                    resume_below: 4,
+                },
+            )]),
         }
     }
 
@@ -218,40 +310,120 @@ mod tests {
     fn it_closes_over_a_threshold_and_opens_below_the_resume_level_not_before_the_minimum() {
         let c = cap();
         let t = Timestamp(1_000_000);
-        let load = |open, at_risk| Load { open, at_risk };
-        assert!(matches!(c.step(load(20, 0), Paused::No, t), Step::Close(_)));
-        assert!(matches!(c.step(load(3, 5), Paused::No, t), Step::Close(_)));
-        assert_eq!(c.step(load(19, 4), Paused::No, t), Step::Stay);
+        // The store's load, all of it at JD (no thresholds of its own).
+        let load = |open, at_risk| Loads {
+            store: Load { open, at_risk },
+            own: Load { open, at_risk },
+        };
+        let jd = Platform::Jddj;
+        assert!(matches!(
+            c.step(jd, load(20, 0), Paused::No, t),
+            Step::Close(_)
+        ));
+        assert!(matches!(
+            c.step(jd, load(3, 5), Paused::No, t),
+            Step::Close(_)
+        ));
+        assert_eq!(c.step(jd, load(19, 4), Paused::No, t), Step::Stay);
         let closed = Paused::Automatic(t);
         // Calm, but too soon.
         assert_eq!(
-            c.step(load(0, 0), closed, Timestamp(t.0 + 299_000)),
+            c.step(jd, load(0, 0), closed, Timestamp(t.0 + 299_000)),
             Step::Stay
         );
         assert!(matches!(
-            c.step(load(9, 0), closed, Timestamp(t.0 + 300_000)),
+            c.step(jd, load(9, 0), closed, Timestamp(t.0 + 300_000)),
             Step::Open(_)
         ));
         // Between resume and threshold: closed, until the longest time.
         assert_eq!(
-            c.step(load(15, 0), closed, Timestamp(t.0 + 600_000)),
+            c.step(jd, load(15, 0), closed, Timestamp(t.0 + 600_000)),
             Step::Stay
         );
         assert!(matches!(
-            c.step(load(15, 0), closed, Timestamp(t.0 + 1_800_000)),
+            c.step(jd, load(15, 0), closed, Timestamp(t.0 + 1_800_000)),
             Step::Open(_)
         ));
         // Still over a threshold after the longest time: stays closed.
         assert_eq!(
-            c.step(load(25, 0), closed, Timestamp(t.0 + 3_600_000)),
+            c.step(jd, load(25, 0), closed, Timestamp(t.0 + 3_600_000)),
             Step::Stay
         );
         // A person's close is never touched, whatever the load.
-        assert_eq!(c.step(load(0, 0), Paused::Manual, t), Step::Stay);
-        assert_eq!(c.step(load(99, 99), Paused::Manual, t), Step::Stay);
+        assert_eq!(c.step(jd, load(0, 0), Paused::Manual, t), Step::Stay);
+        assert_eq!(c.step(jd, load(99, 99), Paused::Manual, t), Step::Stay);
         // Off: nothing.
         let off = Capacity::default();
-        assert_eq!(off.step(load(99, 99), Paused::No, t), Step::Stay);
+        assert_eq!(off.step(jd, load(99, 99), Paused::No, t), Step::Stay);
+    }
+
+    #[test]
+    fn a_platforms_own_thresholds_count_its_orders_and_close_only_it() {
+        let c = cap();
+        let t = Timestamp(1_000_000);
+        let loads = |store, mt| Loads {
+            store: Load {
+                open: store,
+                at_risk: 0,
+            },
+            own: Load {
+                open: mt,
+                at_risk: 0,
+            },
+        };
+        // 8 Meituan orders of 12 in the store: Meituan closes, JD (no thresholds of its own,
+        // the store under its own) stays open.
+        match c.step(Platform::Meituan, loads(12, 8), Paused::No, t) {
+            Step::Close(why) => assert!(why.contains("8 open Meituan orders"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let jd_loads = Loads {
+            store: loads(12, 8).store,
+            own: Load {
+                open: 4,
+                at_risk: 0,
+            },
+        };
+        assert_eq!(c.step(Platform::Jddj, jd_loads, Paused::No, t), Step::Stay);
+        // Meituan opens again only when both its own load and the store's are under resume.
+        let closed = Paused::Automatic(t);
+        let later = Timestamp(t.0 + 300_000);
+        assert_eq!(
+            c.step(Platform::Meituan, loads(12, 3), closed, later),
+            Step::Stay
+        );
+        assert_eq!(
+            c.step(Platform::Meituan, loads(9, 5), closed, later),
+            Step::Stay
+        );
+        assert!(matches!(
+            c.step(Platform::Meituan, loads(9, 3), closed, later),
+            Step::Open(_)
+        ));
+        // The store-wide threshold still closes every platform.
+        assert!(matches!(
+            c.step(Platform::Jddj, loads(20, 0), Paused::No, t),
+            Step::Close(_)
+        ));
+        // Checked: resume under the maximum; HQ cannot be paused.
+        let mut bad = cap();
+        bad.platforms
+            .get_mut(&Platform::Meituan)
+            .unwrap()
+            .resume_below = 8;
+        assert_eq!(
+            bad.check().unwrap_err().0,
+            "capacity.platforms.meituan.resume_below"
+        );
+        let mut hq = cap();
+        hq.platforms.insert(Platform::Hq, Thresholds::default());
+        assert_eq!(hq.check().unwrap_err().0, "capacity.platforms.hq");
+        // Only a platform's thresholds: enough to enable it.
+        let mut own_only = cap();
+        own_only.max_open_orders = 0;
+        own_only.max_at_risk = 0;
+        own_only.resume_below = 0;
+        assert_eq!(own_only.check(), Ok(()));
     }
 
     proptest! {
@@ -259,15 +431,19 @@ mod tests {
         /// (a close at t, an open no sooner than t + min, the next close after that).
         #[test]
         fn never_more_than_one_close_per_minimum_interval(
-            loads in proptest::collection::vec((0u32..40, 0u32..10), 1..400),
+            loads in proptest::collection::vec((0u32..40, 0u32..10, 0u32..20), 1..400),
             every in 1i64..120,
         ) {
             let c = cap();
             let mut paused = Paused::No;
             let mut closes: Vec<i64> = Vec::new();
-            for (i, (open, at_risk)) in loads.into_iter().enumerate() {
+            for (i, (open, at_risk, mt)) in loads.into_iter().enumerate() {
                 let now = Timestamp(i as i64 * every * 1000);
-                match c.step(Load { open, at_risk }, paused, now) {
+                let loads = Loads {
+                    store: Load { open, at_risk },
+                    own: Load { open: mt.min(open), at_risk: at_risk.min(mt) },
+                };
+                match c.step(Platform::Meituan, loads, paused, now) {
                     Step::Close(_) => {
                         closes.push(now.0);
                         paused = Paused::Automatic(now);

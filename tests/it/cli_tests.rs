@@ -111,10 +111,12 @@ fn the_example_config_shows_every_key() {
                         // An array of tables shows a key in any of its entries.
                         let l = l.trim_start_matches(['#', ' ']);
                         l.starts_with(&format!("{key} ="))
-                    }) || text.contains(&format!(
-                        "{}.{key}]",
-                        lines[at.unwrap()].trim_matches(['[', ']'])
-                    ))
+                    }) || {
+                        // A table of tables shows its key in a header of its own.
+                        let table = lines[at.unwrap()].trim_matches(['[', ']']);
+                        text.contains(&format!("{table}.{key}]"))
+                            || text.contains(&format!("[{table}.{key}."))
+                    }
                 }
             };
             if !shown {

@@ -332,3 +332,86 @@ async fn a_burst_of_orders_pauses_the_store_and_the_calm_opens_it() {
     );
     d.shutdown().await;
 }
+
+/// Per-platform thresholds count that platform's orders and close only it: two Meituan orders
+/// close Meituan, JD (no thresholds of its own, and none store-wide) keeps selling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platforms_own_threshold_closes_only_that_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text = agent_config(dir.path(), &sim, "poll").source.0
+        + "\n[capacity]\nenabled = true\nmin_closed_secs = 60\n\
+           [capacity.platforms.meituan]\nmax_open_orders = 2\nresume_below = 1\n";
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(&text, Path::new("capacity.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", None)
+        .await
+        .unwrap();
+    for p in [
+        Platform::Jddj,
+        Platform::Jddj,
+        Platform::Meituan,
+        Platform::Meituan,
+    ] {
+        sim.sim
+            .new_order(p, &[("W550".into(), 1)], false)
+            .await
+            .unwrap();
+    }
+    within(15, "the four orders at the store", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            let list = c.request(Request::ListOrders { all: true }).await.unwrap();
+            if list["orders"].as_array().unwrap().len() == 4 {
+                return;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    let meituan = within(15, "Meituan's close confirmed", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            clock.advance(1);
+            let s = c.request(Request::StoreOpenState).await.unwrap();
+            let mt = s["platforms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["platform"] == "meituan")
+                .cloned();
+            if let Some(mt) = mt.filter(|p| p["confirmed"] == false) {
+                return (mt, s);
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    let (mt, all) = meituan;
+    assert!(
+        mt["reason"]
+            .as_str()
+            .unwrap()
+            .contains("2 open Meituan orders"),
+        "{mt}"
+    );
+    assert_eq!(mt["automatic"], true);
+    let jd_closed = all["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["platform"] == "jddj" && p["want_open"] == false);
+    assert!(!jd_closed, "JD closed by Meituan's threshold: {all}");
+    // JD's decision weighed the same four orders on the same ticks, and stayed open.
+    assert_eq!(effects(&sim, "store_close"), vec![Platform::Meituan]);
+    d.shutdown().await;
+}
