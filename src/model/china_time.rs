@@ -76,6 +76,19 @@ pub fn day_number(t: Timestamp) -> i64 {
     (t.0.div_euclid(1000) + OFFSET_SECS).div_euclid(86_400)
 }
 
+/// The first moment of a business day (midnight in China).
+pub fn day_start(day: i64) -> Timestamp {
+    Timestamp((day * 86_400 - OFFSET_SECS) * 1000)
+}
+
+/// Reads `yyyy-MM-dd` as a business day; `None` when it is not a real date.
+pub fn parse_day(text: &str) -> Option<i64> {
+    let t = parse(&format!("{} 00:00:00", text.trim()))?;
+    let day = day_number(t);
+    // `2026-02-31` parses as a moment in March: refuse it rather than report another day.
+    (date(t) == text.trim()).then_some(day)
+}
+
 /// `2011-07-20 11:10:04` for a moment, in China time.
 pub fn format(t: Timestamp) -> String {
     format!("{} {}", date(t), time_of_day(t))
@@ -132,6 +145,20 @@ pub fn parse(text: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_business_day_starts_at_midnight_in_china_which_is_16_utc() {
+        let day = parse_day("2026-11-29").unwrap();
+        let start = day_start(day);
+        // 2026-11-28 16:00:00 UTC.
+        assert_eq!(start.0, 1_795_881_600_000);
+        assert_eq!(format(start), "2026-11-29 00:00:00");
+        assert_eq!(day_number(Timestamp(start.0 - 1)), day - 1);
+        assert_eq!(day_number(start), day);
+        assert_eq!(parse_day("2026-02-31"), None);
+        assert_eq!(parse_day("2026-2-3"), None);
+        assert_eq!(parse_day("yesterday"), None);
+    }
 
     #[test]
     fn china_time_round_trips_and_knows_the_offset() {

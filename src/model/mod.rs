@@ -12,6 +12,7 @@ pub mod item;
 pub mod lang;
 pub mod money;
 pub mod order;
+pub mod report;
 pub mod request;
 pub mod rider;
 pub mod scan;

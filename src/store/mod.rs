@@ -22,6 +22,7 @@ mod writes;
 pub use catalog::{CatalogError, CatalogRow};
 pub use error::{EXIT_IOERR, EXIT_NOPERM, StoreError};
 pub use outbox::Settle;
+pub use read::report;
 pub use read::{
     Invariants, LineWalk, OutboxDepth, ParkedRow, SkuInfo, check_invariants, current_order,
     current_order_id, list_orders, load_order, lookup_skus, order_counts, order_id_by_external,

@@ -71,6 +71,19 @@ pub(super) fn set_open(
         until.map(|t| t.0),
         now.0
     ])?;
+    // The log the day's closed minutes are computed from.
+    tx.prepare_cached(
+        "INSERT INTO platform_open_log (platform, want_open, automatic, set_by, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        platform.as_str(),
+        open,
+        automatic,
+        by,
+        reason,
+        now.0
+    ])?;
     let payload = PlatformPayload::StoreOpen(StoreOpenPayload {
         v: 1,
         platform,

@@ -307,6 +307,26 @@ pub const MIGRATIONS: &[&str] = &[
         confirmed_at  INTEGER
     );
     "#,
+    // 18: the day's numbers. Every open and close kept (closed minutes are computed from it),
+    // and the indexes that find a day's state changes and arrivals without reading the year.
+    r#"
+    CREATE TABLE platform_open_log (
+        id         INTEGER PRIMARY KEY,
+        platform   TEXT NOT NULL,
+        want_open  INTEGER NOT NULL CHECK (want_open IN (0, 1)),
+        automatic  INTEGER NOT NULL DEFAULT 0,
+        set_by     TEXT NOT NULL DEFAULT '',
+        reason     TEXT NOT NULL DEFAULT '',
+        at         INTEGER NOT NULL
+    );
+    CREATE INDEX platform_open_log_by_at ON platform_open_log(platform, at);
+    CREATE INDEX order_transition_changes ON order_transition(at)
+        WHERE from_state IS NOT to_state;
+    CREATE TABLE day_summary (
+        day        TEXT PRIMARY KEY,
+        queued_at  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

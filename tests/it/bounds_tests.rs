@@ -335,7 +335,10 @@ fn an_upgrade_over_a_real_stock_figure_reports_it_instead_of_failing() {
     {
         let raw = rusqlite::Connection::open(&db).unwrap();
         raw.execute_batch(
-            "DROP TABLE platform_open;
+            "DROP TABLE day_summary;
+             DROP INDEX order_transition_changes;
+             DROP TABLE platform_open_log;
+             DROP TABLE platform_open;
              ALTER TABLE outbox DROP COLUMN sent_at;
              ALTER TABLE outbox DROP COLUMN look;
              ALTER TABLE outbox DROP COLUMN resolved_by;

@@ -38,6 +38,7 @@ mod platform_fixtures;
 mod platform_tests;
 mod push_tests;
 mod refund_push_tests;
+mod report_tests;
 mod request_deadline_tests;
 mod request_tests;
 mod rider_tests;

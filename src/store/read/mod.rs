@@ -5,6 +5,7 @@ mod floor;
 mod items;
 mod orders;
 mod outbox;
+pub mod report;
 mod stock;
 
 pub use floor::{picker_for_badge, scanner_bindings};
