@@ -23,8 +23,9 @@ pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
 mod notice;
 pub use notice::{ESCALATED_REPEAT_SECS, Notice, NoticeKind};
 pub use reply::{
-    DecidedReply, ImportedReply, OpenStatesReply, OrderReply, OrdersReply, QueuedReply, ReplyKind,
-    RequestsReply, ResolvedReply, Response, StagedReply, StockReply, SubscribedReply,
+    DecidedReply, ImportedReply, LoadNow, OpenStatesReply, OrderReply, OrdersReply, QueuedReply,
+    ReplyKind, ReportReply, RequestsReply, ResolvedReply, Response, StagedReply, StockReply,
+    SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};
@@ -304,6 +305,13 @@ pub enum Request {
         /// Send again (else: done).
         #[serde(default)]
         resend: bool,
+    },
+    /// The day's numbers: a business day (`YYYY-MM-DD`, China time; today when absent), and
+    /// today's load against the auto-pause thresholds.
+    DayReport {
+        /// The day; today when absent.
+        #[serde(default)]
+        day: Option<String>,
     },
     /// Daemon health and figures.
     Status,

@@ -70,6 +70,33 @@ pub struct OpenStatesReply {
     pub platforms: Vec<crate::model::capacity::OpenState>,
 }
 
+/// Reply to `day_report`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportReply {
+    /// The day's numbers.
+    pub report: crate::model::report::DayReport,
+    /// For today: the load now against the auto-pause thresholds.
+    #[serde(default)]
+    pub load: Option<LoadNow>,
+}
+
+/// The open orders now against the store-wide auto-pause thresholds (0: off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadNow {
+    /// Open orders (not yet packed, booked ones left out).
+    pub open: u32,
+    /// Of those, amber or red.
+    pub at_risk: u32,
+    /// Auto-pause is on.
+    pub auto_pause: bool,
+    /// Pause at this many open orders.
+    pub max_open_orders: u32,
+    /// Pause at this many amber or red.
+    pub max_at_risk: u32,
+    /// Open again under this many.
+    pub resume_below: u32,
+}
+
 /// Reply to `resolve_parked`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedReply {
@@ -124,6 +151,8 @@ pub enum ReplyKind {
     Resolved,
     /// [`OpenStatesReply`].
     OpenStates,
+    /// [`ReportReply`].
+    Report,
 }
 
 /// A reply, by kind.
@@ -158,6 +187,8 @@ pub enum Response {
     Resolved(ResolvedReply),
     /// To `set_store_open` and `store_open_state`.
     OpenStates(OpenStatesReply),
+    /// To `day_report`.
+    Report(Box<ReportReply>),
 }
 
 impl Request {
@@ -193,6 +224,7 @@ impl Request {
             R::DecideRequest { .. } => ReplyKind::Decided,
             R::ResolveParked { .. } => ReplyKind::Resolved,
             R::SetStoreOpen { .. } | R::StoreOpenState => ReplyKind::OpenStates,
+            R::DayReport { .. } => ReplyKind::Report,
         }
     }
 }
@@ -215,6 +247,7 @@ impl Response {
             Response::Decided(_) => ReplyKind::Decided,
             Response::Resolved(_) => ReplyKind::Resolved,
             Response::OpenStates(_) => ReplyKind::OpenStates,
+            Response::Report(_) => ReplyKind::Report,
         }
     }
 
@@ -239,6 +272,7 @@ impl Response {
             ReplyKind::Decided => Response::Decided(as_(ok)?),
             ReplyKind::Resolved => Response::Resolved(as_(ok)?),
             ReplyKind::OpenStates => Response::OpenStates(as_(ok)?),
+            ReplyKind::Report => Response::Report(Box::new(as_(ok)?)),
         };
         Ok(r)
     }

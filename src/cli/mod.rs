@@ -7,6 +7,7 @@ mod client_cmds;
 mod demo;
 pub mod doctor;
 pub mod hq_cmd;
+pub mod report_cmd;
 pub mod requests_cmd;
 
 pub use barcode_cmd::report as barcode_report;
@@ -101,6 +102,19 @@ pub enum Command {
         /// Print JSON.
         #[arg(long, global = true)]
         json: bool,
+    },
+    /// The day's numbers (asks the running daemon): received, on time, pick time, shorts,
+    /// pickers, closed minutes, per hour; today unless --day.
+    Report {
+        /// The business day, YYYY-MM-DD (China time).
+        #[arg(long)]
+        day: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print CSV: date,scope,figure,value.
+        #[arg(long)]
+        csv: bool,
     },
     /// The store open or closed (休息) at each platform; `store close --reason … --as MANAGER
     /// [--until HH:MM] [--platform P]` and `store open --as MANAGER` change it.
@@ -309,6 +323,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             client_cmds::orders(&socket_path(cli.config.as_deref())?, json, all)
         }
         Command::Status { json } => client_cmds::status(&socket_path(cli.config.as_deref())?, json),
+        Command::Report { day, json, csv } => {
+            report_cmd::run(&socket_path(cli.config.as_deref())?, day, json, csv)
+        }
         Command::Store { action, json } => {
             requests_cmd::store(&socket_path(cli.config.as_deref())?, action, json)
         }

@@ -41,31 +41,7 @@ pub(super) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                 continue;
             }
         };
-        let live: Vec<_> = orders
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o.state,
-                    OrderState::New
-                        | OrderState::Accepted
-                        | OrderState::Picking
-                        | OrderState::Picked
-                ) && !sla.scheduled(o.pick_deadline, now)
-            })
-            .collect();
-        let load_of = |platform: Option<Platform>| {
-            let mine: Vec<_> = live
-                .iter()
-                .filter(|o| platform.is_none_or(|p| o.platform == p))
-                .collect();
-            Load {
-                open: mine.len() as u32,
-                at_risk: mine
-                    .iter()
-                    .filter(|o| sla.state(o.pick_deadline, now) != SlaState::OnTime)
-                    .count() as u32,
-            }
-        };
+        let load_of = |platform| load(&orders, sla, now, platform);
         let store_load = load_of(None);
         for ch in shared.channels.iter() {
             let p = ch.platform;
@@ -109,5 +85,32 @@ pub(super) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
                 Err(e) => tracing::warn!(platform = %p, error = %e, "cannot pause or open"),
             }
         }
+    }
+}
+
+/// The load now: orders open (not yet packed, booked ones left out), and those amber or red;
+/// one platform's, or the whole store's.
+pub(crate) fn load(
+    orders: &[crate::model::Order],
+    sla: crate::model::SlaPolicy,
+    now: crate::model::Timestamp,
+    platform: Option<Platform>,
+) -> Load {
+    let live: Vec<_> = orders
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.state,
+                OrderState::New | OrderState::Accepted | OrderState::Picking | OrderState::Picked
+            ) && !sla.scheduled(o.pick_deadline, now)
+                && platform.is_none_or(|p| o.platform == p)
+        })
+        .collect();
+    Load {
+        open: live.len() as u32,
+        at_risk: live
+            .iter()
+            .filter(|o| sla.state(o.pick_deadline, now) != SlaState::OnTime)
+            .count() as u32,
     }
 }

@@ -93,9 +93,8 @@ impl Day {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_days_numbers_match_a_scripted_day_across_midnight_in_china() {
-    let dir = tempfile::tempdir().unwrap();
+/// Plays the day into a store in `dir` (`store.db`).
+async fn scripted_day(dir: &std::path::Path) -> Day {
     let start = china_time::day_start(china_time::parse_day(DAY).unwrap());
     assert_eq!(
         start.0 % 86_400_000,
@@ -104,7 +103,7 @@ async fn the_days_numbers_match_a_scripted_day_across_midnight_in_china() {
     );
     let clock = Clock::manual(Timestamp(start.0 - 3 * 3_600_000));
     let store = Store::open(
-        &dir.path().join("store.db"),
+        &dir.join("store.db"),
         StoreOptions {
             clock: clock.clone(),
             ..options()
@@ -169,7 +168,20 @@ async fn the_days_numbers_match_a_scripted_day_across_midnight_in_china() {
     d.claim(1438, e, "p2").await;
     d.pick(1443, e, "p2", 1, 1).await;
     d.go(1443, e, OrderEvent::CompletePick, "p2").await;
+    d
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_numbers_match_a_scripted_day_across_midnight_in_china() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = scripted_day(dir.path()).await;
+    let (mt, jd) = (Platform::Meituan, Platform::Jddj);
+    let b = d
+        .store
+        .read_async(|c| flashpick::store::order_id_by_external(c, Platform::Jddj, "B"))
+        .await
+        .unwrap()
+        .unwrap();
     let r = d.report(DAY).await;
     assert_eq!(r.date, DAY);
     // Arrivals on the day: B, C, D, E (A arrived the day before).
@@ -250,4 +262,60 @@ async fn the_days_numbers_match_a_scripted_day_across_midnight_in_china() {
     let p2_after = after.pickers.iter().find(|x| x.picker == "p2").unwrap();
     assert_eq!((p2_after.claimed_secs, p2_after.units), (180, 1));
     d.store.close_async().await;
+}
+
+/// From outside, as the manager on SSH: the real binary asks the running daemon for that day,
+/// as CSV and as a table; a day that is not a date is refused with the format to use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_command_prints_the_day_from_the_running_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = scripted_day(dir.path()).await;
+    d.store.close_async().await;
+    let config = crate::common::daemon_config(dir.path());
+    let config_file = dir.path().join("store.toml");
+    std::fs::write(&config_file, &config.source.0).unwrap();
+    let daemon = flashpick::daemon::Daemon::start(config).await.unwrap();
+    let run = |args: Vec<&'static str>| {
+        let config_file = config_file.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::cli_tests::bin()
+                .arg("--config")
+                .arg(&config_file)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let csv = run(vec!["report", "--day", DAY, "--csv"]).await.unwrap();
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    for line in [
+        "date,scope,figure,value",
+        "2026-11-29,store,received,4",
+        "2026-11-29,store,on_time,2",
+        "2026-11-29,store,pick_secs_p90,900",
+        "2026-11-29,jddj,closed_manual_min,15",
+        "2026-11-29,jddj,closed_auto_min,10",
+        "2026-11-29,short BREAD,units,2",
+        "2026-11-29,picker p1,units_per_hour,36.00",
+        "2026-11-29,hour 09,received,1",
+    ] {
+        assert!(csv.lines().any(|l| l == line), "no `{line}` in:\n{csv}");
+    }
+    let table = run(vec!["report", "--day", DAY]).await.unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("Picked 3: on time 2 (66.7%), late 1."),
+        "{table}"
+    );
+    assert!(table.contains("桃李面包"), "{table}");
+    let bad = run(vec!["report", "--day", "2026-02-31"]).await.unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    daemon.shutdown().await;
 }

@@ -198,6 +198,9 @@ impl Conn {
                 .await
                 .map(Response::OpenStates),
             Request::StoreOpenState => super::open::states(cx).await.map(Response::OpenStates),
+            Request::DayReport { day } => super::report::day(cx, day)
+                .await
+                .map(|r| Response::Report(Box::new(r))),
         }
     }
 

@@ -9,6 +9,7 @@ mod dispatch;
 mod open;
 pub(crate) mod orders;
 mod pickup;
+mod report;
 mod requests;
 mod stock;
 
