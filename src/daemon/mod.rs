@@ -21,6 +21,7 @@ mod platforms;
 mod scanning;
 mod schedule;
 mod socket;
+mod summary;
 mod views;
 
 use crate::api::Event;
@@ -327,6 +328,7 @@ impl Daemon {
         let webhook_addr = platforms::spawn(&shared, &mut tasks, &shutdown, webhooks).await?;
         if shared.config.hq.enabled {
             tasks.spawn(crate::hq::link::run(shared.clone(), shutdown.subscribe()));
+            tasks.spawn(summary::run(shared.clone(), shutdown.subscribe()));
         }
         let watchdog_every = notify::watchdog_interval();
         let file_every = watchdog_every.map_or(guard::FILE_CHECK, |w| w.min(guard::FILE_CHECK));

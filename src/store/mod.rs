@@ -15,6 +15,7 @@ pub mod payload;
 mod read;
 pub mod requests;
 pub mod schema;
+pub mod summary;
 mod write;
 mod writer;
 mod writes;

@@ -267,6 +267,24 @@ pub enum HqPayload {
     Rejected(RejectedPayload),
     /// The store opened or closed at a platform (by a person, a timer or the load).
     StoreState(StoreStatePayload),
+    /// A business day's numbers, at 00:05 China time for the day before.
+    DaySummary(DaySummaryPayload),
+}
+
+/// `day_summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaySummaryPayload {
+    /// Payload format, 1.
+    pub v: u32,
+    /// The business day, `YYYY-MM-DD` (China time).
+    pub date: String,
+    /// Its numbers.
+    pub report: crate::model::report::DayReport,
+    /// When it was computed.
+    pub at: i64,
+    /// This event's id.
+    #[serde(default)]
+    pub event_id: String,
 }
 
 /// `store_state`.
@@ -303,6 +321,7 @@ impl HqPayload {
             HqPayload::CatalogApplied(_) => "catalog_applied",
             HqPayload::Rejected(_) => "rejected",
             HqPayload::StoreState(_) => "store_state",
+            HqPayload::DaySummary(_) => "day_summary",
         }
     }
 

@@ -243,6 +243,12 @@ impl Store {
         .await
     }
 
+    /// Queues a business day's numbers for HQ unless they went already; true when queued now.
+    pub async fn queue_day_summary(&self, day: i64) -> Result<bool, StoreError> {
+        self.write(move |tx, o| super::summary::queue(tx, day, o.clock.now()))
+            .await
+    }
+
     /// The platform confirmed the store open or closed.
     pub async fn open_confirmed(
         &self,

@@ -150,6 +150,35 @@ async fn the_events_a_real_store_writes_fit_the_schemas() {
         )
         .await
         .unwrap();
+    // A close (automatic), and the day's numbers with a picker, a short and an hour in them.
+    store
+        .set_open(
+            flashpick::model::Platform::Meituan,
+            false,
+            "busy",
+            "capacity",
+            true,
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .apply(o.id, OrderEvent::Pick { line: 1, qty: 1 }, "p1", None)
+        .await
+        .unwrap();
+    let short = OrderEvent::Short {
+        line: 1,
+        qty: 1,
+        reason: flashpick::model::ShortReason::Damaged,
+    };
+    store.apply(o.id, short, "p1", None).await.unwrap();
+    store
+        .apply(o.id, OrderEvent::CompletePick, "p1", None)
+        .await
+        .unwrap();
+    let today = flashpick::model::china_time::day_number(flashpick::model::Timestamp::now());
+    assert!(store.queue_day_summary(today).await.unwrap());
+    assert!(!store.queue_day_summary(today).await.unwrap(), "once a day");
     let rows = store
         .read(|c| flashpick::store::pending_outbox(c, "hq", 1000))
         .unwrap();
@@ -159,10 +188,18 @@ async fn the_events_a_real_store_writes_fit_the_schemas() {
         [
             "catalog_applied",
             "catalog_import",
+            "day_summary",
             "order_transition",
             "rejected",
-            "stock_move"
+            "stock_move",
+            "store_state"
         ]
+    );
+    let summary = rows.iter().find(|r| r.kind == "day_summary").unwrap();
+    let report = &summary.payload["report"];
+    assert_eq!(
+        (report["picked"].clone(), report["short_units"].clone()),
+        (json!(1), json!(1))
     );
     for r in &rows {
         let e = json!({"id": r.event_id, "kind": r.kind, "data": r.payload});

@@ -319,3 +319,88 @@ async fn the_report_command_prints_the_day_from_the_running_daemon() {
     assert!(err.contains("YYYY-MM-DD"), "{err}");
     daemon.shutdown().await;
 }
+
+/// HQ's daily summary by the store's clock: started at 00:04 on 12-01 (China), the daemon
+/// catches up the days it missed since the store's first order (11-28, 11-29), not 11-30 until
+/// 00:05; at 00:05 11-30 follows; each day once, across a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_summary_goes_to_hq_at_five_past_midnight_and_is_caught_up_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = scripted_day(dir.path()).await;
+    d.store.close_async().await;
+    let dec1 = china_time::day_start(china_time::parse_day("2026-12-01").unwrap());
+    let clock = Clock::manual(Timestamp(dec1.0 + 4 * 60_000));
+    let start = |clock: Clock| {
+        let config = crate::common::daemon_config(dir.path());
+        flashpick::daemon::Daemon::start_with(
+            config,
+            flashpick::daemon::StartOptions {
+                clock,
+                ..Default::default()
+            },
+        )
+    };
+    let db = dir.path().join("store.db");
+    let summaries = move || -> Vec<(String, serde_json::Value)> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut q = c
+            .prepare("SELECT payload FROM outbox WHERE kind = 'day_summary' ORDER BY id")
+            .unwrap();
+        q.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|p| {
+                let v: serde_json::Value = serde_json::from_str(&p.unwrap()).unwrap();
+                (v["date"].as_str().unwrap().to_string(), v)
+            })
+            .collect()
+    };
+    let dates = |s: &[(String, serde_json::Value)]| -> Vec<String> {
+        s.iter().map(|(d, _)| d.clone()).collect()
+    };
+    let wait_for = |n: usize| {
+        let summaries = summaries.clone();
+        crate::common::within(15, "the daily summaries queued", async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+            loop {
+                let s = tokio::task::spawn_blocking(summaries.clone())
+                    .await
+                    .unwrap();
+                if s.len() >= n {
+                    return s;
+                }
+                tick.tick().await;
+            }
+        })
+    };
+    let daemon = start(clock.clone()).await.unwrap();
+    let s = wait_for(2).await;
+    assert_eq!(dates(&s), ["2026-11-28", "2026-11-29"]);
+    let day = &s[1].1;
+    assert_eq!(day["report"]["total"]["received"], 4);
+    assert_eq!(day["report"]["on_time"], 2);
+    crate::contract::check(
+        "/components/schemas/Event",
+        &serde_json::json!({"id": day["event_id"], "kind": "day_summary", "data": day}),
+    )
+    .unwrap();
+    // 11-30 is not summed up before 00:05.
+    clock.advance(59);
+    assert!(clock.advance(1));
+    let s = wait_for(3).await;
+    assert_eq!(dates(&s), ["2026-11-28", "2026-11-29", "2026-11-30"]);
+    assert_eq!(s[2].1["report"]["picked"], 1);
+    daemon.shutdown().await;
+    // Started again the next night: 12-01 goes (a day with no orders still tells HQ so), and
+    // none of the days before twice.
+    let again = start(clock.clone()).await.unwrap();
+    assert!(clock.advance(24 * 3600));
+    let s = wait_for(4).await;
+    assert_eq!(
+        dates(&s),
+        ["2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01"]
+    );
+    assert_eq!(s[3].1["report"]["total"]["received"], 0);
+    again.shutdown().await;
+    let s = tokio::task::spawn_blocking(summaries).await.unwrap();
+    assert_eq!(s.len(), 4, "{:?}", dates(&s));
+}
