@@ -28,6 +28,10 @@ pub struct Strings {
     pub stock_cols: [&'static str; 6],
     /// Stock keys.
     pub stock_keys: &'static str,
+    /// The report screen's title.
+    pub report: &'static str,
+    /// Keys on the report screen.
+    pub report_keys: &'static str,
     /// Stock title.
     pub stock: &'static str,
     /// The search prompt.
@@ -122,7 +126,7 @@ pub struct Strings {
 const ZH: Strings = Strings {
     queue: "订单队列",
     queue_cols: ["截止", "平台", "序号", "行", "件数", "拣货员", "状态"],
-    queue_keys: "↑↓选择 Enter领取 a接单 p打包 s库存 ?帮助 q退出",
+    queue_keys: "↑↓选择 Enter领取 a接单 p打包 s库存 R数据 ?帮助 q退出",
     no_orders: "暂无待处理订单",
     new_order: "新订单！",
     pick_cols: ["货位", "商品", "规格", "数量", "已拣", "缺货"],
@@ -130,6 +134,8 @@ const ZH: Strings = Strings {
     pack_keys: "+/-袋数 Enter打包 h交接 Esc返回",
     stock_cols: ["货号", "商品", "货位", "在库", "占用", "条码"],
     stock_keys: "/搜索 r收货 n盘点 j调整 Esc返回",
+    report: "今日数据",
+    report_keys: "r刷新 Esc返回（每15秒自动刷新）",
     stock: "库存",
     search: "搜索（货号/条码/名称）：",
     reconnecting: "与守护进程的连接已断开，正在重连…",
@@ -151,6 +157,7 @@ const ZH: Strings = Strings {
         "顾客申请（退款、取消）：D 打开并决定（店长），Z 本屏暂缓 5 分钟",
         "平台拒收或无法确认的记录：O 查看，d 标为完成 / r 重新发送（店长）",
         "店铺营业状态：C 暂停营业（需原因），V 恢复营业（店长）",
+        "今日数据：R 查看接单、准时率、缺货、拣货员效率和每小时图表",
         "顾客自提：队列 g 输入取货码（美团 23），打包界面 h 输入取货码",
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
@@ -195,7 +202,7 @@ const ZH: Strings = Strings {
 const EN: Strings = Strings {
     queue: "Order queue",
     queue_cols: ["Due", "Platform", "#", "Ln", "Units", "Picker", "State"],
-    queue_keys: "↑↓ select Enter claim a accept p pack s stock ? help q quit",
+    queue_keys: "↑↓ select Enter claim a accept p pack s stock R numbers ? help q quit",
     no_orders: "No open orders",
     new_order: "NEW ORDER!",
     pick_cols: ["Location", "Item", "Spec", "Qty", "Picked", "Short"],
@@ -203,6 +210,8 @@ const EN: Strings = Strings {
     pack_keys: "+/- bags Enter pack h hand over Esc back",
     stock_cols: ["SKU", "Item", "Location", "On hand", "Reserved", "Barcode"],
     stock_keys: "/ search r receive n count j adjust Esc back",
+    report: "Today's numbers",
+    report_keys: "r refresh Esc back (refreshed every 15 s)",
     stock: "Stock",
     search: "Search (sku, barcode, name): ",
     reconnecting: "Lost the connection to the daemon — reconnecting…",
@@ -224,6 +233,7 @@ const EN: Strings = Strings {
         "Customer requests (refunds, cancels): D to decide (a manager), Z snoozes them here for 5 min",
         "Parked rows (refused, or nobody can tell): O to see, d done / r send again (a manager)",
         "The store at the platforms: C close it (with a reason), V open it again (a manager)",
+        "Today's numbers: R for orders, on-time rate, shorts, pickers and charts per hour",
         "Customer pickup: g on the queue with the code (m23), h on the pack screen",
         "Anywhere: ? help, Esc back, q quit",
     ],

@@ -49,5 +49,6 @@ mod store_props;
 mod store_tests;
 mod tls_tests;
 mod tmux_tests;
+mod tui_report_tests;
 mod tui_tests;
 mod watchdog_tests;

@@ -21,10 +21,10 @@ use ratatui::backend::TestBackend;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-const NOW: Timestamp = Timestamp(1_800_000_000_000);
+pub(crate) const NOW: Timestamp = Timestamp(1_800_000_000_000);
 
 /// The screen as text, one line per row, wide characters once.
-fn screen(app: &App, w: u16, h: u16) -> String {
+pub(crate) fn screen(app: &App, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| view::render(app, f)).unwrap();
     let buf = terminal.backend().buffer().clone();
@@ -120,7 +120,7 @@ fn view_of(
     }
 }
 
-fn sample(lang: Lang) -> App {
+pub(crate) fn sample(lang: Lang) -> App {
     let mut app = App::new(lang, "p1", NOW, Instant::now());
     app.store = Some("SH-0001".into());
     app.connected = true;

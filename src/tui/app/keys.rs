@@ -42,7 +42,7 @@ impl App {
                 };
                 out.push(Cmd::Send(Tag::Action, req));
             }
-            Screen::Stock(_) | Screen::Queue => {
+            Screen::Stock(_) | Screen::Queue | Screen::Report(_) => {
                 self.screen = Screen::stock(code.clone());
                 out.push(Cmd::Send(Tag::Lookup, Request::StockLookup { query: code }));
             }
@@ -119,12 +119,15 @@ impl App {
                     self.snoozed.insert(n.key.clone(), until);
                 }
             }
+            // The day's numbers.
+            Key::Char('R') => self.open_report(out),
             Key::Char('q') if self.screen == Screen::Queue => out.push(Cmd::Quit),
             _ => match &self.screen {
                 Screen::Queue => self.queue_key(key, out),
                 Screen::Pick(_) => self.pick_key(key, out),
                 Screen::Pack(_) => self.pack_key(key, out),
                 Screen::Stock(_) => self.stock_key(key, out),
+                Screen::Report(_) => self.report_key(key, out),
             },
         }
     }

@@ -8,9 +8,10 @@
 mod keys;
 mod prompt;
 mod replies;
+mod report;
 mod screen;
 
-pub use screen::{Ask, Packing, Picking, Prompt, Screen, StockScreen};
+pub use screen::{Ask, Packing, Picking, Prompt, ReportScreen, Screen, StockScreen};
 
 use super::i18n::{Lang, Strings};
 use super::wedge::{Detector, Wedge};
@@ -67,6 +68,8 @@ pub enum Tag {
     Resolve,
     /// The store opened or closed at the platforms.
     StoreOpen,
+    /// The day's numbers.
+    Report,
 }
 
 /// Something that happened.
@@ -147,6 +150,8 @@ pub struct App {
     pub notices: Vec<Notice>,
     /// Notices this screen snoozed, until when.
     pub snoozed: HashMap<String, Instant>,
+    /// When the report screen last asked for the day's numbers.
+    pub report_asked: Option<Instant>,
     /// When each notice last rang here.
     rung: HashMap<String, Instant>,
     /// The customer's request whose decision dialog is open.
@@ -182,6 +187,7 @@ impl App {
             flash_on: false,
             notices: Vec::new(),
             snoozed: HashMap::new(),
+            report_asked: None,
             rung: HashMap::new(),
             deciding: None,
             parked: None,
@@ -228,6 +234,7 @@ impl App {
                     self.toast = None;
                 }
                 self.repeat_notices(at, &mut out);
+                self.refresh_report(at, &mut out);
                 if let Wedge::Keys(keys) = self.wedge.expire(at) {
                     for c in keys {
                         self.key(Key::Char(c), &mut out);

@@ -66,6 +66,11 @@ impl App {
                 }
             }
             (Tag::Subscribe, Response::Subscribed(_)) => {}
+            (Tag::Report, Response::Report(r)) => {
+                if let Screen::Report(st) = &mut self.screen {
+                    st.reply = Some(r);
+                }
+            }
             (Tag::StoreOpen, Response::OpenStates(s)) => {
                 let text = s
                     .platforms

@@ -1,6 +1,6 @@
 //! The screens and the state each keeps while it is shown; prompts.
 
-use crate::api::{ScanReply, SkuInfo};
+use crate::api::{ReportReply, ScanReply, SkuInfo};
 
 /// The screen shown, with the state it keeps while it is shown (the queue's selection is the
 /// App's: it is kept while another screen is open).
@@ -14,6 +14,8 @@ pub enum Screen {
     Pack(Packing),
     /// Stock lookup and changes.
     Stock(StockScreen),
+    /// The day's numbers.
+    Report(ReportScreen),
 }
 
 impl Screen {
@@ -38,6 +40,11 @@ impl Screen {
             items: Vec::new(),
             item_sel: 0,
         })
+    }
+
+    /// The day's numbers, once the answer comes.
+    pub fn report() -> Screen {
+        Screen::Report(ReportScreen { reply: None })
     }
 
     /// The order being picked, if this is a pick screen.
@@ -99,6 +106,13 @@ pub struct StockScreen {
     pub items: Vec<SkuInfo>,
     /// The selected item.
     pub item_sel: usize,
+}
+
+/// The report screen's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportScreen {
+    /// The daemon's last answer.
+    pub reply: Option<Box<ReportReply>>,
 }
 
 /// What a prompt's answer is for.

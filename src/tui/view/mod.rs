@@ -6,6 +6,7 @@ mod overlay;
 mod pack;
 mod pick;
 mod queue;
+mod report;
 mod stock;
 
 use super::app::{App, Packing, Picking, Screen};
@@ -90,6 +91,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Screen::Pick(p) => pick::pick(app, f, body, p),
         Screen::Pack(p) => pack::pack(app, f, body, p),
         Screen::Stock(st) => stock::stock(app, f, body, st),
+        Screen::Report(r) => report::report(app, f, body, r),
     }
     if let (Some(h), Some(row)) = (&app.hint, hint_row) {
         f.render_widget(
@@ -124,6 +126,7 @@ pub fn render(app: &App, f: &mut Frame) {
         (None, Screen::Pick(_)) => app.s().pick_keys,
         (None, Screen::Pack(_)) => app.s().pack_keys,
         (None, Screen::Stock(_)) => app.s().stock_keys,
+        (None, Screen::Report(_)) => app.s().report_keys,
     };
     f.render_widget(
         Paragraph::new(Line::from(Span::styled(
@@ -182,6 +185,7 @@ fn header(app: &App, f: &mut Frame, area: Rect) {
             })
         }
         Screen::Stock(_) => app.s().stock.to_string(),
+        Screen::Report(_) => app.s().report.to_string(),
     };
     let left = format!(
         " flashpick · {} · {title}",
