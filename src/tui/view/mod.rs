@@ -226,6 +226,20 @@ fn status_bar(app: &App, f: &mut Frame, area: Rect) {
     let s = app.s();
     let mut spans = Vec::new();
     if let Some(st) = &app.status {
+        // Closed (休息) at a platform, or a change it has not confirmed: loud, it costs orders,
+        // so first (what does not fit 80 columns is cut from the right).
+        for o in &st.open {
+            if let Some(text) = app.lang.store_state(o) {
+                spans.push(Span::styled(
+                    format!("{text} "),
+                    Style::default()
+                        .fg(Color::White)
+                        .bg(Color::Red)
+                        .add_modifier(Modifier::BOLD),
+                ));
+                spans.push(Span::raw("| "));
+            }
+        }
         for ch in &st.channels {
             let (word, color) = if ch.online {
                 (s.online, Color::Green)
@@ -234,18 +248,6 @@ fn status_bar(app: &App, f: &mut Frame, area: Rect) {
             };
             spans.push(Span::raw(format!("{} ", app.lang.channel(&ch.name))));
             spans.push(Span::styled(format!("{word} "), Style::default().fg(color)));
-        }
-        // Closed (休息) at a platform, or a change it has not confirmed: loud, it costs orders.
-        for o in &st.open {
-            if let Some(text) = app.lang.store_state(o) {
-                spans.push(Span::styled(
-                    format!("| {text} "),
-                    Style::default()
-                        .fg(Color::White)
-                        .bg(Color::Red)
-                        .add_modifier(Modifier::BOLD),
-                ));
-            }
         }
         let pending: i64 = st.outbox.iter().map(|o| o.pending).sum();
         let parked: i64 = st.outbox.iter().map(|o| o.parked).sum();
