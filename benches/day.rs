@@ -107,8 +107,17 @@ fn day_rows(tx: &rusqlite::Transaction<'_>, day: i64) {
         let deadline = placed + 20 * 60_000;
         let cancelled = n % 50 == 0;
         let late = n % 20 == 0;
-        let picked_at = placed + if late { 22 * 60_000 } else { 6 * 60_000 + jitter };
-        let state = if cancelled { "cancelled" } else { "handed_over" };
+        let picked_at = placed
+            + if late {
+                22 * 60_000
+            } else {
+                6 * 60_000 + jitter
+            };
+        let state = if cancelled {
+            "cancelled"
+        } else {
+            "handed_over"
+        };
         order
             .execute(params![
                 id,
@@ -146,7 +155,12 @@ fn day_rows(tx: &rusqlite::Transaction<'_>, day: i64) {
                 .unwrap();
         };
         step(None, "new", r#"{"type":"ingest","source":"bench"}"#, placed);
-        step(Some("new"), "accepted", r#"{"type":"accept"}"#, placed + 5_000);
+        step(
+            Some("new"),
+            "accepted",
+            r#"{"type":"accept"}"#,
+            placed + 5_000,
+        );
         if cancelled {
             step(
                 Some("accepted"),
@@ -160,17 +174,40 @@ fn day_rows(tx: &rusqlite::Transaction<'_>, day: i64) {
         step(Some("accepted"), "picking", &claim, placed + 60_000);
         for l in 1..=lines {
             let scan = format!(r#"{{"type":"pick","line":{l},"qty":1}}"#);
-            step(Some("picking"), "picking", &scan, placed + 60_000 + l * 30_000);
+            step(
+                Some("picking"),
+                "picking",
+                &scan,
+                placed + 60_000 + l * 30_000,
+            );
         }
-        step(Some("picking"), "picked", r#"{"type":"complete_pick"}"#, picked_at);
-        step(Some("picked"), "packed", r#"{"type":"pack","bags":1}"#, picked_at + 60_000);
-        step(Some("packed"), "handed_over", r#"{"type":"hand_over"}"#, picked_at + 300_000);
+        step(
+            Some("picking"),
+            "picked",
+            r#"{"type":"complete_pick"}"#,
+            picked_at,
+        );
+        step(
+            Some("picked"),
+            "packed",
+            r#"{"type":"pack","bags":1}"#,
+            picked_at + 60_000,
+        );
+        step(
+            Some("packed"),
+            "handed_over",
+            r#"{"type":"hand_over"}"#,
+            picked_at + 300_000,
+        );
     }
 }
 
 /// The same statements the report runs, every row stepped and its columns read.
 fn bare(c: &Connection, day: i64) -> usize {
-    let (start, end) = (china_time::day_start(day).0, china_time::day_start(day + 1).0);
+    let (start, end) = (
+        china_time::day_start(day).0,
+        china_time::day_start(day + 1).0,
+    );
     let mut rows = 0;
     for sql in [report::CHANGES_SQL, report::LINES_SQL, report::OPEN_LOG_SQL] {
         let mut stmt = c.prepare_cached(sql).unwrap();

@@ -166,6 +166,14 @@ pub async fn store_status(
         "offline" => "19",
         other => other,
     };
+    // A close or open made in the merchant app: the platform sends or stops orders at once.
+    {
+        let mut st = sim.state.lock().unwrap();
+        st.closed.retain(|p| *p != crate::model::Platform::Meituan);
+        if code == "120" {
+            st.closed.push(crate::model::Platform::Meituan);
+        }
+    }
     let fields = vec![
         (
             "app_poi_code".to_string(),

@@ -71,19 +71,6 @@ pub(super) fn set_open(
         until.map(|t| t.0),
         now.0
     ])?;
-    // The log the day's closed minutes are computed from.
-    tx.prepare_cached(
-        "INSERT INTO platform_open_log (platform, want_open, automatic, set_by, reason, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        platform.as_str(),
-        open,
-        automatic,
-        by,
-        reason,
-        now.0
-    ])?;
     let payload = PlatformPayload::StoreOpen(StoreOpenPayload {
         v: 1,
         platform,
@@ -116,22 +103,83 @@ pub(super) fn set_open(
     ))
 }
 
-/// The platform confirmed a state (its answer to the store, or its own push).
+/// Who set a state in the platform's own app (a push the store did not cause).
+pub const MERCHANT_APP: &str = "merchant app";
+
+/// The platform confirmed a state: its answer to the store's call, or (`pushed`) its own push.
+/// A push that differs from what the store wants while no change of the store's is on its way
+/// was made in the merchant app: that is what the store wants now, a person's, and HQ hears
+/// of it. Every change of the confirmed state is logged: the day's closed minutes are the time
+/// a platform had the store closed.
 pub(super) fn confirmed(
     tx: &Transaction<'_>,
     platform: Platform,
     open: bool,
+    pushed: bool,
+    hq: bool,
     now: Timestamp,
 ) -> Result<(Option<OpenState>, Vec<StoreEvent>), StoreError> {
-    // Heard from the platform first (a close made in the merchant app): that is what it wants.
+    let before = state(tx, platform)?;
+    let on_its_way = tx
+        .prepare_cached("SELECT 1 FROM outbox WHERE coalesce_key = ?1 AND state = 'pending'")?
+        .exists([format!("open:{}", platform.as_str())])?;
+    let adopt = pushed && !on_its_way && before.as_ref().is_none_or(|b| b.want_open != open);
+    let mut events = Vec::new();
+    if adopt {
+        let reason = if open {
+            "opened in the merchant app"
+        } else {
+            "closed in the merchant app"
+        };
+        tx.prepare_cached(
+            "INSERT INTO platform_open (platform, want_open, reason, set_by, automatic, until, set_at)
+             VALUES (?1, ?2, ?3, ?4, 0, NULL, ?5)
+             ON CONFLICT (platform) DO UPDATE SET want_open = excluded.want_open,
+                 reason = excluded.reason, set_by = excluded.set_by, automatic = 0,
+                 until = NULL, set_at = excluded.set_at",
+        )?
+        .execute(params![platform.as_str(), open, reason, MERCHANT_APP, now.0])?;
+        if hq {
+            let event_id = crate::model::EventId::new();
+            let event = HqPayload::StoreState(StoreStatePayload {
+                v: 1,
+                platform,
+                open,
+                automatic: false,
+                reason: reason.to_string(),
+                by: MERCHANT_APP.to_string(),
+                until: None,
+                at: now.0,
+                event_id: event_id.0.clone(),
+            });
+            hq_row(tx, &event_id, &event, now)?;
+            events.push(StoreEvent::OutboxChanged);
+        }
+    }
     tx.prepare_cached(
-        "INSERT INTO platform_open (platform, want_open, reason, set_by, set_at, confirmed, confirmed_at)
-         VALUES (?1, ?2, '', 'platform', ?3, ?2, ?3)
-         ON CONFLICT (platform) DO UPDATE SET confirmed = excluded.confirmed,
-             confirmed_at = excluded.confirmed_at",
+        "UPDATE platform_open SET confirmed = ?2, confirmed_at = ?3 WHERE platform = ?1",
     )?
     .execute(params![platform.as_str(), open, now.0])?;
-    Ok((state(tx, platform)?, vec![]))
+    let after = state(tx, platform)?;
+    if before.as_ref().and_then(|b| b.confirmed) != Some(open)
+        && let Some(a) = &after
+    {
+        // Automatic when the store itself wanted this state (the load, a timer).
+        let automatic = a.want_open == open && a.automatic;
+        tx.prepare_cached(
+            "INSERT INTO platform_open_log (platform, open, automatic, set_by, reason, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            platform.as_str(),
+            open,
+            automatic,
+            a.set_by,
+            a.reason,
+            now.0
+        ])?;
+    }
+    Ok((after, events))
 }
 
 fn state(conn: &Connection, platform: Platform) -> Result<Option<OpenState>, StoreError> {

@@ -307,13 +307,14 @@ pub const MIGRATIONS: &[&str] = &[
         confirmed_at  INTEGER
     );
     "#,
-    // 18: the day's numbers. Every open and close kept (closed minutes are computed from it),
-    // and the indexes that find a day's state changes and arrivals without reading the year.
+    // 18: the day's numbers. Every open and close a platform confirmed, kept (closed minutes
+    // are computed from it), the index that finds a day's state changes without reading the
+    // year, and the days whose summary went to HQ.
     r#"
     CREATE TABLE platform_open_log (
         id         INTEGER PRIMARY KEY,
         platform   TEXT NOT NULL,
-        want_open  INTEGER NOT NULL CHECK (want_open IN (0, 1)),
+        open       INTEGER NOT NULL CHECK (open IN (0, 1)),
         automatic  INTEGER NOT NULL DEFAULT 0,
         set_by     TEXT NOT NULL DEFAULT '',
         reason     TEXT NOT NULL DEFAULT '',

@@ -249,14 +249,29 @@ impl Store {
             .await
     }
 
-    /// The platform confirmed the store open or closed.
+    /// The platform confirmed the store open or closed, answering the store's call.
     pub async fn open_confirmed(
         &self,
         platform: Platform,
         open: bool,
     ) -> Result<Option<super::open::OpenState>, StoreError> {
-        self.write(move |tx, o| super::open::confirmed(tx, platform, open, o.clock.now()))
-            .await
+        self.write(move |tx, o| {
+            super::open::confirmed(tx, platform, open, false, o.hq_events, o.clock.now())
+        })
+        .await
+    }
+
+    /// The platform pushed its state of the store: a change made in its merchant app becomes
+    /// what the store wants (a person's), unless a change of the store's is on its way.
+    pub async fn open_pushed(
+        &self,
+        platform: Platform,
+        open: bool,
+    ) -> Result<Option<super::open::OpenState>, StoreError> {
+        self.write(move |tx, o| {
+            super::open::confirmed(tx, platform, open, true, o.hq_events, o.clock.now())
+        })
+        .await
     }
 
     /// A manager's decision on a request, queued for its platform in the same transaction.

@@ -258,8 +258,8 @@ async fn meituan_push(
             .remind(Platform::Meituan, &order_id)
             .await
             .map(|_| ()),
-        // The platform's view of the store, told to every screen (opening and closing from
-        // flashpick comes with the peak-hours work).
+        // The platform's view of the store, told to every screen; a change made in the merchant
+        // app becomes what the store wants (`Store::open_pushed`).
         "poi_status" => {
             let code = obj
                 .get("poi_status")
@@ -276,12 +276,12 @@ async fn meituan_push(
             match code {
                 Some(121) => r
                     .store
-                    .open_confirmed(Platform::Meituan, true)
+                    .open_pushed(Platform::Meituan, true)
                     .await
                     .map(|_| ()),
                 Some(120) => r
                     .store
-                    .open_confirmed(Platform::Meituan, false)
+                    .open_pushed(Platform::Meituan, false)
                     .await
                     .map(|_| ()),
                 _ => Ok(()),

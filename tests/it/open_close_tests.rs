@@ -415,3 +415,94 @@ async fn a_platforms_own_threshold_closes_only_that_platform() {
     assert_eq!(effects(&sim, "store_close"), vec![Platform::Meituan]);
     d.shutdown().await;
 }
+
+/// A close made in Meituan's merchant app (its `poi_status` push, the store's own change not on
+/// its way) is what the store shows and wants: a person's close, so auto-pause never opens it;
+/// HQ hears of it; an open made there later opens it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_made_in_the_merchant_app_is_the_stores_state() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let (d, mut c) = crate::platform_tests::agent_edited(dir.path(), &sim, "push", |t| {
+        t + "\n[hq]\nenabled = true\nbroker = \"mqtt://127.0.0.1:9\"\n\
+             [capacity]\nenabled = true\nmax_open_orders = 5\nresume_below = 2\nmin_closed_secs = 60\n"
+    })
+    .await;
+    sim.sim
+        .set_push_to(Some(format!("http://{}", d.webhook_addr().unwrap())));
+    for (status, open) in [("resting", false), ("open", true)] {
+        crate::common::sim_post(&sim, "/sim/store_status", json!({ "status": status })).await;
+        let mt = within(10, "the merchant app's change taken", async {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+            loop {
+                if let Some(mt) = meituan(&mut c).await
+                    && mt["want_open"] == open
+                    && mt["confirmed"] == open
+                {
+                    return mt;
+                }
+                tick.tick().await;
+            }
+        })
+        .await;
+        assert_eq!(
+            (mt["set_by"].clone(), mt["automatic"].clone()),
+            (json!("merchant app"), json!(false)),
+            "{mt}"
+        );
+        if !open {
+            // The load is nil and auto-pause is on: a person's close stays (the capacity task
+            // runs every second; three seconds is three looks).
+            let held = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+                loop {
+                    if meituan(&mut c).await.unwrap()["want_open"] == true {
+                        return;
+                    }
+                    tick.tick().await;
+                }
+            })
+            .await;
+            assert!(held.is_err(), "auto-pause opened a close made in the app");
+            // Nothing went back to Meituan: the change was its own.
+            assert!(effects(&sim, "store_open").is_empty());
+        }
+    }
+    // HQ heard of both, as a person's changes in the merchant app.
+    let db = dir.path().join("store.db");
+    let told: Vec<(bool, String)> = tokio::task::spawn_blocking(move || {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut q = c
+            .prepare(
+                "SELECT json_extract(payload, '$.open'), json_extract(payload, '$.by')
+                 FROM outbox WHERE kind = 'store_state' ORDER BY id",
+            )
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        told,
+        [
+            (false, "merchant app".to_string()),
+            (true, "merchant app".to_string())
+        ]
+    );
+    d.shutdown().await;
+}
+
+/// Meituan's state as the store shows it.
+async fn meituan(c: &mut Client) -> Option<Value> {
+    let s = c.request(Request::StoreOpenState).await.unwrap();
+    s["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == "meituan")
+        .cloned()
+}

@@ -81,6 +81,8 @@ impl Day {
             .set_open(p, open, "script", by, automatic, None)
             .await
             .unwrap();
+        // The platform answers at once: closed minutes count what a platform confirmed.
+        self.store.open_confirmed(p, open).await.unwrap();
     }
 
     async fn report(&self, date: &str) -> DayReport {

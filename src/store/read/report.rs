@@ -26,10 +26,13 @@ pub const LINES_SQL: &str = "SELECT ol.order_id, ol.sku, ol.name, ol.qty, ol.pic
                            WHERE from_state IS NOT to_state AND to_state = 'picked'
                              AND at >= ?1 AND at < ?2)";
 
-/// The open/close log of the day, and the last change before it per platform.
-pub const OPEN_LOG_SQL: &str = "SELECT platform, want_open, automatic, at FROM platform_open_log
+/// The open/close log of the day, and the last change before it per platform (the latest by
+/// time: SQLite gives a bare column the values of the row `max` picked).
+pub const OPEN_LOG_SQL: &str = "SELECT platform, open, automatic, at FROM platform_open_log
      WHERE at >= ?1 AND at < ?2
-        OR id IN (SELECT max(id) FROM platform_open_log WHERE at < ?1 GROUP BY platform)";
+     UNION ALL
+     SELECT platform, open, automatic, max(at) FROM platform_open_log WHERE at < ?1
+     GROUP BY platform";
 
 /// The rows of a business day (China time).
 pub fn day_rows(conn: &Connection, day: i64) -> Result<DayRows, StoreError> {
