@@ -48,6 +48,8 @@ pub(super) async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>
             let paused = match states.iter().find(|s| s.platform == p) {
                 Some(s) if !s.want_open && s.automatic => Paused::Automatic(s.set_at),
                 Some(s) if !s.want_open => Paused::Manual,
+                // A person opened it (over a pause, at the peak): the load waits.
+                Some(s) if !s.automatic && s.set_by != "timer" => Paused::OpenedByHand(s.set_at),
                 _ => Paused::No,
             };
             let loads = Loads {

@@ -173,6 +173,9 @@ pub enum Paused {
     Automatic(Timestamp),
     /// Closed by a person: never reopened here, never closed over.
     Manual,
+    /// Opened by a person at this time (overriding a pause): not closed again by the load for
+    /// `max_closed_secs`, then as if open.
+    OpenedByHand(Timestamp),
 }
 
 /// What to do.
@@ -217,7 +220,10 @@ impl Capacity {
         }
         match paused {
             Paused::Manual => Step::Stay,
-            Paused::No => match self.crossed(platform, loads) {
+            Paused::OpenedByHand(at) if now.0 - at.0 < i64::from(self.max_closed_secs) * 1000 => {
+                Step::Stay
+            }
+            Paused::No | Paused::OpenedByHand(_) => match self.crossed(platform, loads) {
                 Some(why) => Step::Close(why),
                 None => Step::Stay,
             },
@@ -349,6 +355,16 @@ mod tests {
             c.step(jd, load(25, 0), closed, Timestamp(t.0 + 3_600_000)),
             Step::Stay
         );
+        // A person's open holds against the load for max_closed_secs, then the load counts.
+        let opened = Paused::OpenedByHand(t);
+        assert_eq!(
+            c.step(jd, load(30, 0), opened, Timestamp(t.0 + 1_799_000)),
+            Step::Stay
+        );
+        assert!(matches!(
+            c.step(jd, load(30, 0), opened, Timestamp(t.0 + 1_800_000)),
+            Step::Close(_)
+        ));
         // A person's close is never touched, whatever the load.
         assert_eq!(c.step(jd, load(0, 0), Paused::Manual, t), Step::Stay);
         assert_eq!(c.step(jd, load(99, 99), Paused::Manual, t), Step::Stay);

@@ -235,7 +235,8 @@ async fn a_burst_of_orders_pauses_the_store_and_the_calm_opens_it() {
     crate::common::seed_db(dir.path(), &[]);
     let sim = start_sim().await;
     let text = agent_config(dir.path(), &sim, "poll").source.0
-        + "\n[staff]\nmanagers = [\"boss\"]\n[capacity]\nenabled = true\nmax_open_orders = 3\nresume_below = 1\nmin_closed_secs = 60\nmax_closed_secs = 600\n";
+        + "\n[staff]\nmanagers = [\"boss\"]\n[capacity]\nenabled = true\nmax_open_orders = 3\nresume_below = 1\nmin_closed_secs = 60\nmax_closed_secs = 600\n\
+           [hq]\nenabled = true\nbroker = \"mqtt://127.0.0.1:9\"\n";
     let clock = Clock::manual(Timestamp::now());
     let d = Daemon::start_with(
         Config::parse(&text, Path::new("capacity.toml")).unwrap(),
@@ -330,7 +331,92 @@ async fn a_burst_of_orders_pauses_the_store_and_the_calm_opens_it() {
         (jd["want_open"].clone(), jd["set_by"].clone()),
         (json!(false), json!("boss"))
     );
+    // The load rises again (Meituan's orders: JD sends none while closed) and falls: Meituan
+    // pauses and opens by itself — two looks of the capacity task, the second with the load
+    // nil and the minimum past — and JD's manual close outlives both.
+    let mut more = Vec::new();
+    for _ in 0..3 {
+        more.push(
+            sim.sim
+                .new_order(Platform::Meituan, &[("W550".into(), 1)], false)
+                .await
+                .unwrap(),
+        );
+    }
+    let paused = |want: bool| {
+        move |s: &Value| {
+            s["platforms"].as_array().unwrap().iter().any(|p| {
+                p["platform"] == "meituan"
+                    && p["want_open"] == want
+                    && p["confirmed"] == want
+                    && p["set_by"] == "capacity"
+            })
+        }
+    };
+    until_state(&mut boss, &clock, paused(false)).await;
+    for id in &more {
+        sim.sim.cancel(Platform::Meituan, id).await.unwrap();
+    }
+    assert!(clock.advance(61));
+    let s = until_state(&mut boss, &clock, paused(true)).await;
+    let jd = s["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["platform"] == "jddj")
+        .unwrap();
+    assert_eq!(
+        (&jd["want_open"], &jd["set_by"]),
+        (&json!(false), &json!("boss"))
+    );
+    let jd_opens = effects(&sim, "store_open")
+        .into_iter()
+        .filter(|p| *p == Platform::Jddj)
+        .count();
+    assert_eq!(jd_opens, 1, "JD opened again after the manager's close");
+    // HQ heard of every automatic close and open, with who and why.
+    let db = dir.path().join("store.db");
+    let told: Vec<(String, bool, bool)> = tokio::task::spawn_blocking(move || {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut q = c
+            .prepare(
+                "SELECT json_extract(payload, '$.platform'), json_extract(payload, '$.open'),
+                        json_extract(payload, '$.automatic')
+                 FROM outbox WHERE kind = 'store_state' AND json_extract(payload, '$.by') = 'capacity'
+                 ORDER BY id",
+            )
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let meituan_told: Vec<bool> = told
+        .iter()
+        .filter(|(p, _, auto)| p == "meituan" && *auto)
+        .map(|(_, open, _)| *open)
+        .collect();
+    assert_eq!(meituan_told, [false, true, false, true], "{told:?}");
     d.shutdown().await;
+}
+
+/// Waits until the store's open states satisfy `done`, the store's clock moving a second a
+/// look so that retries come.
+async fn until_state(c: &mut Client, clock: &Clock, done: impl Fn(&Value) -> bool) -> Value {
+    within(15, "the store's state at the platforms", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            clock.advance(1);
+            let s = c.request(Request::StoreOpenState).await.unwrap();
+            if done(&s) {
+                return s;
+            }
+            tick.tick().await;
+        }
+    })
+    .await
 }
 
 /// Per-platform thresholds count that platform's orders and close only it: two Meituan orders
