@@ -592,3 +592,137 @@ async fn meituan(c: &mut Client) -> Option<Value> {
         .find(|p| p["platform"] == "meituan")
         .cloned()
 }
+
+/// A close the platform refuses (JD: the store's secret is wrong) is parked for a person and
+/// shown as not taken — never as closed — and the day's closed minutes count only the close
+/// Meituan confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_close_is_parked_and_never_shown_as_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text = agent_config(dir.path(), &sim, "poll")
+        .source
+        .0
+        .replace("sim-jd-secret", "a-wrong-secret")
+        + "\n[staff]\nmanagers = [\"boss\"]\n";
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(&text, Path::new("refused.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    boss.request(Request::SetStoreOpen {
+        platform: None,
+        open: false,
+        until: None,
+        reason: "盘点".into(),
+    })
+    .await
+    .unwrap();
+    let parked = within(15, "JD's close parked", async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+        loop {
+            clock.advance(1);
+            let st = boss.request(Request::Status).await.unwrap();
+            let rows: Vec<Value> = st["outbox"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|o| o["parked_rows"].as_array().cloned().unwrap_or_default())
+                .filter(|r| r["kind"] == "store_open")
+                .collect();
+            if !rows.is_empty() {
+                return rows;
+            }
+            tick.tick().await;
+        }
+    })
+    .await;
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    let s = until_state(&mut boss, &clock, |s| {
+        s["platforms"][0]["platform"] == "jddj" && s["platforms"][1]["confirmed"] == false
+    })
+    .await;
+    let jd = &s["platforms"][0];
+    assert_eq!(
+        (&jd["want_open"], &jd["confirmed"]),
+        (&json!(false), &Value::Null),
+        "JD never confirmed the close: {jd}"
+    );
+    assert!(effects(&sim, "store_close") == [Platform::Meituan]);
+    // Ten minutes on: Meituan closed ten of them, JD none.
+    assert!(clock.advance(600));
+    let r = boss
+        .request(Request::DayReport { day: None })
+        .await
+        .unwrap();
+    let closed = |p: &str| {
+        r["report"]["platforms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["platform"] == p)
+            .map(|x| x["closed_manual_min"].as_i64().unwrap())
+    };
+    assert!(closed("meituan").unwrap() >= 10, "{r}");
+    assert_eq!(closed("jddj").unwrap_or(0), 0, "{r}");
+    d.shutdown().await;
+}
+
+/// One wanted state per platform: a close that waits out an outage is replaced by a later open,
+/// so the platform never sees the stale close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_that_waited_out_an_outage_is_not_replayed_after_an_open() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::seed_db(dir.path(), &[]);
+    let sim = start_sim().await;
+    let text =
+        agent_config(dir.path(), &sim, "poll").source.0 + "\n[staff]\nmanagers = [\"boss\"]\n";
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(&text, Path::new("outage.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
+        .await
+        .unwrap();
+    // Meituan's close calls fail for as long as the test runs.
+    add_fault(
+        &sim,
+        json!({"platform": "meituan", "kind": "5xx", "count": 100000, "path": "poi/close"}),
+    )
+    .await;
+    let set = |open: bool| Request::SetStoreOpen {
+        platform: Some(Platform::Meituan),
+        open,
+        until: None,
+        reason: if open { String::new() } else { "停电".into() },
+    };
+    boss.request(set(false)).await.unwrap();
+    sim.sim
+        .wait_for("the close tried", 15, |st| {
+            (st.calls.get("meituan poi/close").copied().unwrap_or(0) >= 1).then_some(())
+        })
+        .await;
+    boss.request(set(true)).await.unwrap();
+    until_state(&mut boss, &clock, |s| {
+        s["platforms"][0]["platform"] == "meituan" && s["platforms"][0]["confirmed"] == true
+    })
+    .await;
+    assert!(effects(&sim, "store_close").is_empty());
+    assert_eq!(effects(&sim, "store_open"), [Platform::Meituan]);
+    d.shutdown().await;
+}
