@@ -155,16 +155,19 @@ pub fn table(r: &DayReport) -> String {
             );
         }
     }
-    let _ = writeln!(o, "\nhour  received  picked  on time  handed over");
+    let _ = writeln!(
+        o,
+        "\nhour  received  picked  on time  handed over  cancelled"
+    );
     for h in r
         .hours
         .iter()
-        .filter(|h| h.received + h.picked + h.handed_over > 0)
+        .filter(|h| h.received + h.picked + h.handed_over + h.cancelled > 0)
     {
         let _ = writeln!(
             o,
-            "{:02}    {:>8}  {:>6}  {:>7}  {:>11}",
-            h.hour, h.received, h.picked, h.on_time, h.handed_over
+            "{:02}    {:>8}  {:>6}  {:>7}  {:>11}  {:>9}",
+            h.hour, h.received, h.picked, h.on_time, h.handed_over, h.cancelled
         );
     }
     o
@@ -197,6 +200,15 @@ pub fn csv_text(r: &DayReport) -> String {
         put(s, "cancelled", p.counts.cancelled.to_string());
         put(s, "closed_manual_min", p.closed_manual_min.to_string());
         put(s, "closed_auto_min", p.closed_auto_min.to_string());
+        for (h, c) in p.hours.iter().enumerate() {
+            if c.received + c.handed_over + c.cancelled == 0 {
+                continue;
+            }
+            let scope = format!("{s} hour {h:02}");
+            put(&scope, "received", c.received.to_string());
+            put(&scope, "handed_over", c.handed_over.to_string());
+            put(&scope, "cancelled", c.cancelled.to_string());
+        }
     }
     for s in &r.top_short {
         let scope = format!("short {}", s.sku);
@@ -219,6 +231,7 @@ pub fn csv_text(r: &DayReport) -> String {
         put(&scope, "picked", h.picked.to_string());
         put(&scope, "on_time", h.on_time.to_string());
         put(&scope, "handed_over", h.handed_over.to_string());
+        put(&scope, "cancelled", h.cancelled.to_string());
     }
     o
 }

@@ -246,6 +246,22 @@ async fn the_days_numbers_match_a_scripted_day_across_midnight_in_china() {
     assert_eq!(hours(|h| h.handed_over), vec![0, 9, 12]);
     assert_eq!(hours(|h| h.picked), vec![0, 9, 12]);
     assert_eq!(hours(|h| h.on_time), vec![0, 12]);
+    assert_eq!(hours(|h| h.cancelled), vec![13]);
+    // And per platform: Meituan's arrivals at 12 and 13 and its cancel at 13, JD's at 9 and 23.
+    let per = |pd: &flashpick::model::report::PlatformDay,
+               f: fn(&flashpick::model::report::Counts) -> u32| {
+        pd.hours
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| f(c) > 0)
+            .map(|(h, _)| h)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(per(&m, |c| c.received), vec![12, 13]);
+    assert_eq!(per(&m, |c| c.cancelled), vec![13]);
+    assert_eq!(per(&m, |c| c.handed_over), vec![0, 12]);
+    assert_eq!(per(&j, |c| c.received), vec![9, 23]);
+    assert_eq!(per(&j, |c| c.handed_over), vec![9]);
 
     // The day before: A arrived; JD closed from 22:00 to midnight.
     let before = d.report("2026-11-28").await;
@@ -305,6 +321,9 @@ async fn the_report_command_prints_the_day_from_the_running_daemon() {
         "2026-11-29,short BREAD,units,2",
         "2026-11-29,picker p1,units_per_hour,36.00",
         "2026-11-29,hour 09,received,1",
+        "2026-11-29,hour 13,cancelled,1",
+        "2026-11-29,meituan hour 13,cancelled,1",
+        "2026-11-29,jddj hour 23,received,1",
     ] {
         assert!(csv.lines().any(|l| l == line), "no `{line}` in:\n{csv}");
     }

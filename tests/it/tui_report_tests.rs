@@ -26,6 +26,7 @@ fn day() -> DayReport {
             hour: h as u32,
             received: r,
             handed_over: r.saturating_sub(1),
+            cancelled: u32::from(h == 18),
             picked: r,
             on_time: if (17..=19).contains(&h) { r * 3 / 4 } else { r },
         })
@@ -51,6 +52,7 @@ fn day() -> DayReport {
                 },
                 closed_manual_min: 0,
                 closed_auto_min: 25,
+                hours: Vec::new(),
             },
             PlatformDay {
                 platform: Platform::Jddj,
@@ -61,6 +63,7 @@ fn day() -> DayReport {
                 },
                 closed_manual_min: 30,
                 closed_auto_min: 0,
+                hours: Vec::new(),
             },
         ],
         picked,

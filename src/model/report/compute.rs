@@ -14,7 +14,7 @@ pub fn compute(rows: &DayRows, now: Timestamp) -> DayReport {
     let in_day = |t: Timestamp| t >= start && t < end;
     let hour_of = |t: Timestamp| ((t.0 - start.0) / 3_600_000) as usize;
     let mut total = Counts::default();
-    let mut per_platform: BTreeMap<Platform, Counts> = BTreeMap::new();
+    let mut per_platform: BTreeMap<Platform, (Counts, Vec<Counts>)> = BTreeMap::new();
     let mut hours: Vec<HourDay> = (0..24)
         .map(|hour| HourDay {
             hour,
@@ -30,7 +30,9 @@ pub fn compute(rows: &DayRows, now: Timestamp) -> DayReport {
     let until = now.min(end);
 
     for o in &rows.orders {
-        let counts = per_platform.entry(o.platform).or_default();
+        let (counts, by_hour) = per_platform
+            .entry(o.platform)
+            .or_insert_with(|| (Counts::default(), vec![Counts::default(); 24]));
         let mut accepted_at = None;
         let mut claimed: Option<(Timestamp, Option<String>)> = None;
         let mut picked_once = false;
@@ -39,16 +41,20 @@ pub fn compute(rows: &DayRows, now: Timestamp) -> DayReport {
                 counts.received += 1;
                 total.received += 1;
                 hours[hour_of(c.at)].received += 1;
+                by_hour[hour_of(c.at)].received += 1;
             }
             match c.to {
                 OrderState::HandedOver if in_day(c.at) => {
                     counts.handed_over += 1;
                     total.handed_over += 1;
                     hours[hour_of(c.at)].handed_over += 1;
+                    by_hour[hour_of(c.at)].handed_over += 1;
                 }
                 OrderState::Cancelled if in_day(c.at) => {
                     counts.cancelled += 1;
                     total.cancelled += 1;
+                    hours[hour_of(c.at)].cancelled += 1;
+                    by_hour[hour_of(c.at)].cancelled += 1;
                 }
                 OrderState::Accepted
                     if accepted_at.is_none() && c.from != Some(OrderState::Picking) =>
@@ -164,28 +170,21 @@ pub fn compute(rows: &DayRows, now: Timestamp) -> DayReport {
     pickers.sort_by(|a, b| b.units.cmp(&a.units).then(a.picker.cmp(&b.picker)));
 
     let closed = closed_ms(rows, start, until);
+    for p in closed.keys() {
+        per_platform
+            .entry(*p)
+            .or_insert_with(|| (Counts::default(), vec![Counts::default(); 24]));
+    }
     let platforms = per_platform
         .into_iter()
-        .map(|(p, counts)| (p, Some(counts)))
-        .chain(closed.keys().map(|p| (*p, None)))
-        .fold(
-            BTreeMap::new(),
-            |mut m: BTreeMap<Platform, Counts>, (p, c)| {
-                let e = m.entry(p).or_default();
-                if let Some(c) = c {
-                    *e = c;
-                }
-                m
-            },
-        )
-        .into_iter()
-        .map(|(platform, counts)| {
+        .map(|(platform, (counts, hours))| {
             let (manual, auto) = closed.get(&platform).copied().unwrap_or_default();
             PlatformDay {
                 platform,
                 counts,
                 closed_manual_min: manual / 60_000,
                 closed_auto_min: auto / 60_000,
+                hours,
             }
         })
         .collect();

@@ -5,7 +5,7 @@
 //!
 //! Definitions (the issue's, kept here once):
 //! - received: orders that arrived that day; handed over and cancelled: those that reached the
-//!   state that day;
+//!   state that day; each also per platform and per hour;
 //! - on time: picked at or before the pick deadline; late: picked after it;
 //! - pick time: accepted → picked, for orders picked that day (p50 / p90, nearest rank);
 //! - short rate: of the lines (and units) of the orders picked that day, those short; a weighed
@@ -175,6 +175,8 @@ pub struct PlatformDay {
     pub closed_manual_min: i64,
     /// Minutes closed by the store itself (auto-pause).
     pub closed_auto_min: i64,
+    /// Its orders per hour of the day, 0-23.
+    pub hours: Vec<Counts>,
 }
 
 /// An item short that day.
@@ -227,6 +229,8 @@ pub struct HourDay {
     pub received: u32,
     /// Handed over.
     pub handed_over: u32,
+    /// Cancelled.
+    pub cancelled: u32,
     /// Picked.
     pub picked: u32,
     /// Of those, on time.
