@@ -23,9 +23,9 @@ pub use records::{CatalogRow, LineWalk, OutboxDepth, ParkedRow, SkuInfo};
 mod notice;
 pub use notice::{ESCALATED_REPEAT_SECS, Notice, NoticeKind};
 pub use reply::{
-    DecidedReply, ImportedReply, LoadNow, OpenStatesReply, OrderReply, OrdersReply, QueuedReply,
-    ReplyKind, ReportReply, RequestsReply, ResolvedReply, Response, StagedReply, StockReply,
-    SubscribedReply,
+    DecidedReply, ImportedReply, LoadNow, OpenStatesReply, OrderReply, OrdersReply, PlatformLoad,
+    QueuedReply, ReplyKind, ReportReply, RequestsReply, ResolvedReply, Response, StagedReply,
+    StockReply, SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};

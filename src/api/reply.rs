@@ -81,7 +81,7 @@ pub struct ReportReply {
 }
 
 /// The open orders now against the store-wide auto-pause thresholds (0: off).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadNow {
     /// Open orders (not yet packed, booked ones left out).
     pub open: u32,
@@ -94,6 +94,26 @@ pub struct LoadNow {
     /// Pause at this many amber or red.
     pub max_at_risk: u32,
     /// Open again under this many.
+    pub resume_below: u32,
+    /// Platforms with thresholds of their own: their orders against them.
+    #[serde(default)]
+    pub platforms: Vec<PlatformLoad>,
+}
+
+/// One platform's open orders against its own auto-pause thresholds (0: off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformLoad {
+    /// The platform.
+    pub platform: crate::model::Platform,
+    /// Its open orders.
+    pub open: u32,
+    /// Of those, amber or red.
+    pub at_risk: u32,
+    /// Pause it at this many open orders.
+    pub max_open_orders: u32,
+    /// Pause it at this many amber or red.
+    pub max_at_risk: u32,
+    /// Open it again under this many.
     pub resume_below: u32,
 }
 

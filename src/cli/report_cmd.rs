@@ -28,7 +28,7 @@ pub(super) fn run(
         print!("{}", csv_text(&reply.report));
     } else {
         print!("{}", table(&reply.report));
-        if let Some(l) = reply.load {
+        if let Some(l) = &reply.load {
             let limit = |n: u32| {
                 if l.auto_pause && n > 0 {
                     format!(" (pause at {n})")

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 /// A day at 20:00 with an evening peak: known figures, so the screen can be read against them.
 fn day() -> DayReport {
-    // Orders per hour from 08:00 to 20:00 with a peak at 18-19.
+    // Orders per hour from 08:00 until now (16:00), the lunch peak at 11-13.
     let received = [
-        0, 0, 0, 0, 0, 0, 0, 0, 4, 6, 8, 12, 15, 9, 6, 7, 10, 18, 25, 22, 3, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 4, 6, 10, 18, 25, 22, 9, 6, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
     let hours: Vec<HourDay> = received
         .iter()
@@ -26,9 +26,9 @@ fn day() -> DayReport {
             hour: h as u32,
             received: r,
             handed_over: r.saturating_sub(1),
-            cancelled: u32::from(h == 18),
+            cancelled: u32::from(h == 12),
             picked: r,
-            on_time: if (17..=19).contains(&h) { r * 3 / 4 } else { r },
+            on_time: if (11..=13).contains(&h) { r * 3 / 4 } else { r },
         })
         .collect();
     let total_received: u32 = received.iter().sum();
@@ -39,16 +39,16 @@ fn day() -> DayReport {
         as_of: NOW,
         total: Counts {
             received: total_received,
-            handed_over: 130,
-            cancelled: 4,
+            handed_over: 90,
+            cancelled: 1,
         },
         platforms: vec![
             PlatformDay {
                 platform: Platform::Meituan,
                 counts: Counts {
-                    received: 90,
-                    handed_over: 80,
-                    cancelled: 3,
+                    received: 60,
+                    handed_over: 55,
+                    cancelled: 1,
                 },
                 closed_manual_min: 0,
                 closed_auto_min: 25,
@@ -57,9 +57,9 @@ fn day() -> DayReport {
             PlatformDay {
                 platform: Platform::Jddj,
                 counts: Counts {
-                    received: total_received - 90,
-                    handed_over: 50,
-                    cancelled: 1,
+                    received: total_received - 60,
+                    handed_over: 35,
+                    cancelled: 0,
                 },
                 closed_manual_min: 30,
                 closed_auto_min: 0,
@@ -139,6 +139,14 @@ fn shown(lang: Lang) -> flashpick::tui::app::App {
                 max_open_orders: 20,
                 max_at_risk: 6,
                 resume_below: 10,
+                platforms: vec![flashpick::api::PlatformLoad {
+                    platform: Platform::Meituan,
+                    open: 12,
+                    at_risk: 2,
+                    max_open_orders: 12,
+                    max_at_risk: 0,
+                    resume_below: 6,
+                }],
             }),
         })),
     });
@@ -154,19 +162,19 @@ fn the_report_screen_shows_the_days_figures_and_charts() {
         insta::assert_snapshot!(format!("tui_report_{tag}_80x24"), small.clone());
         let big = screen(&app, 160, 48);
         insta::assert_snapshot!(format!("tui_report_{tag}_160x48"), big.clone());
-        // The figures are the report's: 145 received, 127 of 145 on time, the thresholds.
+        // The figures are the report's: 100 received, 82 of 100 on time, the thresholds.
         let words = if lang == Lang::Zh {
             [
-                "接单 145",
-                "准时率 87.6%",
+                "接单 100",
+                "准时率 82.0%",
                 "光明 鲜牛奶",
                 "王芳",
                 "自动暂停: 待处理≥20",
             ]
         } else {
             [
-                "received 145",
-                "on time 87.6%",
+                "received 100",
+                "on time 82.0%",
                 "光明 鲜牛奶",
                 "王芳",
                 "auto-pause: open≥20",
@@ -176,9 +184,17 @@ fn the_report_screen_shows_the_days_figures_and_charts() {
             assert!(small.contains(w), "{w}:\n{small}");
             assert!(big.contains(w), "{w}:\n{big}");
         }
-        // Every hour labelled under its bar, and the peak's count on its bar.
+        // Meituan's own threshold, reached (on a line of its own at 80 columns).
+        let own = if lang == Lang::Zh {
+            "美团 待处理 12 (待处理≥12; 恢复 <6)"
+        } else {
+            "Meituan open 12 (open≥12; resume <6)"
+        };
+        assert!(big.contains(own), "{big}");
+        assert!(small.contains(own), "{small}");
+        // Every hour labelled under its bar, and the counts of the peak on their bars.
         assert!(small.contains("00 01 02"), "{small}");
-        assert!(small.contains("25"), "{small}");
+        assert!(small.contains("18 25 22"), "{small}");
     }
 }
 
@@ -212,7 +228,7 @@ fn r_opens_the_report_which_asks_again_while_shown_and_esc_leaves() {
         Tag::Report,
         Ok(flashpick::api::Response::Report(r)),
     ));
-    assert!(screen(&app, 80, 24).contains("接单 145"));
+    assert!(screen(&app, 80, 24).contains("接单 100"));
     app.update(Msg::Key(Key::Esc, at + Duration::from_secs(16)));
     assert_eq!(app.screen, Screen::Queue);
     let out = app.update(Msg::Tick(at + Duration::from_secs(60), NOW));

@@ -2,7 +2,7 @@
 //! for today the load now against the auto-pause thresholds.
 
 use super::dispatch::{Ctx, bad_request};
-use crate::api::{ApiError, LoadNow, ReportReply};
+use crate::api::{ApiError, LoadNow, PlatformLoad, ReportReply};
 use crate::model::china_time;
 
 /// The report of `day` (`YYYY-MM-DD`, China time), today when absent.
@@ -48,6 +48,21 @@ pub(super) async fn day(cx: &Ctx<'_>, day: Option<String>) -> Result<ReportReply
             max_open_orders: cap.max_open_orders,
             max_at_risk: cap.max_at_risk,
             resume_below: cap.resume_below,
+            platforms: cap
+                .platforms
+                .iter()
+                .map(|(p, t)| {
+                    let l = crate::daemon::capacity::load(&orders, sla, now, Some(*p));
+                    PlatformLoad {
+                        platform: *p,
+                        open: l.open,
+                        at_risk: l.at_risk,
+                        max_open_orders: t.max_open_orders,
+                        max_at_risk: t.max_at_risk,
+                        resume_below: t.resume_below,
+                    }
+                })
+                .collect(),
         }
     });
     Ok(ReportReply { report, load })

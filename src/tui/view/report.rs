@@ -3,7 +3,7 @@
 //! same columns per hour, so they line up), and the items most short and the pickers side by
 //! side. Fits 80×24; a taller screen gives the charts and the lists more rows.
 
-use crate::api::{LoadNow, ReportReply};
+use crate::api::LoadNow;
 use crate::model::report::DayReport;
 use crate::tui::app::{App, ReportScreen};
 use crate::tui::i18n::Lang;
@@ -78,7 +78,7 @@ const ZH: Words = Words {
     on_time_hour: "每小时准时率",
     top_short: "缺货最多",
     pickers: "拣货员",
-    per_h: "件/时",
+    per_h: " 件/时",
     none: "无",
     orders: "单",
     hours: "小时有拣货",
@@ -113,7 +113,7 @@ const EN: Words = Words {
     on_time_hour: "On time per hour",
     top_short: "Most short",
     pickers: "Pickers",
-    per_h: "units/h",
+    per_h: "/h",
     none: "none",
     orders: " ord",
     hours: "h with picks",
@@ -146,10 +146,26 @@ pub(super) fn report(app: &App, f: &mut Frame, area: Rect, st: &ReportScreen) {
     let tall = area.height >= 30;
     let list_rows = if tall { 6 } else { 4 };
     let spark_rows = if tall { 4 } else { 2 };
+    // The load: one line, or two when the platforms' own thresholds do not fit beside it.
+    let load_lines = reply.load.as_ref().map_or(Vec::new(), |l| {
+        let (store, own, color) = load_text(app, l, w);
+        let style = Style::default().fg(color).add_modifier(Modifier::BOLD);
+        let width = area.width as usize;
+        let both = format!("{store}{own}");
+        let texts = if own.is_empty() || crate::tui::text::width(&both) <= width {
+            vec![both]
+        } else {
+            vec![store, format!(" {}", own.trim_start_matches(" · "))]
+        };
+        texts
+            .into_iter()
+            .map(|t| Line::from(Span::styled(fit(&t, width), style)))
+            .collect()
+    });
     let [head, plats, load, bars, spark, lists] = Layout::vertical([
         Constraint::Length(4),
         Constraint::Length(platforms),
-        Constraint::Length(1),
+        Constraint::Length(load_lines.len() as u16),
         Constraint::Min(4),
         Constraint::Length(spark_rows),
         Constraint::Length(list_rows),
@@ -157,7 +173,7 @@ pub(super) fn report(app: &App, f: &mut Frame, area: Rect, st: &ReportScreen) {
     .areas(area);
     figures(app, f, head, r, w);
     platform_lines(app, f, plats, r, w);
-    load_line(f, load, reply, w);
+    f.render_widget(Paragraph::new(load_lines), load);
     per_hour(f, bars, r, w);
     on_time_hours(f, spark, r, w);
     let [left, right] =
@@ -263,52 +279,73 @@ fn platform_lines(app: &App, f: &mut Frame, area: Rect, r: &DayReport, w: &Words
     f.render_widget(Paragraph::new(lines), area);
 }
 
-fn load_line(f: &mut Frame, area: Rect, reply: &ReportReply, w: &Words) {
-    let Some(l) = reply.load else {
-        return;
-    };
-    let (text, color) = load_text(&l, w);
-    f.render_widget(
-        Paragraph::new(Line::from(Span::styled(
-            fit(&text, area.width as usize),
-            Style::default().fg(color).add_modifier(Modifier::BOLD),
-        ))),
-        area,
-    );
-}
-
-/// The load in words, red at a pause threshold, yellow over the resume level.
-fn load_text(l: &LoadNow, w: &Words) -> (String, Color) {
+/// The load in words, red at a pause threshold, yellow over the resume level: the store's, and
+/// each platform's with thresholds of its own.
+fn load_text(app: &App, l: &LoadNow, w: &Words) -> (String, String, Color) {
     let mut text = format!(
         " {}: {} {} · {} {}",
         w.load, w.open_orders, l.open, w.at_risk, l.at_risk
     );
     if !l.auto_pause {
         text += &format!(" ({})", w.auto_off);
-        return (text, Color::Reset);
+        return (text, String::new(), Color::Reset);
     }
-    let mut limits = Vec::new();
-    if l.max_open_orders > 0 {
-        limits.push(format!("{}≥{}", w.open_orders, l.max_open_orders));
+    let (store_rule, mut level) = rule(
+        (l.open, l.at_risk),
+        (l.max_open_orders, l.max_at_risk, l.resume_below),
+        w,
+    );
+    if let Some(r) = store_rule {
+        text += &format!(" · {}: {r}", w.pause);
     }
-    if l.max_at_risk > 0 {
-        limits.push(format!("{}≥{}", w.at_risk, l.max_at_risk));
+    let mut platforms = String::new();
+    for p in &l.platforms {
+        let (own, lv) = rule(
+            (p.open, p.at_risk),
+            (p.max_open_orders, p.max_at_risk, p.resume_below),
+            w,
+        );
+        level = level.max(lv);
+        platforms += &format!(
+            " · {} {} {}{}",
+            app.lang.platform(p.platform),
+            w.open_orders,
+            p.open,
+            own.map_or(String::new(), |r| format!(" ({r})"))
+        );
     }
-    text += &format!(" · {}: {}", w.pause, limits.join(w.or));
-    if l.max_open_orders > 0 {
-        text += &format!("; {} <{}", w.resume, l.resume_below);
-    }
-    let over = (l.max_open_orders > 0 && l.open >= l.max_open_orders)
-        || (l.max_at_risk > 0 && l.at_risk >= l.max_at_risk);
-    let busy = l.max_open_orders > 0 && l.open >= l.resume_below;
-    let color = if over {
-        Color::Red
-    } else if busy {
-        Color::Yellow
-    } else {
-        Color::Green
+    let color = match level {
+        2 => Color::Red,
+        1 => Color::Yellow,
+        _ => Color::Green,
     };
-    (text, color)
+    (text, platforms, color)
+}
+
+/// One set of thresholds in words, and where the load stands: 0 calm, 1 over the resume
+/// level, 2 at a pause threshold.
+fn rule(
+    (open, at_risk): (u32, u32),
+    (max_open, max_risk, resume): (u32, u32, u32),
+    w: &Words,
+) -> (Option<String>, u8) {
+    let mut limits = Vec::new();
+    if max_open > 0 {
+        limits.push(format!("{}≥{max_open}", w.open_orders));
+    }
+    if max_risk > 0 {
+        limits.push(format!("{}≥{max_risk}", w.at_risk));
+    }
+    if limits.is_empty() {
+        return (None, 0);
+    }
+    let mut text = limits.join(w.or);
+    if max_open > 0 {
+        text += &format!("; {} <{resume}", w.resume);
+    }
+    let over = (max_open > 0 && open >= max_open) || (max_risk > 0 && at_risk >= max_risk);
+    let busy = max_open > 0 && open >= resume;
+    (Some(text), if over { 2 } else { u8::from(busy) })
 }
 
 /// Columns per hour: 24 hours across the width, at least 2.
@@ -427,7 +464,7 @@ fn picker_list(f: &mut Frame, area: Rect, r: &DayReport, w: &Words) {
     {
         let uph = p.units_per_hour.map_or("-".into(), |u| format!("{u:.0}"));
         let text = format!(
-            " {} {:>3}{} {:>4}{} {} {}",
+            " {} {:>3}{} {:>4}{} {}{}",
             fit(&p.picker, 10),
             p.orders,
             w.orders,
