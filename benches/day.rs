@@ -97,6 +97,29 @@ fn day_rows(tx: &rusqlite::Transaction<'_>, day: i64) {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .unwrap();
+    // The evening peak pauses Meituan by itself for 20 minutes; JD is closed by hand 30.
+    let mut log = tx
+        .prepare_cached(
+            "INSERT INTO platform_open_log (platform, open, automatic, set_by, reason, at)
+             VALUES (?1, ?2, ?3, ?4, 'bench', ?5)",
+        )
+        .unwrap();
+    for (platform, automatic, at, mins) in
+        [("meituan", true, 18 * 60, 20), ("jddj", false, 21 * 60, 30)]
+    {
+        let by = if automatic { "capacity" } else { "boss" };
+        let close = start + at * 60_000;
+        log.execute(params![platform, false, automatic, by, close])
+            .unwrap();
+        log.execute(params![
+            platform,
+            true,
+            automatic,
+            by,
+            close + mins * 60_000
+        ])
+        .unwrap();
+    }
     for n in 0..ORDERS_PER_DAY {
         let id = (day - first_day()) * ORDERS_PER_DAY + n + 1;
         // Spread over 08:00-23:00 China time; a little pseudo-random jitter.
@@ -237,7 +260,8 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(15);
-    let path = target().join(format!("bench-day-v{}-{days}d.db", schema::latest()));
+    // The schema's version and the bulk path's own: either changing builds a new database.
+    let path = target().join(format!("bench-day-v{}-b2-{days}d.db", schema::latest()));
     if !path.exists() {
         eprintln!(
             "building {} ({days} days of {ORDERS_PER_DAY} orders), once…",
@@ -255,6 +279,7 @@ fn main() {
     // Warm the page cache (both read the same pages), and check that they read the day.
     let r = report::day_report(&c, day, now).unwrap();
     assert_eq!(r.total.received, ORDERS_PER_DAY as u32, "{}", r.date);
+    assert_eq!(r.platforms[1].closed_auto_min, 20, "{:?}", r.platforms);
     let rows = bare(&c, day);
     let (mut full, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..rounds {

@@ -300,6 +300,109 @@ fn closed_ms(rows: &DayRows, start: Timestamp, until: Timestamp) -> BTreeMap<Pla
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::report::{Change, LineRow};
+
+    fn change(from: Option<OrderState>, to: OrderState, min: i64, picker: Option<&str>) -> Change {
+        Change {
+            from,
+            to,
+            at: Timestamp(china_time::day_start(DAY).0 + min * 60_000),
+            picker: picker.map(str::to_string),
+        }
+    }
+
+    const DAY: i64 = 20_000;
+
+    /// Claims overlapping for one picker count once; a release and a claim by another picker
+    /// gives the order (and its units) to the one who picked it, and each their own time; a
+    /// weighed line is one unit whatever its grams.
+    #[test]
+    fn claims_overlap_once_a_released_order_is_the_second_pickers_and_grams_are_one_unit() {
+        use OrderState::*;
+        let order = |id, changes| OrderRow {
+            id,
+            platform: Platform::Meituan,
+            day_seq: id,
+            pick_deadline: Timestamp(china_time::day_start(DAY).0 + 600 * 60_000),
+            changes,
+        };
+        let rows = DayRows {
+            day: DAY,
+            orders: vec![
+                // p1 holds 1 and 2 at once: 10:00-10:10 and 10:05-10:15 → 15 min.
+                order(
+                    1,
+                    vec![
+                        change(None, New, 590, None),
+                        change(Some(New), Accepted, 590, None),
+                        change(Some(Accepted), Picking, 600, Some("p1")),
+                        change(Some(Picking), Picked, 610, None),
+                    ],
+                ),
+                order(
+                    2,
+                    vec![
+                        change(None, New, 590, None),
+                        change(Some(New), Accepted, 590, None),
+                        change(Some(Accepted), Picking, 605, Some("p1")),
+                        change(Some(Picking), Picked, 615, None),
+                    ],
+                ),
+                // p1 claims 3 at 11:00, releases it at 11:05; p2 claims at 11:07, picks 11:12.
+                order(
+                    3,
+                    vec![
+                        change(None, New, 650, None),
+                        change(Some(New), Accepted, 650, None),
+                        change(Some(Accepted), Picking, 660, Some("p1")),
+                        change(Some(Picking), Accepted, 665, None),
+                        change(Some(Accepted), Picking, 667, Some("p2")),
+                        change(Some(Picking), Picked, 672, None),
+                    ],
+                ),
+            ],
+            lines: vec![
+                LineRow {
+                    order_id: 1,
+                    sku: "A".into(),
+                    name: "A".into(),
+                    qty: 2,
+                    picked: 2,
+                    short: 0,
+                    weighed: false,
+                },
+                LineRow {
+                    order_id: 2,
+                    sku: "V".into(),
+                    name: "西红柿".into(),
+                    qty: 500,
+                    picked: 480,
+                    short: 0,
+                    weighed: true,
+                },
+                LineRow {
+                    order_id: 3,
+                    sku: "A".into(),
+                    name: "A".into(),
+                    qty: 3,
+                    picked: 3,
+                    short: 0,
+                    weighed: false,
+                },
+            ],
+            open_log: Vec::new(),
+        };
+        let r = compute(&rows, china_time::day_start(DAY + 1));
+        let p = |who: &str| r.pickers.iter().find(|p| p.picker == who).unwrap().clone();
+        let (p1, p2) = (p("p1"), p("p2"));
+        // p1: orders 1 and 2 (2 units + one weighed line), 15 + 5 min claimed.
+        assert_eq!((p1.orders, p1.units, p1.claimed_secs), (2, 3, 20 * 60));
+        // p2: order 3, 3 units, 5 min.
+        assert_eq!((p2.orders, p2.units, p2.claimed_secs), (1, 3, 5 * 60));
+        assert_eq!((r.units, r.lines, r.short_units), (6, 3, 0));
+        // Pick time from the first accept: 20, 25 and 22 min.
+        assert_eq!(r.pick_secs_p50, Some(22 * 60));
+    }
 
     #[test]
     fn percentiles_by_nearest_rank_and_unions_of_claims() {
