@@ -308,8 +308,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 18: the day's numbers. Every open and close a platform confirmed, kept (closed minutes
-    // are computed from it), the index that finds a day's state changes without reading the
-    // year, and the days whose summary went to HQ.
+    // are computed from it); the index that finds a day's state changes without reading the
+    // year (partial: a scan, the hottest write, does not maintain it); the days whose summary
+    // went to HQ.
     r#"
     CREATE TABLE platform_open_log (
         id         INTEGER PRIMARY KEY,
