@@ -499,23 +499,27 @@ fn a_writer_process_killed_mid_stream_loses_no_committed_pick() {
     let kill_after = 50 + (nanos % 350) as usize;
     let mut told: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     let mut steps = 0;
+    // Every line the child printed was told to the picker, those still in the pipe when the
+    // kill lands included: read to the end (the child runs ahead of this reader). A line cut
+    // by the kill is the step whose telling was interrupted: its order may be one step ahead.
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let Some(rest) = line.strip_prefix("STEP ") else {
+        let Ok(line) = line else { break };
+        let Some((id, picked)) = line.strip_prefix("STEP ").and_then(|r| r.split_once(' ')) else {
             continue;
         };
-        let (id, picked) = rest.split_once(' ').unwrap();
-        told.insert(id.parse().unwrap(), picked.parse().unwrap());
+        let (Ok(id), Ok(picked)) = (id.parse(), picked.parse()) else {
+            continue;
+        };
+        told.insert(id, picked);
         steps += 1;
         if steps == kill_after {
             child.kill().unwrap(); // SIGKILL: no destructor, no rollback, no clean close.
-            break;
         }
     }
     child.wait().unwrap();
-    assert_eq!(
-        steps, kill_after,
-        "the child reported commits until it was killed"
+    assert!(
+        steps >= kill_after,
+        "the child reported commits until it was killed ({steps} of {kill_after})"
     );
     let store = Store::open(&path, options()).unwrap();
     let ok: String = store
