@@ -40,6 +40,7 @@ pub mod config;
 pub mod daemon;
 pub mod hq;
 pub mod model;
+pub mod print;
 pub mod scan;
 pub mod sim;
 pub mod store;

@@ -18,6 +18,7 @@ pub mod rider;
 pub mod scan;
 pub mod sla;
 pub mod stock;
+pub mod text;
 pub mod transition;
 
 pub use clock::Clock;

@@ -23,15 +23,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The simulator signs and encodes with its own code: it shares none with the adapters it
     // tests.
     ("sim", &["model"]),
+    ("print", &["model", "config", "store"]),
     (
         "daemon",
-        &["model", "config", "store", "scan", "sync", "api", "hq"],
+        &[
+            "model", "config", "store", "scan", "sync", "api", "hq", "print",
+        ],
     ),
     ("tui", &["api", "model"]),
     (
         "cli",
         &[
             "model", "config", "store", "scan", "sync", "api", "hq", "sim", "daemon", "tui",
+            "print",
         ],
     ),
 ];

@@ -36,6 +36,7 @@ mod picker;
 mod pickup_tests;
 mod platform_fixtures;
 mod platform_tests;
+mod print_docs_tests;
 mod push_tests;
 mod refund_push_tests;
 mod report_tests;
