@@ -2,6 +2,7 @@
 //! a thermal printer's paper width in its language. Pure documents here; the printer's bytes,
 //! its jobs and its drivers come on top of them.
 
+pub mod bytes;
 pub mod doc;
 pub mod documents;
 
