@@ -11,9 +11,9 @@ use flashpick::print::{Block, Kind, OrderDoc, label, render_text, slip, test_pag
 use flashpick::store::LineWalk;
 
 /// 2027-01-15 16:00 in China.
-const NOW: Timestamp = Timestamp(1_800_000_000_000);
+pub(crate) const NOW: Timestamp = Timestamp(1_800_000_000_000);
 
-fn order() -> (Order, Vec<LineWalk>) {
+pub(crate) fn order() -> (Order, Vec<LineWalk>) {
     let line = |n: u32, sku: &str, name: &str, qty: i64| OrderLine {
         line_no: n,
         sku: SkuCode::new(sku),
