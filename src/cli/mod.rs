@@ -7,6 +7,7 @@ mod client_cmds;
 mod demo;
 pub mod doctor;
 pub mod hq_cmd;
+mod print_cmd;
 pub mod report_cmd;
 pub mod requests_cmd;
 
@@ -161,6 +162,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: hq_cmd::HqAction,
+    },
+    /// The thermal printers: `print test [--printer NAME]` prints a test page.
+    Print {
+        /// What to print.
+        #[command(subcommand)]
+        action: print_cmd::PrintAction,
     },
     /// How CODE decodes (type `<GS>` for the GS separator) and which item it is.
     Barcode {
@@ -339,6 +346,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             action: StockAction::Resync,
         } => client_cmds::stock_resync(&socket_path(cli.config.as_deref())?),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
+        Command::Print { action } => print_cmd::run(&config_path(cli.config.as_deref()), action),
         Command::Sim(args) => sim(args),
         Command::Demo(args) => demo::run(args),
         Command::Doctor { json } => doctor::run(&config_path(cli.config.as_deref()), json),

@@ -4,11 +4,13 @@
 mod alerts;
 mod hq;
 mod platforms;
+mod printing;
 mod scanning;
 
 pub use alerts::AlertsSection;
 pub use hq::{BrokerAddr, HqSection};
 pub use platforms::{Delivery, IntakeMode, PlatformSection, Secret, WebhooksSection};
+pub use printing::{PrinterConfig, PrinterKind};
 pub use scanning::{BarcodesSection, Parity, PickingSection, ScannerConfig, ScannerRole, Suffix};
 
 use crate::model::{Platform, SlaPolicy};
@@ -55,6 +57,9 @@ pub struct Config {
     /// The serial barcode scanners.
     #[serde(default)]
     pub scanners: Vec<ScannerConfig>,
+    /// The thermal printers.
+    #[serde(default)]
+    pub printers: Vec<PrinterConfig>,
     /// The push receiver for the platforms.
     #[serde(default)]
     pub webhooks: WebhooksSection,
@@ -482,6 +487,7 @@ impl Config {
         self.hq
             .validate()
             .map_err(|(key, reason)| invalid(&key, reason))?;
+        printing::validate(&self.printers).map_err(|(key, reason)| invalid(&key, reason))?;
         scanning::validate(&self.barcodes, &self.picking, &self.scanners)
             .map_err(|(key, reason)| invalid(&key, reason))?;
         alerts::validate(&self.alerts).map_err(|(key, reason)| invalid(&key, reason))?;

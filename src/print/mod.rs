@@ -3,6 +3,7 @@
 //! its jobs and its drivers come on top of them.
 
 pub mod bytes;
+pub mod device;
 pub mod doc;
 pub mod documents;
 

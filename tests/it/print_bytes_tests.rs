@@ -110,3 +110,123 @@ fn the_decoder_refuses_what_it_does_not_know() {
     let paper = decode(&encode(&d).unwrap()).unwrap();
     assert_eq!(paper.lines[0].text, "不要香菜?");
 }
+
+/// `flashpick print test` from outside, as the manager installing printers: a network printer
+/// (a fake one on a real socket) and a file printer each get a test page that decodes; a
+/// printer that is not there is named with what to check, and the command fails.
+#[test]
+fn the_print_test_command_reaches_each_printer() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut s, &mut got).unwrap();
+        got
+    });
+    // A port nothing listens on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let printed = dir.path().join("printed");
+    let text = crate::common::daemon_config(dir.path()).source.0
+        + &format!(
+            "\n[[printers]]\nname = \"front\"\nkind = \"tcp\"\naddress = \"{addr}\"\npaper_mm = 58\n\
+             [[printers]]\nname = \"pack\"\nkind = \"file\"\naddress = \"{}\"\nlang = \"en\"\n\
+             [[printers]]\nname = \"gone\"\nkind = \"tcp\"\naddress = \"{dead_addr}\"\n",
+            printed.display()
+        );
+    let config = dir.path().join("store.toml");
+    std::fs::write(&config, text).unwrap();
+    let run = |args: &[&str]| {
+        crate::cli_tests::bin()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The two that are there.
+    let ok = run(&["print", "test", "--printer", "front"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let paper = decode(&fake.join().unwrap()).unwrap();
+    assert_eq!(paper.barcodes, ["TEST-0001"]);
+    assert!(paper.lines.iter().any(|l| l.text.contains("打印测试")));
+    // 58 mm: 32 characters, the ruler says so.
+    assert!(
+        paper
+            .lines
+            .iter()
+            .any(|l| l.text == "12345678901234567890123456789012")
+    );
+    let ok = run(&["print", "test", "--printer", "pack"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let file = std::fs::read_dir(&printed)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let paper = decode(&std::fs::read(file).unwrap()).unwrap();
+    assert!(paper.lines.iter().any(|l| l.text.contains("TEST PAGE")));
+    // All three: the one not there is named, with what to check; the command fails.
+    let all = run(&["print", "test"]);
+    assert!(!all.status.success());
+    let err = String::from_utf8_lossy(&all.stderr);
+    assert!(
+        err.contains("printer `gone`") && err.contains("switched on"),
+        "{err}"
+    );
+    // A printer not in the config.
+    let none = run(&["print", "test", "--printer", "nope"]);
+    assert_eq!(none.status.code(), Some(2));
+}
+
+#[test]
+fn a_printer_misconfigured_is_refused_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = crate::common::daemon_config(dir.path()).source.0;
+    for (entry, key) in [
+        (
+            "name = \"a\"\nkind = \"tcp\"\naddress = \"10.0.0.9\"\npaper_mm = 57",
+            "printers[0].paper_mm",
+        ),
+        (
+            "name = \"a\"\nkind = \"usb\"\naddress = \"lp0\"",
+            "printers[0].address",
+        ),
+        (
+            "name = \"a\"\nkind = \"tcp\"\naddress = \"10.0.0.9\"\nencoding = \"utf-8\"",
+            "printers[0].encoding",
+        ),
+        (
+            "name = \"a\"\nkind = \"file\"\naddress = \"/tmp/p\"\npaper_mm = 58\ncolumns = 48",
+            "printers[0].columns",
+        ),
+        (
+            "name = \"a\"\nkind = \"laser\"\naddress = \"/tmp/p\"",
+            "kind",
+        ),
+    ] {
+        let text = format!("{base}\n[[printers]]\n{entry}\n");
+        let err = flashpick::config::Config::parse(&text, std::path::Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    }
+    // A port is optional: 9100, the raw port, by default.
+    let text =
+        format!("{base}\n[[printers]]\nname = \"a\"\nkind = \"tcp\"\naddress = \"10.0.0.9\"\n");
+    let c = flashpick::config::Config::parse(&text, std::path::Path::new("p.toml")).unwrap();
+    assert_eq!(c.printers[0].socket_address(), "10.0.0.9:9100");
+    assert_eq!(c.printers[0].columns(), 48);
+}
