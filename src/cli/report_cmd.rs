@@ -6,6 +6,7 @@ use super::client_cmds::{ask, json_text};
 use super::{Failure, fail};
 use crate::api::{Request, Response};
 use crate::model::report::DayReport;
+use crate::model::text::{mmss, percent};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -48,14 +49,6 @@ pub(super) fn run(
     Ok(())
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.1}%"))
-}
-
-fn mins(secs: Option<i64>) -> String {
-    secs.map_or("-".into(), |s| format!("{}:{:02}", s / 60, s % 60))
-}
-
 /// The report as a terminal table.
 pub fn table(r: &DayReport) -> String {
     let mut o = String::new();
@@ -92,20 +85,20 @@ pub fn table(r: &DayReport) -> String {
         "\nPicked {}: on time {} ({}), late {}. Pick time p50 {}, p90 {} (min:s).",
         r.picked,
         r.on_time,
-        pct(r.on_time_pct()),
+        percent(r.on_time_pct()),
         r.late.len(),
-        mins(r.pick_secs_p50),
-        mins(r.pick_secs_p90)
+        r.pick_secs_p50.map_or("-".into(), mmss),
+        r.pick_secs_p90.map_or("-".into(), mmss)
     );
     let _ = writeln!(
         o,
         "Short: {} of {} lines ({}), {} of {} units ({}).",
         r.short_lines,
         r.lines,
-        pct(r.short_lines_pct()),
+        percent(r.short_lines_pct()),
         r.short_units,
         r.units,
-        pct(r.short_units_pct())
+        percent(r.short_units_pct())
     );
     if !r.top_short.is_empty() {
         let _ = writeln!(o, "\nMost short:");
@@ -126,7 +119,7 @@ pub fn table(r: &DayReport) -> String {
                 l.platform.as_str(),
                 l.day_seq,
                 l.order_id,
-                mins(Some(l.late_secs))
+                mmss(l.late_secs)
             );
         }
         if r.late.len() > 10 {
@@ -150,7 +143,7 @@ pub fn table(r: &DayReport) -> String {
                 p.picker,
                 p.orders,
                 p.units,
-                mins(Some(p.claimed_secs)),
+                mmss(p.claimed_secs),
                 p.units_per_hour.map_or("-".into(), |u| format!("{u:.1}"))
             );
         }

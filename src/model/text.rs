@@ -56,6 +56,11 @@ pub fn mmss(seconds: i64) -> String {
     format!("{sign}{}:{:02}", s / 60, s % 60)
 }
 
+/// `92.6%`, or `-` when there is nothing to count.
+pub fn percent(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}%"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,22 +55,14 @@ pub(super) fn set_open(
     hq: bool,
     now: Timestamp,
 ) -> Result<(OpenState, Vec<StoreEvent>), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO platform_open (platform, want_open, reason, set_by, automatic, until, set_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (platform) DO UPDATE SET want_open = excluded.want_open,
-             reason = excluded.reason, set_by = excluded.set_by, automatic = excluded.automatic,
-             until = excluded.until, set_at = excluded.set_at",
-    )?
-    .execute(params![
-        platform.as_str(),
+    let want = Want {
         open,
         reason,
         by,
         automatic,
-        until.map(|t| t.0),
-        now.0
-    ])?;
+        until,
+    };
+    want.write(tx, platform, now)?;
     let payload = PlatformPayload::StoreOpen(StoreOpenPayload {
         v: 1,
         platform,
@@ -79,23 +71,10 @@ pub(super) fn set_open(
         at: now.0,
         event_id: String::new(),
     });
-    let key = format!("open:{}", platform.as_str());
-    platform_row(tx, platform, Some(&key), &payload, now)?;
+    platform_row(tx, platform, Some(&open_key(platform)), &payload, now)?;
     // HQ hears of every change, automatic closes above all.
     if hq {
-        let event_id = crate::model::EventId::new();
-        let event = HqPayload::StoreState(StoreStatePayload {
-            v: 1,
-            platform,
-            open,
-            automatic,
-            reason: reason.to_string(),
-            by: by.to_string(),
-            until: until.map(|t| t.0),
-            at: now.0,
-            event_id: event_id.0.clone(),
-        });
-        hq_row(tx, &event_id, &event, now)?;
+        want.tell_hq(tx, platform, now)?;
     }
     Ok((
         state(tx, platform)?.expect("just written"),
@@ -122,7 +101,7 @@ pub(super) fn confirmed(
     let before = state(tx, platform)?;
     let on_its_way = tx
         .prepare_cached("SELECT 1 FROM outbox WHERE coalesce_key = ?1 AND state = 'pending'")?
-        .exists([format!("open:{}", platform.as_str())])?;
+        .exists([open_key(platform)])?;
     let adopt = pushed && !on_its_way && before.as_ref().is_none_or(|b| b.want_open != open);
     let mut events = Vec::new();
     if adopt {
@@ -131,28 +110,16 @@ pub(super) fn confirmed(
         } else {
             "closed in the merchant app"
         };
-        tx.prepare_cached(
-            "INSERT INTO platform_open (platform, want_open, reason, set_by, automatic, until, set_at)
-             VALUES (?1, ?2, ?3, ?4, 0, NULL, ?5)
-             ON CONFLICT (platform) DO UPDATE SET want_open = excluded.want_open,
-                 reason = excluded.reason, set_by = excluded.set_by, automatic = 0,
-                 until = NULL, set_at = excluded.set_at",
-        )?
-        .execute(params![platform.as_str(), open, reason, MERCHANT_APP, now.0])?;
+        let want = Want {
+            open,
+            reason,
+            by: MERCHANT_APP,
+            automatic: false,
+            until: None,
+        };
+        want.write(tx, platform, now)?;
         if hq {
-            let event_id = crate::model::EventId::new();
-            let event = HqPayload::StoreState(StoreStatePayload {
-                v: 1,
-                platform,
-                open,
-                automatic: false,
-                reason: reason.to_string(),
-                by: MERCHANT_APP.to_string(),
-                until: None,
-                at: now.0,
-                event_id: event_id.0.clone(),
-            });
-            hq_row(tx, &event_id, &event, now)?;
+            want.tell_hq(tx, platform, now)?;
             events.push(StoreEvent::OutboxChanged);
         }
     }
@@ -180,6 +147,71 @@ pub(super) fn confirmed(
         ])?;
     }
     Ok((after, events))
+}
+
+/// The outbox's coalescing key of a platform's wanted state: one row, the newest.
+fn open_key(platform: Platform) -> String {
+    format!("open:{}", platform.as_str())
+}
+
+/// What the store wants at a platform, who set it and why.
+struct Want<'a> {
+    open: bool,
+    reason: &'a str,
+    by: &'a str,
+    automatic: bool,
+    until: Option<Timestamp>,
+}
+
+impl Want<'_> {
+    /// Records it as the platform's wanted state.
+    fn write(
+        &self,
+        tx: &Transaction<'_>,
+        platform: Platform,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        tx.prepare_cached(
+            "INSERT INTO platform_open (platform, want_open, reason, set_by, automatic, until, set_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (platform) DO UPDATE SET want_open = excluded.want_open,
+                 reason = excluded.reason, set_by = excluded.set_by,
+                 automatic = excluded.automatic, until = excluded.until,
+                 set_at = excluded.set_at",
+        )?
+        .execute(params![
+            platform.as_str(),
+            self.open,
+            self.reason,
+            self.by,
+            self.automatic,
+            self.until.map(|t| t.0),
+            now.0
+        ])?;
+        Ok(())
+    }
+
+    /// Queues the contract's `store_state` event for HQ.
+    fn tell_hq(
+        &self,
+        tx: &Transaction<'_>,
+        platform: Platform,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let event_id = crate::model::EventId::new();
+        let event = HqPayload::StoreState(StoreStatePayload {
+            v: 1,
+            platform,
+            open: self.open,
+            automatic: self.automatic,
+            reason: self.reason.to_string(),
+            by: self.by.to_string(),
+            until: self.until.map(|t| t.0),
+            at: now.0,
+            event_id: event_id.0.clone(),
+        });
+        hq_row(tx, &event_id, &event, now)
+    }
 }
 
 fn state(conn: &Connection, platform: Platform) -> Result<Option<OpenState>, StoreError> {

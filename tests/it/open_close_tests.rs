@@ -51,16 +51,7 @@ async fn a_manager_closes_the_store_until_a_time_and_it_opens_by_itself() {
     let sim = start_sim().await;
     let text =
         agent_config(dir.path(), &sim, "poll").source.0 + "\n[staff]\nmanagers = [\"boss\"]\n";
-    let clock = Clock::manual(Timestamp::now());
-    let d = Daemon::start_with(
-        Config::parse(&text, Path::new("open.toml")).unwrap(),
-        StartOptions {
-            clock: clock.clone(),
-            ..StartOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (d, clock) = start_manual(&text).await;
     let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
         .await
         .unwrap();
@@ -237,16 +228,7 @@ async fn a_burst_of_orders_pauses_the_store_and_the_calm_opens_it() {
     let text = agent_config(dir.path(), &sim, "poll").source.0
         + "\n[staff]\nmanagers = [\"boss\"]\n[capacity]\nenabled = true\nmax_open_orders = 3\nresume_below = 1\nmin_closed_secs = 60\nmax_closed_secs = 600\n\
            [hq]\nenabled = true\nbroker = \"mqtt://127.0.0.1:9\"\n";
-    let clock = Clock::manual(Timestamp::now());
-    let d = Daemon::start_with(
-        Config::parse(&text, Path::new("capacity.toml")).unwrap(),
-        StartOptions {
-            clock: clock.clone(),
-            ..StartOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (d, clock) = start_manual(&text).await;
     let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
         .await
         .unwrap();
@@ -429,16 +411,7 @@ async fn a_platforms_own_threshold_closes_only_that_platform() {
     let text = agent_config(dir.path(), &sim, "poll").source.0
         + "\n[capacity]\nenabled = true\nmin_closed_secs = 60\n\
            [capacity.platforms.meituan]\nmax_open_orders = 2\nresume_below = 1\n";
-    let clock = Clock::manual(Timestamp::now());
-    let d = Daemon::start_with(
-        Config::parse(&text, Path::new("capacity.toml")).unwrap(),
-        StartOptions {
-            clock: clock.clone(),
-            ..StartOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (d, clock) = start_manual(&text).await;
     let mut c = Client::connect(d.socket_path(), "test", None)
         .await
         .unwrap();
@@ -606,16 +579,7 @@ async fn a_refused_close_is_parked_and_never_shown_as_closed() {
         .0
         .replace("sim-jd-secret", "a-wrong-secret")
         + "\n[staff]\nmanagers = [\"boss\"]\n";
-    let clock = Clock::manual(Timestamp::now());
-    let d = Daemon::start_with(
-        Config::parse(&text, Path::new("refused.toml")).unwrap(),
-        StartOptions {
-            clock: clock.clone(),
-            ..StartOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (d, clock) = start_manual(&text).await;
     let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
         .await
         .unwrap();
@@ -686,16 +650,7 @@ async fn a_close_that_waited_out_an_outage_is_not_replayed_after_an_open() {
     let sim = start_sim().await;
     let text =
         agent_config(dir.path(), &sim, "poll").source.0 + "\n[staff]\nmanagers = [\"boss\"]\n";
-    let clock = Clock::manual(Timestamp::now());
-    let d = Daemon::start_with(
-        Config::parse(&text, Path::new("outage.toml")).unwrap(),
-        StartOptions {
-            clock: clock.clone(),
-            ..StartOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let (d, clock) = start_manual(&text).await;
     let mut boss = Client::connect(d.socket_path(), "test", Some("boss"))
         .await
         .unwrap();
@@ -725,4 +680,19 @@ async fn a_close_that_waited_out_an_outage_is_not_replayed_after_an_open() {
     assert!(effects(&sim, "store_close").is_empty());
     assert_eq!(effects(&sim, "store_open"), [Platform::Meituan]);
     d.shutdown().await;
+}
+
+/// The store of `text` on a clock moved by hand.
+async fn start_manual(text: &str) -> (Daemon, Clock) {
+    let clock = Clock::manual(Timestamp::now());
+    let d = Daemon::start_with(
+        Config::parse(text, Path::new("store.toml")).unwrap(),
+        StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    (d, clock)
 }

@@ -7,7 +7,7 @@ use crate::api::LoadNow;
 use crate::model::report::DayReport;
 use crate::tui::app::{App, ReportScreen};
 use crate::tui::i18n::Lang;
-use crate::tui::text::fit;
+use crate::tui::text::{fit, mmss, percent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -127,14 +127,6 @@ fn words(lang: Lang) -> &'static Words {
     }
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.1}%"))
-}
-
-fn mmss(secs: Option<i64>) -> String {
-    secs.map_or("-".into(), |s| format!("{}:{:02}", s / 60, s % 60))
-}
-
 pub(super) fn report(app: &App, f: &mut Frame, area: Rect, st: &ReportScreen) {
     let w = words(app.lang);
     let Some(reply) = &st.reply else {
@@ -209,20 +201,20 @@ fn figures(app: &App, f: &mut Frame, area: Rect, r: &DayReport, w: &Words) {
         w.picked,
         r.picked,
         w.on_time,
-        pct(r.on_time_pct()),
+        percent(r.on_time_pct()),
         w.pick_time,
-        mmss(r.pick_secs_p50),
-        mmss(r.pick_secs_p90)
+        r.pick_secs_p50.map_or("-".into(), mmss),
+        r.pick_secs_p90.map_or("-".into(), mmss)
     );
     let shorts = format!(
         " {}: {} {} ({}/{}) · {} {} ({}/{})",
         w.short,
         w.lines,
-        pct(r.short_lines_pct()),
+        percent(r.short_lines_pct()),
         r.short_lines,
         r.lines,
         w.units,
-        pct(r.short_units_pct()),
+        percent(r.short_units_pct()),
         r.short_units,
         r.units,
     );
