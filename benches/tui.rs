@@ -110,6 +110,8 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
             })
             .collect(),
         scheduled_until: None,
+        printed: 0,
+        print_waiting: 0,
     }
 }
 

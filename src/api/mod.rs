@@ -50,6 +50,10 @@ pub struct Hello {
     /// Who acts through this connection when a request names nobody (client side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// The station this client stands at (client side): the documents its changes cause print
+    /// on that station's printers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station: Option<String>,
     /// Server software (server side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
@@ -365,6 +369,16 @@ pub struct OrderView {
     /// before its pick deadline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled_until: Option<Timestamp>,
+    /// Its documents (slip, pick list, labels) printed so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub printed: u32,
+    /// Its documents waiting at a printer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub print_waiting: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 pub use crate::model::ScanOutcome;
@@ -450,6 +464,36 @@ pub struct Status {
     /// The store open or closed at each platform, where it was ever set or heard of.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open: Vec<crate::model::capacity::OpenState>,
+    /// The printers (`[[printers]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub printers: Vec<PrinterStatus>,
+}
+
+/// One printer's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrinterStatus {
+    /// Configured name.
+    pub name: String,
+    /// Where it is (host:port, a device, a directory).
+    pub address: String,
+    /// Took its last job; `None` before the first.
+    pub online: Option<bool>,
+    /// What it said about itself: `ready`, `paper_low`, `paper_out`, `cover_open`, `error`
+    /// (printers that answer DLE EOT).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Jobs waiting.
+    pub waiting: u64,
+    /// Seconds the oldest waiting job has waited.
+    #[serde(default)]
+    pub oldest_secs: Option<i64>,
+    /// Jobs printed since start.
+    pub printed: u64,
+    /// Failed tries since start.
+    pub failures: u64,
+    /// The latest failure, with what to check.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// One scanner's state.

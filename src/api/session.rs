@@ -34,6 +34,17 @@ impl Session {
         client: &str,
         actor: Option<&str>,
     ) -> Result<(Session, Hello, mpsc::Receiver<Incoming>), ClientError> {
+        Session::open_at(path, client, actor, None).await
+    }
+
+    /// [`Session::open`] from a station: the documents this screen's changes cause print on
+    /// that station's printers.
+    pub async fn open_at(
+        path: &Path,
+        client: &str,
+        actor: Option<&str>,
+        station: Option<&str>,
+    ) -> Result<(Session, Hello, mpsc::Receiver<Incoming>), ClientError> {
         let stream = UnixStream::connect(path)
             .await
             .map_err(|e| match e.kind() {
@@ -51,6 +62,7 @@ impl Session {
                 protocol: PROTOCOL,
                 client: Some(client.to_string()),
                 actor: actor.map(str::to_string),
+                station: station.map(str::to_string),
                 server: None,
                 store_id: None,
             },

@@ -104,7 +104,16 @@ fn demo(dir: &Path, rate: f64, lang: crate::model::Lang) -> Result<(), Failure> 
             scanner.user_side.display()
         );
         println!("{hint}");
-        let shown = crate::tui::run(config.api.socket.clone(), "p1".into(), lang, Some(hint)).await;
+        let shown = crate::tui::run(
+            config.api.socket.clone(),
+            crate::tui::Who {
+                picker: "p1".into(),
+                station: Some("1".into()),
+            },
+            lang,
+            Some(hint),
+        )
+        .await;
         daemon.shutdown().await;
         sim.stop().await;
         shown

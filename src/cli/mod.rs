@@ -470,7 +470,7 @@ fn tui(
         None => loaded.as_ref().map(|c| c.tui.lang).unwrap_or_default(),
     };
     let picker = picker
-        .or_else(|| station.map(|s| format!("station-{s}")))
+        .or_else(|| station.as_ref().map(|s| format!("station-{s}")))
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "picker".into());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -478,19 +478,24 @@ fn tui(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(crate::tui::run(socket, picker, lang, None))
-        .map_err(|e| {
-            let unavailable = e
-                .downcast_ref::<crate::api::client::ClientError>()
-                .is_some_and(|c| {
-                    matches!(
-                        c,
-                        crate::api::client::ClientError::NotRunning { .. }
-                            | crate::api::client::ClientError::PermissionDenied { .. }
-                    )
-                });
-            fail(if unavailable { EXIT_UNAVAILABLE } else { 1 }, e)
-        })
+    rt.block_on(crate::tui::run(
+        socket,
+        crate::tui::Who { picker, station },
+        lang,
+        None,
+    ))
+    .map_err(|e| {
+        let unavailable = e
+            .downcast_ref::<crate::api::client::ClientError>()
+            .is_some_and(|c| {
+                matches!(
+                    c,
+                    crate::api::client::ClientError::NotRunning { .. }
+                        | crate::api::client::ClientError::PermissionDenied { .. }
+                )
+            });
+        fail(if unavailable { EXIT_UNAVAILABLE } else { 1 }, e)
+    })
 }
 
 fn sim(a: SimArgs) -> Result<(), Failure> {

@@ -10,17 +10,44 @@ use tokio::sync::watch;
 
 /// The daemon's status, read fresh from the database.
 pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
-    let (counts, outbox, open) = shared
+    let names: Vec<String> = shared
+        .config
+        .printers
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let (counts, outbox, open, queues) = shared
         .store
-        .read_async(|c| {
+        .read_async(move |c| {
             Ok((
                 store::order_counts(c)?,
                 store::outbox_depth(c)?,
                 store::open::open_states(c)?,
+                names
+                    .iter()
+                    .map(|n| store::print::print_queue(c, n))
+                    .collect::<Result<Vec<_>, _>>()?,
             ))
         })
         .await?;
     let now = shared.clock.now();
+    let printers = shared
+        .printers
+        .list()
+        .into_iter()
+        .zip(queues)
+        .map(|((p, h), q)| crate::api::PrinterStatus {
+            name: p.name.clone(),
+            address: p.address.clone(),
+            online: h.online,
+            state: h.state.map(|s| s.as_str().to_string()),
+            waiting: q.waiting,
+            oldest_secs: q.oldest.map(|t| (now.0 - t.0).max(0) / 1000),
+            printed: h.printed,
+            failures: h.failures,
+            last_error: h.last_error,
+        })
+        .collect();
     let open_orders = counts
         .iter()
         .filter(|(s, _)| s.is_open())
@@ -79,6 +106,7 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
             .load(std::sync::atomic::Ordering::Relaxed),
         alarms: shared.alarms.list(),
         open,
+        printers,
     })
 }
 

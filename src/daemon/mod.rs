@@ -167,6 +167,8 @@ pub(crate) struct Shared {
     pub clock: crate::model::Clock,
     /// Bytes of catalog rows staged on every connection together.
     pub staged_bytes: std::sync::atomic::AtomicUsize,
+    /// The printers' threads and what is known of each printer.
+    pub printers: crate::print::worker::Printers,
 }
 
 impl Shared {
@@ -203,6 +205,7 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop_readers
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.shared.printers.ask_stop();
     }
 }
 
@@ -297,7 +300,18 @@ impl Daemon {
         };
         let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
         let clock = store.options().clock.clone();
+        let printers = crate::print::worker::Printers::start(
+            &config.printers,
+            &store,
+            config
+                .barcodes
+                .order_prefixes
+                .iter()
+                .find(|p| !p.is_empty())
+                .cloned(),
+        );
         let shared = Arc::new(Shared {
+            printers,
             reload: reload_tx,
             rules: config.barcodes.rules(),
             config,
@@ -443,6 +457,9 @@ impl Daemon {
             tracing::warn!("tasks did not stop in time; aborting them");
             self.tasks.abort_all();
         }
+        // Each printer finishes the job in hand: one it sent is marked, not printed again.
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.printers.stop()).await;
         self.shared.store.close_async().await;
         let _ = std::fs::remove_file(&self.shared.config.api.socket);
         tracing::info!("flashpick stopped");

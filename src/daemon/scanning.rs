@@ -340,6 +340,7 @@ fn answer(
         order: Some(view_with(
             done.order,
             done.walk.into_iter().map(Into::into).collect(),
+            done.print,
             &shared.config.sla,
             shared.clock.now(),
         )),

@@ -15,6 +15,7 @@ const MAX_LISTED_SKUS: usize = 500;
 pub(crate) fn view_with(
     order: Order,
     walk: Vec<LineWalk>,
+    print: store::print::PrintMark,
     sla: &SlaPolicy,
     now: Timestamp,
 ) -> OrderView {
@@ -26,6 +27,8 @@ pub(crate) fn view_with(
         order,
         walk,
         scheduled_until,
+        printed: print.printed,
+        print_waiting: print.waiting,
     }
 }
 
@@ -37,9 +40,13 @@ pub(crate) fn order_view(
     now: Timestamp,
 ) -> Result<OrderView, StoreError> {
     let walk = store::walk(conn, &order)?;
+    let print = store::print::print_marks(conn, &[order.id])?
+        .remove(&order.id.0)
+        .unwrap_or_default();
     Ok(view_with(
         order,
         walk.into_iter().map(Into::into).collect(),
+        print,
         sla,
         now,
     ))
@@ -91,6 +98,11 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
         }
         StoreEvent::StockChanged { .. } => shared.wants(Topic::Stock),
         StoreEvent::OutboxChanged => false,
+        StoreEvent::PrintQueued { printers } => {
+            shared.printers.wake(printers);
+            false
+        }
+        StoreEvent::Printed { .. } => shared.wants(Topic::Orders),
         // Notices stand for screens that subscribe later: kept whoever listens now.
         StoreEvent::RequestChanged { request } => {
             super::notices::request_changed(shared, request);
@@ -190,7 +202,27 @@ async fn convert(shared: &Arc<Shared>, change: StoreEvent) -> Vec<Event> {
             };
             vec![Event::StockChanged { skus }]
         }
-        StoreEvent::OutboxChanged | StoreEvent::RequestChanged { .. } => Vec::new(),
+        // The order's "printed" mark changed: its view again, for every screen.
+        StoreEvent::Printed { order, .. } => {
+            let (sla, now) = (shared.config.sla, shared.clock.now());
+            match shared
+                .store
+                .read_async(move |c| load_view(c, order, &sla, now))
+                .await
+            {
+                Ok(view) => vec![Event::OrderChanged {
+                    cause: "printed".into(),
+                    order: Box::new(view),
+                }],
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot build an order view");
+                    vec![]
+                }
+            }
+        }
+        StoreEvent::OutboxChanged
+        | StoreEvent::RequestChanged { .. }
+        | StoreEvent::PrintQueued { .. } => Vec::new(),
     }
 }
 

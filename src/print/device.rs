@@ -2,13 +2,18 @@
 //! printer a thread of its own): a network printer's raw port, a serial port, a USB printer's
 //! device file, or a file in a directory (the demo's and the tests' printer).
 
+use super::status::PrinterState;
 use crate::config::{PrinterConfig, PrinterKind};
-use std::io::Write;
+use crate::model::Lang;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long a network printer may take to answer or take the bytes.
 const NETWORK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a printer that speaks DLE EOT takes at most to answer it.
+const STATUS_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// The printer could not take the job; the message says what to check.
 #[derive(Debug, thiserror::Error)]
@@ -18,13 +23,38 @@ pub struct SendError {
     pub printer: String,
     /// What went wrong and what to check.
     pub what: String,
+    /// What the printer said about itself, when it said it is not ready.
+    pub state: Option<PrinterState>,
+}
+
+/// A job the printer took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// For a `file` printer, the file written.
+    pub path: Option<PathBuf>,
+    /// What the printer said after taking it; `None` when it does not answer DLE EOT (or was
+    /// not asked).
+    pub state: Option<PrinterState>,
 }
 
 /// Sends `bytes` to the printer; for a `file` printer, returns the file written.
 pub fn send(p: &PrinterConfig, job: &str, bytes: &[u8]) -> Result<Option<PathBuf>, SendError> {
+    deliver(p, job, bytes, false).map(|d| d.path)
+}
+
+/// Sends `bytes` to the printer. With `ask`, a network or serial printer is asked its state
+/// (DLE EOT) before (nothing is sent to a printer out of paper) and after (a paper end while
+/// printing means the job did not print whole); a printer that does not answer is trusted.
+pub fn deliver(
+    p: &PrinterConfig,
+    job: &str,
+    bytes: &[u8],
+    ask: bool,
+) -> Result<Delivered, SendError> {
     let fail = |what: String| SendError {
         printer: p.name.clone(),
         what,
+        state: None,
     };
     match p.kind {
         PrinterKind::Tcp => {
@@ -41,14 +71,13 @@ pub fn send(p: &PrinterConfig, job: &str, bytes: &[u8]) -> Result<Option<PathBuf
                     ))
                 })?;
             s.set_write_timeout(Some(NETWORK_TIMEOUT))
-                .and_then(|()| s.write_all(bytes))
-                .and_then(|()| s.flush())
-                .map_err(|e| fail(format!("{addr} stopped taking the job: {e}")))?;
-            Ok(None)
+                .and_then(|()| s.set_read_timeout(Some(STATUS_TIMEOUT)))
+                .map_err(|e| fail(format!("{addr}: {e}")))?;
+            exchange(p, &mut s, bytes, ask, &addr)
         }
         PrinterKind::Serial => {
             let mut port = serialport::new(&p.address, p.baud)
-                .timeout(NETWORK_TIMEOUT)
+                .timeout(STATUS_TIMEOUT)
                 .open()
                 .map_err(|e| {
                     fail(format!(
@@ -56,10 +85,7 @@ pub fn send(p: &PrinterConfig, job: &str, bytes: &[u8]) -> Result<Option<PathBuf
                         p.address
                     ))
                 })?;
-            port.write_all(bytes)
-                .and_then(|()| port.flush())
-                .map_err(|e| fail(format!("{} stopped taking the job: {e}", p.address)))?;
-            Ok(None)
+            exchange(p, &mut port, bytes, ask, &p.address)
         }
         PrinterKind::Usb => {
             let mut f = std::fs::OpenOptions::new()
@@ -74,7 +100,10 @@ pub fn send(p: &PrinterConfig, job: &str, bytes: &[u8]) -> Result<Option<PathBuf
             f.write_all(bytes)
                 .and_then(|()| f.flush())
                 .map_err(|e| fail(format!("{} stopped taking the job: {e}", p.address)))?;
-            Ok(None)
+            Ok(Delivered {
+                path: None,
+                state: None,
+            })
         }
         PrinterKind::File => {
             let dir = PathBuf::from(&p.address);
@@ -91,9 +120,67 @@ pub fn send(p: &PrinterConfig, job: &str, bytes: &[u8]) -> Result<Option<PathBuf
                 })
                 .collect();
             let path = dir.join(format!("{safe}.escpos"));
-            std::fs::write(&path, bytes)
+            // Whole or not at all: a job the daemon died writing is not left half there.
+            let part = dir.join(format!(".{safe}.part"));
+            std::fs::write(&part, bytes)
+                .and_then(|()| std::fs::rename(&part, &path))
                 .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
-            Ok(Some(path))
+            Ok(Delivered {
+                path: Some(path),
+                state: None,
+            })
         }
     }
+}
+
+/// Asks the state (when `ask`), sends the job, asks again.
+fn exchange(
+    p: &PrinterConfig,
+    s: &mut (impl Read + Write),
+    bytes: &[u8],
+    ask: bool,
+    at: &str,
+) -> Result<Delivered, SendError> {
+    let not_ready = |state: PrinterState| SendError {
+        printer: p.name.clone(),
+        what: format!(
+            "{at} says {}: fix it and the jobs print",
+            state.say(Lang::En)
+        ),
+        state: Some(state),
+    };
+    let before = if ask { ask_state(s) } else { None };
+    if let Some(st) = before.filter(|st| !st.ready()) {
+        return Err(not_ready(st));
+    }
+    s.write_all(bytes)
+        .and_then(|()| s.flush())
+        .map_err(|e| SendError {
+            printer: p.name.clone(),
+            what: format!("{at} stopped taking the job: {e}"),
+            state: None,
+        })?;
+    let after = if before.is_some() { ask_state(s) } else { None };
+    match after {
+        Some(st) if !st.ready() => Err(not_ready(st)),
+        _ => Ok(Delivered {
+            path: None,
+            state: after.or(before),
+        }),
+    }
+}
+
+/// The printer's answer to DLE EOT 2 and 4, or `None` when it does not answer in time.
+fn ask_state(s: &mut (impl Read + Write)) -> Option<PrinterState> {
+    s.write_all(&super::status::QUERY).ok()?;
+    s.flush().ok()?;
+    let mut answer = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match s.read(&mut answer[got..]) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got += n,
+        }
+    }
+    super::status::parse(&answer)
 }

@@ -8,16 +8,8 @@ use crate::model::text::{fit, width, wrap};
 use crate::model::{Delivery, Lang, Order, Platform, Timestamp, Unit, china_time};
 use crate::store::LineWalk;
 
-/// Which document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The order slip, on accept.
-    Slip,
-    /// The pick list, on claim.
-    PickList,
-    /// One label per bag, on pack.
-    Label,
-}
+/// Which document: the store's name for it (the print jobs store it).
+pub use crate::store::print::Document as Kind;
 
 /// An order as the documents need it.
 #[derive(Debug, Clone, Copy)]

@@ -6,6 +6,8 @@ pub mod bytes;
 pub mod device;
 pub mod doc;
 pub mod documents;
+pub mod status;
+pub mod worker;
 
 pub use doc::{Align, Block, Doc, Size, render_text};
 pub use documents::{Kind, OrderDoc, label, slip, test_page};

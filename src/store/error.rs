@@ -50,6 +50,9 @@ pub enum StoreError {
     /// A decision on a customer request was refused by its rules.
     #[error(transparent)]
     Decide(#[from] crate::model::request::DecideError),
+    /// A request the store's rules refuse; the message says what to do instead.
+    #[error("{0}")]
+    Refused(String),
     /// A bug in flashpick; the write was rolled back.
     #[error("internal error (a bug, please report it): {0}; nothing was written")]
     Bug(String),
@@ -112,6 +115,7 @@ impl StoreError {
                 | StoreError::BadOrder(_)
                 | StoreError::NoSuchRequest(_)
                 | StoreError::NotParked(_)
+                | StoreError::Refused(_)
                 | StoreError::Decide(_)
         )
     }

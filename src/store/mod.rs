@@ -12,6 +12,7 @@ pub mod lock;
 pub mod open;
 mod outbox;
 pub mod payload;
+pub mod print;
 mod read;
 pub mod requests;
 pub mod schema;
@@ -65,6 +66,8 @@ pub struct StoreOptions {
     /// Where the store's "now" comes from: every time it writes (transitions, ledger rows,
     /// outbox rows and their retries, scans) is read from it.
     pub clock: Clock,
+    /// Which printers print which documents for which station (`[[printers]]`).
+    pub printers: Vec<print::PrintRoute>,
 }
 
 impl Default for StoreOptions {
@@ -76,6 +79,7 @@ impl Default for StoreOptions {
             managers: Vec::new(),
             sold_out_on_short: true,
             clock: Clock::system(),
+            printers: Vec::new(),
         }
     }
 }
@@ -94,6 +98,17 @@ impl StoreOptions {
             managers: config.staff.managers.clone(),
             sold_out_on_short: config.picking.sold_out_on_short,
             clock: Clock::system(),
+            printers: config
+                .printers
+                .iter()
+                .map(|p| print::PrintRoute {
+                    printer: p.name.clone(),
+                    station: p.station.clone(),
+                    slip: p.slip,
+                    pick_list: p.pick_list,
+                    label: p.label,
+                })
+                .collect(),
         }
     }
 
@@ -128,6 +143,18 @@ pub enum StoreEvent {
     RequestChanged {
         /// The request as committed.
         request: crate::model::request::CustomerRequest,
+    },
+    /// Print jobs were queued for these printers.
+    PrintQueued {
+        /// The printers with new work.
+        printers: Vec<String>,
+    },
+    /// A print job of this order was printed.
+    Printed {
+        /// The order.
+        order: crate::model::OrderId,
+        /// The job.
+        job: i64,
     },
 }
 

@@ -291,7 +291,7 @@ fn take_off(
         refund_id: r.asked.refund_id.clone(),
         lines: refund,
     };
-    match super::write::apply(tx, o, OrderId(order), &event, "platform", None) {
+    match super::write::apply(tx, o, OrderId(order), &event, "platform", None, None) {
         Ok((_, events)) => Ok(events),
         // Cancelled meanwhile: nothing left to take off.
         Err(StoreError::Transition(TransitionError::NotAllowed { .. })) => Ok(vec![]),

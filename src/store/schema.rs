@@ -329,6 +329,28 @@ pub const MIGRATIONS: &[&str] = &[
         queued_at  INTEGER NOT NULL
     );
     "#,
+    // 19: print jobs. Written in the transaction of the change that causes them (accept: the
+    // slip; claim: the pick list; pack: a label per bag), one row per copy, printed in id order
+    // per printer and marked done once; a reprint is a row asked for by someone.
+    r#"
+    CREATE TABLE print_job (
+        id            INTEGER PRIMARY KEY,
+        printer       TEXT NOT NULL,
+        document      TEXT NOT NULL CHECK (document IN ('slip', 'pick_list', 'label')),
+        order_id      INTEGER NOT NULL REFERENCES "order"(id),
+        bag           INTEGER NOT NULL DEFAULT 0,
+        bags          INTEGER NOT NULL DEFAULT 0,
+        reprint_by    TEXT,
+        queued_at     INTEGER NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        done_at       INTEGER,
+        outcome       TEXT CHECK (outcome IN ('printed', 'skipped')),
+        note          TEXT
+    );
+    CREATE INDEX print_job_waiting ON print_job(printer, id) WHERE done_at IS NULL;
+    CREATE INDEX print_job_by_order ON print_job(order_id);
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

@@ -22,8 +22,24 @@ impl Store {
         scan: Option<ScanLog>,
     ) -> Result<Applied, StoreError> {
         let actor = actor.to_string();
-        self.write(move |tx, o| write::apply(tx, o, order, &event, &actor, scan))
+        self.write(move |tx, o| write::apply(tx, o, order, &event, &actor, None, scan))
             .await
+    }
+
+    /// [`Store::apply`] by an actor at a station: the documents the change causes print on
+    /// the station's printers.
+    pub async fn apply_at(
+        &self,
+        order: OrderId,
+        event: OrderEvent,
+        actor: &str,
+        station: Option<String>,
+    ) -> Result<Applied, StoreError> {
+        let actor = actor.to_string();
+        self.write(move |tx, o| {
+            write::apply(tx, o, order, &event, &actor, station.as_deref(), None)
+        })
+        .await
     }
 
     /// Takes a new order in, deduplicated on `(source, message_id)` and on the platform's order id.
@@ -155,9 +171,10 @@ impl Store {
         order: OrderId,
         picker: &str,
         actor: &str,
+        station: Option<String>,
     ) -> Result<Applied, StoreError> {
         let (picker, actor) = (picker.to_string(), actor.to_string());
-        self.write(move |tx, o| write::take_over(tx, o, order, &picker, &actor))
+        self.write(move |tx, o| write::take_over(tx, o, order, &picker, &actor, station.as_deref()))
             .await
     }
 
@@ -400,7 +417,7 @@ impl Store {
         actor: &str,
     ) -> Result<Applied, StoreError> {
         let actor = actor.to_string();
-        self.write_blocking(move |tx, o| write::apply(tx, o, order, &event, &actor, None))
+        self.write_blocking(move |tx, o| write::apply(tx, o, order, &event, &actor, None, None))
     }
 
     /// [`Store::scan`] from a plain thread (a scanner's reader) that does not wait for the
@@ -455,7 +472,7 @@ impl Store {
 
     /// Runs `f` on the writer thread in one immediate transaction and waits for its answer:
     /// every write method is this plus its `write::` function.
-    async fn write<T: Send + 'static>(
+    pub(super) async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>, &StoreOptions) -> Out<T> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -463,7 +480,7 @@ impl Store {
     }
 
     /// [`Store::write`] from a plain thread.
-    fn write_blocking<T: Send + 'static>(
+    pub(super) fn write_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>, &StoreOptions) -> Out<T> + Send + 'static,
     ) -> Result<T, StoreError> {

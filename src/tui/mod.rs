@@ -29,17 +29,27 @@ const TICK: Duration = Duration::from_millis(500);
 /// How long to wait between reconnection attempts.
 const RETRY: Duration = Duration::from_secs(1);
 
+/// Who works at this screen: the picker, and the station it stands at (its printers print the
+/// documents this screen's changes cause).
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// The picker (the connection's actor).
+    pub picker: String,
+    /// The station, if the screen was started with one.
+    pub station: Option<String>,
+}
+
 /// Runs the TUI until the user quits. Fails before touching the terminal when no daemon answers.
 pub async fn run(
     socket: PathBuf,
-    picker: String,
+    who: Who,
     lang: Lang,
     hint: Option<String>,
 ) -> anyhow::Result<()> {
     let name = format!("flashpick-tui {}", env!("CARGO_PKG_VERSION"));
     // First contact outside raw mode, so that "not running" is a plain message and the terminal
     // is never left in raw mode.
-    let first = Session::open(&socket, &name, Some(&picker)).await;
+    let first = Session::open_at(&socket, &name, Some(&who.picker), who.station.as_deref()).await;
     let first = match first {
         Ok(c) => c,
         Err(e @ (ClientError::NotRunning { .. } | ClientError::PermissionDenied { .. })) => {
@@ -50,7 +60,7 @@ pub async fn run(
     // `try_init`: a terminal that cannot be set up is an error to report, not a panic; it also
     // installs a panic hook that restores the terminal.
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
-    let result = event_loop(&mut terminal, socket, name, picker, lang, hint, first).await;
+    let result = event_loop(&mut terminal, socket, name, who, lang, hint, first).await;
     ratatui::restore();
     result
 }
@@ -59,7 +69,7 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     socket: PathBuf,
     name: String,
-    picker: String,
+    who: Who,
     lang: Lang,
     hint: Option<String>,
     first: (Session, crate::api::Hello, mpsc::Receiver<Incoming>),
@@ -72,12 +82,12 @@ async fn event_loop(
     let conn = tokio::spawn(connection(
         socket,
         name,
-        picker.clone(),
+        who.clone(),
         first,
         from_app,
         to_app,
     ));
-    let mut app = App::new(lang, &picker, Timestamp::now(), Instant::now());
+    let mut app = App::new(lang, &who.picker, Timestamp::now(), Instant::now());
     app.hint = hint;
     let mut tick = tokio::time::interval(TICK);
     let outcome = loop {
@@ -158,7 +168,7 @@ fn spawn_keys(tx: mpsc::Sender<Key>, stop: Arc<AtomicBool>) -> std::thread::Join
 async fn connection(
     socket: PathBuf,
     name: String,
-    picker: String,
+    who: Who,
     first: (Session, crate::api::Hello, mpsc::Receiver<Incoming>),
     mut requests: mpsc::Receiver<(Tag, crate::api::Request)>,
     to_app: mpsc::Sender<Msg>,
@@ -167,13 +177,17 @@ async fn connection(
     loop {
         let (mut session, hello, mut incoming) = match current.take() {
             Some(c) => c,
-            None => match Session::open(&socket, &name, Some(&picker)).await {
-                Ok(c) => c,
-                Err(_) => {
-                    tokio::time::sleep(RETRY).await;
-                    continue;
+            None => {
+                match Session::open_at(&socket, &name, Some(&who.picker), who.station.as_deref())
+                    .await
+                {
+                    Ok(c) => c,
+                    Err(_) => {
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
                 }
-            },
+            }
         };
         let store = hello.store_id.unwrap_or_default();
         if to_app.send(Msg::Connected(store)).await.is_err() {

@@ -335,7 +335,8 @@ fn an_upgrade_over_a_real_stock_figure_reports_it_instead_of_failing() {
     {
         let raw = rusqlite::Connection::open(&db).unwrap();
         raw.execute_batch(
-            "DROP TABLE day_summary;
+            "DROP TABLE print_job;
+             DROP TABLE day_summary;
              DROP INDEX order_transition_changes;
              DROP TABLE platform_open_log;
              DROP TABLE platform_open;

@@ -30,6 +30,8 @@ pub struct Paper {
     pub cuts: usize,
     /// The printer was initialised (ESC @) this many times.
     pub inits: usize,
+    /// Status requests (DLE EOT) among the bytes.
+    pub status_queries: usize,
 }
 
 /// Decodes `bytes`; the error says where and what.
@@ -59,6 +61,18 @@ pub fn decode(bytes: &[u8]) -> Result<Paper, String> {
             0x0A => {
                 flush(&mut text, &mut paper, bold, size);
                 i += 1;
+            }
+            // DLE EOT n: a real-time status request, not printed.
+            0x10 => {
+                let n = arg(i + 1, 2)?;
+                if n[0] != 0x04 || !(1..=4).contains(&n[1]) {
+                    return Err(format!(
+                        "DLE {:02X} {:02X} at {i}: not DLE EOT 1-4",
+                        n[0], n[1]
+                    ));
+                }
+                paper.status_queries += 1;
+                i += 3;
             }
             0x1B => {
                 let cmd = arg(i + 1, 1)?[0];

@@ -117,6 +117,8 @@ fn view_of(
         seconds_left: left,
         walk,
         scheduled_until: None,
+        printed: 0,
+        print_waiting: 0,
     }
 }
 
@@ -259,6 +261,7 @@ pub(crate) fn sample(lang: Lang) -> App {
         clients: 2,
         alarms: Vec::new(),
         open: Vec::new(),
+        printers: Vec::new(),
     });
     app
 }

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 pub(super) struct Ctx<'a> {
     pub(super) shared: &'a std::sync::Arc<Shared>,
     pub(super) actor: &'a str,
+    pub(super) station: Option<&'a str>,
     pub(super) now: Timestamp,
 }
 
@@ -61,9 +62,11 @@ impl Conn {
     pub(super) async fn dispatch(&mut self, req: Request) -> Result<Response, ApiError> {
         let shared = self.shared.clone();
         let actor = self.actor.clone();
+        let station = self.station.clone();
         let cx = Ctx {
             shared: &shared,
             actor: &actor,
+            station: station.as_deref(),
             now: shared.clock.now(),
         };
         let cx = &cx;

@@ -142,6 +142,7 @@ struct Conn {
     shared: Arc<Shared>,
     writer: OwnedWriteHalf,
     actor: String,
+    station: Option<String>,
     topics: HashSet<Topic>,
     events: Option<broadcast::Receiver<Event>>,
     /// Catalog rows sent by `catalog_stage`, waiting for `catalog_commit`.
@@ -167,6 +168,7 @@ async fn serve(
         shared: shared.clone(),
         writer: w,
         actor: "station".into(),
+        station: None,
         topics: HashSet::new(),
         events: None,
         staging: catalog::Staging::default(),
@@ -396,11 +398,13 @@ impl Conn {
         if let Some(actor) = hello.actor.filter(|a| !a.trim().is_empty()) {
             self.actor = actor;
         }
+        self.station = hello.station.filter(|s| !s.trim().is_empty());
         let answer = HelloLine {
             hello: Hello {
                 protocol: PROTOCOL,
                 client: None,
                 actor: None,
+                station: None,
                 server: Some(format!("flashpick {}", env!("CARGO_PKG_VERSION"))),
                 store_id: Some(self.shared.config.store.id.clone()),
             },

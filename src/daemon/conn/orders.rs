@@ -50,7 +50,7 @@ pub(super) async fn apply(
     let applied = cx
         .shared
         .store
-        .apply(OrderId(id), event, cx.actor, None)
+        .apply_at(OrderId(id), event, cx.actor, cx.station.map(str::to_string))
         .await
         .map_err(|e| cx.err(e))?;
     view(cx, applied.order).await
@@ -132,7 +132,12 @@ pub(super) async fn claim(
     let applied = cx
         .shared
         .store
-        .take_over(OrderId(id), &picker, cx.actor)
+        .take_over(
+            OrderId(id),
+            &picker,
+            cx.actor,
+            cx.station.map(str::to_string),
+        )
         .await
         .map_err(|e| cx.err(e))?;
     view(cx, applied.order).await

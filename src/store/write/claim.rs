@@ -40,16 +40,24 @@ pub(in crate::store) fn take_over(
     id: OrderId,
     picker: &str,
     actor: &str,
+    station: Option<&str>,
 ) -> Out<Applied> {
     let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
     let from = order.picker.clone().unwrap_or_default();
-    let (released, mut events) =
-        apply_loaded(tx, options, order, &OrderEvent::Release, actor, None)?;
+    let (released, mut events) = apply_loaded(
+        tx,
+        options,
+        order,
+        &OrderEvent::Release,
+        (actor, None),
+        None,
+    )?;
     tracing::info!(order = id.0, %from, to = picker, %actor, "order taken over");
     let claim = OrderEvent::Claim {
         picker: picker.to_string(),
     };
-    let (claimed, more) = apply_loaded(tx, options, released.order, &claim, actor, None)?;
+    let (claimed, more) =
+        apply_loaded(tx, options, released.order, &claim, (actor, station), None)?;
     events.extend(more);
     Ok((claimed, events))
 }
@@ -69,8 +77,14 @@ pub(in crate::store) fn release_idle(
     if order.state != OrderState::Picking || last > idle_since {
         return Ok((None, vec![]));
     }
-    let (applied, events) =
-        apply_loaded(tx, options, order, &OrderEvent::Release, IDLE_RELEASE, None)?;
+    let (applied, events) = apply_loaded(
+        tx,
+        options,
+        order,
+        &OrderEvent::Release,
+        (IDLE_RELEASE, None),
+        None,
+    )?;
     Ok((Some(applied), events))
 }
 

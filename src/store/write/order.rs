@@ -276,20 +276,22 @@ pub(in crate::store) fn apply(
     id: OrderId,
     event: &OrderEvent,
     actor: &str,
+    station: Option<&str>,
     scan: Option<crate::store::ScanLog>,
 ) -> Out<Applied> {
     let order = read::load_order(tx, id)?.ok_or(StoreError::NoSuchOrder(id))?;
     super::claim::check_owner(options, &order, event, actor)?;
-    apply_loaded(tx, options, order, event, actor, scan)
+    apply_loaded(tx, options, order, event, (actor, station), scan)
 }
 
-/// [`apply`] to an order already read in this transaction.
+/// [`apply`] to an order already read in this transaction, by an actor at a station (whose
+/// printers print the documents the change causes).
 pub(super) fn apply_loaded(
     tx: &Transaction<'_>,
     options: &StoreOptions,
     order: Order,
     event: &OrderEvent,
-    actor: &str,
+    (actor, station): (&str, Option<&str>),
     scan: Option<crate::store::ScanLog>,
 ) -> Out<Applied> {
     let now = options.clock.now();
@@ -375,6 +377,14 @@ pub(super) fn apply_loaded(
     if !skus.is_empty() {
         events.push(StoreEvent::StockChanged { skus });
     }
+    events.extend(crate::store::print::queue_caused(
+        tx,
+        options,
+        order.state,
+        &t.order,
+        event,
+        station,
+    )?);
     if t.order.state == model::OrderState::Cancelled && order.state != t.order.state {
         events.extend(crate::store::requests::order_cancelled(
             tx,

@@ -41,6 +41,8 @@ pub struct ScanDone {
     pub order: Order,
     /// Where its lines are.
     pub walk: Vec<crate::store::LineWalk>,
+    /// Its documents printed and waiting.
+    pub print: crate::store::print::PrintMark,
 }
 
 pub(in crate::store) fn scan(
@@ -104,7 +106,7 @@ pub(in crate::store) fn scan(
                 options,
                 order.clone(),
                 &event,
-                &actor,
+                (&actor, None),
                 Some(log.clone()),
             ) {
                 Ok((applied, events)) => {
@@ -136,7 +138,11 @@ pub(in crate::store) fn scan(
         log_scan(tx, &log)?;
     }
     let walk = read::walk(tx, &after)?;
+    let print = crate::store::print::print_marks(tx, &[after.id])?
+        .remove(&after.id.0)
+        .unwrap_or_default();
     let done = ScanDone {
+        print,
         outcome,
         message,
         line_no: line,

@@ -1,0 +1,188 @@
+//! Print jobs through the daemon, to a fake network printer on a real socket (and a printer
+//! directory): each document queued with the change that causes it, printed once and in order,
+//! kept while the printer is off or out of paper, the labels' barcodes handing orders over.
+
+use crate::common::{daemon_config, seed_db, within};
+use crate::escpos_decode::{Paper, decode};
+use crate::fake_printer::FakePrinter;
+use flashpick::api::client::Client;
+use flashpick::api::{Request, Topic};
+use flashpick::config::Config;
+use flashpick::daemon::Daemon;
+use std::path::Path;
+
+/// The daemon's test config with one printer.
+pub fn config_with_printer(dir: &Path, printer: &str) -> Config {
+    let text = format!("{}\n[[printers]]\n{printer}\n", daemon_config(dir).source.0);
+    Config::parse(&text, Path::new("print.toml")).expect("config")
+}
+
+/// What a printed document says: its title, the day number, bag k/n and its barcode.
+pub fn what(paper: &Paper) -> String {
+    let text: Vec<&str> = paper.lines.iter().map(|l| l.text.as_str()).collect();
+    let title = ["订单小票", "拣货单", "ORDER SLIP", "PICK LIST"]
+        .into_iter()
+        .find(|t| text.iter().any(|l| l.contains(t)))
+        .unwrap_or("label");
+    let day = text
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with('#')))
+        .unwrap_or("?");
+    let bag = text
+        .iter()
+        .find(|l| l.contains("袋") || l.contains("Bag "))
+        .map(|l| format!(" {}", l.trim()))
+        .unwrap_or_default();
+    let code = paper
+        .barcodes
+        .first()
+        .map(|b| format!(" [{b}]"))
+        .unwrap_or_default();
+    format!("{title} {day}{bag}{code}")
+}
+
+pub async fn client(d: &Daemon) -> Client {
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Orders, Topic::Status],
+    })
+    .await
+    .unwrap();
+    c
+}
+
+/// `p1` claims, picks one W550, completes and packs in `bags` bags.
+pub async fn pick_and_pack(c: &mut Client, id: i64, bags: u32) {
+    for req in [
+        Request::ClaimOrder {
+            order_id: id,
+            picker: "p1".into(),
+            take_over: false,
+        },
+        Request::RecordScan {
+            order_id: id,
+            code: "6901234567892".into(),
+            scanner: None,
+        },
+        Request::CompletePick { order_id: id },
+        Request::Pack { order_id: id, bags },
+    ] {
+        c.request(req).await.unwrap();
+    }
+}
+
+/// The daemon's word on the printer: (online, state, waiting).
+async fn printer(c: &mut Client) -> (Option<bool>, Option<String>, u64) {
+    let s = c.request(Request::Status).await.unwrap();
+    let p = &s["printers"][0];
+    (
+        p["online"].as_bool(),
+        p["state"].as_str().map(str::to_string),
+        p["waiting"].as_u64().unwrap_or(0),
+    )
+}
+
+/// Waits (on status events, with a deadline) until `cond` holds for the printer.
+async fn wait_printer(
+    c: &mut Client,
+    what: &str,
+    cond: impl Fn(&(Option<bool>, Option<String>, u64)) -> bool,
+) {
+    within(20, what, async {
+        loop {
+            if cond(&printer(c).await) {
+                return;
+            }
+            c.next_event().await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// Three orders accepted and packed while the printer is off, then out of paper: nothing is
+/// lost, and when it is back every document prints exactly once, in the order the changes
+/// were made; orders handed over meanwhile are not printed for nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_printer_off_then_out_of_paper_prints_every_document_once_in_order_when_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(
+        dir.path(),
+        &[
+            ("MT-1", &[("W550", 1)]),
+            ("MT-2", &[("W550", 1)]),
+            ("MT-3", &[("W550", 1)]),
+        ],
+    );
+    let mut fake = FakePrinter::start();
+    let config = config_with_printer(
+        dir.path(),
+        &format!(
+            "name = \"front\"\nkind = \"tcp\"\naddress = \"{}\"\npaper_mm = 58",
+            fake.addr
+        ),
+    );
+    let d = Daemon::start(config).await.unwrap();
+    let mut c = client(&d).await;
+    c.request(Request::AcceptOrder { order_id: ids[0].0 })
+        .await
+        .unwrap();
+    let first = fake.wait_jobs(1, 20);
+    assert_eq!(what(&decode(&first[0]).unwrap()), "订单小票 #1");
+    wait_printer(&mut c, "the printer online", |p| {
+        p.0 == Some(true) && p.2 == 0
+    })
+    .await;
+
+    fake.off();
+    for id in [ids[1], ids[2]] {
+        c.request(Request::AcceptOrder { order_id: id.0 })
+            .await
+            .unwrap();
+    }
+    pick_and_pack(&mut c, ids[0].0, 1).await;
+    pick_and_pack(&mut c, ids[1].0, 2).await;
+    wait_printer(&mut c, "the printer offline with 5 jobs", |p| {
+        p.0 == Some(false) && p.2 == 5
+    })
+    .await;
+    // Its slip never printed: order 3 is gone before the printer is back.
+    c.request(Request::CancelOrder {
+        order_id: ids[2].0,
+        reason: "customer".into(),
+    })
+    .await
+    .unwrap();
+
+    fake.paper_out(true);
+    fake.on();
+    wait_printer(&mut c, "the printer out of paper", |p| {
+        p.1.as_deref() == Some("paper_out")
+    })
+    .await;
+    assert_eq!(fake.jobs().len(), 1, "nothing printed without paper");
+
+    fake.paper_out(false);
+    wait_printer(&mut c, "every job done", |p| p.0 == Some(true) && p.2 == 0).await;
+    let printed: Vec<String> = fake
+        .jobs()
+        .iter()
+        .map(|j| what(&decode(j).unwrap()))
+        .collect();
+    let (a, b) = (ids[0].0, ids[1].0);
+    assert_eq!(
+        printed,
+        [
+            "订单小票 #1".to_string(),
+            "订单小票 #2".into(),
+            format!("label #1 第 1/1 袋 [ORD{a}]"),
+            format!("label #2 第 1/2 袋 [ORD{b}]"),
+            format!("label #2 第 2/2 袋 [ORD{b}]"),
+        ]
+    );
+    // The screens see the orders printed.
+    let o = c.request(Request::GetOrder { order_id: a }).await.unwrap();
+    assert_eq!(o["order"]["printed"], 2, "{o}");
+    d.shutdown().await;
+}
