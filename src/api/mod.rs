@@ -24,8 +24,8 @@ mod notice;
 pub use notice::{ESCALATED_REPEAT_SECS, Notice, NoticeKind};
 pub use reply::{
     DecidedReply, ImportedReply, LoadNow, OpenStatesReply, OrderReply, OrdersReply, PlatformLoad,
-    QueuedReply, ReplyKind, ReportReply, RequestsReply, ResolvedReply, Response, StagedReply,
-    StockReply, SubscribedReply,
+    PrintingReply, QueuedReply, ReplyKind, ReportReply, RequestsReply, ResolvedReply, Response,
+    StagedReply, StockReply, SubscribedReply,
 };
 
 use crate::model::{Order, SlaState, Timestamp};
@@ -316,6 +316,17 @@ pub enum Request {
         /// The day; today when absent.
         #[serde(default)]
         day: Option<String>,
+    },
+    /// Prints an order's document again (a label: every bag's), on the printer named or where
+    /// the document goes from this connection's station; printed whatever the order's state.
+    Reprint {
+        /// Local id.
+        order_id: i64,
+        /// `slip`, `pick_list` or `label`.
+        document: crate::model::document::Document,
+        /// The printer, by name; where the document goes when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        printer: Option<String>,
     },
     /// Daemon health and figures.
     Status,

@@ -56,6 +56,15 @@ pub struct QueuedReply {
     pub queued: bool,
 }
 
+/// Reply to `reprint`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintingReply {
+    /// Jobs queued (a label per bag).
+    pub jobs: usize,
+    /// On these printers.
+    pub printers: Vec<String>,
+}
+
 /// Reply to `list_requests`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestsReply {
@@ -173,6 +182,8 @@ pub enum ReplyKind {
     OpenStates,
     /// [`ReportReply`].
     Report,
+    /// [`PrintingReply`].
+    Printing,
 }
 
 /// A reply, by kind.
@@ -209,6 +220,8 @@ pub enum Response {
     OpenStates(OpenStatesReply),
     /// To `day_report`.
     Report(Box<ReportReply>),
+    /// To `reprint`.
+    Printing(PrintingReply),
 }
 
 impl Request {
@@ -245,6 +258,7 @@ impl Request {
             R::ResolveParked { .. } => ReplyKind::Resolved,
             R::SetStoreOpen { .. } | R::StoreOpenState => ReplyKind::OpenStates,
             R::DayReport { .. } => ReplyKind::Report,
+            R::Reprint { .. } => ReplyKind::Printing,
         }
     }
 }
@@ -268,6 +282,7 @@ impl Response {
             Response::Resolved(_) => ReplyKind::Resolved,
             Response::OpenStates(_) => ReplyKind::OpenStates,
             Response::Report(_) => ReplyKind::Report,
+            Response::Printing(_) => ReplyKind::Printing,
         }
     }
 
@@ -293,6 +308,7 @@ impl Response {
             ReplyKind::Resolved => Response::Resolved(as_(ok)?),
             ReplyKind::OpenStates => Response::OpenStates(as_(ok)?),
             ReplyKind::Report => Response::Report(Box::new(as_(ok)?)),
+            ReplyKind::Printing => Response::Printing(as_(ok)?),
         };
         Ok(r)
     }

@@ -163,7 +163,8 @@ pub enum Command {
         #[command(subcommand)]
         action: hq_cmd::HqAction,
     },
-    /// The thermal printers: `print test [--printer NAME]` prints a test page.
+    /// The thermal printers: `print test [--printer NAME]` prints a test page; `print slip|
+    /// pick-list|label ORDER` prints an order's document again (asks the running daemon).
     Print {
         /// What to print.
         #[command(subcommand)]
@@ -346,7 +347,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             action: StockAction::Resync,
         } => client_cmds::stock_resync(&socket_path(cli.config.as_deref())?),
         Command::Barcode { code, json } => barcode_cmd::run(cli.config.as_deref(), &code, json),
-        Command::Print { action } => print_cmd::run(&config_path(cli.config.as_deref()), action),
+        Command::Print { action } => print_cmd::run(cli.config.as_deref(), action),
         Command::Sim(args) => sim(args),
         Command::Demo(args) => demo::run(args),
         Command::Doctor { json } => doctor::run(&config_path(cli.config.as_deref()), json),

@@ -1,7 +1,7 @@
 //! `/metrics` (Prometheus text) and `/healthz` on the loopback address from the config.
 
 use super::Shared;
-use super::metrics::ScannerFigures;
+use super::metrics::{PrinterFigures, ScannerFigures};
 use crate::store;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -33,23 +33,54 @@ pub(super) async fn serve(
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let names: Vec<String> = shared
+        .config
+        .printers
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
     let figures = shared
         .store
-        .read_async(|c| Ok((store::order_counts(c)?, store::outbox_depth(c)?)))
+        .read_async(move |c| {
+            Ok((
+                store::order_counts(c)?,
+                store::outbox_depth(c)?,
+                names
+                    .iter()
+                    .map(|n| store::print::print_queue(c, n))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        })
         .await;
-    let (orders, outbox) = match figures {
-        Ok((counts, outbox)) => (
+    let (orders, outbox, queues) = match figures {
+        Ok((counts, outbox, queues)) => (
             counts
                 .into_iter()
                 .map(|(s, n)| (s.as_str().to_string(), n))
                 .collect::<Vec<_>>(),
             outbox,
+            queues,
         ),
         Err(e) => {
             tracing::error!(error = %e, "metrics: cannot read the store");
-            (Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new())
         }
     };
+    let now = shared.clock.now();
+    let printers: Vec<PrinterFigures> = shared
+        .printers
+        .list()
+        .into_iter()
+        .zip(queues)
+        .map(|((p, h), q)| PrinterFigures {
+            name: p.name.clone(),
+            online: h.online == Some(true),
+            waiting: q.waiting,
+            oldest_secs: q.oldest.map_or(0, |t| ((now.0 - t.0).max(0) / 1000) as u64),
+            printed: h.printed,
+            failures: h.failures,
+        })
+        .collect();
     let scanners: Vec<ScannerFigures> = shared
         .scanners
         .list
@@ -61,9 +92,13 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             errors: s.errors(),
         })
         .collect();
-    let body = shared
-        .metrics
-        .render(shared.started_at.0 / 1000, &orders, &outbox, &scanners);
+    let body = shared.metrics.render(
+        shared.started_at.0 / 1000,
+        &orders,
+        &outbox,
+        &scanners,
+        &printers,
+    );
     (
         [(
             header::CONTENT_TYPE,

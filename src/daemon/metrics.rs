@@ -81,6 +81,22 @@ pub struct ScannerFigures {
     pub errors: u64,
 }
 
+/// One printer's figures at scrape time.
+pub struct PrinterFigures {
+    /// Name.
+    pub name: String,
+    /// Took its last job.
+    pub online: bool,
+    /// Jobs waiting.
+    pub waiting: u64,
+    /// Seconds the oldest waiting job has waited (0 when none waits).
+    pub oldest_secs: u64,
+    /// Jobs printed since start.
+    pub printed: u64,
+    /// Failed tries since start.
+    pub failures: u64,
+}
+
 impl Metrics {
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
@@ -108,8 +124,9 @@ impl Metrics {
         orders: &[(String, i64)],
         outbox: &[OutboxDepth],
         scanners: &[ScannerFigures],
+        printers: &[PrinterFigures],
     ) -> String {
-        let scrape = self.scrape(started_at_secs, orders, outbox, scanners);
+        let scrape = self.scrape(started_at_secs, orders, outbox, scanners, printers);
         let mut registry = Registry::default();
         registry.register_collector(Box::new(scrape));
         let mut out = String::new();
@@ -124,6 +141,7 @@ impl Metrics {
         orders: &[(String, i64)],
         outbox: &[OutboxDepth],
         scanners: &[ScannerFigures],
+        printers: &[PrinterFigures],
     ) -> Scrape {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let one = |v: u64| vec![(None, v)];
@@ -146,6 +164,12 @@ impl Metrics {
             by(
                 "scanner",
                 scanners.iter().map(|s| (s.name.clone(), f(s))).collect(),
+            )
+        };
+        let printer = |f: &dyn Fn(&PrinterFigures) -> u64| {
+            by(
+                "printer",
+                printers.iter().map(|p| (p.name.clone(), f(p))).collect(),
             )
         };
         let destinations = |f: &dyn Fn(&OutboxDepth) -> i64| {
@@ -316,6 +340,36 @@ impl Metrics {
                 "Outbox rows permanently refused, waiting for a person, by destination.",
                 destinations(&|d| d.parked),
             ),
+            Family::new(
+                "flashpick_printer_online",
+                Gauge,
+                "1 while the printer takes its jobs (0 off, out of paper, unplugged).",
+                printer(&|p| u64::from(p.online)),
+            ),
+            Family::new(
+                "flashpick_printer_jobs_waiting",
+                Gauge,
+                "Print jobs waiting at each printer.",
+                printer(&|p| p.waiting),
+            ),
+            Family::new(
+                "flashpick_printer_oldest_job_seconds",
+                Gauge,
+                "How long the oldest waiting job has waited (0 when none waits).",
+                printer(&|p| p.oldest_secs),
+            ),
+            Family::new(
+                "flashpick_printer_printed",
+                Counter,
+                "Print jobs printed since start, per printer.",
+                printer(&|p| p.printed),
+            ),
+            Family::new(
+                "flashpick_printer_failures",
+                Counter,
+                "Failed tries at a print job, per printer.",
+                printer(&|p| p.failures),
+            ),
         ];
         Scrape { families }
     }
@@ -398,14 +452,14 @@ mod tests {
             frames: 3,
             errors: 0,
         };
-        let text = m.render(0, &[], &[], &[scanner]);
+        let text = m.render(0, &[], &[], &[scanner], &[]);
         assert!(
             text.lines()
                 .any(|l| l == r#"flashpick_scanner_frames_total{scanner="枪 \"B\"\\1\n"} 3"#),
             "{text}"
         );
         // A family with no sample yet (no scanner configured) is still described, as before.
-        let bare = m.render(0, &[], &[], &[]);
+        let bare = m.render(0, &[], &[], &[], &[]);
         assert!(
             bare.contains("# TYPE flashpick_scanner_frames_total counter\n"),
             "{bare}"

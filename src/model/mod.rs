@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod china_time;
 pub mod clock;
 pub mod delivery;
+pub mod document;
 pub mod ids;
 pub mod item;
 pub mod lang;

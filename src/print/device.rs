@@ -133,6 +133,38 @@ pub fn deliver(
     }
 }
 
+/// Reaches the printer without printing: a network or serial printer is asked its state (`None`
+/// when it does not answer DLE EOT); a USB device is opened for writing; a directory must take a
+/// file.
+pub fn probe(p: &PrinterConfig) -> Result<Option<PrinterState>, SendError> {
+    match p.kind {
+        PrinterKind::Tcp | PrinterKind::Serial => {
+            // An empty job: only the state exchange (it is asked because `ask`).
+            match deliver(p, "probe", &[], true) {
+                Ok(d) => Ok(d.state),
+                Err(e) => Err(e),
+            }
+        }
+        PrinterKind::Usb => deliver(p, "probe", &[], false).map(|_| None),
+        PrinterKind::File => {
+            let dir = PathBuf::from(&p.address);
+            let fail = |e: std::io::Error| SendError {
+                printer: p.name.clone(),
+                what: format!(
+                    "cannot write in {}: {e}; create it and let flashpick write there",
+                    dir.display()
+                ),
+                state: None,
+            };
+            std::fs::create_dir_all(&dir).map_err(fail)?;
+            let test = dir.join(".flashpick-probe");
+            std::fs::write(&test, b"").map_err(fail)?;
+            let _ = std::fs::remove_file(test);
+            Ok(None)
+        }
+    }
+}
+
 /// Asks the state (when `ask`), sends the job, asks again.
 fn exchange(
     p: &PrinterConfig,

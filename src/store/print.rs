@@ -9,36 +9,7 @@ use crate::model::{Order, OrderEvent, OrderId, OrderState, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-/// Which document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Document {
-    /// The order slip, on accept.
-    Slip,
-    /// The pick list, on claim.
-    PickList,
-    /// One label per bag, on pack.
-    Label,
-}
-
-impl Document {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Document::Slip => "slip",
-            Document::PickList => "pick_list",
-            Document::Label => "label",
-        }
-    }
-
-    fn parse(s: &str) -> Document {
-        match s {
-            "pick_list" => Document::PickList,
-            "label" => Document::Label,
-            _ => Document::Slip,
-        }
-    }
-}
+pub use crate::model::document::Document;
 
 /// Which documents a printer prints, how many copies, for which station (from `[[printers]]`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -121,17 +121,23 @@ pub struct Strings {
     pub grams: &'static str,
     /// Orders waiting / pickers.
     pub capacity: &'static str,
+    /// An order's documents printed; waiting at a printer.
+    pub printed: [&'static str; 2],
+    /// A reprint queued: `{n}` jobs on `{printers}`.
+    pub reprinted: &'static str,
+    /// A printer's problems: the word, then "{n} waiting", then "oldest {m} min".
+    pub printer: [&'static str; 3],
 }
 
 const ZH: Strings = Strings {
     queue: "订单队列",
     queue_cols: ["截止", "平台", "序号", "行", "件数", "拣货员", "状态"],
-    queue_keys: "↑↓选择 Enter领取 a接单 p打包 s库存 R数据 ?帮助 q退出",
+    queue_keys: "↑↓选择 Enter领取 a接单 p打包 P重打 s库存 R数据 ?帮助 q退出",
     no_orders: "暂无待处理订单",
     new_order: "新订单！",
     pick_cols: ["货位", "商品", "规格", "数量", "已拣", "缺货"],
     pick_keys: "扫码拣货 x缺货 u撤销 r放回 Enter完成 Esc返回",
-    pack_keys: "+/-袋数 Enter打包 h交接 Esc返回",
+    pack_keys: "+/-袋数 Enter打包 h交接 P重打标签 Esc返回",
     stock_cols: ["货号", "商品", "货位", "在库", "占用", "条码"],
     stock_keys: "/搜索 r收货 n盘点 j调整 Esc返回",
     report: "今日数据",
@@ -158,6 +164,7 @@ const ZH: Strings = Strings {
         "平台拒收或无法确认的记录：O 查看，d 标为完成 / r 重新发送（店长）",
         "店铺营业状态：C 暂停营业（需原因），V 恢复营业（店长）",
         "今日数据：R 查看接单、准时率、缺货、拣货员效率和每小时图表",
+        "重新打印：P（队列：小票，已打包则为标签；拣货：拣货单；打包：标签）",
         "顾客自提：队列 g 输入取货码（美团 23），打包界面 h 输入取货码",
         "任意界面：? 帮助，Esc 返回，q 退出",
     ],
@@ -197,17 +204,24 @@ const ZH: Strings = Strings {
     pieces: "件",
     grams: "克",
     capacity: "待拣 {open} 单 · 拣货中 {picking} 单",
+    printed: ["已打印", "待打印"],
+    reprinted: "已加入打印：{n} 张（{printers}）",
+    printer: [
+        "打印机",
+        "{n} 张待打印",
+        "最久 {m} 分钟，可换打印机重打（P）",
+    ],
 };
 
 const EN: Strings = Strings {
     queue: "Order queue",
     queue_cols: ["Due", "Platform", "#", "Ln", "Units", "Picker", "State"],
-    queue_keys: "↑↓ select Enter claim a accept p pack s stock R numbers ? help q quit",
+    queue_keys: "↑↓ select Enter claim a accept p pack P print s stock R numbers ? help q quit",
     no_orders: "No open orders",
     new_order: "NEW ORDER!",
     pick_cols: ["Location", "Item", "Spec", "Qty", "Picked", "Short"],
     pick_keys: "scan items x short u undo r release Enter complete Esc back",
-    pack_keys: "+/- bags Enter pack h hand over Esc back",
+    pack_keys: "+/- bags Enter pack h hand over P print labels Esc back",
     stock_cols: ["SKU", "Item", "Location", "On hand", "Reserved", "Barcode"],
     stock_keys: "/ search r receive n count j adjust Esc back",
     report: "Today's numbers",
@@ -234,6 +248,7 @@ const EN: Strings = Strings {
         "Parked rows (refused, or nobody can tell): O to see, d done / r send again (a manager)",
         "The store at the platforms: C close it (with a reason), V open it again (a manager)",
         "Today's numbers: R for orders, on-time rate, shorts, pickers and charts per hour",
+        "P print again: the slip, labels once packed, the pick list when picking",
         "Customer pickup: g on the queue with the code (m23), h on the pack screen",
         "Anywhere: ? help, Esc back, q quit",
     ],
@@ -276,6 +291,13 @@ const EN: Strings = Strings {
     pieces: "pc",
     grams: "g",
     capacity: "{open} open · {picking} picking",
+    printed: ["printed", "to print"],
+    reprinted: "queued to print: {n} ({printers})",
+    printer: [
+        "printer",
+        "{n} waiting",
+        "oldest {m} min: reprint elsewhere (P)",
+    ],
 };
 
 impl Lang {

@@ -8,6 +8,7 @@ use crate::config::{self, Config};
 use serde::Serialize;
 
 mod files;
+mod printers;
 mod reach;
 
 use files::{database, snapshots, state_dir, state_lock};
@@ -204,6 +205,13 @@ pub async fn checks(c: &Config) -> Vec<Finding> {
     for s in &c.scanners {
         out.push(scanner(&s.name, Path::new(&s.path), daemon.as_ref()));
     }
+    let printers = c.printers.clone();
+    let seen = status.clone();
+    out.extend(
+        tokio::task::spawn_blocking(move || printers::check(&printers, seen.as_ref()))
+            .await
+            .unwrap_or_default(),
+    );
     if c.hq.enabled {
         out.push(broker(c).await);
     }

@@ -204,6 +204,13 @@ impl Conn {
             Request::DayReport { day } => super::report::day(cx, day)
                 .await
                 .map(|r| Response::Report(Box::new(r))),
+            Request::Reprint {
+                order_id,
+                document,
+                printer,
+            } => super::orders::reprint(cx, order_id, document, printer)
+                .await
+                .map(Response::Printing),
         }
     }
 

@@ -165,3 +165,32 @@ pub(super) async fn view(cx: &Ctx<'_>, order: crate::model::Order) -> Result<Ord
         .map_err(|e| cx.err(e))?;
     Ok(OrderReply { order })
 }
+
+/// Prints an order's document again, asked for by the connection's actor.
+pub(super) async fn reprint(
+    cx: &Ctx<'_>,
+    id: i64,
+    document: crate::model::document::Document,
+    printer: Option<String>,
+) -> Result<crate::api::PrintingReply, ApiError> {
+    let (jobs, printers) = cx
+        .shared
+        .store
+        .reprint(
+            OrderId(id),
+            document,
+            printer,
+            cx.station.map(str::to_string),
+            cx.actor.to_string(),
+        )
+        .await
+        .map_err(|e| cx.err(e))?;
+    tracing::info!(
+        order = id,
+        document = document.as_str(),
+        ?printers,
+        actor = cx.actor,
+        "reprint asked"
+    );
+    Ok(crate::api::PrintingReply { jobs, printers })
+}

@@ -3,6 +3,7 @@
 use super::{App, Ask, Cmd, Key, Prompt, Screen, Tag};
 use crate::api::{Request, ScanOutcome};
 use crate::model::OrderState;
+use crate::model::document::Document;
 
 /// How long `Z` quiets the notices on this screen.
 const SNOOZE: std::time::Duration = std::time::Duration::from_secs(300);
@@ -121,6 +122,7 @@ impl App {
             }
             // The day's numbers.
             Key::Char('R') => self.open_report(out),
+            Key::Char('P') => self.reprint(out),
             Key::Char('q') if self.screen == Screen::Queue => out.push(Cmd::Quit),
             _ => match &self.screen {
                 Screen::Queue => self.queue_key(key, out),
@@ -426,5 +428,34 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// Prints the document of the order in hand again: on the pick screen its pick list; on
+    /// the pack screen and the queue its labels once packed, else its slip.
+    fn reprint(&mut self, out: &mut Vec<Cmd>) {
+        let (id, picking) = match &self.screen {
+            Screen::Pack(p) => (Some(p.id), false),
+            Screen::Queue => (self.orders.get(self.queue_sel).map(|o| o.order.id.0), false),
+            other => (other.picking(), true),
+        };
+        let Some(id) = id else {
+            return;
+        };
+        let packed = self
+            .order(id)
+            .is_some_and(|o| o.order.bags.is_some() && o.order.state != OrderState::Cancelled);
+        let document = match (picking, packed) {
+            (true, _) => Document::PickList,
+            (false, true) => Document::Label,
+            (false, false) => Document::Slip,
+        };
+        out.push(Cmd::Send(
+            Tag::Reprint,
+            Request::Reprint {
+                order_id: id,
+                document,
+                printer: None,
+            },
+        ));
     }
 }

@@ -70,6 +70,8 @@ pub enum Tag {
     StoreOpen,
     /// The day's numbers.
     Report,
+    /// A document printed again.
+    Reprint,
 }
 
 /// Something that happened.

@@ -31,6 +31,14 @@ impl App {
                     .collect();
             }
             (Tag::Status, Response::Status(s)) => self.status = Some(*s),
+            (Tag::Reprint, Response::Printing(r)) => {
+                let text = self
+                    .s()
+                    .reprinted
+                    .replace("{n}", &r.jobs.to_string())
+                    .replace("{printers}", &r.printers.join(", "));
+                self.toast("info", text);
+            }
             (Tag::Claim(id), Response::Order(o)) => {
                 self.upsert(o.order);
                 self.open_pick(id);

@@ -240,6 +240,19 @@ fn status_bar(app: &App, f: &mut Frame, area: Rect) {
                 spans.push(Span::raw("| "));
             }
         }
+        // A printer that cannot print, or a job stuck at one: staff reprint elsewhere.
+        for p in &st.printers {
+            if let Some(text) = printer_problem(app, p) {
+                spans.push(Span::styled(
+                    format!("{text} "),
+                    Style::default()
+                        .fg(Color::White)
+                        .bg(Color::Red)
+                        .add_modifier(Modifier::BOLD),
+                ));
+                spans.push(Span::raw("| "));
+            }
+        }
         for ch in &st.channels {
             let (word, color) = if ch.online {
                 (s.online, Color::Green)
@@ -277,6 +290,43 @@ fn status_bar(app: &App, f: &mut Frame, area: Rect) {
         Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Black).fg(Color::Gray)),
         area,
     );
+}
+
+/// Jobs wait this long before the screen says so.
+const STUCK_SECS: i64 = 120;
+
+/// What is wrong with a printer, in the screen's language; `None` when nothing is.
+fn printer_problem(app: &App, p: &crate::api::PrinterStatus) -> Option<String> {
+    let s = app.s();
+    let zh = app.lang == crate::model::Lang::Zh;
+    let word = match p.state.as_deref() {
+        Some("paper_out") => Some(if zh { "缺纸" } else { "out of paper" }),
+        Some("cover_open") => Some(if zh { "纸仓盖未关" } else { "cover open" }),
+        Some("error") => Some(if zh { "故障" } else { "error" }),
+        _ if p.online == Some(false) => Some(s.offline),
+        _ => None,
+    };
+    let stuck = p.oldest_secs.filter(|s| *s >= STUCK_SECS && p.waiting > 0);
+    if word.is_none() && stuck.is_none() {
+        return None;
+    }
+    let mut text = format!("{} {}", s.printer[0], p.name);
+    if let Some(w) = word {
+        text.push_str(&format!(": {w}"));
+    }
+    if p.waiting > 0 {
+        text.push_str(&format!(
+            " · {}",
+            s.printer[1].replace("{n}", &p.waiting.to_string())
+        ));
+    }
+    if let Some(secs) = stuck {
+        text.push_str(&format!(
+            " · {}",
+            s.printer[2].replace("{m}", &(secs / 60).to_string())
+        ));
+    }
+    Some(text)
 }
 
 fn qty_text(app: &App, qty: i64, unit: Unit) -> String {

@@ -29,7 +29,7 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
         .replace("{open}", &open.to_string())
         .replace("{picking}", &picking.to_string());
     // Due, platform, #, lines, units, picker, state.
-    let widths = [7usize, 9, 5, 3, 6, 10, 10];
+    let widths = [7usize, 9, 5, 3, 6, 10, 18];
     let head: String = s
         .queue_cols
         .iter()
@@ -77,7 +77,7 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
             fit(&o.order.lines.len().to_string(), widths[3]),
             fit(&units(o).to_string(), widths[4]),
             fit(o.order.picker.as_deref().unwrap_or("-"), widths[5]),
-            fit(app.lang.state(o.order.state), widths[6]),
+            fit(&state_text(app, o), widths[6]),
         ];
         let selected = i == app.queue_sel;
         let base = if selected {
@@ -118,4 +118,17 @@ pub(super) fn queue(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::from(spans));
     }
     f.render_widget(Paragraph::new(lines), area);
+}
+
+/// The order's state, and whether its documents printed (the store's printers) or wait.
+fn state_text(app: &App, o: &crate::api::OrderView) -> String {
+    let state = app.lang.state(o.order.state);
+    let [printed, waiting] = app.s().printed;
+    if o.print_waiting > 0 {
+        format!("{state} {waiting}")
+    } else if o.printed > 0 {
+        format!("{state} {printed}")
+    } else {
+        state.to_string()
+    }
 }
