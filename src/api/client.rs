@@ -64,6 +64,17 @@ impl Client {
         client: &str,
         actor: Option<&str>,
     ) -> Result<Client, ClientError> {
+        Client::connect_at(path, client, actor, None).await
+    }
+
+    /// [`Client::connect`] from a station: the documents this client's changes cause print on
+    /// that station's printers.
+    pub async fn connect_at(
+        path: &Path,
+        client: &str,
+        actor: Option<&str>,
+        station: Option<&str>,
+    ) -> Result<Client, ClientError> {
         let stream = UnixStream::connect(path)
             .await
             .map_err(|e| match e.kind() {
@@ -95,7 +106,7 @@ impl Client {
                 protocol: PROTOCOL,
                 client: Some(client.to_string()),
                 actor: actor.map(str::to_string),
-                station: None,
+                station: station.map(str::to_string),
                 server: None,
                 store_id: None,
             },

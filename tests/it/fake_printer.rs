@@ -16,6 +16,8 @@ struct Shared {
     jobs: Mutex<Vec<Vec<u8>>>,
     grew: Condvar,
     paper_out: AtomicBool,
+    /// Milliseconds it takes to answer the status asked after a job (it prints meanwhile).
+    slow_ms: std::sync::atomic::AtomicU64,
 }
 
 /// The printer.
@@ -79,6 +81,12 @@ impl FakePrinter {
         self.shared.paper_out.store(out, Ordering::Relaxed);
     }
 
+    /// Takes `ms` to answer the status asked after a job, as a printer busy printing does: the
+    /// job is on paper (recorded) before the answer.
+    pub fn slow_answers(&self, ms: u64) {
+        self.shared.slow_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// The jobs so far.
     pub fn jobs(&self) -> Vec<Vec<u8>> {
         self.shared.jobs.lock().unwrap().clone()
@@ -107,12 +115,22 @@ impl Drop for FakePrinter {
     }
 }
 
-/// One connection: answers each DLE EOT at once, records everything until the peer closes.
+/// One connection: answers each DLE EOT, records the job once printable bytes have come and
+/// the sender asks the state after them (or closes).
 fn job(mut c: TcpStream, shared: &Shared) {
     c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut bytes = Vec::new();
     let mut buf = [0u8; 4096];
     let mut scanned = 0;
+    let mut recorded = false;
+    let record = |bytes: &[u8], recorded: &mut bool| {
+        // Only status requests (no ESC @, which starts every job): nothing to print.
+        if !*recorded && bytes.contains(&0x1B) {
+            *recorded = true;
+            shared.jobs.lock().unwrap().push(bytes.to_vec());
+            shared.grew.notify_all();
+        }
+    };
     loop {
         let n = match c.read(&mut buf) {
             Ok(0) | Err(_) => break,
@@ -121,6 +139,13 @@ fn job(mut c: TcpStream, shared: &Shared) {
         bytes.extend_from_slice(&buf[..n]);
         while scanned + 3 <= bytes.len() {
             if bytes[scanned] == 0x10 && bytes[scanned + 1] == 0x04 {
+                if bytes[..scanned].contains(&0x1B) && !recorded {
+                    record(&bytes[..scanned], &mut recorded);
+                    let ms = shared.slow_ms.load(Ordering::Relaxed);
+                    if ms > 0 {
+                        std::thread::sleep(Duration::from_millis(ms));
+                    }
+                }
                 let out = shared.paper_out.load(Ordering::Relaxed);
                 let answer = match (bytes[scanned + 2], out) {
                     (2, true) => 0x32, // printing stopped at a paper end
@@ -134,10 +159,5 @@ fn job(mut c: TcpStream, shared: &Shared) {
             }
         }
     }
-    // Only status requests (no ESC @, which starts every job): the worker asked and went away.
-    let printable = bytes.contains(&0x1B);
-    if printable {
-        shared.jobs.lock().unwrap().push(bytes);
-        shared.grew.notify_all();
-    }
+    record(&bytes, &mut recorded);
 }

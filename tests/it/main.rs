@@ -41,6 +41,7 @@ mod platform_tests;
 mod print_bytes_tests;
 mod print_docs_tests;
 mod print_jobs_tests;
+mod print_station_tests;
 mod push_tests;
 mod refund_push_tests;
 mod report_tests;

@@ -186,3 +186,128 @@ async fn a_printer_off_then_out_of_paper_prints_every_document_once_in_order_whe
     assert_eq!(o["order"]["printed"], 2, "{o}");
     d.shutdown().await;
 }
+
+/// The real daemon binary, ready (READY=1 on its notify socket); killed however the test ends.
+struct Serving(std::process::Child);
+
+impl Serving {
+    fn start(config: &Path, notify: &std::os::unix::net::UnixDatagram, notify_path: &Path) -> Self {
+        let s = Serving(
+            std::process::Command::new(env!("CARGO_BIN_EXE_flashpick"))
+                .args(["--config", config.to_str().unwrap(), "serve"])
+                .env("NOTIFY_SOCKET", notify_path)
+                .env("RUST_LOG", "error")
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut buf = [0u8; 512];
+        loop {
+            let n = notify
+                .recv(&mut buf)
+                .expect("the daemon says READY in time");
+            if buf[..n].starts_with(b"READY=1") {
+                return s;
+            }
+        }
+    }
+
+    /// SIGKILL, and the process reaped.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The daemon SIGKILLed while slips print (each kill just after the printer took a job and
+/// before the daemon could mark it): after each restart the rest print; every slip is on paper
+/// at least once, and the ones printed twice are at most one per kill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_killed_while_printing_prints_every_slip_at_least_once_and_at_most_one_extra_per_kill()
+ {
+    const ORDERS: usize = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (1..=ORDERS).map(|i| format!("MT-k{i}")).collect();
+    let lines: &[(&str, i64)] = &[("W550", 1)];
+    let orders: Vec<(&str, &[(&str, i64)])> = names.iter().map(|n| (n.as_str(), lines)).collect();
+    let ids = seed_db(dir.path(), &orders);
+    let fake = FakePrinter::start();
+    // A printer busy printing answers late: the daemon is killed in that window.
+    fake.slow_answers(300);
+    let config = config_with_printer(
+        dir.path(),
+        &format!(
+            "name = \"front\"\nkind = \"tcp\"\naddress = \"{}\"",
+            fake.addr
+        ),
+    );
+    let path = dir.path().join("fp.toml");
+    std::fs::write(&path, &config.source.0).unwrap();
+    let notify_path = dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut daemon = Serving::start(&path, &notify, &notify_path);
+    let mut c = Client::connect(&config.api.socket, "test", Some("p1"))
+        .await
+        .unwrap();
+    for id in &ids {
+        c.request(Request::AcceptOrder { order_id: id.0 })
+            .await
+            .unwrap();
+    }
+    drop(c);
+    let kills = [2usize, 4, 6];
+    for k in kills {
+        // Blocking waits off the runtime's threads.
+        let got = {
+            let fake = &fake;
+            std::thread::scope(|s| s.spawn(|| fake.wait_jobs(k, 30).len()).join().unwrap())
+        };
+        daemon.kill();
+        assert!(got >= k);
+        daemon = Serving::start(&path, &notify, &notify_path);
+    }
+    let mut c = Client::connect(&config.api.socket, "test", Some("p1"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Status],
+    })
+    .await
+    .unwrap();
+    wait_printer(&mut c, "every job done after the kills", |p| {
+        p.0 == Some(true) && p.2 == 0
+    })
+    .await;
+    let mut seen = std::collections::BTreeMap::new();
+    for j in fake.jobs() {
+        *seen.entry(what(&decode(&j).unwrap())).or_insert(0usize) += 1;
+    }
+    for n in 1..=ORDERS {
+        assert!(
+            seen.contains_key(&format!("订单小票 #{n}")),
+            "slip #{n} never printed: {seen:?}"
+        );
+    }
+    let total: usize = seen.values().sum();
+    let twice = total - ORDERS;
+    println!(
+        "{} kills while printing: {twice} slips printed twice",
+        kills.len()
+    );
+    assert!(
+        twice <= kills.len(),
+        "{twice} duplicates after {} kills: {seen:?}",
+        kills.len()
+    );
+    daemon.kill();
+}

@@ -88,7 +88,7 @@ async fn alert(c: &mut Client, contains: &str) -> String {
 
 /// Waits until `scanner` is connected: already (status), or by its alert. Subscribed before the
 /// status check, so the alert cannot slip between the two.
-async fn connected(c: &mut Client, scanner: &str) {
+pub async fn connected(c: &mut Client, scanner: &str) {
     let status = c.request(Request::Status).await.unwrap();
     let up = status["scanners"]
         .as_array()
@@ -100,7 +100,7 @@ async fn connected(c: &mut Client, scanner: &str) {
     }
 }
 
-async fn result(c: &mut Client) -> ScanReply {
+pub async fn result(c: &mut Client) -> ScanReply {
     within(10, "a scan result", async {
         loop {
             if let Event::ScanResult { reply } = c.next_event().await.unwrap() {
@@ -124,7 +124,7 @@ async fn claim(c: &mut Client, id: OrderId, picker: &str) {
     .unwrap();
 }
 
-fn send(master: &mut TTYPort, bytes: &[u8]) {
+pub fn send(master: &mut TTYPort, bytes: &[u8]) {
     master.write_all(bytes).unwrap();
     master.flush().unwrap();
 }
