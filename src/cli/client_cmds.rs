@@ -214,6 +214,28 @@ pub(super) fn status(socket: &Path, json: bool) -> Result<(), Failure> {
             sc.errors
         );
     }
+    for p in &s.printers {
+        let state = match (p.online, p.state.as_deref()) {
+            (_, Some(s)) if s != "ready" => s.to_uppercase(),
+            (Some(false), _) => "OFFLINE".into(),
+            (None, _) => "not tried yet".into(),
+            _ => "online".into(),
+        };
+        let oldest = p
+            .oldest_secs
+            .map_or_else(String::new, |s| format!(" (oldest {s} s)"));
+        println!(
+            "printer {:<10} {:<24} {state}, {} waiting{oldest}, {} printed, {} failures{}",
+            p.name,
+            p.address,
+            p.waiting,
+            p.printed,
+            p.failures,
+            p.last_error
+                .as_deref()
+                .map_or_else(String::new, |e| format!("  last error: {e}"))
+        );
+    }
     Ok(())
 }
 

@@ -100,8 +100,9 @@ fn demo(dir: &Path, rate: f64, lang: crate::model::Lang) -> Result<(), Failure> 
             let _ = sim.sim.new_order(p, &[], false).await;
         }
         let hint = format!(
-            "扫描枪 scanner: echo 6901234567892 > {}",
-            scanner.user_side.display()
+            "扫描枪 scanner: echo 6901234567892 > {} · 打印机 printer: {}",
+            scanner.user_side.display(),
+            dir.join("printer").display()
         );
         println!("{hint}");
         let shown = crate::tui::run(
@@ -163,6 +164,15 @@ flags = ["21", "22"]
 name = "gun-1"
 path = "{scanner}"
 picker = "p1"
+# A virtual printer: each job an .escpos file (the printer's own bytes) in {d}/printer.
+[[printers]]
+name = "front"
+kind = "file"
+address = "{d}/printer"
+paper_mm = 80
+slip = 1
+pick_list = 1
+label = 1
 "#,
         d = dir.display(),
         mt = sim.meituan_base(),

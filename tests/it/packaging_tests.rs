@@ -76,7 +76,13 @@ fn the_unit_is_notify_watched_restarted_hardened_and_keeps_the_scanners_reachabl
     );
     assert_eq!(one("DevicePolicy"), "closed");
     let allowed = &u["DeviceAllow"];
-    for dev in ["char-ttyUSB rw", "char-ttyACM rw"] {
+    // USB printers too: /dev/usb/lp* is character major 180, "usb".
+    assert!(
+        one("SupplementaryGroups")
+            .split_whitespace()
+            .any(|g| g == "lp")
+    );
+    for dev in ["char-ttyUSB rw", "char-ttyACM rw", "char-usb rw"] {
         assert!(
             allowed.iter().any(|a| a == dev),
             "{dev} not allowed: {allowed:?}"
@@ -106,6 +112,11 @@ fn sysusers_makes_the_service_user_and_puts_it_in_dialout() {
         lines
             .iter()
             .any(|l| l[0] == "m" && l[1] == "flashpick" && l[2] == "dialout")
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l[0] == "m" && l[1] == "flashpick" && l[2] == "lp")
     );
     // Staff get the socket, not the config's secrets: their group is not the service's.
     assert!(
