@@ -5,8 +5,10 @@
 //! bit 6 for an error; `DLE EOT 4` (roll paper sensor) sets bits 2–3 near the end of the
 //! roll and bits 5–6 at its end.
 
-/// Ask for the offline cause, then the paper sensor: two bytes come back.
-pub const QUERY: [u8; 6] = [0x10, 0x04, 0x02, 0x10, 0x04, 0x04];
+/// Ask for the offline cause, then the paper sensor: a byte comes back for each. Asked one at a
+/// time: a printer answering two queries at once sends its second byte only after the first is
+/// acknowledged, which the asking side delays (40 ms each time on Linux).
+pub const QUERIES: [[u8; 3]; 2] = [[0x10, 0x04, 0x02], [0x10, 0x04, 0x04]];
 
 /// What the printer said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +67,7 @@ fn is_status(b: u8) -> bool {
     b & 0x93 == 0x12
 }
 
-/// The state from the answers to [`QUERY`]; `None` when they are not status bytes.
+/// The state from the answers to [`QUERIES`]; `None` when they are not status bytes.
 pub fn parse(answer: &[u8]) -> Option<PrinterState> {
     let [offline, paper] = answer else {
         return None;
