@@ -54,8 +54,8 @@ pub struct PrinterConfig {
     /// Copies of the pick list on claim (0: none).
     #[serde(default)]
     pub pick_list: u32,
-    /// Labels per bag on pack (0: none).
-    #[serde(default = "one")]
+    /// Labels per bag on pack (0: none); `bag_label` is the same key.
+    #[serde(default = "one", alias = "bag_label")]
     pub label: u32,
 }
 

@@ -70,7 +70,7 @@ path = "{scanner}"
 }
 
 /// Runs `flashpick doctor --json`: (exit code, findings by check name).
-async fn doctor(config: &Path) -> (i32, std::collections::HashMap<String, Value>) {
+pub async fn doctor(config: &Path) -> (i32, std::collections::HashMap<String, Value>) {
     let config = config.to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(BIN)
@@ -94,7 +94,7 @@ async fn doctor(config: &Path) -> (i32, std::collections::HashMap<String, Value>
     (out.status.code().unwrap(), by_name)
 }
 
-fn assert_finding(
+pub fn assert_finding(
     f: &std::collections::HashMap<String, Value>,
     check: &str,
     level: &str,

@@ -147,6 +147,21 @@ async fn a_printer_off_then_out_of_paper_prints_every_document_once_in_order_whe
         p.0 == Some(false) && p.2 == 5
     })
     .await;
+    // /metrics says so too, and the status names what to check.
+    let (_, metrics) = crate::common::http_get(d.http_addr(), "/metrics").await;
+    for line in [
+        "flashpick_printer_online{printer=\"front\"} 0",
+        "flashpick_printer_jobs_waiting{printer=\"front\"} 5",
+        "flashpick_printer_printed_total{printer=\"front\"} 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in:\n{metrics}"
+        );
+    }
+    let s = c.request(Request::Status).await.unwrap();
+    let err = s["printers"][0]["last_error"].as_str().unwrap_or_default();
+    assert!(err.contains("switched on"), "{err}");
     // Its slip never printed: order 3 is gone before the printer is back.
     c.request(Request::CancelOrder {
         order_id: ids[2].0,
@@ -310,4 +325,78 @@ async fn a_daemon_killed_while_printing_prints_every_slip_at_least_once_and_at_m
         kills.len()
     );
     daemon.kill();
+}
+
+/// A serial printer on a pseudo-terminal: the daemon opens the port for each job, asks its
+/// state, writes the slip; the printer's end answers DLE EOT and keeps every byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serial_printer_on_a_pty_prints_each_slip_in_chinese() {
+    use serialport::SerialPort;
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(
+        dir.path(),
+        &[("MT-r1", &[("W550", 1)]), ("MT-r2", &[("W550", 1)])],
+    );
+    let link = dir.path().join("printer-tty");
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    std::os::unix::fs::symlink(slave.name().unwrap(), &link).unwrap();
+    drop(slave);
+    master
+        .set_timeout(std::time::Duration::from_millis(100))
+        .unwrap();
+    let got = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (got, stop) = (got.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut scanned = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let n = match master.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(_) => continue, // a read timeout, or no one at the other end yet
+                };
+                let mut all = got.lock().unwrap();
+                all.extend_from_slice(&buf[..n]);
+                while scanned + 3 <= all.len() {
+                    if all[scanned] == 0x10 && all[scanned + 1] == 0x04 {
+                        master.write_all(&[0x12]).unwrap();
+                        scanned += 3;
+                    } else {
+                        scanned += 1;
+                    }
+                }
+            }
+        })
+    };
+    let config = config_with_printer(
+        dir.path(),
+        &format!(
+            "name = \"counter\"\nkind = \"serial\"\naddress = \"{}\"\nbaud = 115200\npaper_mm = 58",
+            link.display()
+        ),
+    );
+    let d = Daemon::start(config).await.unwrap();
+    let mut c = client(&d).await;
+    for id in &ids {
+        c.request(Request::AcceptOrder { order_id: id.0 })
+            .await
+            .unwrap();
+    }
+    wait_printer(&mut c, "both slips printed", |p| {
+        p.0 == Some(true) && p.2 == 0
+    })
+    .await;
+    let paper = decode(&got.lock().unwrap()).unwrap();
+    assert_eq!((paper.inits, paper.cuts), (2, 2), "two slips");
+    // Asked before and after each slip: the printer answers, so it is trusted with its state.
+    assert_eq!(paper.status_queries, 8);
+    let text: Vec<&str> = paper.lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(text.iter().filter(|l| l.contains("订单小票")).count(), 2);
+    assert!(text.iter().any(|l| l.contains("农夫山泉")), "{text:?}");
+    d.shutdown().await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    reader.join().unwrap();
 }

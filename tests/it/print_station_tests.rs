@@ -165,3 +165,34 @@ async fn a_stations_documents_print_at_its_printer_and_its_labels_hand_orders_ov
     d.shutdown().await;
     unplug(&dir.path().join("pack-1"), gun);
 }
+
+/// `flashpick doctor` reaches each printer when no daemon runs: one out of paper, one not
+/// there, one directory; each named with what it said and the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_checks_each_printer_with_its_fix() {
+    use crate::doctor_tests::{assert_finding, doctor};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = crate::fake_printer::FakePrinter::start();
+    fake.paper_out(true);
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gone_addr = gone.local_addr().unwrap();
+    drop(gone);
+    let text = format!(
+        "{}\n[[printers]]\nname = \"paper\"\nkind = \"tcp\"\naddress = \"{}\"\n\
+         [[printers]]\nname = \"gone\"\nkind = \"tcp\"\naddress = \"{gone_addr}\"\n\
+         [[printers]]\nname = \"dir\"\nkind = \"file\"\naddress = \"{}\"\n",
+        daemon_config(dir.path()).source.0,
+        fake.addr,
+        dir.path().join("jobs").display()
+    );
+    let cfg = dir.path().join("dr.toml");
+    std::fs::write(&cfg, text).unwrap();
+    let (_, f) = doctor(&cfg).await;
+    assert_finding(&f, "printer paper", "fail", "says paper_out", "paper roll");
+    assert_finding(&f, "printer gone", "fail", "cannot reach", "switch it on");
+    assert_finding(&f, "printer dir", "ok", "reached", "");
+    // Paper back: ready.
+    fake.paper_out(false);
+    let (_, f) = doctor(&cfg).await;
+    assert_finding(&f, "printer paper", "ok", "reached, ready", "");
+}

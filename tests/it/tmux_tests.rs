@@ -311,12 +311,13 @@ fn the_demo_runs_in_one_command_and_quits_clean() {
     let s = t.until("orders from both platforms, accepted", &|s| {
         let rows: Vec<&str> = s.lines().filter(|l| l.contains(" #")).collect();
         s.contains("订单队列")
+            // Their slips printed on the demo's virtual printer.
             && rows
                 .iter()
-                .any(|r| r.contains("美团") && r.contains("待拣货"))
+                .any(|r| r.contains("美团") && r.contains("待拣货 已打印"))
             && rows
                 .iter()
-                .any(|r| r.contains("京东到家") && r.contains("待拣货"))
+                .any(|r| r.contains("京东到家") && r.contains("待拣货 已打印"))
             && !rows.iter().any(|r| r.trim_end().ends_with("新订单"))
             // The scanner's path is on the screen too (under load it may come a frame later).
             && s.contains("6901234567892 > /dev/pts/")
@@ -325,7 +326,8 @@ fn the_demo_runs_in_one_command_and_quits_clean() {
     let path = s
         .lines()
         .find_map(|l| l.split("6901234567892 > ").nth(1))
-        .map(|p| p.trim().to_string())
+        .and_then(|p| p.split_whitespace().next())
+        .map(str::to_string)
         .unwrap_or_else(|| panic!("no scanner path on the screen:\n{s}"));
     assert!(path.starts_with("/dev/pts/"), "{path}");
     t.keys(&["Enter"]); // claim the most urgent order
@@ -354,6 +356,17 @@ fn the_demo_runs_in_one_command_and_quits_clean() {
     let s = t.until("the demo to exit", &|s| s.contains("DONE"));
     assert!(s.contains("EXIT=0"), "{s}");
     assert!(s.lines().any(|l| l.trim() == "icanon"), "{s}");
-    // Everything it made is in the store directory, the catalog imported.
+    // Everything it made is in the store directory, the catalog imported; the slips and the
+    // pick list are the printer's bytes in its directory.
     assert!(store.join("store.db").exists());
+    let jobs: Vec<String> = std::fs::read_dir(store.join("printer"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".escpos"))
+        .collect();
+    assert!(
+        jobs.iter().filter(|n| n.contains("-slip-")).count() >= 2
+            && jobs.iter().any(|n| n.contains("-pick_list-")),
+        "{jobs:?}"
+    );
 }

@@ -1212,3 +1212,59 @@ fn the_pack_screen_shows_a_weighed_line_under_its_ordered_weight() {
         insta::assert_snapshot!(format!("tui_under_weight_{tag}_80x24"), text);
     }
 }
+
+/// A printer out of paper with jobs stuck is on the status line, first and loud, with the way
+/// out (reprint elsewhere); each order says whether its documents printed or wait; `P`
+/// reprints what fits the screen (the slip on the queue, the labels once packed).
+#[test]
+fn a_printer_out_of_paper_and_the_orders_printed_are_shown_and_p_reprints() {
+    use flashpick::api::PrinterStatus;
+    use flashpick::model::document::Document;
+    for lang in [Lang::Zh, Lang::En] {
+        let mut app = sample(lang);
+        app.status.as_mut().unwrap().printers = vec![PrinterStatus {
+            name: "front".into(),
+            address: "10.0.0.31:9100".into(),
+            online: Some(false),
+            state: Some("paper_out".into()),
+            waiting: 3,
+            oldest_secs: Some(300),
+            printed: 12,
+            failures: 4,
+            last_error: None,
+        }];
+        app.orders[0].printed = 1;
+        app.orders[1].print_waiting = 2;
+        let shown = screen(&app, 160, 48);
+        let words = if lang == Lang::Zh {
+            [
+                "打印机 front: 缺纸 · 3 张待打印 · 最久 5 分钟",
+                "已打印",
+                "待打印",
+            ]
+        } else {
+            [
+                "printer front: out of paper · 3 waiting · oldest 5 min",
+                "printed",
+                "to print",
+            ]
+        };
+        for w in words {
+            assert!(shown.contains(w), "{w} not in:\n{shown}");
+        }
+        // First on the status line.
+        let status = shown.lines().find(|l| l.contains(words[0])).unwrap();
+        assert!(status.trim_start().starts_with(words[0]), "{status}");
+        // P on the queue: the selected order's slip.
+        app.queue_sel = 0;
+        let id = app.orders[0].order.id.0;
+        // A person's key: a tick after it, so it is not taken for the start of a scan.
+        let t = Instant::now() + Duration::from_secs(5);
+        let mut out = app.update(Msg::Key(Key::Char('P'), t));
+        out.extend(app.update(Msg::Tick(t + Duration::from_millis(100), NOW)));
+        assert!(
+            out.iter().any(|c| matches!(c, Cmd::Send(_, Request::Reprint { order_id, document: Document::Slip, printer: None }) if *order_id == id)),
+            "{out:?}"
+        );
+    }
+}

@@ -72,7 +72,12 @@ fn from_daemon(p: &PrinterConfig, s: &PrinterStatus) -> Finding {
 
 fn reach(p: &PrinterConfig) -> Finding {
     let check = format!("printer {}", p.name);
-    match device::probe(p) {
+    // A printer that says it is not ready answers with an error carrying its state.
+    let probed = match device::probe(p) {
+        Err(e) if e.state.is_some() => Ok(e.state),
+        other => other,
+    };
+    match probed {
         Ok(Some(state)) if !state.ready() => bad(
             Level::Fail,
             check,
