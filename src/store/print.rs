@@ -92,6 +92,8 @@ pub(super) fn queue_caused(
     let Some(doc) = caused(before, after, event) else {
         return Ok(None);
     };
+    // Slips are the store's (made before anyone claims the order): never a station's.
+    let station = if doc == Document::Slip { None } else { station };
     let targets: Vec<(String, u32)> = routes(&options.printers, doc, station)
         .into_iter()
         .map(|(p, n)| (p.to_string(), n))

@@ -97,6 +97,10 @@ fn the_unit_is_notify_watched_restarted_hardened_and_keeps_the_scanners_reachabl
         assert!(u.contains_key(k), "{k} missing");
     }
     assert_eq!(one("ProtectSystem"), "strict");
+    // A `file` printer's directory is writable under ProtectSystem=strict, and the package
+    // makes it.
+    assert_eq!(one("ReadWritePaths"), "-/var/spool/flashpick");
+    assert!(read("packaging/postinst").contains("/var/spool/flashpick"));
 }
 
 #[test]

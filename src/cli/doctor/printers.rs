@@ -106,7 +106,9 @@ fn reach(p: &PrinterConfig) -> Finding {
                 crate::config::PrinterKind::Usb => {
                     "plug it in, and put the service user in group lp (the package does)"
                 }
-                crate::config::PrinterKind::File => "make the directory writable by flashpick",
+                crate::config::PrinterKind::File => {
+                    "make the directory writable by flashpick (under /var/spool/flashpick, or add it with `systemctl edit flashpick`: ReadWritePaths=DIR)"
+                }
                 _ => "switch it on, check its cable or network and its address in [[printers]]",
             },
         ),
