@@ -63,6 +63,8 @@ pub struct PrintingReply {
     pub jobs: usize,
     /// On these printers.
     pub printers: Vec<String>,
+    /// The order's day number (#23), to check it is the one meant.
+    pub day_seq: u32,
 }
 
 /// Reply to `list_requests`.

@@ -72,7 +72,8 @@ pub(super) fn run(config: Option<&Path>, action: PrintAction) -> Result<(), Fail
         unreachable!("Client::call reads the kind the request gets")
     };
     println!(
-        "order {order_id}: {} {} queued on {}",
+        "order #{} (number {order_id}): {} {} queued on {}",
+        r.day_seq,
         r.jobs,
         document.as_str(),
         r.printers.join(", ")

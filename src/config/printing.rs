@@ -95,11 +95,23 @@ impl PrinterConfig {
 
 /// What is wrong with the printers, with the key.
 pub fn validate(printers: &[PrinterConfig]) -> Result<(), (String, String)> {
-    let mut names = HashSet::new();
+    let (mut names, mut places) = (HashSet::new(), HashSet::new());
     for (i, p) in printers.iter().enumerate() {
         let key = |k: &str| format!("printers[{i}].{k}");
         if p.name.trim().is_empty() || !names.insert(p.name.as_str()) {
             return Err((key("name"), format!("`{}` is empty or used twice", p.name)));
+        }
+        // Two threads on one device would take each other's status answers.
+        let place = if p.kind == PrinterKind::Tcp {
+            p.socket_address()
+        } else {
+            p.address.clone()
+        };
+        if !places.insert(place.clone()) {
+            return Err((
+                key("address"),
+                format!("`{place}` is another printer's too: one entry per printer"),
+            ));
         }
         if p.address.trim().is_empty() {
             return Err((

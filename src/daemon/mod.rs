@@ -300,16 +300,7 @@ impl Daemon {
         };
         let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
         let clock = store.options().clock.clone();
-        let printers = crate::print::worker::Printers::start(
-            &config.printers,
-            &store,
-            config
-                .barcodes
-                .order_prefixes
-                .iter()
-                .find(|p| !p.is_empty())
-                .cloned(),
-        );
+        let printers = crate::print::worker::Printers::new(&config.printers);
         let shared = Arc::new(Shared {
             printers,
             reload: reload_tx,
@@ -361,7 +352,29 @@ impl Daemon {
             shared.clone(),
             shutdown.subscribe(),
         ));
-        // Last, so that nothing below can fail and leave reader threads running.
+        // Jobs left at printers the config no longer has go where their documents go now.
+        let routes = store::StoreOptions::from_config(&shared.config).printers;
+        match shared.store.reroute_print_jobs(routes).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                jobs = n,
+                "print jobs of printers no longer configured were moved to the printers that print those documents now"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot move the print jobs of printers no longer configured")
+            }
+        }
+        // Last, so that nothing below can fail and leave reader or printer threads running.
+        shared.printers.spawn(
+            &shared.store,
+            shared
+                .config
+                .barcodes
+                .order_prefixes
+                .iter()
+                .find(|p| !p.is_empty())
+                .cloned(),
+        );
         let stop_readers = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut readers = Vec::new();
         for (cfg, (stats, _)) in shared.config.scanners.iter().zip(&shared.scanners.list) {
@@ -459,7 +472,8 @@ impl Daemon {
         }
         // Each printer finishes the job in hand: one it sent is marked, not printed again.
         let shared = self.shared.clone();
-        let _ = tokio::task::spawn_blocking(move || shared.printers.stop()).await;
+        let _ =
+            tokio::task::spawn_blocking(move || shared.printers.stop(Duration::from_secs(2))).await;
         self.shared.store.close_async().await;
         let _ = std::fs::remove_file(&self.shared.config.api.socket);
         tracing::info!("flashpick stopped");

@@ -75,9 +75,13 @@ pub(crate) async fn fan_out(shared: Arc<Shared>, mut shutdown: watch::Receiver<b
         };
         let events = match change {
             Ok(c) => convert(&shared, c).await,
-            Err(broadcast::error::RecvError::Lagged(n)) => vec![Event::Resync {
-                reason: format!("{n} changes were coalesced"),
-            }],
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                // A print job's wake-up may be among them.
+                shared.printers.wake_all();
+                vec![Event::Resync {
+                    reason: format!("{n} changes were coalesced"),
+                }]
+            }
             Err(broadcast::error::RecvError::Closed) => return,
         };
         for e in events {

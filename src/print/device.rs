@@ -91,8 +91,13 @@ pub fn deliver(
             exchange(p, &mut port, bytes, ask, &p.address)
         }
         PrinterKind::Usb => {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Non-blocking: the USB printer driver holds a write for as long as the printer
+            // takes no data (out of paper), which would hold the printer's thread (and a
+            // shutdown) with it; a job not taken within the deadline is tried again later.
             let mut f = std::fs::OpenOptions::new()
                 .append(true)
+                .custom_flags(O_NONBLOCK)
                 .open(&p.address)
                 .map_err(|e| {
                     fail(format!(
@@ -100,9 +105,12 @@ pub fn deliver(
                         p.address
                     ))
                 })?;
-            f.write_all(bytes)
-                .and_then(|()| f.flush())
-                .map_err(|e| fail(format!("{} stopped taking the job: {e}", p.address)))?;
+            write_within(&mut f, bytes, NETWORK_TIMEOUT).map_err(|e| {
+                fail(format!(
+                    "{} stopped taking the job: {e}; is it out of paper or its cover open?",
+                    p.address
+                ))
+            })?;
             Ok(Delivered {
                 path: None,
                 state: None,
@@ -134,6 +142,35 @@ pub fn deliver(
             })
         }
     }
+}
+
+/// `O_NONBLOCK` on Linux (every architecture flashpick ships for).
+const O_NONBLOCK: i32 = 0o4000;
+
+/// Writes all of `bytes` to a non-blocking device, waiting for it to take more while it is
+/// busy, until `limit`.
+fn write_within(f: &mut std::fs::File, mut bytes: &[u8], limit: Duration) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + limit;
+    while !bytes.is_empty() {
+        match f.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("took no data for {} s", limit.as_secs()),
+                    ));
+                }
+                // The device has no readiness to wait on that the driver reports reliably:
+                // look again shortly (a printer takes its buffer in milliseconds).
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Reaches the printer without printing: a network or serial printer is asked its state (`None`

@@ -6,6 +6,7 @@ pub mod bytes;
 pub mod device;
 pub mod doc;
 pub mod documents;
+mod job;
 pub mod status;
 pub mod worker;
 

@@ -1,27 +1,16 @@
-//! One thread per printer (the drivers block, and one slow printer must not hold up another):
-//! it prints its printer's jobs from the store in order, each marked done once the printer
-//! took it and said nothing of a paper end or an error. A printer that is off, out of paper or
-//! unplugged keeps its jobs; the thread tries again, every few seconds at most, and when the
-//! printer is back the jobs print once, in order. Jobs of orders handed over or cancelled
-//! meanwhile are skipped (a reprint someone asked for is not).
+//! The printers' threads: one per printer (the drivers block, and one slow printer must not
+//! hold up another), each running its printer's jobs (`job`), and what is known of each
+//! printer for the status, the screens and `/metrics`.
 
-use super::device::{self, SendError};
-use super::documents::{self, Kind, OrderDoc};
 use super::status::PrinterState;
 use crate::config::PrinterConfig;
-use crate::model::OrderState;
-use crate::store::print::{JobEnd, PrintJob, next_job};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
+use crate::store::print::PrintJob;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// How long a printer with nothing to print sleeps between looks (a wake-up comes sooner).
-const IDLE: Duration = Duration::from_secs(5);
-/// The longest wait before trying a printer that failed again.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What is known of a printer, for the status, the screens and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +33,8 @@ struct Worker {
     config: PrinterConfig,
     health: Arc<Mutex<Health>>,
     wake: SyncSender<()>,
+    /// Until the thread starts.
+    woken: Mutex<Option<Receiver<()>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -54,42 +45,51 @@ pub struct Printers {
 }
 
 impl Printers {
-    /// Starts a thread per printer. `label_prefix` is the order prefix the labels' barcodes
-    /// carry (the first of `[barcodes] order_prefixes`).
-    pub fn start(configs: &[PrinterConfig], store: &Store, label_prefix: Option<String>) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
+    /// The printers of the config, their threads not started yet ([`Printers::spawn`]).
+    pub fn new(configs: &[PrinterConfig]) -> Self {
         let workers = configs
             .iter()
             .map(|c| {
                 let (wake, woken) = std::sync::mpsc::sync_channel(1);
-                let health = Arc::new(Mutex::new(Health::default()));
-                let job = Job {
-                    config: c.clone(),
-                    store: store.clone(),
-                    label_prefix: label_prefix.clone(),
-                    health: health.clone(),
-                    stop: stop.clone(),
-                };
-                let thread = std::thread::Builder::new()
-                    .name(format!("printer-{}", c.name))
-                    .spawn(move || job.run(woken))
-                    .ok();
                 Worker {
                     config: c.clone(),
-                    health,
+                    health: Arc::new(Mutex::new(Health::default())),
                     wake,
-                    thread: Mutex::new(thread),
+                    woken: Mutex::new(Some(woken)),
+                    thread: Mutex::new(None),
                 }
             })
             .collect();
-        Printers { workers, stop }
+        Printers {
+            workers,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
     }
 
-    /// No printers (the daemon without `[[printers]]`).
-    pub fn none() -> Self {
-        Printers {
-            workers: Vec::new(),
-            stop: Arc::new(AtomicBool::new(false)),
+    /// Starts a thread per printer (once; last in a daemon's start, so that a start that fails
+    /// leaves no thread behind). `label_prefix` is the order prefix the labels' barcodes carry
+    /// (the first of `[barcodes] order_prefixes`).
+    pub fn spawn(&self, store: &Store, label_prefix: Option<String>) {
+        for w in &self.workers {
+            let Some(woken) = w.woken.lock().expect("printer wake").take() else {
+                continue;
+            };
+            let job = super::job::Job {
+                config: w.config.clone(),
+                store: store.clone(),
+                label_prefix: label_prefix.clone(),
+                health: w.health.clone(),
+                stop: self.stop.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("printer-{}", w.config.name))
+                .spawn(move || job.run(woken));
+            match thread {
+                Ok(t) => *w.thread.lock().expect("printer thread") = Some(t),
+                Err(e) => {
+                    tracing::error!(printer = %w.config.name, error = %e, "cannot start a printer thread")
+                }
+            }
         }
     }
 
@@ -100,6 +100,13 @@ impl Printers {
             .iter()
             .filter(|w| names.contains(&w.config.name))
         {
+            let _ = w.wake.try_send(());
+        }
+    }
+
+    /// Tells every printer's thread to look (changes were coalesced: who has work is unknown).
+    pub fn wake_all(&self) {
+        for w in &self.workers {
             let _ = w.wake.try_send(());
         }
     }
@@ -120,14 +127,28 @@ impl Printers {
         }
     }
 
-    /// Stops the threads (each finishes the job in hand) and waits for them.
-    pub fn stop(&self) {
+    /// Stops the threads (each finishes the job in hand) and waits for them, at most `within`:
+    /// a printer that does not answer (a connect timing out) must not hold up a shutdown. A
+    /// thread left behind is like a crash: its job prints again after the restart, once.
+    pub fn stop(&self, within: Duration) {
         self.ask_stop();
-        for w in &self.workers {
-            let thread = w.thread.lock().expect("printer thread").take();
-            if let Some(t) = thread {
+        let threads: Vec<JoinHandle<()>> = self
+            .workers
+            .iter()
+            .filter_map(|w| w.thread.lock().expect("printer thread").take())
+            .collect();
+        if threads.is_empty() {
+            return;
+        }
+        let (done, joined) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for t in threads {
                 let _ = t.join();
             }
+            let _ = done.send(());
+        });
+        if joined.recv_timeout(within).is_err() {
+            tracing::warn!("a printer did not finish its job in time; it prints again on restart");
         }
     }
 }
@@ -139,142 +160,6 @@ impl Drop for Printers {
     }
 }
 
-struct Job {
-    config: PrinterConfig,
-    store: Store,
-    label_prefix: Option<String>,
-    health: Arc<Mutex<Health>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Job {
-    fn run(self, woken: Receiver<()>) {
-        // Whether the printer answers DLE EOT: asked until it stays silent once, then trusted
-        // (a silent printer would cost the wait on every job); asked again after a failure.
-        let mut ask = true;
-        let mut backoff = Duration::from_millis(500);
-        while !self.stop.load(Ordering::Relaxed) {
-            let job = match self.store.read(|c| next_job(c, &self.config.name)) {
-                Ok(j) => j,
-                Err(StoreError::Closed) => return,
-                Err(e) => {
-                    tracing::warn!(printer = %self.config.name, error = %e, "cannot read print jobs");
-                    None
-                }
-            };
-            let Some(job) = job else {
-                if wait(&woken, IDLE) {
-                    return;
-                }
-                continue;
-            };
-            match self.print(&job, ask) {
-                Ok(answered) => {
-                    ask = answered;
-                    backoff = Duration::from_millis(500);
-                    // Whatever the printer does next, drain a pending wake-up: the loop looks.
-                    let _ = woken.try_recv();
-                }
-                Err(e) => {
-                    ask = true;
-                    tracing::warn!(printer = %self.config.name, job = job.id, error = %e, "print job not printed; kept for a retry");
-                    if let Err(e) = self.store.print_failed_blocking(job.id, e.what.clone()) {
-                        tracing::warn!(error = %e, "cannot record a failed print");
-                    }
-                    let mut h = self.health.lock().expect("printer health");
-                    h.online = Some(false);
-                    h.state = e.state;
-                    h.failures += 1;
-                    h.last_error = Some(e.to_string());
-                    drop(h);
-                    if wait(&woken, backoff) {
-                        return;
-                    }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
-            }
-        }
-    }
-
-    /// Prints one job (or skips it); `Ok(answered)` says whether the printer answered DLE EOT.
-    fn print(&self, job: &PrintJob, ask: bool) -> Result<bool, SendError> {
-        let read = self.store.read(|c| {
-            let order = crate::store::load_order(c, job.order_id)?;
-            let walk = match &order {
-                Some(o) => crate::store::walk(c, o)?,
-                None => Vec::new(),
-            };
-            Ok((order, walk))
-        });
-        let (order, walk) = match read {
-            Ok((Some(o), w)) => (o, w),
-            Ok((None, _)) => {
-                self.done(job, JobEnd::Skipped("the order is not in the store".into()));
-                return Ok(ask);
-            }
-            Err(e) => {
-                return Err(SendError {
-                    printer: self.config.name.clone(),
-                    what: format!("cannot read the order: {e}"),
-                    state: None,
-                });
-            }
-        };
-        if job.reprint_by.is_none()
-            && matches!(order.state, OrderState::HandedOver | OrderState::Cancelled)
-        {
-            let why = format!(
-                "order #{} was {} before the printer could print its {}",
-                order.day_seq,
-                order.state.as_str(),
-                job.document.as_str()
-            );
-            self.done(job, JobEnd::Skipped(why));
-            return Ok(ask);
-        }
-        let code = match &self.label_prefix {
-            Some(p) => format!("{p}{}", order.id.0),
-            None => order.external_id.clone(),
-        };
-        let doc = OrderDoc {
-            order: &order,
-            walk: &walk,
-            code: &code,
-            now: self.store.clock().now(),
-        };
-        let (lang, columns) = (self.config.lang, self.config.columns());
-        let doc = match job.document {
-            Kind::Label => documents::label(doc, job.bag, job.bags, lang, columns),
-            kind => documents::slip(doc, kind, lang, columns),
-        };
-        let bytes = super::bytes::encode(&doc).map_err(|e| SendError {
-            printer: self.config.name.clone(),
-            what: format!("cannot encode the document: {e}"),
-            state: None,
-        })?;
-        let name = job_name(job, &code);
-        let delivered = device::deliver(&self.config, &name, &bytes, ask)?;
-        self.done(job, JobEnd::Printed);
-        let mut h = self.health.lock().expect("printer health");
-        h.online = Some(true);
-        h.state = delivered.state;
-        h.printed += 1;
-        Ok(delivered.state.is_some())
-    }
-
-    fn done(&self, job: &PrintJob, end: JobEnd) {
-        let skipped = matches!(end, JobEnd::Skipped(_));
-        if let JobEnd::Skipped(why) = &end {
-            tracing::info!(printer = %self.config.name, job = job.id, %why, "print job skipped");
-        }
-        match self.store.print_done_blocking(job.id, end) {
-            Ok(_) if skipped => self.health.lock().expect("printer health").skipped += 1,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, job = job.id, "cannot mark a print job done"),
-        }
-    }
-}
-
 /// A job's name (a `file` printer's file): its number first, so the files sort in print order.
 pub fn job_name(job: &PrintJob, code: &str) -> String {
     let bag = if job.bags > 0 {
@@ -283,12 +168,4 @@ pub fn job_name(job: &PrintJob, code: &str) -> String {
         String::new()
     };
     format!("{:08}-{}-{code}{bag}", job.id, job.document.as_str())
-}
-
-/// Waits for a wake-up or `timeout`; true when the sender is gone (shutting down).
-fn wait(woken: &Receiver<()>, timeout: Duration) -> bool {
-    match woken.recv_timeout(timeout) {
-        Ok(()) | Err(RecvTimeoutError::Timeout) => false,
-        Err(RecvTimeoutError::Disconnected) => true,
-    }
 }

@@ -98,9 +98,10 @@ pub(super) fn queue_caused(
         .into_iter()
         .map(|(p, n)| (p.to_string(), n))
         .collect();
-    queue(tx, &targets, doc, after, None, options.clock.now())
+    Ok(queue(tx, &targets, doc, after, None, options.clock.now())?.1)
 }
 
+/// Queues `doc` on each target; returns the jobs written and the event naming the printers.
 fn queue(
     tx: &Transaction<'_>,
     targets: &[(String, u32)],
@@ -108,10 +109,11 @@ fn queue(
     order: &Order,
     reprint_by: Option<&str>,
     now: Timestamp,
-) -> Result<Option<StoreEvent>, StoreError> {
+) -> Result<(usize, Option<StoreEvent>), StoreError> {
     if targets.is_empty() {
-        return Ok(None);
+        return Ok((0, None));
     }
+    let mut written = 0;
     let bags = if doc == Document::Label {
         order.bags.unwrap_or(1).max(1)
     } else {
@@ -126,7 +128,7 @@ fn queue(
         for bag in 0..bags.max(1) {
             for _ in 0..*copies {
                 let k = if bags == 0 { 0 } else { bag + 1 };
-                stmt.execute(params![
+                written += stmt.execute(params![
                     printer,
                     doc.as_str(),
                     order.id.0,
@@ -138,9 +140,12 @@ fn queue(
             }
         }
     }
-    Ok(Some(StoreEvent::PrintQueued {
-        printers: targets.iter().map(|(p, _)| p.clone()).collect(),
-    }))
+    Ok((
+        written,
+        Some(StoreEvent::PrintQueued {
+            printers: targets.iter().map(|(p, _)| p.clone()).collect(),
+        }),
+    ))
 }
 
 /// A job waiting at its printer.
@@ -297,7 +302,7 @@ impl Store {
 
     /// Queues a document of an order again, asked for by `actor`: on `printer`, or where the
     /// document goes from `station`. Printed whatever the order's state. Returns the number of
-    /// jobs queued and the printers.
+    /// jobs queued, the printers, and the order's day number.
     pub async fn reprint(
         &self,
         order: OrderId,
@@ -305,7 +310,7 @@ impl Store {
         printer: Option<String>,
         station: Option<String>,
         actor: String,
-    ) -> Result<(usize, Vec<String>), StoreError> {
+    ) -> Result<(usize, Vec<String>, u32), StoreError> {
         self.write(move |tx, o| {
             let found =
                 super::read::load_order(tx, order)?.ok_or(StoreError::NoSuchOrder(order))?;
@@ -344,14 +349,38 @@ impl Store {
                     "this store has no [[printers]] in its config: add one".into(),
                 ));
             }
-            let before: i64 = tx.query_row("SELECT count(*) FROM print_job", [], |r| r.get(0))?;
-            let event = queue(tx, &targets, doc, &found, Some(&actor), o.clock.now())?;
-            let after: i64 = tx.query_row("SELECT count(*) FROM print_job", [], |r| r.get(0))?;
+            let (jobs, event) = queue(tx, &targets, doc, &found, Some(&actor), o.clock.now())?;
             let names = targets.into_iter().map(|(p, _)| p).collect();
-            Ok((
-                ((after - before) as usize, names),
-                event.into_iter().collect(),
-            ))
+            Ok(((jobs, names, found.day_seq), event.into_iter().collect()))
+        })
+        .await
+    }
+
+    /// Moves the jobs waiting at printers `routes` does not name to the printers that print
+    /// their documents now (a printer renamed or removed from the config); returns how many.
+    /// Jobs with nowhere to go stay, and print when such a printer is configured again.
+    pub async fn reroute_print_jobs(&self, routes: Vec<PrintRoute>) -> Result<usize, StoreError> {
+        self.write(move |tx, _| {
+            let waiting: Vec<(String, String)> = tx
+                .prepare("SELECT DISTINCT printer, document FROM print_job WHERE done_at IS NULL")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut moved = 0;
+            for (printer, document) in waiting {
+                if routes.iter().any(|r| r.printer == printer) {
+                    continue;
+                }
+                let doc = Document::parse(&document);
+                let Some((to, _)) = self::routes(&routes, doc, None).into_iter().next() else {
+                    continue;
+                };
+                moved += tx.execute(
+                    "UPDATE print_job SET printer = ?3
+                     WHERE printer = ?1 AND document = ?2 AND done_at IS NULL",
+                    params![printer, document, to],
+                )?;
+            }
+            Ok((moved, vec![]))
         })
         .await
     }

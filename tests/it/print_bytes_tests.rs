@@ -216,6 +216,11 @@ fn a_printer_misconfigured_is_refused_with_its_key() {
             "name = \"a\"\nkind = \"laser\"\naddress = \"/tmp/p\"",
             "kind",
         ),
+        // One printer under two names: their threads would take each other's answers.
+        (
+            "name = \"a\"\nkind = \"tcp\"\naddress = \"10.0.0.9\"\n[[printers]]\nname = \"b\"\nkind = \"tcp\"\naddress = \"10.0.0.9:9100\"",
+            "printers[1].address",
+        ),
     ] {
         let text = format!("{base}\n[[printers]]\n{entry}\n");
         let err = flashpick::config::Config::parse(&text, std::path::Path::new("p.toml"))

@@ -400,3 +400,49 @@ async fn a_serial_printer_on_a_pty_prints_each_slip_in_chinese() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     reader.join().unwrap();
 }
+
+/// A printer renamed in the config (or removed) does not strand its jobs: at the next start
+/// they go to the printer that prints those documents now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_of_a_printer_no_longer_configured_print_on_the_one_that_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(dir.path(), &[("MT-o1", &[("W550", 1)])]);
+    let mut fake = FakePrinter::start();
+    fake.off();
+    let old = config_with_printer(
+        dir.path(),
+        &format!(
+            "name = \"old\"\nkind = \"tcp\"\naddress = \"{}\"",
+            fake.addr
+        ),
+    );
+    let d = Daemon::start(old).await.unwrap();
+    let mut c = client(&d).await;
+    c.request(Request::AcceptOrder { order_id: ids[0].0 })
+        .await
+        .unwrap();
+    wait_printer(&mut c, "the slip waiting", |p| {
+        p.0 == Some(false) && p.2 == 1
+    })
+    .await;
+    d.shutdown().await;
+    let jobs = dir.path().join("jobs");
+    let new = config_with_printer(
+        dir.path(),
+        &format!(
+            "name = \"new\"\nkind = \"file\"\naddress = \"{}\"",
+            jobs.display()
+        ),
+    );
+    let d = Daemon::start(new).await.unwrap();
+    let mut c = client(&d).await;
+    wait_printer(&mut c, "the slip printed on the new printer", |p| {
+        p.0 == Some(true) && p.2 == 0
+    })
+    .await;
+    let files: Vec<_> = std::fs::read_dir(&jobs).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let paper = decode(&std::fs::read(files[0].as_ref().unwrap().path()).unwrap()).unwrap();
+    assert_eq!(what(&paper), "订单小票 #1");
+    d.shutdown().await;
+}

@@ -173,7 +173,7 @@ pub(super) async fn reprint(
     document: crate::model::document::Document,
     printer: Option<String>,
 ) -> Result<crate::api::PrintingReply, ApiError> {
-    let (jobs, printers) = cx
+    let (jobs, printers, day_seq) = cx
         .shared
         .store
         .reprint(
@@ -192,5 +192,9 @@ pub(super) async fn reprint(
         actor = cx.actor,
         "reprint asked"
     );
-    Ok(crate::api::PrintingReply { jobs, printers })
+    Ok(crate::api::PrintingReply {
+        jobs,
+        printers,
+        day_seq,
+    })
 }
