@@ -292,10 +292,26 @@ fn accept_errors_back_off_and_are_logged_once_per_interval() {
                 held.push(s);
             }
         }
-        // The socket door too: its accepts fail the same way.
+        // The socket door too: its accepts fail the same way. Connections are opened until one
+        // is not taken: each taken one answers the hello; one left in the backlog does not (the
+        // daemon is out of descriptors, and it fails to accept it while the window runs). Under
+        // load the webhook's connections may be taken later than they were made.
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         for _ in 0..60 {
-            if let Ok(s) = tokio::net::UnixStream::connect(&sock).await {
-                unix.push(s);
+            let Ok(mut s) = tokio::net::UnixStream::connect(&sock).await else {
+                continue;
+            };
+            let _ = s
+                .write_all(b"{\"hello\":{\"protocol\":1,\"client\":\"flood\"}}\n")
+                .await;
+            let mut b = [0u8; 1];
+            let answered = matches!(
+                tokio::time::timeout(Duration::from_millis(500), s.read(&mut b)).await,
+                Ok(Ok(1))
+            );
+            unix.push(s);
+            if !answered {
+                break;
             }
         }
         // A window long enough for millions of failed accepts if the loops spun (not a wait for
