@@ -79,6 +79,7 @@ fn order(id: i64, lines: u32, now: Timestamp) -> OrderView {
             unknown_items: Vec::new(),
             rider: None,
             reminded_at: None,
+            batch: None,
             lines: (1..=lines)
                 .map(|n| OrderLine {
                     line_no: n,

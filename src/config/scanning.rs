@@ -31,7 +31,7 @@ impl BarcodesSection {
 }
 
 /// `[picking]`.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PickingSection {
     /// How far a weighed item's label may be from the ordered weight, in percent.
@@ -51,6 +51,41 @@ pub struct PickingSection {
     /// system believes in but the shelf lacks otherwise keeps selling.
     #[serde(default = "yes")]
     pub sold_out_on_short: bool,
+    /// Batch picking: the most orders one picker takes in one walk (1: one order at a time).
+    #[serde(default = "one_order")]
+    pub batch_max: u32,
+    /// The cart's slot labels, one per order of a batch.
+    #[serde(default = "default_slots")]
+    pub batch_slots: Vec<String>,
+    /// Only orders whose pick deadlines lie within this many seconds of the batch's first
+    /// order join it (0: any).
+    #[serde(default)]
+    pub batch_window_secs: u32,
+    /// Seconds of walking and picking per line: an order joins a batch only if the first
+    /// order's time left exceeds the batch's lines times this.
+    #[serde(default = "default_secs_per_line")]
+    pub secs_per_line: u32,
+}
+
+fn one_order() -> u32 {
+    1
+}
+fn default_slots() -> Vec<String> {
+    ["A", "B", "C", "D"].map(String::from).to_vec()
+}
+fn default_secs_per_line() -> u32 {
+    20
+}
+
+impl PickingSection {
+    /// The batch rules, for the model.
+    pub fn batch_rules(&self) -> crate::model::batch::BatchRules {
+        crate::model::batch::BatchRules {
+            max: self.batch_max as usize,
+            window_secs: i64::from(self.batch_window_secs),
+            secs_per_line: i64::from(self.secs_per_line),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -75,6 +110,10 @@ impl Default for PickingSection {
             repeat_window_ms: default_repeat(),
             claim_idle_secs: default_claim_idle(),
             sold_out_on_short: true,
+            batch_max: one_order(),
+            batch_slots: default_slots(),
+            batch_window_secs: 0,
+            secs_per_line: default_secs_per_line(),
         }
     }
 }
@@ -204,6 +243,42 @@ pub(super) fn validate(
                 "{}% is too loose: use 0 to 50",
                 picking.weight_tolerance_pct
             ),
+        ));
+    }
+    if !(1..=8).contains(&picking.batch_max) {
+        return Err((
+            "picking.batch_max".into(),
+            format!(
+                "{}: use 1 (one order at a time) to 8 orders in one walk",
+                picking.batch_max
+            ),
+        ));
+    }
+    let mut slots = HashSet::new();
+    if let Some(s) = picking
+        .batch_slots
+        .iter()
+        .find(|s| s.trim().is_empty() || s.chars().count() > 4 || !slots.insert(s.as_str()))
+    {
+        return Err((
+            "picking.batch_slots".into(),
+            format!("`{s}` is empty, longer than 4 characters, or used twice"),
+        ));
+    }
+    if picking.batch_slots.len() < picking.batch_max as usize {
+        return Err((
+            "picking.batch_slots".into(),
+            format!(
+                "{} slots for batches of {}: name one slot per order",
+                picking.batch_slots.len(),
+                picking.batch_max
+            ),
+        ));
+    }
+    if !(1..=600).contains(&picking.secs_per_line) {
+        return Err((
+            "picking.secs_per_line".into(),
+            format!("{}: use 1 to 600 seconds", picking.secs_per_line),
         ));
     }
     if picking.repeat_window_ms > 1000 {

@@ -3,6 +3,7 @@
 //! Every rule about orders and stock lives here once; the store applies what these functions decide.
 
 pub mod barcode;
+pub mod batch;
 pub mod capacity;
 pub mod china_time;
 pub mod clock;

@@ -231,6 +231,9 @@ pub struct Order {
     /// The customer chased the order (催单) and nobody has opened it since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reminded_at: Option<Timestamp>,
+    /// Picked in a batch: the batch and the cart's slot it goes into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<crate::model::batch::BatchSlot>,
 }
 
 /// An item of an incoming order that matched nothing in the catalog.

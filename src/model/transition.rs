@@ -421,3 +421,14 @@ fn positive(qty: i64) -> Result<(), TransitionError> {
         Ok(())
     }
 }
+
+/// Whether a scale label of `grams` fits what the line still needs (within the tolerance, as a
+/// weighed pick counts it): a batch sends such a label to the order it fits.
+pub fn weight_fits(l: &crate::model::OrderLine, grams: i64, tolerance_pct: u32) -> bool {
+    let remaining = l.remaining();
+    let slack = remaining.saturating_mul(i64::from(tolerance_pct)) / 100;
+    remaining > 0
+        && grams > 0
+        && grams <= remaining.saturating_add(slack)
+        && !(l.picked > 0 && l.weighed_g.is_none())
+}

@@ -351,6 +351,14 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX print_job_waiting ON print_job(printer, id) WHERE done_at IS NULL;
     CREATE INDEX print_job_by_order ON print_job(order_id);
     "#,
+    // 20: batch picking. An order picked in a batch keeps its batch (the first order's id) and
+    // its cart slot; a release clears them, completion keeps them (the day's numbers count
+    // units picked in batches).
+    r#"
+    ALTER TABLE "order" ADD COLUMN batch_id INTEGER;
+    ALTER TABLE "order" ADD COLUMN slot TEXT;
+    CREATE INDEX order_by_batch ON "order"(batch_id) WHERE batch_id IS NOT NULL;
+    "#,
 ];
 
 /// Skus whose stock figures are not whole numbers (written before migration 7 by an overflow),

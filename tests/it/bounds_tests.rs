@@ -335,7 +335,10 @@ fn an_upgrade_over_a_real_stock_figure_reports_it_instead_of_failing() {
     {
         let raw = rusqlite::Connection::open(&db).unwrap();
         raw.execute_batch(
-            "DROP TABLE print_job;
+            "DROP INDEX order_by_batch;
+             ALTER TABLE \"order\" DROP COLUMN slot;
+             ALTER TABLE \"order\" DROP COLUMN batch_id;
+             DROP TABLE print_job;
              DROP TABLE day_summary;
              DROP INDEX order_transition_changes;
              DROP TABLE platform_open_log;

@@ -117,6 +117,7 @@ pub fn model_order(state: OrderState, lines: &[(&str, i64, i64, i64)]) -> Order 
         unknown_items: Vec::new(),
         rider: None,
         reminded_at: None,
+        batch: None,
     }
 }
 

@@ -3,6 +3,7 @@
 mod alert_tests;
 mod asyncapi_tests;
 mod barcode_table;
+mod batch_props;
 mod booked_tests;
 mod bounds_tests;
 mod campaign_tests;

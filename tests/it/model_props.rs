@@ -191,6 +191,7 @@ impl Sim {
                 unknown_items: Vec::new(),
                 rider: None,
                 reminded_at: None,
+                batch: None,
             })
             .collect::<Vec<_>>();
         let n = orders.len();

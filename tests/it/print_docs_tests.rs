@@ -57,6 +57,7 @@ pub(crate) fn order() -> (Order, Vec<LineWalk>) {
         unknown_items: Vec::new(),
         rider: None,
         reminded_at: None,
+        batch: None,
     };
     let walk = vec![
         walk(1, "A-01-1", 10, Unit::Piece, "550ml"),

@@ -111,6 +111,7 @@ fn view_of(
             unknown_items: Vec::new(),
             rider: None,
             reminded_at: None,
+            batch: None,
             lines,
         },
         sla,

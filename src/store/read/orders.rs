@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 const ORDER_COLUMNS: &str = "id, platform, external_id, day_seq, state, picker, return_pending, \
     bags, cancel_reason, placed_at, pick_deadline, pickup_code, remark, unknown_items, delivery, \
-    rider, reminded_at";
+    rider, reminded_at, batch_id, slot";
 
 fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     let text = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -46,6 +46,13 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
             .get::<_, Option<String>>(15)?
             .and_then(|t| serde_json::from_str(&t).ok()),
         reminded_at: r.get::<_, Option<i64>>(16)?.map(Timestamp),
+        batch: match (
+            r.get::<_, Option<i64>>(17)?,
+            r.get::<_, Option<String>>(18)?,
+        ) {
+            (Some(batch), Some(slot)) => Some(crate::model::batch::BatchSlot { batch, slot }),
+            _ => None,
+        },
     })
 }
 
