@@ -233,7 +233,7 @@ pub struct Order {
     pub reminded_at: Option<Timestamp>,
     /// Picked in a batch: the batch and the cart's slot it goes into.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch: Option<crate::model::batch::BatchSlot>,
+    pub batch: Option<Box<crate::model::batch::BatchSlot>>,
 }
 
 /// An item of an incoming order that matched nothing in the catalog.

@@ -50,7 +50,9 @@ fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
             r.get::<_, Option<i64>>(17)?,
             r.get::<_, Option<String>>(18)?,
         ) {
-            (Some(batch), Some(slot)) => Some(crate::model::batch::BatchSlot { batch, slot }),
+            (Some(batch), Some(slot)) => {
+                Some(Box::new(crate::model::batch::BatchSlot { batch, slot }))
+            }
             _ => None,
         },
     })
