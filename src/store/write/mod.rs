@@ -100,6 +100,9 @@ pub struct NewOrder {
 }
 
 /// The outcome of taking an order in.
+// Returned once per order taken in, never stored or queued: boxing the order would cost an
+// allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
     /// A new order.
