@@ -23,7 +23,7 @@ fn specs() -> impl Strategy<Value = Vec<Spec>> {
 fn order(i: usize, (minutes, lines): &Spec) -> Order {
     Order {
         id: OrderId(i as i64 + 1),
-        platform: if i % 2 == 0 {
+        platform: if i.is_multiple_of(2) {
             Platform::Meituan
         } else {
             Platform::Jddj
