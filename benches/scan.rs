@@ -216,6 +216,7 @@ fn breakdown(
                     scanner: None,
                     actor: "p1".into(),
                     tolerance_pct: 5,
+                    slot: None,
                 })
                 .await
                 .unwrap();

@@ -138,6 +138,17 @@ pub enum Request {
         #[serde(default)]
         take_over: bool,
     },
+    /// Take a batch for picking: the most urgent waiting orders that fit `[picking] batch_*`,
+    /// each in a slot of the cart.
+    ClaimBatch {
+        /// Who picks.
+        picker: String,
+    },
+    /// Give every order of the batch this order is in back to the queue (picked units stay).
+    ReleaseBatch {
+        /// Any order of the batch.
+        order_id: i64,
+    },
     /// Give an order back to the queue.
     ReleaseOrder {
         /// Local id.
@@ -435,6 +446,9 @@ pub struct ScanReply {
     /// What the order still needs (after this scan).
     #[serde(default)]
     pub expected: Vec<Expected>,
+    /// In a batch: the cart slot the unit goes into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
     /// The order afterwards, when there is one.
     pub order: Option<OrderView>,
 }

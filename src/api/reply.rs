@@ -231,7 +231,9 @@ impl Request {
     pub fn reply_kind(&self) -> ReplyKind {
         use Request as R;
         match self {
-            R::ListOrders { .. } => ReplyKind::Orders,
+            R::ListOrders { .. } | R::ClaimBatch { .. } | R::ReleaseBatch { .. } => {
+                ReplyKind::Orders
+            }
             R::GetOrder { .. }
             | R::AcceptOrder { .. }
             | R::ClaimOrder { .. }

@@ -259,6 +259,7 @@ fn bare_reply(
         name: None,
         weight_g: None,
         expected: Vec::new(),
+        slot: None,
         order: None,
     }
 }
@@ -313,6 +314,7 @@ fn scan_request(
         scanner,
         actor,
         tolerance_pct: shared.config.picking.weight_tolerance_pct,
+        slot: None,
     };
     (req, weight_g)
 }
@@ -337,6 +339,7 @@ fn answer(
         name: done.item.map(|s| s.name),
         weight_g,
         expected: expected(&done.order),
+        slot: done.slot.clone(),
         order: Some(view_with(
             done.order,
             done.walk.into_iter().map(Into::into).collect(),

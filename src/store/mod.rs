@@ -68,6 +68,27 @@ pub struct StoreOptions {
     pub clock: Clock,
     /// Which printers print which documents for which station (`[[printers]]`).
     pub printers: Vec<print::PrintRoute>,
+    /// Batch picking (`[picking] batch_*`).
+    pub batch: BatchOptions,
+}
+
+/// Batch picking's rules and the cart's slots.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Which orders make a batch.
+    pub rules: crate::model::batch::BatchRules,
+    /// The cart's slot labels, in order.
+    pub slots: Vec<String>,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        let p = crate::config::PickingSection::default();
+        BatchOptions {
+            rules: p.batch_rules(),
+            slots: p.batch_slots,
+        }
+    }
 }
 
 impl Default for StoreOptions {
@@ -80,6 +101,7 @@ impl Default for StoreOptions {
             sold_out_on_short: true,
             clock: Clock::system(),
             printers: Vec::new(),
+            batch: BatchOptions::default(),
         }
     }
 }
@@ -109,6 +131,10 @@ impl StoreOptions {
                     label: p.label,
                 })
                 .collect(),
+            batch: BatchOptions {
+                rules: config.picking.batch_rules(),
+                slots: config.picking.batch_slots.clone(),
+            },
         }
     }
 

@@ -165,6 +165,30 @@ impl Store {
         .await
     }
 
+    /// `picker` claims a batch of the most urgent waiting orders (`[picking] batch_*`), each in
+    /// a slot of the cart; the orders as claimed, most urgent first.
+    pub async fn claim_batch(
+        &self,
+        picker: &str,
+        actor: &str,
+        station: Option<String>,
+    ) -> Result<Vec<Applied>, StoreError> {
+        let (picker, actor) = (picker.to_string(), actor.to_string());
+        self.write(move |tx, o| write::claim_batch(tx, o, &picker, (&actor, station.as_deref())))
+            .await
+    }
+
+    /// Releases every order in picking of the batch `order` is in (or `order` alone).
+    pub async fn release_batch(
+        &self,
+        order: OrderId,
+        actor: &str,
+    ) -> Result<Vec<Applied>, StoreError> {
+        let actor = actor.to_string();
+        self.write(move |tx, o| write::release_batch(tx, o, order, &actor))
+            .await
+    }
+
     /// `picker` takes over an order someone else is picking (a release and a claim, logged).
     pub async fn take_over(
         &self,

@@ -4,6 +4,7 @@ mod alert_tests;
 mod asyncapi_tests;
 mod barcode_table;
 mod batch_props;
+mod batch_tests;
 mod booked_tests;
 mod bounds_tests;
 mod campaign_tests;

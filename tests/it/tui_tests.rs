@@ -279,6 +279,7 @@ fn wrong_scan(app: &App) -> ScanReply {
         name: Some("蒙牛 纯牛奶".into()),
         weight_g: None,
         expected: vec![],
+        slot: None,
         order: app.order(1).cloned(),
     }
 }

@@ -201,6 +201,12 @@ impl Conn {
                 .await
                 .map(Response::OpenStates),
             Request::StoreOpenState => super::open::states(cx).await.map(Response::OpenStates),
+            Request::ClaimBatch { picker } => super::orders::claim_batch(cx, picker)
+                .await
+                .map(Response::Orders),
+            Request::ReleaseBatch { order_id } => super::orders::release_batch(cx, order_id)
+                .await
+                .map(Response::Orders),
             Request::DayReport { day } => super::report::day(cx, day)
                 .await
                 .map(|r| Response::Report(Box::new(r))),

@@ -198,3 +198,40 @@ pub(super) async fn reprint(
         day_seq,
     })
 }
+
+/// `picker` claims a batch (`[picking] batch_*`); its orders, most urgent first.
+pub(super) async fn claim_batch(cx: &Ctx<'_>, picker: String) -> Result<OrdersReply, ApiError> {
+    if picker.trim().is_empty() {
+        return Err(bad_request("picker must not be empty"));
+    }
+    let claimed = cx
+        .shared
+        .store
+        .claim_batch(&picker, cx.actor, cx.station.map(str::to_string))
+        .await
+        .map_err(|e| cx.err(e))?;
+    views(cx, claimed).await
+}
+
+/// Releases the batch `id` is in (or `id` alone); the orders released.
+pub(super) async fn release_batch(cx: &Ctx<'_>, id: i64) -> Result<OrdersReply, ApiError> {
+    let released = cx
+        .shared
+        .store
+        .release_batch(OrderId(id), cx.actor)
+        .await
+        .map_err(|e| cx.err(e))?;
+    views(cx, released).await
+}
+
+async fn views(cx: &Ctx<'_>, applied: Vec<store::Applied>) -> Result<OrdersReply, ApiError> {
+    let (sla, now) = (cx.shared.config.sla, cx.now);
+    let orders = applied.into_iter().map(|a| a.order).collect();
+    let orders = cx
+        .shared
+        .store
+        .read_async(move |c| order_views(c, orders, &sla, now))
+        .await
+        .map_err(|e| cx.err(e))?;
+    Ok(OrdersReply { orders })
+}

@@ -219,13 +219,18 @@ pub fn walk(conn: &Connection, order: &Order) -> Result<Vec<LineWalk>, StoreErro
 
 /// When an order was last touched: its last transition or scan (unix ms).
 pub fn last_touched(conn: &Connection, id: OrderId) -> Result<Timestamp, StoreError> {
+    // An order of a batch is touched when any order of its batch is: a scan goes to one of
+    // them, the picker is working on all.
     let at: i64 = conn
         .prepare_cached(
-            "SELECT max(o.updated_at, COALESCE((SELECT max(at) FROM pick_scan WHERE order_id = o.id), 0))
-             FROM \"order\" o WHERE o.id = ?1",
+            "SELECT max(max(b.updated_at), COALESCE(max((SELECT max(at) FROM pick_scan WHERE order_id = b.id)), 0))
+             FROM \"order\" o JOIN \"order\" b
+               ON b.id = o.id OR (o.batch_id IS NOT NULL AND b.batch_id = o.batch_id)
+             WHERE o.id = ?1",
         )?
-        .query_row([id.0], |r| r.get(0))
+        .query_row([id.0], |r| r.get::<_, Option<i64>>(0))
         .optional()?
+        .flatten()
         .unwrap_or(0);
     Ok(Timestamp(at))
 }
@@ -238,8 +243,11 @@ pub fn idle_claims(
     let rows = conn
         .prepare_cached(
             "SELECT o.id, o.day_seq, COALESCE(o.picker, '') FROM \"order\" o
-             WHERE o.state = 'picking' AND o.updated_at <= ?1
-               AND COALESCE((SELECT max(at) FROM pick_scan WHERE order_id = o.id), 0) <= ?1",
+             WHERE o.state = 'picking' AND NOT EXISTS (
+               SELECT 1 FROM \"order\" b
+               WHERE (b.id = o.id OR (o.batch_id IS NOT NULL AND b.batch_id = o.batch_id))
+                 AND (b.updated_at > ?1
+                      OR EXISTS (SELECT 1 FROM pick_scan s WHERE s.order_id = b.id AND s.at > ?1)))",
         )?
         .query_map([since.0], |r| {
             Ok((OrderId(r.get(0)?), r.get(1)?, r.get(2)?))

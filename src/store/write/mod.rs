@@ -8,6 +8,7 @@
 //! - `scan_log`: the log of every scan (below `order` and `scan`, which both write it);
 //! - `emit`: the outbox rows every change writes.
 
+mod batch;
 mod claim;
 mod codes;
 pub(super) mod emit;
@@ -19,6 +20,7 @@ mod scan;
 mod scan_log;
 mod stock;
 
+pub(super) use batch::{claim_batch, release_batch};
 pub use claim::IDLE_RELEASE;
 pub(super) use claim::{release_idle, take_over};
 pub use codes::conflicting_codes;

@@ -306,9 +306,15 @@ pub(super) fn apply_loaded(
             );
         }
     }
-    let t = model::transition(&order, event, &|sku| {
+    let mut t = model::transition(&order, event, &|sku| {
         figures.get(sku).copied().unwrap_or_default()
     })?;
+    // Back to the queue: out of its batch (a later claim may batch it otherwise).
+    if t.order.batch.is_some() && t.order.state == model::OrderState::Accepted {
+        t.order.batch = None;
+        tx.prepare_cached("UPDATE \"order\" SET batch_id = NULL, slot = NULL WHERE id = ?1")?
+            .execute([id.0])?;
+    }
     let event_id = EventId::new();
     save_order(tx, Some(&order), &t.order, now)?;
     let reason = match event {
@@ -393,6 +399,27 @@ pub(super) fn apply_loaded(
             &t.order.external_id,
             now,
         )?);
+    }
+    // In a batch, an order whose lines are all picked or short completes by itself, in the
+    // same transaction: its pick-complete goes to the platform without waiting for the batch.
+    if t.order.state == model::OrderState::Picking
+        && t.order.batch.is_some()
+        && model::batch::all_done(&t.order)
+        && matches!(
+            event,
+            OrderEvent::Pick { .. } | OrderEvent::PickWeighed { .. } | OrderEvent::Short { .. }
+        )
+    {
+        let (done, more) = apply_loaded(
+            tx,
+            options,
+            t.order,
+            &OrderEvent::CompletePick,
+            (actor, station),
+            None,
+        )?;
+        events.extend(more);
+        return Ok((done, events));
     }
     Ok((
         Applied {

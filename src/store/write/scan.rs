@@ -24,6 +24,9 @@ pub struct ScanRequest {
     pub actor: String,
     /// Weight tolerance for weighed lines.
     pub tolerance_pct: u32,
+    /// In a batch: the cart slot the picker scanned before this item (the item goes to that
+    /// slot's order).
+    pub slot: Option<String>,
 }
 
 /// What a scan did.
@@ -43,6 +46,8 @@ pub struct ScanDone {
     pub walk: Vec<crate::store::LineWalk>,
     /// Its documents printed and waiting.
     pub print: crate::store::print::PrintMark,
+    /// In a batch: the cart slot of the order the scan went to ("put it in slot B").
+    pub slot: Option<String>,
 }
 
 pub(in crate::store) fn scan(
@@ -51,7 +56,7 @@ pub(in crate::store) fn scan(
     req: ScanRequest,
 ) -> Out<ScanDone> {
     use model::{ScanOutcome, ScanPlan, ScannedItem, TransitionError};
-    let order = read::load_order(tx, req.order)?.ok_or(StoreError::NoSuchOrder(req.order))?;
+    let mut order = read::load_order(tx, req.order)?.ok_or(StoreError::NoSuchOrder(req.order))?;
     if order.state != OrderState::Picking {
         // Not a scan result: the picker must claim the order first (or it is already done).
         return Err(StoreError::Transition(TransitionError::NotAllowed {
@@ -70,13 +75,47 @@ pub(in crate::store) fn scan(
         name: i.name.clone(),
         unit: i.unit,
     });
-    let plan = model::plan_scan(
+    // In a batch, the scan goes to the order of the batch it is for (the model decides).
+    let mut no_order_needs_it = false;
+    if let (Some(b), Some(i)) = (order.batch.as_ref(), scanned.as_ref()) {
+        let batch = super::batch::orders_of(tx, b.batch)?;
+        let directed = req.slot.as_ref().and_then(|s| {
+            batch
+                .iter()
+                .find(|o| o.batch.as_ref().is_some_and(|b| &b.slot == s))
+                .map(|o| o.id)
+        });
+        let weight = req.decoded.as_ref().ok().and_then(|d| d.weight_g);
+        let refs: Vec<&Order> = batch.iter().collect();
+        let to =
+            match model::batch::route(&refs, &i.sku, i.unit, weight, req.tolerance_pct, directed) {
+                model::batch::Route::To(id) | model::batch::Route::Over(id) => Some(id),
+                model::batch::Route::WrongItem => {
+                    no_order_needs_it = true;
+                    None
+                }
+            };
+        if let Some(o) = to.and_then(|id| batch.into_iter().find(|o| o.id == id)) {
+            order = o;
+        }
+    }
+    let mut plan = model::plan_scan(
         &order,
         &req.code,
         &req.decoded,
         scanned.as_ref(),
         req.tolerance_pct,
     );
+    if let (true, Some(i)) = (no_order_needs_it, scanned.as_ref()) {
+        plan = ScanPlan::Refuse {
+            outcome: ScanOutcome::WrongItem,
+            line: None,
+            message: format!(
+                "wrong item: {} ({}) is in no order of this batch",
+                i.name, req.code
+            ),
+        };
+    }
     let mut log = crate::store::ScanLog {
         order_id: Some(order.id),
         line_no: None,
@@ -113,7 +152,12 @@ pub(in crate::store) fn scan(
                     let l = applied.order.lines.iter().find(|l| l.line_no == line);
                     let (picked, qty) = l.map_or((0, 0), |l| (l.picked, l.qty));
                     let name = item.as_ref().map_or("", |i| i.name.as_str());
-                    let message = format!("{name}: {picked}/{qty} on line {line} of order #{seq}");
+                    let slot = order
+                        .batch
+                        .as_ref()
+                        .map_or(String::new(), |b| format!(": into slot {}", b.slot));
+                    let message =
+                        format!("{name}: {picked}/{qty} on line {line} of order #{seq}{slot}");
                     (ScanOutcome::Ok, message, Some(line), applied.order, events)
                 }
                 // The model refused before anything was written: report it as a scan result.
@@ -142,6 +186,7 @@ pub(in crate::store) fn scan(
         .remove(&after.id.0)
         .unwrap_or_default();
     let done = ScanDone {
+        slot: after.batch.as_ref().map(|b| b.slot.clone()),
         print,
         outcome,
         message,

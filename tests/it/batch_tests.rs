@@ -1,0 +1,173 @@
+//! Batch picking through the daemon: a picker claims a batch on the socket and picks it with a
+//! serial scanner on a pty; each scan goes to the most urgent order still needing the item and
+//! says which slot; an order completes by itself on its last line; a short and a cancellation
+//! mid-batch touch only their order; each order's effects for its platform are those of single
+//! picking.
+
+use crate::common::{daemon_config, seed_db, within};
+use crate::scanner_tests::{plug, send, unplug};
+use flashpick::api::client::Client;
+use flashpick::api::{Event, Request, ScanReply, Topic};
+use flashpick::config::Config;
+use flashpick::daemon::Daemon;
+use std::path::Path;
+
+/// The next scan result on the wire.
+async fn next_scan(c: &mut Client) -> ScanReply {
+    within(10, "a scan result", async {
+        loop {
+            if let Event::ScanResult { reply } = c.next_event().await.unwrap() {
+                return *reply;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_four_order_batch_is_picked_with_one_scanner_each_scan_to_its_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(
+        dir.path(),
+        &[
+            ("MT-b1", &[("W550", 2), ("MILK1L", 1)]),
+            ("MT-b2", &[("W550", 1)]),
+            ("MT-b3", &[("MILK1L", 1), ("BREAD", 1)]),
+            ("MT-b4", &[("W550", 2)]),
+        ],
+    );
+    let mut gun = plug(&dir.path().join("gun-1"));
+    let text = format!(
+        "{}\n[picking]\nbatch_max = 4\nrepeat_window_ms = 0\n\
+         [[scanners]]\nname = \"gun-1\"\npath = \"{}\"\nsuffix = \"cr\"\npicker = \"p1\"\n",
+        daemon_config(dir.path()).source.0,
+        dir.path().join("gun-1").display()
+    );
+    let d = Daemon::start(Config::parse(&text, Path::new("b.toml")).unwrap())
+        .await
+        .unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    c.request(Request::Subscribe {
+        topics: vec![Topic::Scans, Topic::Alerts],
+    })
+    .await
+    .unwrap();
+    crate::scanner_tests::connected(&mut c, "gun-1").await;
+    for id in &ids {
+        c.request(Request::AcceptOrder { order_id: id.0 })
+            .await
+            .unwrap();
+    }
+    // One claim: the four orders, most urgent first, in slots A to D.
+    let batch = c
+        .request(Request::ClaimBatch {
+            picker: "p1".into(),
+        })
+        .await
+        .unwrap();
+    let slots: Vec<(i64, String)> = batch["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_i64().unwrap(),
+                o["batch"]["slot"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(i64, String)> = ids
+        .iter()
+        .zip(["A", "B", "C", "D"])
+        .map(|(id, s)| (id.0, s.to_string()))
+        .collect();
+    assert_eq!(slots, want);
+    let (o1, o2, o3, o4) = (ids[0].0, ids[1].0, ids[2].0, ids[3].0);
+    // Water ×4 over three orders: the most urgent still needing it each time.
+    let mut went = Vec::new();
+    for _ in 0..4 {
+        send(&mut gun, b"6901234567892\r");
+        let r = next_scan(&mut c).await;
+        assert_eq!(r.result.as_str(), "ok", "{}", r.message);
+        went.push((
+            r.order.as_ref().unwrap().order.id.0,
+            r.slot.clone().unwrap(),
+        ));
+    }
+    assert_eq!(
+        went,
+        [
+            (o1, "A".to_string()),
+            (o1, "A".into()),
+            (o2, "B".into()),
+            (o4, "D".into())
+        ]
+    );
+    // Order 2 had one line: it completed on its own, without waiting for the batch.
+    assert_eq!(crate::common::order_state(&mut c, o2).await, "picked");
+    // Order 4 cancelled mid-batch: its slot's water goes back; the rest of the batch goes on.
+    c.request(Request::CancelOrder {
+        order_id: o4,
+        reason: "customer".into(),
+    })
+    .await
+    .unwrap();
+    let o = c.request(Request::GetOrder { order_id: o4 }).await.unwrap();
+    assert_eq!(o["order"]["return_pending"], true, "{o}");
+    // A fifth water: order 4 is gone, every order left has all it needs.
+    send(&mut gun, b"6901234567892\r");
+    assert_eq!(next_scan(&mut c).await.result.as_str(), "over");
+    // Milk: order 1 first (more urgent), which completes it; then order 3.
+    send(&mut gun, b"4006381333931\r");
+    let r = next_scan(&mut c).await;
+    assert_eq!(
+        (r.order.as_ref().unwrap().order.id.0, r.slot.as_deref()),
+        (o1, Some("A"))
+    );
+    assert_eq!(crate::common::order_state(&mut c, o1).await, "picked");
+    send(&mut gun, b"4006381333931\r");
+    let r = next_scan(&mut c).await;
+    assert_eq!(
+        (r.order.as_ref().unwrap().order.id.0, r.slot.as_deref()),
+        (o3, Some("C"))
+    );
+    assert_eq!(crate::common::order_state(&mut c, o3).await, "picking");
+    // Order 3's bread is not on the shelf: its short, on its last line, completes it.
+    let o = c
+        .request(Request::MarkShort {
+            order_id: o3,
+            line_no: 2,
+            qty: 1,
+            reason: "damaged".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["state"], "picked", "{o}");
+    // Each order's effects for the platform: what single picking gives.
+    let actions = d
+        .store()
+        .read(|conn| {
+            let mut st = conn.prepare(
+                "SELECT json_extract(payload, '$.external_id'), json_extract(payload, '$.action')
+                 FROM outbox WHERE destination = 'meituan' AND kind = 'report' ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
+            Ok(rows?.collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap();
+    let of = |ext: &str| -> Vec<&str> {
+        actions
+            .iter()
+            .filter(|(e, _)| e == ext)
+            .map(|(_, a)| a.as_str())
+            .collect()
+    };
+    assert_eq!(of("MT-b1"), ["confirm", "pick_complete"]);
+    assert_eq!(of("MT-b2"), ["confirm", "pick_complete"]);
+    assert_eq!(of("MT-b3"), ["confirm", "adjust", "pick_complete"]);
+    assert_eq!(of("MT-b4"), ["confirm", "cancel"]);
+    d.shutdown().await;
+    unplug(&dir.path().join("gun-1"), gun);
+}
