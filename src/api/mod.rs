@@ -492,6 +492,20 @@ pub struct Status {
     /// The printers (`[[printers]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub printers: Vec<PrinterStatus>,
+    /// Batches being picked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batches: Vec<BatchStatus>,
+}
+
+/// A batch being picked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchStatus {
+    /// The batch's number (its first order's id).
+    pub batch: i64,
+    /// Who picks it.
+    pub picker: String,
+    /// Its orders still in picking.
+    pub orders: u32,
 }
 
 /// One printer's state.

@@ -16,7 +16,7 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
         .iter()
         .map(|p| p.name.clone())
         .collect();
-    let (counts, outbox, open, queues) = shared
+    let (counts, outbox, open, queues, batches) = shared
         .store
         .read_async(move |c| {
             Ok((
@@ -27,6 +27,7 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
                     .iter()
                     .map(|n| store::print::print_queue(c, n))
                     .collect::<Result<Vec<_>, _>>()?,
+                store::batches_in_picking(c)?,
             ))
         })
         .await?;
@@ -107,6 +108,14 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
         alarms: shared.alarms.list(),
         open,
         printers,
+        batches: batches
+            .into_iter()
+            .map(|b| crate::api::BatchStatus {
+                batch: b.batch,
+                picker: b.picker,
+                orders: b.orders,
+            })
+            .collect(),
     })
 }
 

@@ -49,21 +49,23 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
                     .iter()
                     .map(|n| store::print::print_queue(c, n))
                     .collect::<Result<Vec<_>, _>>()?,
+                store::batches_in_picking(c)?,
             ))
         })
         .await;
-    let (orders, outbox, queues) = match figures {
-        Ok((counts, outbox, queues)) => (
+    let (orders, outbox, queues, batches) = match figures {
+        Ok((counts, outbox, queues, batches)) => (
             counts
                 .into_iter()
                 .map(|(s, n)| (s.as_str().to_string(), n))
                 .collect::<Vec<_>>(),
             outbox,
             queues,
+            batches.into_iter().map(|b| b.orders).collect::<Vec<_>>(),
         ),
         Err(e) => {
             tracing::error!(error = %e, "metrics: cannot read the store");
-            (Vec::new(), Vec::new(), Vec::new())
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new())
         }
     };
     let now = shared.clock.now();
@@ -98,6 +100,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         &outbox,
         &scanners,
         &printers,
+        &batches,
     );
     (
         [(

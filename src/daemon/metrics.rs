@@ -125,8 +125,9 @@ impl Metrics {
         outbox: &[OutboxDepth],
         scanners: &[ScannerFigures],
         printers: &[PrinterFigures],
+        batches: &[u32],
     ) -> String {
-        let scrape = self.scrape(started_at_secs, orders, outbox, scanners, printers);
+        let scrape = self.scrape(started_at_secs, orders, outbox, scanners, printers, batches);
         let mut registry = Registry::default();
         registry.register_collector(Box::new(scrape));
         let mut out = String::new();
@@ -142,6 +143,7 @@ impl Metrics {
         outbox: &[OutboxDepth],
         scanners: &[ScannerFigures],
         printers: &[PrinterFigures],
+        batches: &[u32],
     ) -> Scrape {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let one = |v: u64| vec![(None, v)];
@@ -341,6 +343,18 @@ impl Metrics {
                 destinations(&|d| d.parked),
             ),
             Family::new(
+                "flashpick_batches_picking",
+                Gauge,
+                "Batches being picked (several orders in one walk).",
+                one(batches.len() as u64),
+            ),
+            Family::new(
+                "flashpick_batch_orders_picking",
+                Gauge,
+                "Orders being picked in batches.",
+                one(batches.iter().map(|n| u64::from(*n)).sum()),
+            ),
+            Family::new(
                 "flashpick_printer_online",
                 Gauge,
                 "1 while the printer takes its jobs (0 off, out of paper, unplugged).",
@@ -452,14 +466,14 @@ mod tests {
             frames: 3,
             errors: 0,
         };
-        let text = m.render(0, &[], &[], &[scanner], &[]);
+        let text = m.render(0, &[], &[], &[scanner], &[], &[]);
         assert!(
             text.lines()
                 .any(|l| l == r#"flashpick_scanner_frames_total{scanner="枪 \"B\"\\1\n"} 3"#),
             "{text}"
         );
         // A family with no sample yet (no scanner configured) is still described, as before.
-        let bare = m.render(0, &[], &[], &[], &[]);
+        let bare = m.render(0, &[], &[], &[], &[], &[]);
         assert!(
             bare.contains("# TYPE flashpick_scanner_frames_total counter\n"),
             "{bare}"

@@ -37,9 +37,9 @@ pub use read::{
 };
 pub use write::order_check;
 pub use write::{
-    Applied, CatalogChange, CatalogDelta, DeltaOutcome, IDLE_RELEASE, Ingested, NewLine, NewOrder,
-    Rejection, RiderChange, ScanDone, ScanLog, ScanRequest, StockOp, StockOpKind, UnknownItem,
-    conflicting_codes,
+    Applied, BatchInPicking, CatalogChange, CatalogDelta, DeltaOutcome, IDLE_RELEASE, Ingested,
+    NewLine, NewOrder, Rejection, RiderChange, ScanDone, ScanLog, ScanRequest, StockOp,
+    StockOpKind, UnknownItem, batches_in_picking, conflicting_codes,
 };
 
 use crate::model::{Clock, Platform, SkuCode, SlaPolicy};

@@ -171,3 +171,82 @@ async fn a_four_order_batch_is_picked_with_one_scanner_each_scan_to_its_order() 
     d.shutdown().await;
     unplug(&dir.path().join("gun-1"), gun);
 }
+
+/// A batch shows in the status and `/metrics` while it is picked; released whole, its orders go
+/// back to the queue out of the batch, their picked units kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_in_the_status_and_released_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = seed_db(
+        dir.path(),
+        &[
+            ("MT-r1", &[("W550", 2)]),
+            ("MT-r2", &[("MILK1L", 1)]),
+            ("MT-r3", &[("BREAD", 1)]),
+        ],
+    );
+    let text = format!(
+        "{}\n[picking]\nbatch_max = 3\n",
+        daemon_config(dir.path()).source.0
+    );
+    let d = Daemon::start(Config::parse(&text, Path::new("b.toml")).unwrap())
+        .await
+        .unwrap();
+    let mut c = Client::connect(d.socket_path(), "test", Some("p1"))
+        .await
+        .unwrap();
+    for id in &ids {
+        c.request(Request::AcceptOrder { order_id: id.0 })
+            .await
+            .unwrap();
+    }
+    c.request(Request::ClaimBatch {
+        picker: "p1".into(),
+    })
+    .await
+    .unwrap();
+    c.request(Request::RecordScan {
+        order_id: ids[0].0,
+        code: "6901234567892".into(),
+        scanner: None,
+    })
+    .await
+    .unwrap();
+    let s = c.request(Request::Status).await.unwrap();
+    assert_eq!(
+        s["batches"],
+        serde_json::json!([{"batch": ids[0].0, "picker": "p1", "orders": 3}])
+    );
+    let (_, metrics) = crate::common::http_get(d.http_addr(), "/metrics").await;
+    for line in [
+        "flashpick_batches_picking 1",
+        "flashpick_batch_orders_picking 3",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in:\n{metrics}"
+        );
+    }
+    // Released whole from any of its orders.
+    let r = c
+        .request(Request::ReleaseBatch { order_id: ids[2].0 })
+        .await
+        .unwrap();
+    assert_eq!(r["orders"].as_array().unwrap().len(), 3);
+    for id in &ids {
+        let o = c
+            .request(Request::GetOrder { order_id: id.0 })
+            .await
+            .unwrap();
+        assert_eq!(o["order"]["state"], "accepted", "{o}");
+        assert!(o["order"].get("batch").is_none(), "{o}");
+    }
+    let o = c
+        .request(Request::GetOrder { order_id: ids[0].0 })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["lines"][0]["picked"], 1, "the picked unit stays");
+    let s = c.request(Request::Status).await.unwrap();
+    assert!(s.get("batches").is_none(), "{s}");
+    d.shutdown().await;
+}

@@ -263,6 +263,7 @@ pub(crate) fn sample(lang: Lang) -> App {
         alarms: Vec::new(),
         open: Vec::new(),
         printers: Vec::new(),
+        batches: Vec::new(),
     });
     app
 }

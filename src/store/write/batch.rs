@@ -108,3 +108,31 @@ pub(in crate::store) fn release_batch(
     }
     Ok((released, events))
 }
+
+/// A batch being picked: its number, its picker and how many of its orders are in picking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchInPicking {
+    /// The batch (its first order's id).
+    pub batch: i64,
+    /// Who picks it.
+    pub picker: String,
+    /// Its orders still in picking.
+    pub orders: u32,
+}
+
+/// The batches being picked now.
+pub fn batches_in_picking(conn: &rusqlite::Connection) -> Result<Vec<BatchInPicking>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT batch_id, COALESCE(max(picker), ''), count(*) FROM \"order\"
+             WHERE state = 'picking' AND batch_id IS NOT NULL GROUP BY batch_id ORDER BY batch_id",
+        )?
+        .query_map([], |r| {
+            Ok(BatchInPicking {
+                batch: r.get(0)?,
+                picker: r.get(1)?,
+                orders: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}

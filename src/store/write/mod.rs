@@ -20,6 +20,7 @@ mod scan;
 mod scan_log;
 mod stock;
 
+pub use batch::{BatchInPicking, batches_in_picking};
 pub(super) use batch::{claim_batch, release_batch};
 pub use claim::IDLE_RELEASE;
 pub(super) use claim::{release_idle, take_over};
