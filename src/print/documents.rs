@@ -47,6 +47,7 @@ struct Words {
     sample: &'static str,
     pieces: &'static str,
     grams: &'static str,
+    slot: &'static str,
 }
 
 const ZH: Words = Words {
@@ -72,6 +73,7 @@ const ZH: Words = Words {
     sample: "中文：农夫山泉 饮用天然水 550ml",
     pieces: "件",
     grams: "克",
+    slot: "{s} 格",
 };
 
 const EN: Words = Words {
@@ -97,6 +99,7 @@ const EN: Words = Words {
     sample: "中文：农夫山泉 饮用天然水 550ml",
     pieces: "",
     grams: "g",
+    slot: "Slot {s}",
 };
 
 fn words(lang: Lang) -> &'static Words {
@@ -124,6 +127,11 @@ pub fn slip(o: OrderDoc<'_>, kind: Kind, lang: Lang, columns: usize) -> Doc {
     d.push(Block::Rule('='));
     let title = format!("{} #{}", platform_name(order.platform, lang), order.day_seq);
     d.styled(title, true, Size::Double, Align::Center);
+    // Picked in a batch: the cart's slot, as large as the number.
+    if let Some(b) = &order.batch {
+        let slot = w.slot.replace("{s}", &b.slot);
+        d.styled(slot, true, Size::Double, Align::Center);
+    }
     let name = if kind == Kind::PickList {
         w.pick_list
     } else {
@@ -243,6 +251,10 @@ pub fn label(o: OrderDoc<'_>, k: u32, n: u32, lang: Lang, columns: usize) -> Doc
         .replace("{k}", &k.to_string())
         .replace("{n}", &n.to_string());
     d.styled(bag, true, Size::Double, Align::Center);
+    if let Some(b) = &order.batch {
+        let slot = w.slot.replace("{s}", &b.slot);
+        d.styled(slot, true, Size::Normal, Align::Center);
+    }
     if order.delivery == Some(Delivery::Pickup)
         && let Some(code) = &order.pickup_code
     {

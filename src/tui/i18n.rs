@@ -404,6 +404,22 @@ impl Lang {
         format!("{} #{seq}", self.platform(p))
     }
 
+    /// Where a picked unit goes in a batch: "放入 B 格" / "put it in slot B".
+    pub fn put_in(self, slot: &str) -> String {
+        match self {
+            Lang::Zh => format!("放入 {slot} 格"),
+            Lang::En => format!("put it in slot {slot}"),
+        }
+    }
+
+    /// A cart slot: "B 格" / "slot B".
+    pub fn slot(self, slot: &str) -> String {
+        match self {
+            Lang::Zh => format!("{slot} 格"),
+            Lang::En => format!("slot {slot}"),
+        }
+    }
+
     /// The store closed, or not yet confirmed, at a platform: "美团 休息中 (手动, 至 21:30)".
     pub fn store_state(self, s: &crate::model::capacity::OpenState) -> Option<String> {
         if s.want_open && !s.pending() {

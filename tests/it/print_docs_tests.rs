@@ -155,3 +155,30 @@ fn a_label_carries_the_order_code_as_its_barcode_and_its_bag_number() {
         assert!(text.contains("取货码 8866"), "{text}");
     }
 }
+
+/// An order picked in a batch carries its cart slot on its pick list and its labels, as large
+/// as staff need to match bag and slot.
+#[test]
+fn a_batched_orders_slot_is_on_its_pick_list_and_labels() {
+    use flashpick::model::batch::BatchSlot;
+    let (mut o, walk) = order();
+    o.batch = Some(Box::new(BatchSlot {
+        batch: 7,
+        slot: "C".into(),
+    }));
+    let doc = OrderDoc {
+        order: &o,
+        walk: &walk,
+        code: "ORD1042",
+        now: NOW,
+    };
+    for (lang, word) in [(Lang::Zh, "C 格"), (Lang::En, "Slot C")] {
+        let list = render_text(&slip(doc, Kind::PickList, lang, 32));
+        assert!(
+            list.lines().any(|l| l.contains(word) && l.contains("×2")),
+            "{list}"
+        );
+        let tag = render_text(&label(doc, 1, 2, lang, 32));
+        assert!(tag.contains(word), "{tag}");
+    }
+}

@@ -1271,3 +1271,35 @@ fn a_printer_out_of_paper_and_the_orders_printed_are_shown_and_p_reprints() {
         );
     }
 }
+
+/// In a batch, a scan says loudly which slot of the cart the unit goes into, and the pack
+/// screen shows the order's slot.
+#[test]
+fn a_batch_scan_says_which_slot_and_the_pack_screen_shows_it() {
+    use flashpick::model::batch::BatchSlot;
+    for (lang, put, slot) in [
+        (Lang::Zh, "放入 B 格", "【B 格】"),
+        (Lang::En, "put it in slot B", "【slot B】"),
+    ] {
+        let mut app = sample(lang);
+        for o in &mut app.orders {
+            o.order.batch = Some(Box::new(BatchSlot {
+                batch: 1,
+                slot: "B".into(),
+            }));
+        }
+        let mut ok = wrong_scan(&app);
+        ok.result = ScanOutcome::Ok;
+        ok.slot = Some("B".into());
+        app.screen = Screen::Pick(Picking {
+            id: 1,
+            line_sel: 0,
+            last_scan: Some(Box::new(ok)),
+        });
+        let shown = screen(&app, 80, 24);
+        assert!(shown.contains(put), "{shown}");
+        app.screen = Screen::pack(5);
+        let shown = screen(&app, 80, 24);
+        assert!(shown.contains(slot), "{shown}");
+    }
+}

@@ -17,9 +17,14 @@ pub(super) fn pack(app: &App, f: &mut Frame, area: Rect, p: &Packing) {
     let mut lines = vec![
         Line::from(Span::styled(
             format!(
-                " {}  {}",
+                " {}  {}{}",
                 app.lang.order_title(o.order.platform, o.order.day_seq),
-                app.lang.state(o.order.state)
+                app.lang.state(o.order.state),
+                // Picked in a batch: the cart's slot its goods are in.
+                o.order.batch.as_ref().map_or(String::new(), |b| format!(
+                    "  【{}】",
+                    app.lang.slot(&b.slot)
+                ))
             ),
             Style::default().add_modifier(Modifier::BOLD),
         )),

@@ -75,7 +75,11 @@ pub(super) fn pick(app: &App, f: &mut Frame, area: Rect, p: &Picking) {
                 .bg(Color::Red)
                 .add_modifier(Modifier::BOLD)
         };
-        let text = app.lang.scan_result(r);
+        let text = match r.slot.as_deref().filter(|_| r.result == ScanOutcome::Ok) {
+            // In a batch: where the unit goes first, loud.
+            Some(slot) => format!("{} · {}", app.lang.put_in(slot), app.lang.scan_result(r)),
+            None => app.lang.scan_result(r),
+        };
         let lines: Vec<Line> = wrap(&text, w.saturating_sub(2))
             .into_iter()
             .take(3)
