@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
         }],
         badge_prefixes: vec!["PK".into()],
         order_prefixes: vec!["MT".into()],
+        slot_prefixes: vec!["SLOT".into()],
     };
     let max = 64;
     let mut framer = Framer::new(suffix, max, Duration::from_millis(20));

@@ -29,6 +29,7 @@ pub fn report(input: &str, rules: &DecodeRules, conn: Option<&rusqlite::Connecti
                 Some(CodeKind::Scale) => "scale",
                 Some(CodeKind::Badge) => "badge",
                 Some(CodeKind::Order) => "order",
+                Some(CodeKind::Slot) => "slot",
                 None => "unknown",
             };
             out.insert("kind".into(), json!(kind));

@@ -14,6 +14,10 @@ pub struct BarcodesSection {
     /// Codes starting with one of these are order or pickup codes.
     #[serde(default)]
     pub order_prefixes: Vec<String>,
+    /// Codes starting with one of these are a batch cart's slot labels (`<prefix><slot>`): the
+    /// next unit scanned goes into that slot's order.
+    #[serde(default)]
+    pub slot_prefixes: Vec<String>,
     /// The store's scale label layouts, tried in order.
     #[serde(default)]
     pub scale: Vec<ScaleLayout>,
@@ -26,6 +30,7 @@ impl BarcodesSection {
             scale: self.scale.clone(),
             badge_prefixes: self.badge_prefixes.clone(),
             order_prefixes: self.order_prefixes.clone(),
+            slot_prefixes: self.slot_prefixes.clone(),
         }
     }
 }
@@ -230,6 +235,7 @@ pub(super) fn validate(
     }
     for (key, list) in [
         ("barcodes.badge_prefixes", &barcodes.badge_prefixes),
+        ("barcodes.slot_prefixes", &barcodes.slot_prefixes),
         ("barcodes.order_prefixes", &barcodes.order_prefixes),
     ] {
         if let Some(p) = list.iter().find(|p| p.trim().is_empty()) {

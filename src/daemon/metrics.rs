@@ -27,7 +27,7 @@ pub struct Metrics {
     /// Writes that failed for a reason other than a rule.
     pub store_errors: AtomicU64,
     /// Scans by outcome, in the order of `ScanOutcome::ALL`.
-    pub scans: [AtomicU64; 7],
+    pub scans: [AtomicU64; ScanOutcome::ALL.len()],
     /// A scanner repeating one read within the repeat window (not counted as units).
     pub scan_repeats: AtomicU64,
     /// Events dropped because a client was too slow.

@@ -297,6 +297,7 @@ impl Daemon {
                 .map(|c| (Arc::new(ScannerStats::new(c)), c.station.clone()))
                 .collect(),
             bindings: std::sync::Mutex::new(bindings),
+            directed: Default::default(),
         };
         let (reload_tx, reload) = tokio::sync::mpsc::channel(1);
         let clock = store.options().clock.clone();

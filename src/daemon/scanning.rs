@@ -19,6 +19,9 @@ pub(crate) struct Scanners {
     pub list: Vec<(Arc<ScannerStats>, Option<String>)>,
     /// Scanner name → picker id: from the config, then from badges scanned since.
     pub bindings: std::sync::Mutex<HashMap<String, String>>,
+    /// Picker → the cart slot their next scan goes into (a slot label scanned before an item;
+    /// it directs that one scan only).
+    pub directed: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Scanners {
@@ -103,6 +106,13 @@ fn serial_scan(shared: &Arc<Shared>, frame: ScanFrame) -> Result<(), StoreError>
         let message = format!("scanner {scanner} belongs to no picker: scan your badge first");
         return no_order(shared, frame.code, message, scanner, None);
     };
+    if let Some(slot) = shared.rules.slot_label(&frame.code) {
+        publish(
+            shared,
+            direct(shared, frame.code, slot, Some(scanner), picker),
+        );
+        return Ok(());
+    }
     let Some(order) = shared.store.read(|c| store::current_order_id(c, &picker))? else {
         let message = format!("picker {picker} has no order in picking: claim one first");
         return no_order(shared, frame.code, message, scanner, Some(picker));
@@ -292,9 +302,41 @@ pub(crate) async fn scan_into(
     scanner: Option<String>,
     actor: String,
 ) -> Result<ScanReply, StoreError> {
+    if let Some(slot) = shared.rules.slot_label(&code) {
+        let reply = direct(shared, code, slot, scanner, actor);
+        publish(shared, reply.clone());
+        return Ok(reply);
+    }
     let (req, weight_g) = scan_request(shared, order, code.clone(), scanner.clone(), actor);
     let done = shared.store.scan(req).await?;
     Ok(answer(shared, done, code, scanner, weight_g))
+}
+
+/// A slot label: `picker`'s next scan goes into that slot's order (the writer checks the slot
+/// is in the batch; a slot of no order leaves the scan to the usual routing).
+fn direct(
+    shared: &Arc<Shared>,
+    code: String,
+    slot: String,
+    scanner: Option<String>,
+    picker: String,
+) -> ScanReply {
+    shared
+        .scanners
+        .directed
+        .lock()
+        .expect("directed slots")
+        .insert(picker.clone(), slot.clone());
+    shared.metrics.scan(ScanOutcome::Slot);
+    let mut reply = bare_reply(
+        ScanOutcome::Slot,
+        code,
+        format!("the next unit goes into slot {slot}"),
+        scanner,
+        Some(picker),
+    );
+    reply.slot = Some(slot);
+    reply
 }
 
 /// The writer's request for a scan, and the weight the code carried.
@@ -307,6 +349,7 @@ fn scan_request(
 ) -> (ScanRequest, Option<i64>) {
     let decoded = barcode::decode(&code, &shared.rules);
     let weight_g = decoded.as_ref().ok().and_then(|d| d.weight_g);
+    let req_actor = actor.clone();
     let req = ScanRequest {
         order,
         code,
@@ -314,7 +357,13 @@ fn scan_request(
         scanner,
         actor,
         tolerance_pct: shared.config.picking.weight_tolerance_pct,
-        slot: None,
+        // A slot scanned before this item directs this scan, and only this one.
+        slot: shared
+            .scanners
+            .directed
+            .lock()
+            .expect("directed slots")
+            .remove(&req_actor),
     };
     (req, weight_g)
 }

@@ -25,11 +25,13 @@ pub enum ScanOutcome {
     NoOrder,
     /// A picker badge: the scanner now belongs to that picker.
     Badge,
+    /// A cart slot's label: the next unit goes into that slot's order.
+    Slot,
 }
 
 impl ScanOutcome {
     /// Every outcome.
-    pub const ALL: [ScanOutcome; 7] = [
+    pub const ALL: [ScanOutcome; 8] = [
         ScanOutcome::Ok,
         ScanOutcome::WrongItem,
         ScanOutcome::Over,
@@ -37,6 +39,7 @@ impl ScanOutcome {
         ScanOutcome::Invalid,
         ScanOutcome::NoOrder,
         ScanOutcome::Badge,
+        ScanOutcome::Slot,
     ];
 
     /// The stable name (also the `pick_scan.result` column).
@@ -49,6 +52,7 @@ impl ScanOutcome {
             ScanOutcome::Invalid => "invalid",
             ScanOutcome::NoOrder => "no_order",
             ScanOutcome::Badge => "badge",
+            ScanOutcome::Slot => "slot",
         }
     }
 }

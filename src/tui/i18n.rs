@@ -396,6 +396,11 @@ impl Lang {
                 "✔ scanner bound to picker {}",
                 r.picker.clone().unwrap_or_default()
             ),
+            (Lang::Zh, Slot) => format!("✔ 下一件放入 {} 格", r.slot.clone().unwrap_or_default()),
+            (Lang::En, Slot) => format!(
+                "✔ the next unit goes into slot {}",
+                r.slot.clone().unwrap_or_default()
+            ),
         }
     }
 

@@ -25,6 +25,7 @@ pub fn rules() -> DecodeRules {
         ],
         badge_prefixes: vec!["PK".into()],
         order_prefixes: vec!["MT".into(), "JD".into()],
+        slot_prefixes: vec!["SLOT-".into()],
     }
 }
 

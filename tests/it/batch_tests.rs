@@ -181,13 +181,16 @@ async fn a_batch_is_in_the_status_and_released_whole() {
         dir.path(),
         &[
             ("MT-r1", &[("W550", 2)]),
-            ("MT-r2", &[("MILK1L", 1)]),
+            ("MT-r2", &[("MILK1L", 1), ("W550", 1)]),
             ("MT-r3", &[("BREAD", 1)]),
         ],
     );
     let text = format!(
         "{}\n[picking]\nbatch_max = 3\n",
-        daemon_config(dir.path()).source.0
+        daemon_config(dir.path()).source.0.replace(
+            "order_prefixes = [\"ORD\"]",
+            "order_prefixes = [\"ORD\"]\nslot_prefixes = [\"SLOT-\"]"
+        )
     );
     let d = Daemon::start(Config::parse(&text, Path::new("b.toml")).unwrap())
         .await
@@ -205,13 +208,28 @@ async fn a_batch_is_in_the_status_and_released_whole() {
     })
     .await
     .unwrap();
-    c.request(Request::RecordScan {
+    // A slot's label first (the wedge types it): the next unit goes into slot B, though A is
+    // more urgent; the one after goes by urgency again.
+    let scan = |code: &str| Request::RecordScan {
         order_id: ids[0].0,
-        code: "6901234567892".into(),
+        code: code.into(),
         scanner: None,
-    })
-    .await
-    .unwrap();
+    };
+    let r = c.request(scan("SLOT-B")).await.unwrap();
+    assert_eq!(
+        (r["result"].as_str(), r["slot"].as_str()),
+        (Some("slot"), Some("B")),
+        "{r}"
+    );
+    for (slot, order) in [("B", ids[1].0), ("A", ids[0].0)] {
+        let r = c.request(scan("6901234567892")).await.unwrap();
+        assert_eq!(r["result"], "ok", "{r}");
+        assert_eq!(
+            (r["slot"].as_str(), r["order"]["id"].as_i64()),
+            (Some(slot), Some(order)),
+            "{r}"
+        );
+    }
     let s = c.request(Request::Status).await.unwrap();
     assert_eq!(
         s["batches"],
@@ -246,6 +264,11 @@ async fn a_batch_is_in_the_status_and_released_whole() {
         .await
         .unwrap();
     assert_eq!(o["order"]["lines"][0]["picked"], 1, "the picked unit stays");
+    let o = c
+        .request(Request::GetOrder { order_id: ids[1].0 })
+        .await
+        .unwrap();
+    assert_eq!(o["order"]["lines"][1]["picked"], 1, "{o}");
     let s = c.request(Request::Status).await.unwrap();
     assert!(s.get("batches").is_none(), "{s}");
     d.shutdown().await;

@@ -231,6 +231,8 @@ pub enum CodeKind {
     Badge,
     /// An order or pickup code.
     Order,
+    /// A slot of a batch picker's cart: the next unit goes into that slot's order.
+    Slot,
 }
 
 /// Store-specific decoding rules, from `[barcodes]` in the config.
@@ -242,9 +244,21 @@ pub struct DecodeRules {
     pub badge_prefixes: Vec<String>,
     /// Prefixes of order / pickup codes.
     pub order_prefixes: Vec<String>,
+    /// Prefixes of cart slot labels (`<prefix><slot>`).
+    pub slot_prefixes: Vec<String>,
 }
 
 impl DecodeRules {
+    /// The cart slot a slot label names (`<slot prefix><slot>`); `None` for anything else.
+    pub fn slot_label(&self, code: &str) -> Option<String> {
+        self.slot_prefixes
+            .iter()
+            .filter(|p| !p.is_empty())
+            .find_map(|p| code.strip_prefix(p.as_str()))
+            .filter(|rest| !rest.is_empty())
+            .map(str::to_string)
+    }
+
     /// The local order id an order label names (`<order prefix><order id>`, as labels print
     /// it); `None` for anything else, or a label whose number is not an order id.
     pub fn order_label(&self, code: &str) -> Option<i64> {
@@ -375,6 +389,7 @@ fn plain(data: &str, rules: &DecodeRules) -> Result<Decoded, BarcodeError> {
     for (prefixes, kind) in [
         (&rules.badge_prefixes, CodeKind::Badge),
         (&rules.order_prefixes, CodeKind::Order),
+        (&rules.slot_prefixes, CodeKind::Slot),
     ] {
         if prefixes
             .iter()
