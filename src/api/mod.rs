@@ -495,6 +495,13 @@ pub struct Status {
     /// Batches being picked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub batches: Vec<BatchStatus>,
+    /// `[picking] batch_max`: above 1, the screens claim batches.
+    #[serde(default = "single")]
+    pub batch_max: u32,
+}
+
+fn single() -> u32 {
+    1
 }
 
 /// A batch being picked.

@@ -108,6 +108,7 @@ pub(crate) async fn status(shared: &Shared) -> Result<Status, StoreError> {
         alarms: shared.alarms.list(),
         open,
         printers,
+        batch_max: shared.config.picking.batch_max,
         batches: batches
             .into_iter()
             .map(|b| crate::api::BatchStatus {

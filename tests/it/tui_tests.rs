@@ -264,6 +264,7 @@ pub(crate) fn sample(lang: Lang) -> App {
         open: Vec::new(),
         printers: Vec::new(),
         batches: Vec::new(),
+        batch_max: 1,
     });
     app
 }
@@ -1302,4 +1303,63 @@ fn a_batch_scan_says_which_slot_and_the_pack_screen_shows_it() {
         let shown = screen(&app, 80, 24);
         assert!(shown.contains(slot), "{shown}");
     }
+}
+
+/// When the store picks in batches, Enter on the queue claims a batch (the most urgent orders
+/// that fit, whichever is selected); the pick screen opens on its first order and follows each
+/// scan to the order of the batch it went to, and moves on when an order completes by itself.
+#[test]
+fn in_batch_mode_enter_claims_a_batch_and_the_pick_screen_follows_the_scans() {
+    use flashpick::api::{Event, OrdersReply, Response};
+    use flashpick::model::batch::BatchSlot;
+    let mut app = sample(Lang::Zh);
+    app.status.as_mut().unwrap().batch_max = 3;
+    let accepted = app
+        .orders
+        .iter()
+        .position(|o| o.order.state == OrderState::Accepted)
+        .unwrap();
+    app.queue_sel = accepted;
+    let t = Instant::now() + Duration::from_secs(5);
+    let mut out = app.update(Msg::Key(Key::Enter, t));
+    out.extend(app.update(Msg::Tick(t + Duration::from_millis(100), NOW)));
+    assert!(
+        out.iter().any(|c| matches!(c, Cmd::Send(Tag::ClaimBatch, Request::ClaimBatch { picker }) if picker == "p1")),
+        "{out:?}"
+    );
+    // The daemon's answer: two orders in slots A and B.
+    let mut batch: Vec<_> = app.orders.iter().take(2).cloned().collect();
+    for (o, slot) in batch.iter_mut().zip(["A", "B"]) {
+        o.order.state = OrderState::Picking;
+        o.order.picker = Some("p1".into());
+        o.order.batch = Some(Box::new(BatchSlot {
+            batch: 99,
+            slot: slot.into(),
+        }));
+    }
+    let (a, b) = (batch[0].order.id.0, batch[1].order.id.0);
+    app.update(Msg::Reply(
+        Tag::ClaimBatch,
+        Ok(Response::Orders(OrdersReply {
+            orders: batch.clone(),
+        })),
+    ));
+    assert_eq!(app.screen.picking(), Some(a));
+    // A scan went to B: the screen shows B, and says the slot.
+    let mut r = wrong_scan(&app);
+    r.result = ScanOutcome::Ok;
+    r.slot = Some("B".into());
+    r.order = Some(batch[1].clone());
+    app.update(Msg::Event(Box::new(Event::ScanResult {
+        reply: Box::new(r.clone()),
+    })));
+    assert_eq!(app.screen.picking(), Some(b));
+    // B completed by itself: on to A, the order of the batch still in picking.
+    let mut done = batch[1].clone();
+    done.order.state = OrderState::Picked;
+    r.order = Some(done);
+    app.update(Msg::Event(Box::new(Event::ScanResult {
+        reply: Box::new(r),
+    })));
+    assert_eq!(app.screen.picking(), Some(a));
 }

@@ -239,6 +239,18 @@ impl App {
                 }
             }
             Key::Enter | Key::Char('c') => match selected {
+                // The store picks in batches: the most urgent waiting orders that fit, whichever
+                // is selected.
+                Some((_, OrderState::Accepted, ..))
+                    if self.status.as_ref().is_some_and(|s| s.batch_max > 1) =>
+                {
+                    out.push(Cmd::Send(
+                        Tag::ClaimBatch,
+                        Request::ClaimBatch {
+                            picker: self.picker.clone(),
+                        },
+                    ));
+                }
                 Some((id, OrderState::Accepted, ..)) => {
                     out.push(Cmd::Send(
                         Tag::Claim(id),

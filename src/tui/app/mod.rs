@@ -72,6 +72,8 @@ pub enum Tag {
     Report,
     /// A document printed again.
     Reprint,
+    /// A batch claimed.
+    ClaimBatch,
 }
 
 /// Something that happened.
@@ -414,9 +416,38 @@ impl App {
         if let Some(o) = r.order.clone() {
             self.upsert(o);
         }
+        // In a batch the screen follows the order the scan went to, and moves on to the next
+        // order of the batch when that one completed by itself.
+        let next = self.batch_next(r.order.as_ref().map(|o| &o.order));
         if let Screen::Pick(p) = &mut self.screen {
+            if let Some(id) = next {
+                p.id = id;
+            }
             p.last_scan = Some(Box::new(r));
         }
+    }
+
+    /// The order of the batch in hand the pick screen should show after a scan into `scanned`.
+    fn batch_next(&self, scanned: Option<&crate::model::Order>) -> Option<i64> {
+        let scanned = scanned?;
+        let batch = scanned.batch.as_ref()?.batch;
+        let Screen::Pick(p) = &self.screen else {
+            return None;
+        };
+        let shown = self.order(p.id)?;
+        if shown.order.batch.as_ref().map(|b| b.batch) != Some(batch) {
+            return None;
+        }
+        if scanned.state == OrderState::Picking {
+            return Some(scanned.id.0);
+        }
+        self.orders
+            .iter()
+            .find(|o| {
+                o.order.state == OrderState::Picking
+                    && o.order.batch.as_ref().is_some_and(|b| b.batch == batch)
+            })
+            .map(|o| o.order.id.0)
     }
 
     fn open_pick(&mut self, id: i64) {

@@ -31,6 +31,15 @@ impl App {
                     .collect();
             }
             (Tag::Status, Response::Status(s)) => self.status = Some(*s),
+            (Tag::ClaimBatch, Response::Orders(list)) => {
+                let first = list.orders.first().map(|o| o.order.id.0);
+                for o in list.orders {
+                    self.upsert(o);
+                }
+                if let Some(id) = first {
+                    self.open_pick(id);
+                }
+            }
             (Tag::Reprint, Response::Printing(r)) => {
                 let text = self
                     .s()
