@@ -273,3 +273,65 @@ async fn a_batch_is_in_the_status_and_released_whole() {
     assert!(s.get("batches").is_none(), "{s}");
     d.shutdown().await;
 }
+
+/// A batch is idle only when none of its orders was touched: scans going to one order keep the
+/// others claimed; untouched as a whole, every order of it goes back to the queue.
+#[test]
+fn a_batch_is_idle_only_when_none_of_its_orders_was_touched() {
+    use flashpick::model::{Clock, OrderEvent, Timestamp};
+    use flashpick::store::{self, Ingested, Store, StoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(Timestamp::now());
+    let mut options = StoreOptions {
+        clock: clock.clone(),
+        ..crate::common::options()
+    };
+    options.batch.rules.max = 2;
+    let seeded = crate::common::seeded_store(dir.path());
+    seeded.close();
+    let store = Store::open(&dir.path().join("store.db"), options).unwrap();
+    let ids: Vec<_> = ["MT-i1", "MT-i2"]
+        .iter()
+        .map(|ext| {
+            let Ingested::New(o) = store
+                .ingest_blocking(
+                    "meituan",
+                    ext,
+                    crate::common::new_order(ext, &[("W550", 1)]),
+                )
+                .unwrap()
+            else {
+                panic!()
+            };
+            store
+                .apply_blocking(o.id, OrderEvent::Accept, "p1")
+                .unwrap();
+            o.id
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let batch = rt.block_on(store.claim_batch("p1", "p1", None)).unwrap();
+    assert_eq!(batch.len(), 2);
+    clock.advance(600);
+    // A scan into the first order ten minutes later: the second, untouched itself, stays.
+    let scanned = clock.now();
+    store
+        .read(|c| Ok(store::idle_claims(c, Timestamp(scanned.0 - 1))?))
+        .map(|idle| assert_eq!(idle.len(), 2, "nothing touched yet"))
+        .unwrap();
+    rt.block_on(store.apply(ids[0], OrderEvent::Pick { line: 1, qty: 1 }, "p1", None))
+        .unwrap();
+    let idle = store
+        .read(|c| store::idle_claims(c, Timestamp(scanned.0 - 1)))
+        .unwrap();
+    assert!(idle.is_empty(), "{idle:?}");
+    assert!(
+        rt.block_on(store.release_idle(ids[1], Timestamp(scanned.0 - 1)))
+            .unwrap()
+            .is_none()
+    );
+    drop(rt);
+    store.close();
+}
