@@ -6,13 +6,20 @@
 //! each trip also costs. Printed with
 //! the ratio to single picking.
 //!
-//! Run: `cargo bench --bench batch`.
+//! Then the time of a scan in a batch of four (routed inside the writer's transaction among the
+//! batch's orders) against a scan into one order, each through the store's writer, in the same
+//! run (goal ≤ 1.2×).
+//!
+//! Run: `cargo bench --bench batch` (FLASHPICK_BENCH_SCANS to change the scan count).
 
 use flashpick::model::batch::{BatchRules, Candidate, choose};
 use flashpick::model::{OrderId, Timestamp};
 
 #[path = "support/record.rs"]
 mod record;
+// The seeding and percentiles; not the daemon config.
+#[allow(dead_code)]
+mod support;
 
 /// A small deterministic generator (the bench must print the same figures every run).
 struct Lcg(u64);
@@ -124,4 +131,115 @@ fn main() {
             single.1 as f64,
         );
     }
+    scan_time();
+}
+
+/// Median writer time of a scan into one order and into a batch of four.
+fn scan_time() {
+    use flashpick::model::OrderEvent;
+    use flashpick::store::{Ingested, NewLine, NewOrder, ScanRequest, Store, StoreOptions};
+    use std::time::Instant;
+    let scans: usize = std::env::var("FLASHPICK_BENCH_SCANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if std::env::args().any(|a| a == "--bench") {
+            1000
+        } else {
+            40
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let (one_dir, batch_dir) = (dir.path().join("one"), dir.path().join("batch"));
+    std::fs::create_dir_all(&one_dir).unwrap();
+    std::fs::create_dir_all(&batch_dir).unwrap();
+    let single = support::seed(&one_dir, scans as i64);
+    support::seed(&batch_dir, 1);
+    let mut options = StoreOptions::default();
+    options.batch.rules.max = 4;
+    let store = Store::open(&batch_dir.join("store.db"), options).unwrap();
+    for i in 0..4 {
+        let new = NewOrder {
+            platform: flashpick::model::Platform::Meituan,
+            external_id: format!("MT-BATCH-{i}"),
+            day_seq: Some(i + 10),
+            placed_at: Timestamp::now(),
+            promised_at: None,
+            platform_deadline: None,
+            pickup_code: None,
+            delivery: None,
+            remark: None,
+            unknown_items: Vec::new(),
+            lines: vec![NewLine {
+                sku: flashpick::model::SkuCode::new("W550"),
+                name: None,
+                qty: scans as i64,
+                unit_price: flashpick::model::Fen(200),
+                platform_item: None,
+                merchant_code: None,
+                unit_g: None,
+            }],
+        };
+        let Ingested::New(o) = store
+            .ingest_blocking("bench", &format!("b{i}"), new)
+            .unwrap()
+        else {
+            panic!("duplicate")
+        };
+        store
+            .apply_blocking(o.id, OrderEvent::Accept, "p1")
+            .unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let batch = rt.block_on(store.claim_batch("p1", "p1", None)).unwrap();
+    assert_eq!(batch.len(), 4);
+    let rules = flashpick::model::barcode::DecodeRules::default();
+    let time = |store: &Store, order: i64| -> Vec<std::time::Duration> {
+        (0..scans)
+            .map(|_| {
+                let t = Instant::now();
+                let done = rt
+                    .block_on(store.scan(ScanRequest {
+                        order: OrderId(order),
+                        code: support::CODE.into(),
+                        decoded: flashpick::model::barcode::decode(support::CODE, &rules),
+                        scanner: None,
+                        actor: "p1".into(),
+                        tolerance_pct: 5,
+                        slot: None,
+                    }))
+                    .unwrap();
+                assert_eq!(
+                    done.outcome,
+                    flashpick::model::ScanOutcome::Ok,
+                    "{}",
+                    done.message
+                );
+                t.elapsed()
+            })
+            .collect()
+    };
+    let mut in_batch = time(&store, batch[0].order.id.0);
+    store.close();
+    let one = Store::open(&one_dir.join("store.db"), StoreOptions::default()).unwrap();
+    let mut alone = time(&one, single);
+    one.close();
+    let (b, s) = (
+        support::percentile(&mut in_batch, 0.5),
+        support::percentile(&mut alone, 0.5),
+    );
+    println!("scan time through the writer, {scans} scans, medians");
+    println!("  in a batch of four     {b:>9.3?}");
+    println!("  into one order         {s:>9.3?}");
+    println!(
+        "  ratio: {:.2}x (goal <= 1.2x)",
+        b.as_secs_f64() / s.as_secs_f64()
+    );
+    record::figure(
+        "scan in a batch of four, median",
+        record::ms(b),
+        "ms",
+        record::ms(s),
+    );
 }
