@@ -137,7 +137,7 @@ fn main() {
 /// Median writer time of a scan into one order and into a batch of four.
 fn scan_time() {
     use flashpick::model::OrderEvent;
-    use flashpick::store::{Ingested, NewLine, NewOrder, ScanRequest, Store, StoreOptions};
+    use flashpick::store::{Ingested, ScanRequest, Store, StoreOptions};
     use std::time::Instant;
     let scans: usize = std::env::var("FLASHPICK_BENCH_SCANS")
         .ok()
@@ -157,27 +157,7 @@ fn scan_time() {
     options.batch.rules.max = 4;
     let store = Store::open(&batch_dir.join("store.db"), options).unwrap();
     for i in 0..4 {
-        let new = NewOrder {
-            platform: flashpick::model::Platform::Meituan,
-            external_id: format!("MT-BATCH-{i}"),
-            day_seq: Some(i + 10),
-            placed_at: Timestamp::now(),
-            promised_at: None,
-            platform_deadline: None,
-            pickup_code: None,
-            delivery: None,
-            remark: None,
-            unknown_items: Vec::new(),
-            lines: vec![NewLine {
-                sku: flashpick::model::SkuCode::new("W550"),
-                name: None,
-                qty: scans as i64,
-                unit_price: flashpick::model::Fen(200),
-                platform_item: None,
-                merchant_code: None,
-                unit_g: None,
-            }],
-        };
+        let new = support::new_order(&format!("MT-BATCH-{i}"), i + 10, scans as i64);
         let Ingested::New(o) = store
             .ingest_blocking("bench", &format!("b{i}"), new)
             .unwrap()

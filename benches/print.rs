@@ -9,8 +9,8 @@
 use flashpick::api::Request;
 use flashpick::api::client::Client;
 use flashpick::daemon::Daemon;
-use flashpick::model::{Fen, OrderId, Platform, SkuCode, Timestamp};
-use flashpick::store::{Ingested, NewLine, NewOrder, Store, StoreOptions};
+use flashpick::model::OrderId;
+use flashpick::store::{Ingested, Store, StoreOptions};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -69,27 +69,8 @@ fn orders(dir: &std::path::Path, n: usize) -> Vec<OrderId> {
     let store = Store::open(&dir.join("store.db"), StoreOptions::default()).unwrap();
     let ids = (0..n)
         .map(|i| {
-            let new = NewOrder {
-                platform: Platform::Meituan,
-                external_id: format!("MT-P{i}"),
-                day_seq: Some(i as u32 + 2),
-                placed_at: Timestamp::now(),
-                promised_at: None,
-                platform_deadline: None,
-                pickup_code: None,
-                delivery: None,
-                remark: Some("少放冰".into()),
-                unknown_items: Vec::new(),
-                lines: vec![NewLine {
-                    sku: SkuCode::new("W550"),
-                    name: None,
-                    qty: 2,
-                    unit_price: Fen(200),
-                    platform_item: None,
-                    merchant_code: None,
-                    unit_g: None,
-                }],
-            };
+            let mut new = support::new_order(&format!("MT-P{i}"), i as u32 + 2, 2);
+            new.remark = Some("少放冰".into());
             match store
                 .ingest_blocking("bench", &format!("p{i}"), new)
                 .unwrap()

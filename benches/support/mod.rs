@@ -29,27 +29,7 @@ pub fn seed(dir: &Path, qty: i64) -> i64 {
         sale_unit_g: None,
     };
     store.import_catalog_blocking(vec![row]).unwrap();
-    let new = NewOrder {
-        platform: Platform::Meituan,
-        external_id: "MT-BENCH".into(),
-        day_seq: Some(1),
-        placed_at: Timestamp::now(),
-        promised_at: None,
-        platform_deadline: None,
-        pickup_code: None,
-        delivery: None,
-        remark: None,
-        unknown_items: Vec::new(),
-        lines: vec![NewLine {
-            sku: SkuCode::new("W550"),
-            name: None,
-            qty,
-            unit_price: Fen(200),
-            platform_item: None,
-            merchant_code: None,
-            unit_g: None,
-        }],
-    };
+    let new = new_order("MT-BENCH", 1, qty);
     let Ingested::New(o) = store.ingest_blocking("bench", "m1", new).unwrap() else {
         panic!("duplicate")
     };
@@ -67,6 +47,31 @@ pub fn seed(dir: &Path, qty: i64) -> i64 {
         .unwrap();
     store.close();
     o.id.0
+}
+
+/// A Meituan order of `qty` units of the one item.
+pub fn new_order(external_id: &str, day_seq: u32, qty: i64) -> NewOrder {
+    NewOrder {
+        platform: Platform::Meituan,
+        external_id: external_id.into(),
+        day_seq: Some(day_seq),
+        placed_at: Timestamp::now(),
+        promised_at: None,
+        platform_deadline: None,
+        pickup_code: None,
+        delivery: None,
+        remark: None,
+        unknown_items: Vec::new(),
+        lines: vec![NewLine {
+            sku: SkuCode::new("W550"),
+            name: None,
+            qty,
+            unit_price: Fen(200),
+            platform_item: None,
+            merchant_code: None,
+            unit_g: None,
+        }],
+    }
 }
 
 /// The `p` quantile (0..=1) of `v`.

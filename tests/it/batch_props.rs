@@ -5,8 +5,7 @@
 
 use flashpick::model::batch::{BatchRules, Candidate, Route, choose, route};
 use flashpick::model::{
-    Fen, Order, OrderEvent, OrderId, OrderLine, OrderState, Platform, SkuCode, StockFigures,
-    Timestamp, Unit, transition,
+    Order, OrderEvent, OrderId, OrderState, SkuCode, StockFigures, Timestamp, Unit, transition,
 };
 use proptest::prelude::*;
 
@@ -21,46 +20,14 @@ fn specs() -> impl Strategy<Value = Vec<Spec>> {
 }
 
 fn order(i: usize, (minutes, lines): &Spec) -> Order {
-    Order {
-        id: OrderId(i as i64 + 1),
-        platform: if i.is_multiple_of(2) {
-            Platform::Meituan
-        } else {
-            Platform::Jddj
-        },
-        external_id: format!("B{i}"),
-        day_seq: i as u32 + 1,
-        state: OrderState::Picking,
-        picker: Some("p1".into()),
-        lines: lines
-            .iter()
-            .enumerate()
-            .map(|(n, (s, q))| OrderLine {
-                line_no: n as u32 + 1,
-                sku: SkuCode::new(SKUS[*s]),
-                name: SKUS[*s].into(),
-                qty: *q,
-                picked: 0,
-                short: 0,
-                short_reason: None,
-                unit_price: Fen(100),
-                weighed_g: None,
-                put_back: 0,
-            })
-            .collect(),
-        return_pending: false,
-        bags: None,
-        cancel_reason: None,
-        placed_at: Timestamp(0),
-        pick_deadline: Timestamp(minutes * 60_000),
-        pickup_code: None,
-        delivery: None,
-        remark: None,
-        unknown_items: Vec::new(),
-        rider: None,
-        reminded_at: None,
-        batch: None,
-    }
+    let lines: Vec<(&str, i64, i64, i64)> =
+        lines.iter().map(|(s, q)| (SKUS[*s], *q, 0, 0)).collect();
+    let mut o = crate::common::model_order(OrderState::Picking, &lines);
+    o.id = OrderId(i as i64 + 1);
+    o.day_seq = i as u32 + 1;
+    o.external_id = format!("B{i}");
+    o.pick_deadline = Timestamp(minutes * 60_000);
+    o
 }
 
 /// The most urgent order still needing `sku`, by a plain search: earliest deadline, then lowest

@@ -4,25 +4,13 @@
 //! mid-batch touch only their order; each order's effects for its platform are those of single
 //! picking.
 
-use crate::common::{daemon_config, seed_db, within};
-use crate::scanner_tests::{plug, send, unplug};
+use crate::common::{daemon_config, seed_db};
+use crate::scanner_tests::{plug, result, send, unplug};
 use flashpick::api::client::Client;
-use flashpick::api::{Event, Request, ScanReply, Topic};
+use flashpick::api::{Request, Topic};
 use flashpick::config::Config;
 use flashpick::daemon::Daemon;
 use std::path::Path;
-
-/// The next scan result on the wire.
-async fn next_scan(c: &mut Client) -> ScanReply {
-    within(10, "a scan result", async {
-        loop {
-            if let Event::ScanResult { reply } = c.next_event().await.unwrap() {
-                return *reply;
-            }
-        }
-    })
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_four_order_batch_is_picked_with_one_scanner_each_scan_to_its_order() {
@@ -89,7 +77,7 @@ async fn a_four_order_batch_is_picked_with_one_scanner_each_scan_to_its_order() 
     let mut went = Vec::new();
     for _ in 0..4 {
         send(&mut gun, b"6901234567892\r");
-        let r = next_scan(&mut c).await;
+        let r = result(&mut c).await;
         assert_eq!(r.result.as_str(), "ok", "{}", r.message);
         went.push((
             r.order.as_ref().unwrap().order.id.0,
@@ -118,17 +106,17 @@ async fn a_four_order_batch_is_picked_with_one_scanner_each_scan_to_its_order() 
     assert_eq!(o["order"]["return_pending"], true, "{o}");
     // A fifth water: order 4 is gone, every order left has all it needs.
     send(&mut gun, b"6901234567892\r");
-    assert_eq!(next_scan(&mut c).await.result.as_str(), "over");
+    assert_eq!(result(&mut c).await.result.as_str(), "over");
     // Milk: order 1 first (more urgent), which completes it; then order 3.
     send(&mut gun, b"4006381333931\r");
-    let r = next_scan(&mut c).await;
+    let r = result(&mut c).await;
     assert_eq!(
         (r.order.as_ref().unwrap().order.id.0, r.slot.as_deref()),
         (o1, Some("A"))
     );
     assert_eq!(crate::common::order_state(&mut c, o1).await, "picked");
     send(&mut gun, b"4006381333931\r");
-    let r = next_scan(&mut c).await;
+    let r = result(&mut c).await;
     assert_eq!(
         (r.order.as_ref().unwrap().order.id.0, r.slot.as_deref()),
         (o3, Some("C"))
